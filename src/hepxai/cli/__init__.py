@@ -1,0 +1,66 @@
+"""The ``hepxai`` command: argument parsing and dispatch only; the work lives in the library modules.
+
+Each command group registers its parsers from its own module (``data``, ``train``, ``explain``, ...).
+Bad input (:class:`hepxai.errors.InputError`, a missing file) ends as one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from hepxai import __version__
+from hepxai.cli import benchmark, data, explain, pipeline, plot, train
+from hepxai.errors import InputError
+
+_GROUPS = (data, train, explain, plot, benchmark, pipeline)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hepxai",
+        description="Train graph neural networks on jets and explain their decisions.",
+    )
+    parser.add_argument("--version", action="version", version=f"hepxai {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only, no progress bars")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in _GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``hepxai`` with ``argv``; returns the exit code (tests call this directly)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    args.progress = not args.quiet
+    try:
+        return int(args.run(args) or 0)
+    except (InputError, FileNotFoundError) as err:
+        print(f"hepxai {args.command}: error: {err}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        print(f"hepxai {args.command}: interrupted", file=sys.stderr)  # noqa: T201
+        return 130
+
+
+def not_available(feature: str) -> object:
+    """A command handler for a feature that is planned but not built yet."""
+
+    def run(args: argparse.Namespace) -> int:
+        print(f"hepxai: '{feature}' is not available yet in hepxai {__version__}", file=sys.stderr)  # noqa: T201
+        return 2
+
+    return run
+
+
+def formatter() -> type[argparse.HelpFormatter]:
+    """Help formatter that shows defaults, shared by every subcommand."""
+    return argparse.ArgumentDefaultsHelpFormatter
+
+

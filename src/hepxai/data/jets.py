@@ -1,0 +1,128 @@
+"""Jets in memory: flat track features plus per-jet counts, convertible to PyG batches or padded tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch
+
+from hepxai.data.graphs import fully_connected_edge_index
+
+
+@dataclass(frozen=True)
+class Jets:
+    """A set of jets with variable numbers of tracks, stored flat (no padding).
+
+    ``label`` is 1 for H->bb and 0 for QCD. ``spectators`` and ``jet_truth`` hold one value per jet,
+    ``track_truth`` one per track; truth is carried along for scoring explanations, never fed to a model.
+    """
+
+    features: np.ndarray  # [num_tracks_total, num_features] float32
+    num_tracks: np.ndarray  # [num_jets] int64
+    label: np.ndarray  # [num_jets] int64
+    feature_names: tuple[str, ...]
+    spectators: dict[str, np.ndarray] = field(default_factory=dict)
+    track_truth: dict[str, np.ndarray] = field(default_factory=dict)
+    jet_truth: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.num_tracks)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """``[num_jets]`` index of each jet's first track."""
+        return np.cumsum(self.num_tracks) - self.num_tracks
+
+    def select(self, jet_index: np.ndarray) -> Jets:
+        """The jets at ``jet_index`` (integer indices or a boolean mask), in that order."""
+        jet_index = np.asarray(jet_index)
+        if jet_index.dtype == bool:
+            jet_index = np.flatnonzero(jet_index)
+        counts = self.num_tracks[jet_index]
+        track_index = _ranges(self.offsets[jet_index], counts)
+        return Jets(
+            features=self.features[track_index],
+            num_tracks=counts,
+            label=self.label[jet_index],
+            feature_names=self.feature_names,
+            spectators={k: v[jet_index] for k, v in self.spectators.items()},
+            track_truth={k: v[track_index] for k, v in self.track_truth.items()},
+            jet_truth={k: v[jet_index] for k, v in self.jet_truth.items()},
+        )
+
+    @staticmethod
+    def concatenate(parts: list[Jets]) -> Jets:
+        """Join jets from several chunks or files; the parts must share feature names and extra fields."""
+        if not parts:
+            msg = "no jets to concatenate"
+            raise ValueError(msg)
+        first = parts[0]
+
+        def join(attribute: str) -> dict[str, np.ndarray]:
+            keys = getattr(first, attribute).keys()
+            return {k: np.concatenate([getattr(p, attribute)[k] for p in parts]) for k in keys}
+
+        return Jets(
+            features=np.concatenate([p.features for p in parts]),
+            num_tracks=np.concatenate([p.num_tracks for p in parts]),
+            label=np.concatenate([p.label for p in parts]),
+            feature_names=first.feature_names,
+            spectators=join("spectators"),
+            track_truth=join("track_truth"),
+            jet_truth=join("jet_truth"),
+        )
+
+    def to_batch(self, jet_id: np.ndarray | None = None) -> Batch:
+        """A PyG ``Batch`` of fully connected directed track graphs (n(n-1) edges per jet).
+
+        Attributes: ``x`` [tracks, features], ``edge_index``, ``batch``, ``ptr``, ``y`` [jets],
+        ``u`` [jets, spectators], ``jet_id`` [jets], and every truth field under its branch name.
+        """
+        num_tracks = torch.from_numpy(self.num_tracks.astype(np.int64))
+        ptr = torch.zeros(len(self) + 1, dtype=torch.long)
+        ptr[1:] = torch.cumsum(num_tracks, 0)
+        ids = np.arange(len(self)) if jet_id is None else np.asarray(jet_id)
+        batch = Batch(
+            x=torch.from_numpy(self.features),
+            edge_index=fully_connected_edge_index(num_tracks),
+            batch=torch.repeat_interleave(torch.arange(len(self)), num_tracks),
+            ptr=ptr,
+            y=torch.from_numpy(self.label.astype(np.int64)),
+            u=torch.from_numpy(self._spectator_matrix()),
+            jet_id=torch.from_numpy(ids.astype(np.int64)),
+        )
+        for name, values in {**self.track_truth, **self.jet_truth}.items():
+            batch[name] = torch.from_numpy(values)
+        return batch
+
+    def to_padded(self) -> tuple[Tensor, Tensor]:
+        """Tracks padded with zeros to the largest jet of this set.
+
+        Returns:
+            ``x`` [num_jets, max_tracks, num_features] and a boolean ``mask`` [num_jets, max_tracks].
+        """
+        width = int(self.num_tracks.max()) if len(self) else 0
+        jet = np.repeat(np.arange(len(self)), self.num_tracks)
+        position = np.arange(len(self.features)) - np.repeat(self.offsets, self.num_tracks)
+        x = torch.zeros((len(self), width, self.features.shape[1]), dtype=torch.float32)
+        mask = torch.zeros((len(self), width), dtype=torch.bool)
+        x[jet, position] = torch.from_numpy(self.features)
+        mask[jet, position] = True
+        return x, mask
+
+    def _spectator_matrix(self) -> np.ndarray:
+        if not self.spectators:
+            return np.zeros((len(self), 0), dtype=np.float32)
+        return np.stack(list(self.spectators.values()), axis=1).astype(np.float32)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + count)`` for every pair, without a Python loop."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    segment_starts = np.cumsum(counts) - counts
+    return np.arange(total) - np.repeat(segment_starts - starts, counts)

@@ -1,0 +1,275 @@
+"""Reading jets from ROOT files in a schema, in chunks and vectorized, and writing TTrees atomically."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import awkward as ak
+import numpy as np
+import uproot
+from tqdm.auto import tqdm
+
+from hepxai.data.jets import Jets
+from hepxai.data.schema import Schema
+from hepxai.errors import InputError
+
+log = logging.getLogger(__name__)
+
+Selection = Mapping[str, tuple[float, float]]
+ORIGINAL_SELECTION: dict[str, tuple[float, float]] = {"fj_sdmass": (40.0, 200.0), "fj_pt": (300.0, 2000.0)}
+"""The window the original HIN training used (GeV), open at both ends."""
+
+
+def read_jets(
+    paths: Sequence[str | Path] | str | Path,
+    schema: Schema,
+    *,
+    selection: Selection | None = None,
+    max_jets: int | None = None,
+    chunk_size: int = 50_000,
+    progress: bool = True,
+) -> Jets:
+    """Read every jet of ``paths`` that passes the labels and ``selection`` into one :class:`Jets`.
+
+    Raises:
+        InputError: a file, tree or branch is missing or malformed, or no jet passes.
+    """
+    parts, total = [], 0
+    for jets in iter_jets(paths, schema, selection=selection, chunk_size=chunk_size, progress=progress):
+        parts.append(jets)
+        total += len(jets)
+        if max_jets is not None and total >= max_jets:
+            break
+    if total == 0:
+        msg = f"{_describe(paths)}: no jet passed the labels and selection"
+        raise InputError(msg)
+    jets = Jets.concatenate(parts)
+    return jets.select(np.arange(max_jets)) if max_jets is not None and len(jets) > max_jets else jets
+
+
+def iter_jets(
+    paths: Sequence[str | Path] | str | Path,
+    schema: Schema,
+    *,
+    selection: Selection | None = None,
+    chunk_size: int = 50_000,
+    progress: bool = True,
+) -> Iterator[Jets]:
+    """Yield the jets of ``paths`` chunk by chunk, with a progress bar over all entries.
+
+    Each chunk keeps jets that are exactly one of H or QCD, have at least one track and pass
+    ``selection`` (``{spectator: (low, high)}``, exclusive). Tracks beyond ``schema.max_tracks`` are cut.
+    Jets with one track are kept: their graph has no edges. Every file is validated before any is read.
+    """
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not paths:
+        msg = "no input files given"
+        raise InputError(msg)
+    for name in selection or {}:
+        if name not in schema.spectators:
+            msg = f"selection on '{name}': not a spectator of schema '{schema.name}' ({schema.spectators})"
+            raise InputError(msg)
+    trees = [(path, *_open_tree(path, schema)) for path in paths]
+    total = sum(tree.num_entries for _, tree, _ in trees)
+    with tqdm(total=total, unit="jet", desc="reading", disable=not progress, leave=False) as bar:
+        for path, tree, truth in trees:
+            for chunk, report in _iterate(path, tree, schema, truth, chunk_size):
+                bar.update(report.tree_entry_stop - report.tree_entry_start)
+                jets = _to_jets(chunk, path, schema, truth, selection, report.tree_entry_start)
+                if len(jets):
+                    yield jets
+
+
+def open_tree(path: str | Path, schema: Schema) -> uproot.TTree:
+    """The schema's tree in ``path``, after checking every branch the schema needs.
+
+    Raises:
+        InputError: missing or unreadable file, missing tree or branch, or a branch of the wrong shape.
+    """
+    return _open_tree(Path(path), schema)[0]
+
+
+def _open_tree(path: Path, schema: Schema) -> tuple[uproot.TTree, tuple[str, ...]]:
+    if not path.is_file():
+        msg = f"{path}: file not found"
+        raise InputError(msg)
+    try:
+        file = uproot.open(path)
+    except Exception as err:  # uproot raises many types for non-ROOT and truncated files
+        msg = f"{path}: not a readable ROOT file ({_first_line(err)})"
+        raise InputError(msg) from err
+    try:
+        tree = file[schema.tree]
+    except Exception as err:
+        trees = [k.split(";")[0] for k, c in file.classnames().items() if c == "TTree"]
+        msg = f"{path}: no tree '{schema.tree}' (trees in file: {', '.join(trees) or 'none'})"
+        raise InputError(msg) from err
+    if not isinstance(tree, uproot.TTree):
+        msg = f"{path}: '{schema.tree}' is a {type(tree).__name__}, not a TTree"
+        raise InputError(msg)
+    available = set(tree.keys())
+    for branch in (*schema.unique_features, *schema.label_branches, *schema.spectators):
+        if branch not in available:
+            close = difflib.get_close_matches(branch, available, n=1)
+            hint = f" (closest: '{close[0]}')" if close else ""
+            msg = f"{path}: branch '{branch}' not found in tree '{schema.tree}'{hint}"
+            raise InputError(msg)
+    truth = tuple(b for b in (*schema.truth_track, *schema.truth_jet) if b in available)
+    for branch in (*schema.unique_features, *(b for b in truth if b in schema.truth_track)):
+        _expect_shape(tree, branch, jagged=True, path=path)
+    for branch in (*schema.label_branches, *schema.spectators, *(b for b in truth if b in schema.truth_jet)):
+        _expect_shape(tree, branch, jagged=False, path=path)
+    if tree.num_entries == 0:
+        msg = f"{path}: tree '{schema.tree}' has no entries"
+        raise InputError(msg)
+    return tree, truth
+
+
+def _expect_shape(tree: uproot.TTree, branch: str, *, jagged: bool, path: Path) -> None:
+    is_jagged = isinstance(tree[branch].interpretation, uproot.interpretation.jagged.AsJagged)
+    if is_jagged != jagged:
+        expected = "one value per track (jagged)" if jagged else "one value per jet (flat)"
+        got = "jagged" if is_jagged else "flat"
+        msg = f"{path}: branch '{branch}' is {got}, expected {expected}"
+        raise InputError(msg)
+
+
+def _iterate(
+    path: Path, tree: uproot.TTree, schema: Schema, truth: tuple[str, ...], chunk_size: int
+) -> Iterator[tuple[ak.Array, object]]:
+    branches = [*schema.unique_features, *schema.label_branches, *schema.spectators, *truth]
+    iterator = tree.iterate(branches, step_size=chunk_size, library="ak", report=True)
+    while True:
+        try:
+            chunk, report = next(iterator)
+        except StopIteration:
+            return
+        except Exception as err:  # truncated or corrupt baskets surface as many exception types
+            msg = f"{path}: could not read tree '{schema.tree}' ({_first_line(err)})"
+            raise InputError(msg) from err
+        yield chunk, report
+
+
+def _to_jets(
+    chunk: ak.Array,
+    path: Path,
+    schema: Schema,
+    truth: tuple[str, ...],
+    selection: Selection | None,
+    first_entry: int,
+) -> Jets:
+    reference = schema.unique_features[0]
+    num_tracks = ak.to_numpy(ak.num(chunk[reference], axis=1)).astype(np.int64)
+    cut = min(int(num_tracks.max(initial=0)), schema.max_tracks)
+    columns: dict[str, np.ndarray] = {}
+    for branch in schema.unique_features:
+        values = chunk[branch]
+        if not np.array_equal(ak.to_numpy(ak.num(values, axis=1)), num_tracks):
+            msg = f"{path}: branch '{branch}' has a different number of tracks per jet than '{reference}'"
+            raise InputError(msg)
+        columns[branch] = _flatten(values, cut)
+        bad = ~np.isfinite(columns[branch])
+        if bad.any():
+            msg = f"{path}: branch '{branch}' has {int(bad.sum())} NaN/inf values (first in jet {first_entry})"
+            raise InputError(msg)
+    num_tracks = np.minimum(num_tracks, schema.max_tracks)
+    features = np.stack([columns[name] for name in schema.features], axis=1).astype(np.float32, copy=False)
+
+    def flat(name: str) -> np.ndarray:
+        return ak.to_numpy(chunk[name])
+
+    is_signal = sum(flat(b).astype(np.float64) for b in schema.signal_labels) > 0
+    is_background = flat(schema.background_flag) * sum(flat(b).astype(np.float64) for b in
+                                                         schema.background_labels) > 0
+    keep = (is_signal != is_background) & (num_tracks > 0)
+    spectators = {name: flat(name).astype(np.float32) for name in schema.spectators}
+    for name, (low, high) in (selection or {}).items():
+        keep &= (spectators[name] > low) & (spectators[name] < high)
+    jets = Jets(
+        features=features,
+        num_tracks=num_tracks,
+        label=is_signal.astype(np.int64),
+        feature_names=schema.features,
+        spectators=spectators,
+        track_truth={b: _flatten(chunk[b], cut) for b in truth if b in schema.truth_track},
+        jet_truth={b: flat(b) for b in truth if b in schema.truth_jet},
+    )
+    return jets if keep.all() else jets.select(keep)
+
+
+def _flatten(values: ak.Array, cut: int) -> np.ndarray:
+    if cut < int(ak.max(ak.num(values, axis=1), initial=0)):
+        values = values[:, :cut]
+    return ak.to_numpy(ak.flatten(values, axis=1))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def _describe(paths: Sequence[str | Path] | str | Path) -> str:
+    if isinstance(paths, str | Path):
+        return str(paths)
+    return str(paths[0]) if len(paths) == 1 else f"{len(paths)} files"
+
+
+class TreeWriter:
+    """Writes a zlib-compressed TTree chunk by chunk to a temporary file, renamed to ``path`` on success.
+
+    An interrupted or failed write leaves no file that looks complete. Jagged branches (awkward arrays
+    with one list per jet) share the counter branch ``n_tracks``.
+
+    Example::
+
+        with TreeWriter("jets.root", "deepntuplizer/tree") as writer:
+            writer.extend({"track_pt": jagged_pt, "fj_pt": fj_pt})
+    """
+
+    def __init__(self, path: str | Path, tree_name: str, *, compression_level: int = 4) -> None:
+        self.path = Path(path)
+        self.tree_name = tree_name
+        self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._compression = uproot.ZLIB(compression_level)
+        self._file: uproot.WritableDirectory | None = None
+        self._tree = None
+        self.num_entries = 0
+
+    def __enter__(self) -> TreeWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = uproot.recreate(self._temporary, compression=self._compression)
+        return self
+
+    def extend(self, branches: Mapping[str, np.ndarray | ak.Array]) -> None:
+        """Append one chunk of jets; every call must give the same branches."""
+        if self._file is None:
+            msg = "TreeWriter.extend called outside its `with` block"
+            raise RuntimeError(msg)
+        if self._tree is None:
+            if "/" in self.tree_name:
+                self._file.mkdir(self.tree_name.rsplit("/", 1)[0])
+            types = {name: _branch_type(values) for name, values in branches.items()}
+            self._tree = self._file.mktree(self.tree_name, types, counter_name=lambda _: "n_tracks")
+        self._tree.extend(dict(branches))
+        self.num_entries += len(next(iter(branches.values())))
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._file is not None:
+            self._file.close()
+        if exc_type is None and self._tree is not None:
+            os.replace(self._temporary, self.path)
+        else:
+            self._temporary.unlink(missing_ok=True)
+
+
+def _branch_type(values: np.ndarray | ak.Array) -> str | np.dtype:
+    if isinstance(values, ak.Array):
+        return f"var * {ak.flatten(values, axis=1).layout.dtype}"
+    return np.asarray(values).dtype

@@ -1,0 +1,110 @@
+"""Saving and loading HIN checkpoints: this project's format and the original HIN state dict."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hepxai.errors import InputError
+from hepxai.models.interaction_network import InteractionNetwork
+
+FORMAT = "hepxai-checkpoint-v1"
+_ORIGINAL_PREFIXES = {
+    "interactionnetwork.edge_model.edge_mlp.": "edge_mlp.",
+    "interactionnetwork.node_model.node_mlp_1.": "node_mlp_1.",
+    "interactionnetwork.node_model.node_mlp_2.": "node_mlp_2.",
+    "interactionnetwork.global_model.global_mlp.": "global_mlp.",
+}
+
+
+def save_checkpoint(path: str | Path, model: InteractionNetwork, **extra: Any) -> Path:
+    """Write the model (and any ``extra`` training state) atomically: a temporary file, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    torch.save({"format": FORMAT, "config": model.config, "state_dict": model.state_dict(), **extra},
+               temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> InteractionNetwork:
+    """Load a HIN in eval mode from this project's checkpoint or the original HIN state dict.
+
+    The original layout (keys ``bn.*`` and ``interactionnetwork.{edge_model.edge_mlp, ...}``) is accepted
+    as ``.npz`` or as a torch ``.pth``/``.pt`` file; sizes are inferred from the weights.
+
+    Raises:
+        InputError: the file is missing or unreadable, or its keys or shapes do not fit the HIN.
+    """
+    return model_from_state(read_checkpoint(path), path)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint content; an original state dict comes back as ``{"state_dict": ...}``."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path}: checkpoint not found"
+        raise InputError(msg)
+    try:
+        if path.suffix == ".npz":
+            with np.load(path) as archive:
+                content: Any = {k: torch.from_numpy(archive[k].copy()) for k in archive.files}
+        else:
+            content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        msg = f"{path}: not a readable checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})"
+        raise InputError(msg) from err
+    if not isinstance(content, dict):
+        msg = f"{path}: expected a state dict or a hepxai checkpoint, got {type(content).__name__}"
+        raise InputError(msg)
+    if content.get("format") == FORMAT:
+        return content
+    return {"state_dict": content}
+
+
+def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -> InteractionNetwork:
+    """Build the HIN from :func:`read_checkpoint`'s content and load its weights, checking every key."""
+    state = _rename_original(content["state_dict"])
+    config = content.get("config") or _infer_config(state, path)
+    model = InteractionNetwork(**config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        what = f"missing key '{missing[0]}'" if missing else f"unexpected key '{unexpected[0]}'"
+        msg = f"{path}: not a HIN checkpoint ({what}; {len(missing)} missing, {len(unexpected)} unexpected)"
+        raise InputError(msg)
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            msg = (f"{path}: '{key}' has shape {tuple(state[key].shape)}, "
+                   f"expected {tuple(tensor.shape)} for {config}")
+            raise InputError(msg)
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    return model.eval()
+
+
+def _rename_original(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    renamed = {}
+    for key, value in state.items():
+        for old, new in _ORIGINAL_PREFIXES.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        renamed[key] = torch.as_tensor(value)
+    return renamed
+
+
+def _infer_config(state: dict[str, torch.Tensor], path: str | Path) -> dict[str, int]:
+    try:
+        num_features = state["bn.weight"].shape[0]
+        hidden = state["edge_mlp.0.weight"].shape[0]
+        num_classes = state["global_mlp.3.weight"].shape[0]
+    except KeyError as err:
+        msg = f"{path}: not a HIN checkpoint (missing key '{err.args[0]}')"
+        raise InputError(msg) from err
+    return {"num_features": int(num_features), "hidden": int(hidden), "num_classes": int(num_classes)}

@@ -1,0 +1,71 @@
+"""The Higgs Interaction Network (HIN): one graph-network layer over the tracks of a jet.
+
+Input BatchNorm over the track features; an edge block ``MLP([x_src, x_dst])``; a node block
+``MLP1([x_src, e])``, mean over incoming edges, ``MLP2([x, aggregate])``; a global block: mean over the
+tracks of each jet, then ``MLP`` giving two logits in the order [QCD, H]. Every MLP is
+``Linear -> BatchNorm1d -> ReLU -> Linear``. Module names and indices match the original checkpoint,
+up to the prefixes that :func:`hepxai.models.checkpoint.load_checkpoint` maps.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Batch
+from torch_geometric.utils import scatter
+
+CLASSES = ("QCD", "H")
+
+
+class MLP(nn.Sequential):
+    """``Linear -> BatchNorm1d -> ReLU -> Linear``, the block of every HIN MLP."""
+
+    def __init__(self, in_features: int, hidden: int, out_features: int) -> None:
+        super().__init__(
+            nn.Linear(in_features, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, out_features),
+        )
+
+
+class InteractionNetwork(nn.Module):
+    """The HIN tagger: fully connected track graphs in, [QCD, H] logits per jet out.
+
+    Args:
+        num_features: Track features per track (48 for the CMS schema).
+        hidden: Width of every hidden layer and of the edge and node embeddings.
+        num_classes: Output logits; 2 for [QCD, H].
+    """
+
+    def __init__(self, num_features: int = 48, hidden: int = 128, num_classes: int = 2) -> None:
+        super().__init__()
+        self.num_features, self.hidden, self.num_classes = num_features, hidden, num_classes
+        self.bn = nn.BatchNorm1d(num_features)
+        self.edge_mlp = MLP(2 * num_features, hidden, hidden)
+        self.node_mlp_1 = MLP(num_features + hidden, hidden, hidden)
+        self.node_mlp_2 = MLP(num_features + hidden, hidden, hidden)
+        self.global_mlp = MLP(hidden, hidden, num_classes)
+
+    @property
+    def config(self) -> dict[str, int]:
+        """Constructor arguments, stored in checkpoints."""
+        return {"num_features": self.num_features, "hidden": self.hidden, "num_classes": self.num_classes}
+
+    def forward(self, batch: Batch) -> Tensor:
+        """``[num_jets, num_classes]`` logits for a PyG ``Batch`` with ``x``, ``edge_index`` and ``batch``."""
+        x, edge_index = batch.x, batch.edge_index
+        if x.shape[1] != self.num_features:
+            msg = f"model expects {self.num_features} track features, the data has {x.shape[1]}"
+            raise ValueError(msg)
+        num_tracks = x.shape[0]
+        jet = batch.batch if batch.batch is not None else torch.zeros(num_tracks, dtype=torch.long)
+        num_jets = int(batch.num_graphs)
+        x = self.bn(x)
+        source, target = edge_index
+        edge = self.edge_mlp(torch.cat([x[source], x[target]], dim=1))
+        message = self.node_mlp_1(torch.cat([x[source], edge], dim=1))
+        aggregate = scatter(message, target, dim=0, dim_size=num_tracks, reduce="mean")
+        node = self.node_mlp_2(torch.cat([x, aggregate], dim=1))
+        pooled = scatter(node, jet, dim=0, dim_size=num_jets, reduce="mean")
+        return self.global_mlp(pooled)
