@@ -1,0 +1,1 @@
+"""Explainers (LRP, gradients, masks) and their common result, the Explanation."""

@@ -1,0 +1,1 @@
+"""Plots and the HTML report; functions take results and return figures."""
