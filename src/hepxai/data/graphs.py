@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
 import torch
 from torch import Tensor
 
 
-def fully_connected_edge_index(num_tracks: Tensor) -> Tensor:
+def fully_connected_edge_index(num_tracks: Tensor | np.ndarray) -> Tensor:
     """Directed edges between every ordered pair of distinct tracks within each jet.
 
     Edges are source-major, (0,1), (0,2), ..., (1,0), (1,2), ... per jet, as in the original HIN graphs
-    (``itertools.permutations``); a jet of n tracks gets n(n-1) edges and no self loops.
+    (``itertools.permutations``); a jet of n tracks gets n(n-1) edges and no self loops. The local pattern
+    of each jet size is precomputed once and gathered, which is several hundred times faster than
+    deriving source and target by integer division per edge.
 
     Args:
         num_tracks: ``[num_jets]`` tracks per jet, in the order the tracks are stored.
@@ -18,17 +23,32 @@ def fully_connected_edge_index(num_tracks: Tensor) -> Tensor:
     Returns:
         ``[2, sum n(n-1)]`` global track indices (row 0 source, row 1 target).
     """
-    num_tracks = num_tracks.to(torch.long)
-    edges_per_jet = num_tracks * (num_tracks - 1)
-    total = int(edges_per_jet.sum())
-    if total == 0:
+    counts = np.asarray(num_tracks.cpu() if isinstance(num_tracks, Tensor) else num_tracks, dtype=np.int64)
+    if len(counts) == 0 or counts.max() < 2:
         return torch.empty((2, 0), dtype=torch.long)
-    offsets = torch.cumsum(num_tracks, 0) - num_tracks
-    edge_offsets = torch.cumsum(edges_per_jet, 0) - edges_per_jet
-    jet = torch.repeat_interleave(torch.arange(len(num_tracks)), edges_per_jet)
-    local = torch.arange(total) - edge_offsets[jet]
-    others = (num_tracks - 1)[jet]
-    source = local // others
-    target = local % others
-    target = target + (target >= source).long()
-    return torch.stack([source + offsets[jet], target + offsets[jet]])
+    source_pattern, target_pattern, pattern_start = _patterns(_capacity(int(counts.max())))
+    edges_per_jet = counts * (counts - 1)
+    first_edge = np.cumsum(edges_per_jet) - edges_per_jet
+    pattern_index = np.arange(edges_per_jet.sum()) + np.repeat(pattern_start[counts] - first_edge, edges_per_jet)
+    track_offset = np.repeat(np.cumsum(counts) - counts, edges_per_jet)
+    return torch.from_numpy(np.stack([source_pattern[pattern_index] + track_offset,
+                                      target_pattern[pattern_index] + track_offset]))
+
+
+def _capacity(max_tracks: int) -> int:
+    """Round up to a power of two (at least 64), so the pattern cache is rebuilt rarely."""
+    return max(64, 1 << (max_tracks - 1).bit_length())
+
+
+@lru_cache(maxsize=4)
+def _patterns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local (source, target) pairs for every jet size up to ``capacity``, concatenated, and where each starts."""
+    sources, targets = [], []
+    start = np.zeros(capacity + 2, dtype=np.int64)
+    for n in range(capacity + 1):
+        source, target = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        off_diagonal = source != target
+        sources.append(source[off_diagonal])
+        targets.append(target[off_diagonal])
+        start[n + 1] = start[n] + off_diagonal.sum()
+    return np.concatenate(sources), np.concatenate(targets), start

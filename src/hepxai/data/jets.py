@@ -81,15 +81,13 @@ class Jets:
         Attributes: ``x`` [tracks, features], ``edge_index``, ``batch``, ``ptr``, ``y`` [jets],
         ``u`` [jets, spectators], ``jet_id`` [jets], and every truth field under its branch name.
         """
-        num_tracks = torch.from_numpy(self.num_tracks.astype(np.int64))
-        ptr = torch.zeros(len(self) + 1, dtype=torch.long)
-        ptr[1:] = torch.cumsum(num_tracks, 0)
+        num_tracks = self.num_tracks.astype(np.int64)
         ids = np.arange(len(self)) if jet_id is None else np.asarray(jet_id)
         batch = Batch(
             x=torch.from_numpy(self.features),
             edge_index=fully_connected_edge_index(num_tracks),
-            batch=torch.repeat_interleave(torch.arange(len(self)), num_tracks),
-            ptr=ptr,
+            batch=torch.from_numpy(np.repeat(np.arange(len(self)), num_tracks)),
+            ptr=torch.from_numpy(np.concatenate([[0], np.cumsum(num_tracks)])),
             y=torch.from_numpy(self.label.astype(np.int64)),
             u=torch.from_numpy(self._spectator_matrix()),
             jet_id=torch.from_numpy(ids.astype(np.int64)),
