@@ -33,8 +33,10 @@ def make_file(path: Path, num_jets: int, seed: int = 0) -> Path:
             n = min(20_000, num_jets - start)
             counts = np.clip(rng.gamma(4.0, 5.5, n).astype(np.int64), 2, 60)
             total = int(counts.sum())
-            branches: dict = {name: ak.unflatten(rng.normal(size=total).astype(np.float32), counts)
-                              for name in schema.unique_features}
+            branches: dict = {
+                name: ak.unflatten(rng.normal(size=total).astype(np.float32), counts)
+                for name in schema.unique_features
+            }
             is_higgs = rng.uniform(size=n) < 0.5
             branches["label_H_bb"] = is_higgs.astype(np.int32)
             branches["sample_isQCD"] = (~is_higgs).astype(np.int32)
@@ -70,7 +72,9 @@ def time_graphs(path: Path, chunk_size: int, batch_size: int) -> tuple[float, in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jets", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk-size", type=int, default=50_000)
@@ -88,9 +92,12 @@ def main() -> None:
     read_s, graph_s = statistics.median(read_times), statistics.median(graph_times)
     print(f"file: {path} ({size_mb:.0f} MB, zlib), {jets} jets, {tracks} tracks, {edges} edges")
     print(f"{'path':<28}{'median s':>10}{'jets/s':>12}{'tracks/s':>14}{'edges/s':>14}")
-    print(f"{'tree.iterate (reference)':<28}{read_s:>10.2f}{jets / read_s:>12.0f}{tracks / read_s:>14.0f}{'-':>14}")
-    print(f"{'reader + graph batches':<28}{graph_s:>10.2f}{jets / graph_s:>12.0f}{tracks / graph_s:>14.0f}"
-          f"{edges / graph_s:>14.0f}")
+    reference = "tree.iterate (reference)"
+    print(f"{reference:<28}{read_s:>10.2f}{jets / read_s:>12.0f}{tracks / read_s:>14.0f}{'-':>14}")
+    print(
+        f"{'reader + graph batches':<28}{graph_s:>10.2f}{jets / graph_s:>12.0f}{tracks / graph_s:>14.0f}"
+        f"{edges / graph_s:>14.0f}"
+    )
     print(f"ratio reference/graphs = {read_s / graph_s:.2f}  (goal >= 0.5: graph building adds at most 1x)")
 
 

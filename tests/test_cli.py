@@ -9,7 +9,18 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("data", "train", "evaluate", "explain", "plot", "report", "benchmark", "all", "sanity", "demo"):
+    for command in (
+        "data",
+        "train",
+        "evaluate",
+        "explain",
+        "plot",
+        "report",
+        "benchmark",
+        "all",
+        "sanity",
+        "demo",
+    ):
         assert command in out
 
 

@@ -43,7 +43,9 @@ def test_select_gathers_whole_jets_in_order():
     jets = make_jets([2, 3, 1, 4])
     picked = jets.select(np.array([3, 1]))
     offsets = jets.offsets
-    expected = np.concatenate([jets.features[offsets[3]:offsets[3] + 4], jets.features[offsets[1]:offsets[1] + 3]])
+    expected = np.concatenate(
+        [jets.features[offsets[3] : offsets[3] + 4], jets.features[offsets[1] : offsets[1] + 3]]
+    )
     np.testing.assert_array_equal(picked.features, expected)
     np.testing.assert_array_equal(picked.num_tracks, [4, 3])
     np.testing.assert_array_equal(picked.label, jets.label[[3, 1]])

@@ -22,8 +22,9 @@ def test_sanity_round_trip_reproduces_the_arrays_exactly(tmp_path):
 
 
 def test_sanity_labels_follow_the_paper_formula(tmp_path):
-    jets = read_jets(write_sanity(tmp_path / "s.root", 500, seed=3, progress=False), load_schema("sanity"),
-                     progress=False)
+    jets = read_jets(
+        write_sanity(tmp_path / "s.root", 500, seed=3, progress=False), load_schema("sanity"), progress=False
+    )
     per_jet = jets.features.reshape(500, 10, 48)
     score = (per_jet[:, :, 0] + 2 * per_jet[:, :, 3]).mean(1)
     np.testing.assert_array_equal(jets.label, (score > 0).astype(int))
@@ -35,10 +36,12 @@ def test_sanity_labels_follow_the_paper_formula(tmp_path):
 
 
 def test_sanity_data_is_reproducible(tmp_path):
-    a = read_jets(write_sanity(tmp_path / "a.root", 200, seed=1, progress=False), load_schema("sanity"),
-                  progress=False)
-    b = read_jets(write_sanity(tmp_path / "b.root", 200, seed=1, progress=False), load_schema("sanity"),
-                  progress=False)
+    a = read_jets(
+        write_sanity(tmp_path / "a.root", 200, seed=1, progress=False), load_schema("sanity"), progress=False
+    )
+    b = read_jets(
+        write_sanity(tmp_path / "b.root", 200, seed=1, progress=False), load_schema("sanity"), progress=False
+    )
     np.testing.assert_array_equal(a.features, b.features)
 
 
@@ -53,13 +56,18 @@ def test_reader_builds_labels_features_and_truth(tmp_path, tiny_schema, tiny_bra
     pt = ak.to_numpy(ak.flatten(branches["track_pt"][kept][:, :4]))
     np.testing.assert_array_equal(jets.features[:, 0], pt)
     np.testing.assert_array_equal(jets.features[:, 2], pt)
-    np.testing.assert_array_equal(jets.track_truth["track_fromB"],
-                                  ak.to_numpy(ak.flatten(branches["track_fromB"][kept][:, :4])))
+    np.testing.assert_array_equal(
+        jets.track_truth["track_fromB"], ak.to_numpy(ak.flatten(branches["track_fromB"][kept][:, :4]))
+    )
     np.testing.assert_array_equal(jets.jet_truth["fj_isH"], jets.label)
 
 
-def test_zero_track_jets_are_dropped_and_one_track_jets_kept(tmp_path, tiny_schema, tiny_branches, write_tiny):
-    jets = read_jets(write_tiny(tmp_path / "t.root", tiny_branches([0, 1, 2, 3])), tiny_schema, progress=False)
+def test_zero_track_jets_are_dropped_and_one_track_jets_kept(
+    tmp_path, tiny_schema, tiny_branches, write_tiny
+):
+    jets = read_jets(
+        write_tiny(tmp_path / "t.root", tiny_branches([0, 1, 2, 3])), tiny_schema, progress=False
+    )
     np.testing.assert_array_equal(jets.num_tracks, [1, 2])
     assert jets.to_batch().edge_index.shape[1] == 0 + 2
 
@@ -90,10 +98,13 @@ def test_many_files_and_chunks_give_the_same_jets(tmp_path, tiny_schema, tiny_br
 def test_an_interrupted_write_leaves_no_file(tmp_path):
     from hepxai.data import TreeWriter
 
-    target = tmp_path / "out.root"
-    with pytest.raises(RuntimeError, match="stop"), TreeWriter(target, "tree") as writer:
-        writer.extend({"x": np.arange(3, dtype=np.float32)})
-        raise RuntimeError("stop")
+    def write_then_fail() -> None:
+        with TreeWriter(tmp_path / "out.root", "tree") as writer:
+            writer.extend({"x": np.arange(3, dtype=np.float32)})
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        write_then_fail()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -130,7 +141,9 @@ def test_misspelled_branch_names_the_closest(tmp_path, tiny_schema, tiny_branche
     branches = tiny_branches([2, 3])
     branches["track_dxyy"] = branches.pop("track_dxy")
     path = write_tiny(tmp_path / "t.root", branches)
-    with pytest.raises(InputError, match=r"t\.root: branch 'track_dxy' not found .* \(closest: 'track_dxyy'\)"):
+    with pytest.raises(
+        InputError, match=r"t\.root: branch 'track_dxy' not found .* \(closest: 'track_dxyy'\)"
+    ):
         read_jets(path, tiny_schema)
 
 
@@ -138,7 +151,9 @@ def test_flat_branch_where_jagged_expected(tmp_path, tiny_schema, tiny_branches,
     branches = tiny_branches([2, 3])
     branches["track_dxy"] = np.zeros(2, dtype=np.float32)
     path = write_tiny(tmp_path / "t.root", branches)
-    with pytest.raises(InputError, match=r"t\.root: branch 'track_dxy' is flat, expected one value per track"):
+    with pytest.raises(
+        InputError, match=r"t\.root: branch 'track_dxy' is flat, expected one value per track"
+    ):
         read_jets(path, tiny_schema)
 
 

@@ -29,10 +29,13 @@ def fully_connected_edge_index(num_tracks: Tensor | np.ndarray) -> Tensor:
     source_pattern, target_pattern, pattern_start = _patterns(_capacity(int(counts.max())))
     edges_per_jet = counts * (counts - 1)
     first_edge = np.cumsum(edges_per_jet) - edges_per_jet
-    pattern_index = np.arange(edges_per_jet.sum()) + np.repeat(pattern_start[counts] - first_edge, edges_per_jet)
+    pattern_index = np.arange(edges_per_jet.sum()) + np.repeat(
+        pattern_start[counts] - first_edge, edges_per_jet
+    )
     track_offset = np.repeat(np.cumsum(counts) - counts, edges_per_jet)
-    return torch.from_numpy(np.stack([source_pattern[pattern_index] + track_offset,
-                                      target_pattern[pattern_index] + track_offset]))
+    return torch.from_numpy(
+        np.stack([source_pattern[pattern_index] + track_offset, target_pattern[pattern_index] + track_offset])
+    )
 
 
 def _capacity(max_tracks: int) -> int:
@@ -42,7 +45,7 @@ def _capacity(max_tracks: int) -> int:
 
 @lru_cache(maxsize=4)
 def _patterns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Local (source, target) pairs for every jet size up to ``capacity``, concatenated, and where each starts."""
+    """Local (source, target) pairs of every jet size up to ``capacity``, concatenated, and their starts."""
     sources, targets = [], []
     start = np.zeros(capacity + 2, dtype=np.int64)
     for n in range(capacity + 1):

@@ -42,7 +42,9 @@ class FileSummary:
             f"{self.path}  (schema {self.schema})",
             f"jets: {self.num_jets}   H: {self.num_signal}   QCD: {self.num_background}   "
             f"unlabelled (dropped when read): {dropped}",
-            "tracks per jet: min {:.0f}  q25 {:.0f}  median {:.0f}  q75 {:.0f}  max {:.0f}".format(*quantiles),
+            "tracks per jet: min {:.0f}  q25 {:.0f}  median {:.0f}  q75 {:.0f}  max {:.0f}".format(
+                *quantiles
+            ),
             f"jets with 0 tracks: {int((counts == 0).sum())}   with 1 track: {int((counts == 1).sum())}",
             "",
             f"{'feature':<24} {'min':>12} {'max':>12} {'mean':>12} {'NaN/inf':>8}",
@@ -58,7 +60,7 @@ def detect_schema(path: str | Path) -> Schema:
     """The built-in schema whose tree the file holds (``cms_hbb`` first, then ``sanity``)."""
     path = Path(path)
     try:
-        keys = {k.split(";")[0] for k in uproot.open(path).keys()}
+        keys = {k.split(";")[0] for k in uproot.open(path)}
     except Exception as err:
         msg = f"{path}: not a readable ROOT file ({type(err).__name__})"
         raise InputError(msg) from err
@@ -66,7 +68,9 @@ def detect_schema(path: str | Path) -> Schema:
         schema = load_schema(name)
         if schema.tree in keys:
             return schema
-    msg = f"{path}: no tree of a built-in schema (found: {', '.join(sorted(keys)) or 'nothing'}); pass --schema"
+    msg = (
+        f"{path}: no tree of a built-in schema (found: {', '.join(sorted(keys)) or 'nothing'}); pass --schema"
+    )
     raise InputError(msg)
 
 
@@ -85,8 +89,11 @@ def summarize(path: str | Path, schema: Schema, *, chunk_size: int = 100_000) ->
     for chunk in tree.iterate(branches, step_size=chunk_size, library="ak"):
         counts.append(ak.to_numpy(ak.num(chunk[names[0]], axis=1)))
         is_signal = sum(ak.to_numpy(chunk[b]) for b in schema.signal_labels) > 0
-        is_background = ak.to_numpy(chunk[schema.background_flag]) * sum(
-            ak.to_numpy(chunk[b]) for b in schema.background_labels) > 0
+        is_background = (
+            ak.to_numpy(chunk[schema.background_flag])
+            * sum(ak.to_numpy(chunk[b]) for b in schema.background_labels)
+            > 0
+        )
         signal += int((is_signal & ~is_background).sum())
         background += int((is_background & ~is_signal).sum())
         for name in names:
@@ -103,5 +110,12 @@ def summarize(path: str | Path, schema: Schema, *, chunk_size: int = 100_000) ->
         FeatureSummary(name, low[name], high[name], total[name] / max(finite_count[name], 1), bad[name])
         for name in names
     ]
-    return FileSummary(path, schema.name, tree.num_entries, signal, background,
-                       np.concatenate(counts) if counts else np.zeros(0, int), features)
+    return FileSummary(
+        path,
+        schema.name,
+        tree.num_entries,
+        signal,
+        background,
+        np.concatenate(counts) if counts else np.zeros(0, int),
+        features,
+    )

@@ -175,7 +175,9 @@ def _to_jets(
         columns[branch] = _flatten(values, cut)
         bad = ~np.isfinite(columns[branch])
         if bad.any():
-            msg = f"{path}: branch '{branch}' has {int(bad.sum())} NaN/inf values (first in jet {first_entry})"
+            msg = (
+                f"{path}: branch '{branch}' has {int(bad.sum())} NaN/inf values (first in jet {first_entry})"
+            )
             raise InputError(msg)
     num_tracks = np.minimum(num_tracks, schema.max_tracks)
     features = np.stack([columns[name] for name in schema.features], axis=1).astype(np.float32, copy=False)
@@ -184,8 +186,9 @@ def _to_jets(
         return ak.to_numpy(chunk[name])
 
     is_signal = sum(flat(b).astype(np.float64) for b in schema.signal_labels) > 0
-    is_background = flat(schema.background_flag) * sum(flat(b).astype(np.float64) for b in
-                                                         schema.background_labels) > 0
+    is_background = (
+        flat(schema.background_flag) * sum(flat(b).astype(np.float64) for b in schema.background_labels) > 0
+    )
     keep = (is_signal != is_background) & (num_tracks > 0)
     spectators = {name: flat(name).astype(np.float32) for name in schema.spectators}
     for name, (low, high) in (selection or {}).items():

@@ -32,8 +32,9 @@ def sanity_chunks(num_jets: int, *, seed: int = 0) -> Iterator[dict[str, np.ndar
         size = min(_CHUNK, num_jets - start)
         features = rng.standard_normal((size, TRACKS_PER_JET, NUM_FEATURES), dtype=np.float32)
         features[:, :, 0] = rng.choice(np.array([0.0, 10.0], np.float32), size=(size, TRACKS_PER_JET))
-        features[:, :, 3] = rng.choice(np.array([-20.0, -10.0, 0.0, 10.0], np.float32),
-                                       size=(size, TRACKS_PER_JET))
+        features[:, :, 3] = rng.choice(
+            np.array([-20.0, -10.0, 0.0, 10.0], np.float32), size=(size, TRACKS_PER_JET)
+        )
         is_higgs = np.mean(features[:, :, 0] + 2 * features[:, :, 3], axis=1) > 0
         branches: dict[str, np.ndarray | ak.Array] = {
             f"f{i}": ak.from_regular(ak.Array(features[:, :, i])) for i in range(NUM_FEATURES)
@@ -50,8 +51,10 @@ def write_sanity(path: str | Path, num_jets: int, *, seed: int = 0, progress: bo
         msg = f"number of sanity jets must be positive (got {num_jets})"
         raise ValueError(msg)
     tree = load_schema("sanity").tree
-    with TreeWriter(path, tree) as writer, tqdm(total=num_jets, unit="jet", desc="sanity data",
-                                                disable=not progress, leave=False) as bar:
+    with (
+        TreeWriter(path, tree) as writer,
+        tqdm(total=num_jets, unit="jet", desc="sanity data", disable=not progress, leave=False) as bar,
+    ):
         for branches in sanity_chunks(num_jets, seed=seed):
             writer.extend(branches)
             bar.update(len(branches["label_H_bb"]))
