@@ -128,7 +128,7 @@ def _legend_handles(jet: JetRelevance, significant: np.ndarray) -> list[Line2D]:
             marker="o",
             color=TRACK_COLOR,
             markeredgecolor="black",
-            label=r"track (size $\propto$ $\|R\|$)",
+            label="track (size grows with ‖R‖)",
         )
     ]
     if jet.from_b is not None:
