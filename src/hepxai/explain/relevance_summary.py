@@ -60,7 +60,8 @@ def summarize_relevance(
     jet_of_track = tracks["jet_id"].to_numpy()
     jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
     track_share = _divide(track_total, jet_total)
-    feature_share_rows = pd.DataFrame(_divide(magnitude, jet_total[:, None])).groupby(jet_of_track).sum()
+    jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
+    feature_share_rows = jet_feature.div(jet_feature.sum(axis=1).replace(0.0, np.inf), axis=0)
     track_label = labels.reindex(jet_of_track).to_numpy()
 
     if "track_pt" in tracks:
