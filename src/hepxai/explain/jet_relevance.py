@@ -99,7 +99,8 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
     if "track_pt" in tracks:
         tracks = tracks.sort_values("track_pt", kind="stable")
     position = tracks["track"].to_numpy()
-    order_of = {int(t): i for i, t in enumerate(position)}
+    order_of = np.zeros(position.max() + 1 if len(position) else 0, dtype=int)
+    order_of[position] = np.arange(len(position))
     row = relevance_file.jets.loc[relevance_file.jets["jet_id"] == jet_id].iloc[0]
 
     def column(name: str, dtype: type = float) -> np.ndarray | None:
@@ -119,8 +120,8 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
         is_muon=column("track_isMu", bool),
         is_electron=column("track_isEl", bool),
         from_b=column("track_fromB", bool),
-        edge_source=np.array([order_of[int(s)] for s in edges["source"]], dtype=int),
-        edge_target=np.array([order_of[int(t)] for t in edges["target"]], dtype=int),
+        edge_source=order_of[edges["source"].to_numpy(dtype=int)],
+        edge_target=order_of[edges["target"].to_numpy(dtype=int)],
         edge_significance=edges["significance"].to_numpy(dtype=float),
     )
 
