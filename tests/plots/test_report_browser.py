@@ -14,7 +14,7 @@ from hepxai.plots.report import OPEN_JETS, write_report
 
 CHROMIUM = next((path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None)
 JETS = [1, 3, 5, 0]  # the first OPEN_JETS are drawn on load, the last stays closed
-SCENE_COLOR = np.array([229, 236, 246])  # plotly's 3D scene panes, drawn only by WebGL
+SCENE_COLOR = np.array([229, 236, 246])  # the 3D scene panes of plotly's default template, drawn by WebGL
 # Waits until every image has decoded, then records its size where the dumped DOM shows it.
 MEASURE_IMAGES = """<script>window.addEventListener('load', () => document.querySelectorAll('img').forEach(
   image => image.dataset.naturalWidth = image.naturalWidth));</script></body>"""

@@ -73,16 +73,11 @@ def summarize_relevance(
 
     top_feature = np.argmax(magnitude, axis=1) if len(magnitude) else np.zeros(0, dtype=int)
     num_features = len(relevance_file.feature_names)
-    summary: dict[str, dict] = {
-        "num_jets": {},
-        "feature_share": {},
-        "rank_share": {},
-        "top_feature_count": {},
-    }
+    num_jets, feature_share, rank_share, top_feature_count = {}, {}, {}, {}
     for label, name in CLASS_NAMES.items():
         in_class = labels.index[labels.to_numpy() == label]
-        summary["num_jets"][name] = len(in_class)
-        summary["feature_share"][name] = (
+        num_jets[name] = len(in_class)
+        feature_share[name] = (
             feature_share_rows.reindex(in_class).fillna(0).mean().to_numpy()
             if len(in_class)
             else np.zeros(num_features)
@@ -90,9 +85,9 @@ def summarize_relevance(
         track_mask = track_label == label
         rank_sum = np.bincount(rank[track_mask] - 1, weights=track_share[track_mask], minlength=max_rank)
         jets_with_rank = np.bincount(rank[track_mask] - 1, minlength=max_rank)
-        summary["rank_share"][name] = _divide(rank_sum, jets_with_rank)
+        rank_share[name] = _divide(rank_sum, jets_with_rank)
         counted = track_mask & (track_total > 0)
-        summary["top_feature_count"][name] = np.bincount(top_feature[counted], minlength=num_features)
+        top_feature_count[name] = np.bincount(top_feature[counted], minlength=num_features)
 
     confident = jets.sort_values("prob_H", ascending=False, kind="stable").head(top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
@@ -107,7 +102,10 @@ def summarize_relevance(
         if "label" in confident
         else np.full(len(confident), -1),
         confident_share=feature_share_rows.reindex(confident_ids).fillna(0).to_numpy(),
-        **summary,
+        num_jets=num_jets,
+        feature_share=feature_share,
+        rank_share=rank_share,
+        top_feature_count=top_feature_count,
     )
 
 

@@ -223,6 +223,7 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
                     )
                 )
     figure.update_layout(
+        template="plotly",
         title={"text": jet.caption, "x": 0.02},
         height=560,
         margin={"l": 0, "r": 0, "t": 40, "b": 0},

@@ -180,9 +180,8 @@ def write_report(
         f"<h1>{html.escape(title)}</h1><p class='meta'>{len(relevance_file.jets)} jets ({counts}); {meta}</p>"
         f'<h2>Dataset summary</h2><div class="summary-grid">{figures}</div>'
         f"<h2>Jets</h2>{_jet_table(relevance_file, set(jet_ids))}"
-        f"<h2>Jets one by one</h2><p>Open a jet to draw its 3D graph; drag to rotate, scroll to zoom, "
-        f"hover a "
-        f"track for its values. Heatmap columns: tracks by increasing p<sub>T</sub>; rows: features.</p>"
+        "<h2>Jets one by one</h2><p>Open a jet to draw its 3D graph; drag to rotate, scroll to zoom, hover a "
+        "track for its values. Heatmap columns: tracks by increasing p<sub>T</sub>; rows: features.</p>"
         f"{''.join(sections)}<script>{_SCRIPT}</script></body></html>"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
