@@ -1,0 +1,176 @@
+"""Dataset-level views of many explained jets: where the relevance goes, for signal and for background.
+
+Every share is taken within a jet (a part of the jet's total |relevance|) and then averaged over jets, so jets
+with large and small logits count alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hepxai.explain.relevance_file import RelevanceFile
+
+CLASS_NAMES = {1: "H→bb", 0: "QCD"}
+TRACK_CATEGORIES = {"muon": "track_isMu", "electron": "track_isEl", "b-hadron decay": "track_fromB"}
+
+
+@dataclass(frozen=True)
+class RelevanceSummary:
+    """Relevance aggregated over the jets of a relevance file, per class (``CLASS_NAMES`` values)."""
+
+    feature_names: list[str]  # [num_features] display names
+    target: str  # what was explained
+    num_jets: dict[str, int]  # class -> jets
+    feature_share: dict[str, np.ndarray]  # class -> [num_features] mean share of the jet's |relevance|
+    rank_share: dict[str, np.ndarray]  # class -> [max_rank] mean share on the track of that rank, over
+    # the jets that have one
+    ranked_by: str  # "track pT" (rank 1 = hardest) or "track position"
+    category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share; may be empty
+    top_feature_count: dict[
+        str, np.ndarray
+    ]  # class -> [num_features] tracks whose most relevant feature it is
+    confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first
+    confident_prob_h: np.ndarray  # [num_confident]
+    confident_labels: np.ndarray  # [num_confident] 1 = H, 0 = QCD
+    confident_share: np.ndarray  # [num_confident, num_features] each jet's feature shares
+
+
+def summarize_relevance(
+    relevance_file: RelevanceFile, *, jet_ids: Sequence[int] | None = None, top_confident: int = 10
+) -> RelevanceSummary:
+    """Summarise the relevance of the jets ``jet_ids`` (default: all) of a relevance file.
+
+    Args:
+        relevance_file: What :func:`hepxai.explain.relevance_file.read_relevance_file` returns.
+        jet_ids: The jets to include.
+        top_confident: How many of the jets with the highest P(H) to keep for the "most confident" view.
+    """
+    jets = relevance_file.jets
+    tracks = relevance_file.tracks
+    if jet_ids is not None:
+        jets = jets[jets["jet_id"].isin(jet_ids)]
+        tracks = tracks[tracks["jet_id"].isin(jet_ids)]
+    labels = jets.set_index("jet_id")["label"] if "label" in jets else pd.Series(-1, index=jets["jet_id"])
+    magnitude = np.abs(tracks[relevance_file.relevance_columns].to_numpy(dtype=float))
+    track_total = magnitude.sum(axis=1)
+    jet_of_track = tracks["jet_id"].to_numpy()
+    jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
+    track_share = _divide(track_total, jet_total)
+    jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
+    feature_share_rows = jet_feature.div(jet_feature.sum(axis=1).replace(0.0, np.inf), axis=0)
+    track_label = labels.reindex(jet_of_track).to_numpy()
+
+    if "track_pt" in tracks:
+        ranked_by, order_key = "track pT", -tracks["track_pt"].to_numpy(dtype=float)
+    else:
+        ranked_by, order_key = "track position", tracks["track"].to_numpy(dtype=float)
+    rank = pd.Series(order_key).groupby(jet_of_track).rank(method="first").to_numpy().astype(int)
+    max_rank = int(rank.max()) if len(rank) else 0
+
+    top_feature = np.argmax(magnitude, axis=1) if len(magnitude) else np.zeros(0, dtype=int)
+    num_features = len(relevance_file.feature_names)
+    num_jets, feature_share, rank_share, top_feature_count = {}, {}, {}, {}
+    for label, name in CLASS_NAMES.items():
+        in_class = labels.index[labels.to_numpy() == label]
+        num_jets[name] = len(in_class)
+        feature_share[name] = (
+            feature_share_rows.reindex(in_class).fillna(0).mean().to_numpy()
+            if len(in_class)
+            else np.zeros(num_features)
+        )
+        track_mask = track_label == label
+        rank_sum = np.bincount(rank[track_mask] - 1, weights=track_share[track_mask], minlength=max_rank)
+        jets_with_rank = np.bincount(rank[track_mask] - 1, minlength=max_rank)
+        rank_share[name] = _divide(rank_sum, jets_with_rank)
+        counted = track_mask & (track_total > 0)
+        top_feature_count[name] = np.bincount(top_feature[counted], minlength=num_features)
+
+    confident = jets.sort_values("prob_H", ascending=False, kind="stable").head(top_confident)
+    confident_ids = confident["jet_id"].astype(int).tolist()
+    return RelevanceSummary(
+        feature_names=list(relevance_file.display_names),
+        target=str(relevance_file.meta.get("target", "H")),
+        ranked_by=ranked_by,
+        category_share=_category_share(tracks, track_share, jet_of_track, labels),
+        confident_jet_ids=confident_ids,
+        confident_prob_h=confident["prob_H"].to_numpy(dtype=float),
+        confident_labels=confident["label"].to_numpy(dtype=int)
+        if "label" in confident
+        else np.full(len(confident), -1),
+        confident_share=feature_share_rows.reindex(confident_ids).fillna(0).to_numpy(),
+        num_jets=num_jets,
+        feature_share=feature_share,
+        rank_share=rank_share,
+        top_feature_count=top_feature_count,
+    )
+
+
+def jet_overview(relevance_file: RelevanceFile, *, max_jets: int | None = None) -> pd.DataFrame:
+    """One row per jet, highest P(H) first: ``jet_id``, ``label``, ``prob_H``, ``explained_logit``, the
+    spectators present, ``tracks`` and ``top_feature`` (the feature with the largest share of the jet's
+    |relevance|).
+
+    Args:
+        relevance_file: What :func:`hepxai.explain.relevance_file.read_relevance_file` returns.
+        max_jets: Keep only this many rows.
+    """
+    jets = relevance_file.jets.sort_values("prob_H", ascending=False, kind="stable")
+    if max_jets is not None:
+        jets = jets.head(max_jets)
+    tracks = relevance_file.tracks[relevance_file.tracks["jet_id"].isin(jets["jet_id"])]
+    per_jet = tracks[relevance_file.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
+    names = np.asarray(relevance_file.display_names)
+    top = pd.Series(
+        names[np.argmax(per_jet.to_numpy(), axis=1)] if len(per_jet) else [],
+        index=per_jet.index,
+        dtype=object,
+    )
+    columns = [c for c in ("jet_id", "label", "prob_H", "explained_logit", "fj_pt", "fj_sdmass") if c in jets]
+    table = jets[columns].reset_index(drop=True)
+    table["tracks"] = (
+        tracks.groupby("jet_id").size().reindex(table["jet_id"]).fillna(0).astype(int).to_numpy()
+    )
+    table["top_feature"] = top.reindex(table["jet_id"]).fillna("").to_numpy()
+    return table
+
+
+def _category_share(
+    tracks: pd.DataFrame, track_share: np.ndarray, jet_of_track: np.ndarray, labels: pd.Series
+) -> pd.DataFrame:
+    """Per class and track category: the mean relevance share and track share, over jets with such a track."""
+    rows = []
+    for category, column in TRACK_CATEGORIES.items():
+        if column not in tracks:
+            continue
+        flag = tracks[column].to_numpy().astype(bool)
+        per_jet = pd.DataFrame({"relevance": np.where(flag, track_share, 0.0), "flag": flag}).groupby(
+            jet_of_track
+        )
+        relevance_share = per_jet["relevance"].sum()
+        tracks_flagged = per_jet["flag"].sum()
+        count_share = tracks_flagged / per_jet["flag"].size()
+        for label, name in CLASS_NAMES.items():
+            with_category = (labels.reindex(tracks_flagged.index).to_numpy() == label) & (tracks_flagged > 0)
+            rows.append(
+                {
+                    "class": name,
+                    "category": category,
+                    "jets": int(with_category.sum()),
+                    "relevance_share": float(relevance_share[with_category].mean())
+                    if with_category.any()
+                    else 0.0,
+                    "track_share": float(count_share[with_category].mean()) if with_category.any() else 0.0,
+                }
+            )
+    return pd.DataFrame(rows, columns=["class", "category", "jets", "relevance_share", "track_share"])
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator``, 0 where the denominator is 0 (a jet without relevance)."""
+    return np.divide(
+        numerator, denominator, out=np.zeros_like(numerator, dtype=float), where=denominator != 0
+    )

@@ -1,0 +1,59 @@
+"""The look of every hepxai figure (mplhep's CMS style, scaled for dense heatmaps); saving as PNG/PDF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib as mpl
+import mplhep
+from matplotlib.figure import Figure
+
+_OVERRIDES = {
+    "font.size": 14,
+    "axes.titlesize": 15,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "xtick.major.size": 6,
+    "ytick.major.size": 6,
+    "xtick.minor.size": 3,
+    "ytick.minor.size": 3,
+    "axes.linewidth": 1.2,
+    "savefig.bbox": "tight",
+}
+
+SIGNAL_COLOR = "#e42536"  # H→bb
+BACKGROUND_COLOR = "#5790fc"  # QCD
+CLASS_COLORS = {"H→bb": SIGNAL_COLOR, "QCD": BACKGROUND_COLOR}
+
+
+@contextmanager
+def plot_style() -> Iterator[None]:
+    """Figures created inside this block use the hepxai style."""
+    with mpl.style.context([mplhep.style.CMS, _OVERRIDES]):
+        yield
+
+
+def new_figure(width: float, height: float, **subplot_kw: object) -> tuple[Figure, object]:
+    """A figure with one axes, in the hepxai style, not registered with pyplot (nothing to close)."""
+    with plot_style():
+        figure = Figure(figsize=(width, height))
+        ax = figure.add_subplot(**subplot_kw)
+    return figure, ax
+
+
+def save_figure(
+    figure: Figure, stem: str | Path, formats: Sequence[str] = ("png", "pdf"), *, dpi: int = 110
+) -> list[Path]:
+    """Write ``figure`` to ``stem.<format>`` for each format; returns the paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with plot_style():
+        for fmt in formats:
+            path = stem.with_suffix(f".{fmt}")
+            figure.savefig(path, dpi=dpi)
+            paths.append(path)
+    return paths

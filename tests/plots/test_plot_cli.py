@@ -1,0 +1,97 @@
+import re
+
+import pytest
+
+from hepxai.cli import main
+
+
+def test_plot_command(cms_relevance_path, tmp_path, capsys):
+    out = tmp_path / "plots"
+    code = main(
+        [
+            "-q",
+            "plot",
+            "--relevance",
+            str(cms_relevance_path),
+            "--out",
+            str(out),
+            "--top-confident",
+            "1",
+            "--formats",
+            "png",
+        ]
+    )
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    heatmaps = sorted(p.name for p in (out / "jets").glob("*_heatmap.png"))
+    assert heatmaps == ["jet_1_heatmap.png"]  # jet 1 has the highest P(H)
+    assert len(list((out / "summary").glob("*.png"))) == 5
+
+
+def test_max_jets_caps_the_selection(sanity_relevance_path, tmp_path, capsys):
+    out = tmp_path / "plots"
+    assert (
+        main(
+            [
+                "plot",
+                "--relevance",
+                str(sanity_relevance_path),
+                "--out",
+                str(out),
+                "--max-jets",
+                "1",
+                "--formats",
+                "png",
+            ]
+        )
+        == 0
+    )
+    assert [p.name for p in (out / "jets").glob("*_heatmap.png")] == ["jet_0_heatmap.png"]
+    assert "drawing the first 1 of 6 selected jets; raise --max-jets" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        (["--jets", "99"], "no jet 99 in the relevance file"),
+        (["--top-confident", "0"], "--top-confident must be at least 1"),
+    ],
+)
+def test_empty_selection_is_one_line(cms_relevance_path, tmp_path, capsys, command, selection, message):
+    code = main(
+        ["-q", command, "--relevance", str(cms_relevance_path), "--out", str(tmp_path / "x"), *selection]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_file_is_one_line(tmp_path, capsys):
+    assert main(["report", "--relevance", str(tmp_path / "none.h5"), "--out", str(tmp_path / "r.html")]) == 2
+    assert "relevance file not found" in capsys.readouterr().err
+
+
+def test_report_command_is_self_contained(cms_relevance_path, tmp_path, capsys):
+    path = tmp_path / "report.html"
+    assert (
+        main(["-q", "report", "--relevance", str(cms_relevance_path), "--out", str(path), "--jets", "6"]) == 0
+    )
+    page = path.read_text()
+    assert capsys.readouterr().out.strip() == str(path)
+    assert "<script src" not in page
+    assert "<link" not in page
+    assert len(re.findall(r'<img class="summary-plot"', page)) == 5
+    assert 'id="jet-6"' in page
+    assert 'id="jet-2"' not in page
+    assert 'id="jet-table"' in page
+    assert page.count("<tr") == 1 + 8  # header + every jet of the file
+
+
+def test_help_describes_outputs(capsys):
+    with pytest.raises(SystemExit):
+        main(["plot", "--help"])
+    assert "OUT/jets/jet_<id>_{heatmap,graph}" in capsys.readouterr().out

@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from hepxai.explain.relevance_file import RelevanceWriter, read_relevance_file
+from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
+
+
+@pytest.fixture
+def tiny_relevance_file(tmp_path):
+    """Two features; jet 0 (H): two tracks, jet 1 (QCD): one track."""
+    path = tmp_path / "tiny.h5"
+    jets = pd.DataFrame(
+        {"jet_id": [0, 1], "label": [1, 0], "prob_H": [0.9, 0.2], "explained_logit": [1.0, -1.0]}
+    )
+    tracks = pd.DataFrame(
+        {
+            "jet_id": [0, 0, 1],
+            "track": [0, 1, 0],
+            "relevance_0": [3.0, 0.0, 0.0],
+            "relevance_1": [-1.0, 4.0, 2.0],
+            "track_pt": [10.0, 20.0, 5.0],
+            "track_isMu": [0.0, 1.0, 0.0],
+        }
+    )
+    with RelevanceWriter(path, ["a", "b"], ["a", "b"], {"target": "H"}) as writer:
+        writer.append(jets=jets, tracks=tracks)
+    return read_relevance_file(path)
+
+
+def test_hand_computed_summary(tiny_relevance_file):
+    summary = summarize_relevance(tiny_relevance_file, top_confident=1)
+    # jet 0: |R| = [[3, 1], [0, 4]], total 8: feature shares 3/8 and 5/8; the pT 20 track (rank 1) holds 4/8
+    np.testing.assert_allclose(summary.feature_share["H→bb"], [3 / 8, 5 / 8])
+    np.testing.assert_allclose(summary.rank_share["H→bb"], [0.5, 0.5])
+    # jet 1: one track, all on feature b; no track of rank 2
+    np.testing.assert_allclose(summary.feature_share["QCD"], [0.0, 1.0])
+    np.testing.assert_allclose(summary.rank_share["QCD"], [1.0, 0.0])
+    assert summary.ranked_by == "track pT"
+    # most relevant feature: jet 0 track 0 -> a, track 1 -> b; jet 1 track 0 -> b
+    np.testing.assert_array_equal(summary.top_feature_count["H→bb"], [1, 1])
+    np.testing.assert_array_equal(summary.top_feature_count["QCD"], [0, 1])
+    # the muon (jet 0, track 1) holds 4/8 of the relevance and is 1 of 2 tracks; QCD has no jet with a muon
+    muon = summary.category_share.set_index(["class", "category"])
+    assert muon.loc[("H→bb", "muon"), "relevance_share"] == pytest.approx(0.5)
+    assert muon.loc[("H→bb", "muon"), "track_share"] == pytest.approx(0.5)
+    assert muon.loc[("QCD", "muon"), "jets"] == 0
+    assert set(summary.category_share["category"]) == {"muon"}
+    assert summary.confident_jet_ids == [0]
+    np.testing.assert_allclose(summary.confident_share, [[3 / 8, 5 / 8]])
+
+
+def test_jet_overview(tiny_relevance_file):
+    table = jet_overview(tiny_relevance_file)
+    assert list(table["jet_id"]) == [0, 1]
+    assert list(table["tracks"]) == [2, 1]
+    assert list(table["top_feature"]) == ["b", "b"]
+
+
+def test_sanity_summary_ranks_by_position(sanity_relevance_path):
+    summary = summarize_relevance(read_relevance_file(sanity_relevance_path))
+    assert summary.ranked_by == "track position"
+    assert summary.category_share.empty
+    # the fixture puts the relevance on f3
+    assert all(np.argmax(share) == 3 for share in summary.feature_share.values())
+    assert sum(summary.num_jets.values()) == 6

@@ -1,0 +1,107 @@
+"""The HTML report opened from disk by headless Chromium, offline: 3D graphs and summary images render."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hepxai.explain.relevance_file import read_relevance_file
+from hepxai.plots.report import OPEN_JETS, write_report
+
+CHROMIUM = next((path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None)
+JETS = [1, 3, 5, 0]  # the first OPEN_JETS are drawn on load, the last stays closed
+SCENE_COLOR = np.array([229, 236, 246])  # the 3D scene panes of plotly's default template, drawn by WebGL
+# Waits until every image has decoded, then records its size where the dumped DOM shows it.
+MEASURE_IMAGES = """<script>window.addEventListener('load', () => document.querySelectorAll('img').forEach(
+  image => image.dataset.naturalWidth = image.naturalWidth));</script></body>"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if CHROMIUM is None:
+        reason = "the report browser test needs Chromium (Debian: apt-get install chromium)"
+        if os.environ.get("HEPXAI_REQUIRE_ALL") == "1":
+            pytest.fail(f"HEPXAI_REQUIRE_ALL=1 but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def report_path(cms_relevance_path, tmp_path_factory):
+    path = write_report(
+        read_relevance_file(cms_relevance_path),
+        tmp_path_factory.mktemp("report") / "report.html",
+        jet_ids=JETS,
+        progress=False,
+    )
+    page = path.read_text(encoding="utf-8")
+    path.write_text(page.replace("</body>", MEASURE_IMAGES), encoding="utf-8")
+    return path
+
+
+def open_in_chromium(chromium, report_path, tmp_path, *args):
+    """Run headless Chromium on the report with the network cut off; returns stdout."""
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-unsafe-swiftshader",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        *args,
+        report_path.as_uri(),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=True).stdout
+
+
+def test_dom_shows_3d_graphs_and_summary_images(chromium, report_path, tmp_path):
+    dom = open_in_chromium(chromium, report_path, tmp_path, "--dump-dom")
+    rendered = re.sub(
+        r"<script[^>]*>.*?</script>", "", dom, flags=re.DOTALL
+    )  # what the page drew, not its code
+    sections = {jet: rendered[rendered.index(f'id="jet-{jet}"') :] for jet in JETS}
+    for jet in JETS[:OPEN_JETS]:
+        graph = sections[jet][: sections[jet].index("</details>")]
+        assert re.search(r'class="graph3d js-plotly-plot"', graph), f"jet {jet}: plotly did not draw"
+        assert 'class="gl-container"' in graph, f"jet {jet}: no 3D scene"
+        assert "<canvas" in graph, f"jet {jet}: no WebGL canvas"
+        assert "most significant edges" in graph  # the legend, drawn by plotly
+    closed = sections[JETS[-1]][: sections[JETS[-1]].index("</details>")]
+    assert "js-plotly-plot" not in closed  # drawn only when opened
+    assert "get.webgl.org" not in rendered  # plotly's "WebGL is not supported" notice
+    widths = re.findall(r'<img class="summary-plot"[^>]*data-natural-width="(\d+)"', rendered)
+    assert len(widths) == 5
+    assert all(int(w) > 300 for w in widths)
+    heatmaps = re.findall(r'<img class="heatmap"[^>]*data-natural-width="(\d+)"', rendered)
+    assert len(heatmaps) == len(JETS)
+    assert all(int(w) > 300 for w in heatmaps)
+
+
+def test_screenshot_is_not_blank(chromium, report_path, tmp_path):
+    screenshot = tmp_path / "report.png"
+    open_in_chromium(
+        chromium,
+        report_path,
+        tmp_path,
+        "--hide-scrollbars",
+        "--window-size=1400,3600",
+        f"--screenshot={screenshot}",
+    )
+    pixels = np.asarray(Image.open(screenshot).convert("RGB")).astype(int)
+    assert pixels.shape == (3600, 1400, 3)
+    assert pixels.std() > 20  # not a blank page
+    non_white = (np.abs(pixels - 255).max(axis=-1) > 10).mean()
+    assert non_white > 0.05
+    scene = (np.abs(pixels - SCENE_COLOR).max(axis=-1) <= 4).sum()
+    assert scene > 5_000, f"only {scene} pixels of the 3D scene drawn"
