@@ -29,11 +29,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     simulate = actions.add_parser(
         "simulate", help="simulate H->bb and QCD jets with Pythia 8 + FastJet",
-        description="Simulate boosted H->bb (pp -> H + jet) and QCD (HardQCD:all) jets at 13 TeV with Pythia 8, "
-                    "cluster anti-kT R=0.8 jets with FastJet and write one ROOT file in the CMS H->bb schema "
-                    "(tree deepntuplizer/tree, 48 track features, labels, fj_sdmass and fj_pt) plus truth "
-                    "branches (track_fromB, track_pdgId, track_vx/vy/vz, fj_isH, fj_nbHadrons, fj_mass). "
-                    "See docs/simulation.md.",
+        description="Simulate boosted H->bb (pp -> H + jet) and QCD (HardQCD:all) jets at 13 TeV "
+                    "with Pythia 8, cluster anti-kT R=0.8 jets with FastJet and write one ROOT file "
+                    "in the CMS H->bb schema (tree deepntuplizer/tree, 48 track features, labels, "
+                    "fj_sdmass and fj_pt) plus truth branches (track_fromB, track_pdgId, "
+                    "track_vx/vy/vz, fj_isH, fj_nbHadrons, fj_mass). See docs/simulation.md.",
         formatter_class=cli.formatter())
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=run_simulate)
@@ -51,8 +51,10 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", type=int, help="number of QCD jets", **required)
     parser.add_argument("--out", type=Path, help="ROOT file to write", **required)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (all CPU cores)")
-    parser.add_argument("--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (all CPU cores)")
+    parser.add_argument("--pthat-min", type=float, default=300.0,
+                        help="minimum pT of the hard process in GeV")
 
 
 def run_inspect(args: argparse.Namespace) -> int:

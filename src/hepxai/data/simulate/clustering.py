@@ -34,7 +34,9 @@ def anti_kt_jets(momentum: np.ndarray, *, radius: float = JET_RADIUS) -> list[Je
     Args:
         momentum: [num_particles, 4] px, py, pz, E.
     """
-    cluster = fastjet.ClusterSequence(_pseudojets(momentum), fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
+    cluster = fastjet.ClusterSequence(
+        _pseudojets(momentum), fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
+    )
     jets = []
     for jet in fastjet.sorted_by_pt(cluster.inclusive_jets(0.0)):
         indices = np.sort(np.array([c.user_index() for c in jet.constituents()], np.int64))
@@ -42,8 +44,13 @@ def anti_kt_jets(momentum: np.ndarray, *, radius: float = JET_RADIUS) -> list[Je
     return jets
 
 
-def soft_drop(momentum: np.ndarray, *, beta: float = SOFT_DROP_BETA, z_cut: float = SOFT_DROP_Z_CUT,
-              radius: float = JET_RADIUS) -> SoftDrop:
+def soft_drop(
+    momentum: np.ndarray,
+    *,
+    beta: float = SOFT_DROP_BETA,
+    z_cut: float = SOFT_DROP_Z_CUT,
+    radius: float = JET_RADIUS,
+) -> SoftDrop:
     """Groom one jet: recluster its constituents with Cambridge/Aachen, then undo the last merging while
     ``min(pT1, pT2) / (pT1 + pT2) > z_cut (dR12 / radius)^beta`` fails, following the harder branch.
 

@@ -64,8 +64,10 @@ def simulate(
         InputError: a negative or zero number of jets or workers, or a non-positive ``pthat_min``.
     """
     if num_signal < 0 or num_background < 0 or num_signal + num_background == 0:
-        msg = f"simulate: numbers of jets must be >= 0 and not both 0 (got signal={num_signal}, " \
-              f"background={num_background})"
+        msg = (
+            f"simulate: numbers of jets must be >= 0 and not both 0 (got signal={num_signal}, "
+            f"background={num_background})"
+        )
         raise InputError(msg)
     if workers is not None and workers < 1:
         msg = f"simulate: workers must be >= 1 (got {workers})"
@@ -80,12 +82,25 @@ def simulate(
         (_share(num_signal, workers, k), _share(num_background, workers, k), seeds[k], pthat_min, max_tracks)
         for k in range(workers)
     ]
-    log.info("simulating %d H->bb and %d QCD jets with %d worker(s), seed %d", num_signal, num_background,
-             workers, seed)
+    log.info(
+        "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d",
+        num_signal,
+        num_background,
+        workers,
+        seed,
+    )
     path = Path(out)
     tree = load_schema("cms_hbb").tree
-    with TreeWriter(path, tree) as writer, tqdm(total=num_signal + num_background, unit="jet", desc="simulating",
-                                                disable=not progress, leave=False) as bar:
+    with (
+        TreeWriter(path, tree) as writer,
+        tqdm(
+            total=num_signal + num_background,
+            unit="jet",
+            desc="simulating",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
         chunks = _run_inline(tasks[0], bar.update) if workers == 1 else _run_parallel(tasks, bar.update)
         for chunk in chunks:
             writer.extend(chunk)
@@ -93,8 +108,14 @@ def simulate(
     return path
 
 
-def produce_chunks(num_signal: int, num_background: int, seed: np.random.SeedSequence, pthat_min: float,
-                   max_tracks: int, on_jet: Callable[[int], object] = lambda _: None) -> Iterator[Chunk]:
+def produce_chunks(
+    num_signal: int,
+    num_background: int,
+    seed: np.random.SeedSequence,
+    pthat_min: float,
+    max_tracks: int,
+    on_jet: Callable[[int], object] = lambda _: None,
+) -> Iterator[Chunk]:
     """Simulate one worker's share of jets, interleaving signal and background, ``CHUNK_JETS`` at a time."""
     pythia_seeds = seed.generate_state(2)
     rng = np.random.default_rng(seed.spawn(1)[0])
@@ -132,8 +153,14 @@ def to_branches(records: list[dict]) -> Chunk:
     return branches
 
 
-def _jets(process: Process, count: int, pythia_seed: int, pthat_min: float, max_tracks: int,
-          rng: np.random.Generator) -> Iterator[dict]:
+def _jets(
+    process: Process,
+    count: int,
+    pythia_seed: int,
+    pthat_min: float,
+    max_tracks: int,
+    rng: np.random.Generator,
+) -> Iterator[dict]:
     if count == 0:
         return
     pythia = make_pythia(process, seed=pythia_seed, pthat_min=pthat_min)
@@ -141,12 +168,15 @@ def _jets(process: Process, count: int, pythia_seed: int, pthat_min: float, max_
     while made < count:
         events += 1
         if events > _MAX_EVENTS_PER_JET * (made + 10):
-            msg = f"simulate: only {made} {process} jets in {events} events; raise pthat_min (got {pthat_min})"
+            msg = (
+                f"simulate: only {made} {process} jets in {events} events; raise pthat_min (got {pthat_min})"
+            )
             raise InputError(msg)
         if not pythia.next():
             continue
-        record = select_jet(read_event(pythia.event, with_higgs=process == "signal"), process, rng,
-                            max_tracks=max_tracks)
+        record = select_jet(
+            read_event(pythia.event, with_higgs=process == "signal"), process, rng, max_tracks=max_tracks
+        )
         if record is not None:
             made += 1
             yield record
@@ -161,10 +191,13 @@ def _run_inline(task: tuple, on_jet: Callable[[int], object]) -> Iterator[Chunk]
 
 
 def _run_parallel(tasks: list[tuple], on_jet: Callable[[int], object]) -> Iterator[Chunk]:
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
     messages = context.Queue(maxsize=4 * len(tasks) + 64)
-    processes = [context.Process(target=_worker, args=(k, task, messages), daemon=True)
-                 for k, task in enumerate(tasks)]
+    processes = [
+        context.Process(target=_worker, args=(k, task, messages), daemon=True) for k, task in enumerate(tasks)
+    ]
     num_chunks = [-(-(signal + background) // CHUNK_JETS) for signal, background, *_ in tasks]
     order = [(c, k) for c in range(max(num_chunks)) for k in range(len(tasks)) if c < num_chunks[k]]
     pending: dict[tuple[int, int], Chunk] = {}

@@ -9,8 +9,14 @@ import pythia8mc
 Process = Literal["signal", "background"]
 
 CENTRE_OF_MASS_ENERGY = 13_000.0  # GeV
-BEAM_SPOT_SIGMA_MM = (0.010, 0.010, 35.0)  # x, y, z Gaussian widths of the luminous region (Pythia works in mm)
-TAU0_MAX_MM = 10.0  # hadrons with c*tau0 above this stay undecayed (K0S, Lambda, ...), as in CMS generator settings
+BEAM_SPOT_SIGMA_MM = (
+    0.010,
+    0.010,
+    35.0,
+)  # x, y, z Gaussian widths of the luminous region (Pythia works in mm)
+TAU0_MAX_MM = (
+    10.0  # hadrons with c*tau0 above this stay undecayed (K0S, Lambda, ...), as in CMS generator settings
+)
 _MAX_PYTHIA_SEED = 900_000_000
 
 _PROCESSES: dict[str, tuple[str, ...]] = {
@@ -26,7 +32,7 @@ _PROCESSES: dict[str, tuple[str, ...]] = {
 
 
 def pythia_settings(process: Process, *, seed: int, pthat_min: float) -> list[str]:
-    """The ``readString`` lines configuring one sample (default Monash tune, MPI, ISR/FSR and hadronization on).
+    """The ``readString`` lines of one sample (default Monash tune; MPI, ISR/FSR and hadronization on).
 
     Args:
         process: ``signal`` (H + jet with H -> bb) or ``background`` (``HardQCD:all``).

@@ -41,8 +41,13 @@ def track_resolution(momentum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dxy, dz
 
 
-def measure(momentum: np.ndarray, vertex: np.ndarray, primary_vertex: np.ndarray, jet_direction: np.ndarray,
-            rng: np.random.Generator) -> ImpactParameters:
+def measure(
+    momentum: np.ndarray,
+    vertex: np.ndarray,
+    primary_vertex: np.ndarray,
+    jet_direction: np.ndarray,
+    rng: np.random.Generator,
+) -> ImpactParameters:
     """Smear the tracks and measure their impact parameters w.r.t. ``primary_vertex``.
 
     Args:
@@ -55,10 +60,15 @@ def measure(momentum: np.ndarray, vertex: np.ndarray, primary_vertex: np.ndarray
     p3 = momentum[:, :3]
     pt = np.hypot(p3[:, 0], p3[:, 1])
     unit = p3 / np.linalg.norm(p3, axis=1, keepdims=True)
-    normal = np.stack([-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1)  # transverse, perpendicular to p
+    normal = np.stack(
+        [-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1
+    )  # transverse, perpendicular to p
     dxy_error, dz_error = track_resolution(momentum)
-    reference = (vertex + rng.standard_normal(len(pt))[:, None] * dxy_error[:, None] * normal
-                 + rng.standard_normal(len(pt))[:, None] * dz_error[:, None] * np.array([0.0, 0.0, 1.0]))
+    reference = (
+        vertex
+        + rng.standard_normal(len(pt))[:, None] * dxy_error[:, None] * normal
+        + rng.standard_normal(len(pt))[:, None] * dz_error[:, None] * np.array([0.0, 0.0, 1.0])
+    )
     offset = reference - primary_vertex
     dxy = np.einsum("ij,ij->i", offset, normal)
     along_transverse = (offset[:, 0] * p3[:, 0] + offset[:, 1] * p3[:, 1]) / pt
@@ -69,7 +79,9 @@ def measure(momentum: np.ndarray, vertex: np.ndarray, primary_vertex: np.ndarray
     sip2d_error = np.hypot(dxy_error, pv_xy)
     sip2d = np.abs(dxy) * _sign(dxy * (normal[:, :2] @ jet[:2]))
 
-    closest = offset - np.einsum("ij,ij->i", offset, unit)[:, None] * unit  # primary vertex -> track, perpendicular
+    closest = (
+        offset - np.einsum("ij,ij->i", offset, unit)[:, None] * unit
+    )  # primary vertex -> track, perpendicular
     ip3d = np.linalg.norm(closest, axis=1)
     sin_theta = pt / np.linalg.norm(p3, axis=1)
     longitudinal = dz * sin_theta  # |closest|^2 = dxy^2 + longitudinal^2
@@ -83,8 +95,17 @@ def measure(momentum: np.ndarray, vertex: np.ndarray, primary_vertex: np.ndarray
     cross_norm = np.linalg.norm(cross, axis=1)
     between_lines = np.abs(np.einsum("ij,ij->i", offset, cross)) / np.where(cross_norm > 0, cross_norm, 1.0)
     jet_distance = -np.where(cross_norm > 0, between_lines, ip3d)
-    return ImpactParameters(dxy=dxy, dz=dz, dxy_error=dxy_error, dz_error=dz_error, sip2d=sip2d,
-                            sip2d_error=sip2d_error, sip3d=sip3d, sip3d_error=sip3d_error, jet_distance=jet_distance)
+    return ImpactParameters(
+        dxy=dxy,
+        dz=dz,
+        dxy_error=dxy_error,
+        dz_error=dz_error,
+        sip2d=sip2d,
+        sip2d_error=sip2d_error,
+        sip3d=sip3d,
+        sip3d_error=sip3d_error,
+        jet_distance=jet_distance,
+    )
 
 
 def _sign(values: np.ndarray) -> np.ndarray:

@@ -49,17 +49,24 @@ def read_event(event: pythia8mc.Event, *, with_higgs: bool) -> Event:
             flavour = truth.hadron_flavour(particle.id())
             if flavour == truth.BOTTOM and truth.is_weakly_decaying(event, particle.index(), truth.BOTTOM):
                 b_hadrons.append(particle.index())
-            elif flavour == truth.CHARM and truth.is_weakly_decaying(event, particle.index(), truth.CHARM) \
-                    and not truth.descends_from_b_hadron(event, particle.index()):
+            elif (
+                flavour == truth.CHARM
+                and truth.is_weakly_decaying(event, particle.index(), truth.CHARM)
+                and not truth.descends_from_b_hadron(event, particle.index())
+            ):
                 c_hadrons.append(particle.index())
     rows = np.array(
-        [(p.px(), p.py(), p.pz(), p.e(), p.xProd(), p.yProd(), p.zProd(), p.charge(), p.id())
-         for p in (event[i] for i in visible)],
+        [
+            (p.px(), p.py(), p.pz(), p.e(), p.xProd(), p.yProd(), p.zProd(), p.charge(), p.id())
+            for p in (event[i] for i in visible)
+        ],
         dtype=np.float64,
     ).reshape(-1, 9)
     charge = rows[:, 7]
-    from_b = np.array([c != 0 and truth.descends_from_b_hadron(event, i) for i, c in zip(visible, charge,
-                                                                                         strict=True)], bool)
+    from_b = np.array(
+        [c != 0 and truth.descends_from_b_hadron(event, i) for i, c in zip(visible, charge, strict=True)],
+        bool,
+    )
     origin = event[0].vProd()
     higgs_b = truth.higgs_b_hadrons(event, b_hadrons) if with_higgs else []
     return Event(
@@ -76,4 +83,6 @@ def read_event(event: pythia8mc.Event, *, with_higgs: bool) -> Event:
 
 
 def _three_momenta(event: pythia8mc.Event, indices: list[int]) -> np.ndarray:
-    return np.array([(event[i].px(), event[i].py(), event[i].pz()) for i in indices], np.float64).reshape(-1, 3)
+    return np.array([(event[i].px(), event[i].py(), event[i].pz()) for i in indices], np.float64).reshape(
+        -1, 3
+    )

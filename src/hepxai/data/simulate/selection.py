@@ -1,4 +1,4 @@
-"""From one generated event to at most one jet: the Higgs jet (signal) or the leading jet (QCD), with labels."""
+"""From one event to at most one jet: the Higgs jet (signal) or the leading jet (QCD), with labels."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ QCD_LABELS = ("label_QCD_b", "label_QCD_bb", "label_QCD_c", "label_QCD_cc", "lab
 LABELS = ("label_H_bb", "sample_isQCD", *QCD_LABELS)
 
 
-def select_jet(event: Event, process: Process, rng: np.random.Generator, *,
-               max_tracks: int) -> dict[str, np.ndarray | float | int] | None:
+def select_jet(
+    event: Event, process: Process, rng: np.random.Generator, *, max_tracks: int
+) -> dict[str, np.ndarray | float | int] | None:
     """The jet of ``event`` in the ntuple's branches, or None when the event has no acceptable jet.
 
     Signal: the jet (pT > 300 GeV, |eta| < 2.4) containing both b hadrons of the Higgs decay within
@@ -51,12 +52,19 @@ def select_jet(event: Event, process: Process, rng: np.random.Generator, *,
     groomed = clustering.soft_drop(event.momentum[constituents])
     primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
     features, order = tracks.track_features(
-        event.momentum[track_index], event.charge[track_index], event.pdg_id[track_index],
-        event.vertex[track_index], jet=jet.momentum, subjets=groomed.subjets, primary_vertex=primary_vertex,
+        event.momentum[track_index],
+        event.charge[track_index],
+        event.pdg_id[track_index],
+        event.vertex[track_index],
+        jet=jet.momentum,
+        subjets=groomed.subjets,
+        primary_vertex=primary_vertex,
         rng=rng,
     )
     keep = track_index[order][:max_tracks]
-    record: dict[str, np.ndarray | float | int] = {name: values[:max_tracks] for name, values in features.items()}
+    record: dict[str, np.ndarray | float | int] = {
+        name: values[:max_tracks] for name, values in features.items()
+    }
     record["track_fromB"] = event.from_b[keep].astype(np.int32)
     record["track_pdgId"] = event.pdg_id[keep].astype(np.int32)
     for axis, name in enumerate(("track_vx", "track_vy", "track_vz")):
@@ -103,7 +111,9 @@ def _inside(jet: np.ndarray, hadrons: np.ndarray) -> np.ndarray:
     jet_pt = np.hypot(jet[0], jet[1])
     pt = np.hypot(hadrons[:, 0], hadrons[:, 1])
     delta_eta = np.arcsinh(hadrons[:, 2] / pt) - np.arcsinh(jet[2] / jet_pt)
-    delta_phi = (np.arctan2(hadrons[:, 1], hadrons[:, 0]) - np.arctan2(jet[1], jet[0]) + np.pi) % (2 * np.pi) - np.pi
+    delta_phi = (np.arctan2(hadrons[:, 1], hadrons[:, 0]) - np.arctan2(jet[1], jet[0]) + np.pi) % (
+        2 * np.pi
+    ) - np.pi
     return np.hypot(delta_eta, delta_phi) < HADRON_MATCH_RADIUS
 
 

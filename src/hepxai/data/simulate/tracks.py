@@ -100,7 +100,9 @@ def track_features(
         "track_isChargedHad": ~(is_electron | is_muon),
         "track_mass": np.where(is_electron, ELECTRON_MASS, np.where(is_muon, MUON_MASS, PION_MASS)),
         "track_drsubjet1": _delta_r(eta, phi, subjets[0]),
-        "track_drsubjet2": _delta_r(eta, phi, subjets[1]) if len(subjets) > 1 else np.full_like(pt, NO_SUBJET),
+        "track_drsubjet2": _delta_r(eta, phi, subjets[1])
+        if len(subjets) > 1
+        else np.full_like(pt, NO_SUBJET),
         "track_dxy": ips.dxy,
         "track_dz": ips.dz,
         "track_dxydxy": ips.dxy_error**2,

@@ -10,7 +10,7 @@ _DECAY_STATUS = range(91, 100)  # Pythia status codes of particles produced in d
 
 
 def hadron_flavour(pdg_id: int) -> int:
-    """The heaviest quark of an open-flavour hadron (5 for b hadrons, 4 for c hadrons), else 0.
+    """The heavy flavour of a hadron: 5 for b hadrons, 4 for c hadrons (heaviest quark), else 0.
 
     Quarkonia (bb, cc mesons) have hidden flavour and return 0, as do diquarks, leptons and bosons.
     """
@@ -20,7 +20,8 @@ def hadron_flavour(pdg_id: int) -> int:
         return 0
     if quark1 == 0 and quark2 == quark3:
         return 0
-    return max(quark1, quark2, quark3)
+    heaviest = max(quark1, quark2, quark3)
+    return heaviest if heaviest in (CHARM, BOTTOM) else 0
 
 
 def descends_from_b_hadron(event: pythia8mc.Event, index: int) -> bool:
@@ -37,7 +38,7 @@ def descends_from_b_hadron(event: pythia8mc.Event, index: int) -> bool:
 
 
 def is_weakly_decaying(event: pythia8mc.Event, index: int, flavour: int) -> bool:
-    """Whether hadron ``index`` of ``flavour`` decays into no hadron of the same flavour (the last in its chain)."""
+    """Whether hadron ``index`` has ``flavour`` and decays into no hadron of that flavour."""
     return hadron_flavour(event[index].id()) == flavour and not any(
         hadron_flavour(event[daughter].id()) == flavour for daughter in event[index].daughterList()
     )
