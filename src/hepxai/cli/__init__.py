@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("numexpr").setLevel(logging.WARNING)
     args.progress = not args.quiet
     try:
         return int(args.run(args) or 0)
@@ -59,8 +60,17 @@ def not_available(feature: str) -> object:
     return run
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless it has none worth showing (None, False, a required option)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or action.required:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def formatter() -> type[argparse.HelpFormatter]:
     """Help formatter that shows defaults, shared by every subcommand."""
-    return argparse.ArgumentDefaultsHelpFormatter
+    return _DefaultsFormatter
 
 
