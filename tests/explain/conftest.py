@@ -86,12 +86,12 @@ def load_zennit() -> types.SimpleNamespace:
     return types.SimpleNamespace(**{name: importlib.import_module(f"zennit.{name}") for name in names})
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_model():
     return random_model
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_batch():
     return random_batch
 

@@ -58,8 +58,8 @@ def run_sanity_explain(args: argparse.Namespace) -> int:
                          max_jets=args.max_jets, edges=args.edges, input=args.input, epsilon=args.epsilon,
                          aggregate=args.aggregate, chunk_size=args.chunk_size, progress=args.progress)
     relevance = read_relevance_file(path)
-    jet_index = torch.from_numpy(relevance.tracks["jet_id"].to_numpy())
-    explanation = Explanation(node=torch.from_numpy(relevance.track_relevance()),
+    jet_index = torch.as_tensor(relevance.tracks["jet_id"].to_numpy().copy())
+    explanation = Explanation(node=torch.as_tensor(relevance.track_relevance().copy()),
                               batch=torch.unique(jet_index, return_inverse=True)[1], target=args.target)
     print(sanity_result(explanation).format())  # noqa: T201
     print(f"wrote {path}")  # noqa: T201
