@@ -137,8 +137,10 @@ class LRP:
 
         captured: dict[str, Tensor] = {}
 
-        def capture(name: str, tensor: Tensor) -> Tensor:
-            tensor.register_hook(lambda grad: captured.__setitem__(name, tensor.detach() * grad))
+        def capture(name: str, tensor: Tensor, columns: int | None = None) -> Tensor:
+            """Keep the relevance ``t * grad_t`` of (the first ``columns`` columns of) ``tensor``."""
+            kept = slice(None, columns)
+            tensor.register_hook(lambda grad: captured.__setitem__(name, tensor.detach()[:, kept] * grad[:, kept]))
             return tensor
 
         with torch.enable_grad():
@@ -149,11 +151,11 @@ class LRP:
                 reference = x.detach().clone().requires_grad_(True)
             edge_input = capture("edge", torch.cat([reference[source], reference[target_index]], dim=1))
             edge = linear(functional.relu(linear(edge_input, "edge_mlp.0", edge_jet)), "edge_mlp.3", edge_jet)
-            message_input = capture("message", torch.cat([reference[source], edge], dim=1))
+            message_input = capture("message", torch.cat([reference[source], edge], dim=1), num_features)
             message = linear(functional.relu(linear(message_input, "node_mlp_1.0", edge_jet)),
                              "node_mlp_1.3", edge_jet)
             aggregated = scatter(message, target_index, dim=0, dim_size=num_tracks, reduce="mean")
-            node_input = capture("node", torch.cat([reference, aggregated], dim=1))
+            node_input = capture("node", torch.cat([reference, aggregated], dim=1), num_features)
             node = linear(functional.relu(linear(node_input, "node_mlp_2.0", jet)), "node_mlp_2.3", jet)
             pooled = scatter(node, jet, dim=0, dim_size=num_jets, reduce="mean")
             jets = torch.arange(num_jets, device=x.device)
@@ -162,14 +164,16 @@ class LRP:
             (gradient,) = torch.autograd.grad(logits, reference, grad_outputs=seed)
 
         reference = reference.detach()
-        empty_edges = torch.zeros((source.shape[0], 2 * num_features), dtype=x.dtype, device=x.device)
-        edge_relevance = captured.get("edge", empty_edges).clone()
-        edge_relevance[:, :num_features] += captured.get("message", empty_edges)[:, :num_features]
+        edge_relevance = captured.get("edge")
+        if edge_relevance is None:  # no edges: the hooks are not reached
+            edge_relevance = torch.zeros((0, 2 * num_features), dtype=x.dtype, device=x.device)
+        else:
+            edge_relevance[:, :num_features] += captured["message"]
         if self.aggregate == "sum":
             node_relevance = reference * gradient
         else:
             node_relevance = (
-                captured["node"][:, :num_features]
+                captured["node"]
                 + scatter(edge_relevance[:, :num_features], source, dim=0, dim_size=num_tracks, reduce="mean")
                 + scatter(edge_relevance[:, num_features:], target_index, dim=0, dim_size=num_tracks,
                           reduce="mean")

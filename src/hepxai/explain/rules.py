@@ -72,13 +72,17 @@ class Epsilon(Rule):
 
     def backward(self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor,
                  bias: Tensor) -> tuple[Tensor, Tensor]:
+        # z / (z + ε·sign z) = |z| / (|z| + ε): the same number, without a sign (and 0 at z = 0).
+        magnitude = output.abs()
         if self.epsilon:
-            sign = _sign(output)
-            scaled = grad_output * (output / (output + self.epsilon * sign))  # R_z / (z + ε sign z)
-            absorbed = scaled @ bias + self.epsilon * (scaled * sign).sum(dim=1)
+            ratio = magnitude.div_(magnitude + self.epsilon)
         else:
-            scaled = torch.where(output == 0, torch.zeros_like(grad_output), grad_output)  # z/z = 1, 0/0 = 0
-            absorbed = scaled @ bias
+            ratio = torch.where(output == 0, 0.0, 1.0).to(output.dtype)  # z/z = 1, and 0/0 = 0
+        scaled = ratio.mul_(grad_output)  # R_z / (z + ε·sign z)
+        # bias: b·R_z/(z + ε·sign z); ε: ε·sign z·R_z/(z + ε·sign z) = R_z·(1 − ratio) = z·grad − z·scaled
+        absorbed = scaled @ bias
+        if self.epsilon:
+            absorbed += torch.linalg.vecdot(output, grad_output - scaled)
         return scaled @ weight, absorbed
 
     def __repr__(self) -> str:
