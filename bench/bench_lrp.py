@@ -24,9 +24,9 @@ from torch_geometric.data import Batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from hepxai.data.graphs import fully_connected_edge_index  # noqa: E402
-from hepxai.explain import LRP  # noqa: E402
-from hepxai.models import InteractionNetwork, load_checkpoint  # noqa: E402
+from hepxai.data.graphs import fully_connected_edge_index
+from hepxai.explain import LRP
+from hepxai.models import InteractionNetwork, load_checkpoint
 
 
 def make_model(checkpoint: str | None, device: str) -> InteractionNetwork:
@@ -47,9 +47,12 @@ def make_batch(num_jets: int, num_tracks: int, device: str, seed: int = 1) -> Ba
     counts = torch.full((num_jets,), num_tracks)
     ptr = torch.zeros(num_jets + 1, dtype=torch.long)
     ptr[1:] = torch.cumsum(counts, 0)
-    return Batch(x=torch.randn(num_jets * num_tracks, 48, generator=generator),
-                 edge_index=fully_connected_edge_index(counts),
-                 batch=torch.repeat_interleave(torch.arange(num_jets), counts), ptr=ptr).to(device)
+    return Batch(
+        x=torch.randn(num_jets * num_tracks, 48, generator=generator),
+        edge_index=fully_connected_edge_index(counts),
+        batch=torch.repeat_interleave(torch.arange(num_jets), counts),
+        ptr=ptr,
+    ).to(device)
 
 
 def median_seconds(function: Callable[[], object], repeats: int, device: str) -> float:
@@ -129,9 +132,21 @@ def zennit_explainer(model: InteractionNetwork) -> Callable[[Batch], torch.Tenso
 
 def peak_memory(args: argparse.Namespace, what: str, num_jets: int, num_tracks: int) -> float:
     """Peak memory (MiB) of one forward or LRP call above the memory held before it, in a fresh process."""
-    command = [sys.executable, __file__, "--probe", what, str(num_jets), str(num_tracks), "--device", args.device,
-               "--threads", str(args.threads)] + (["--model", args.model] if args.model else [])
-    return float(json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)["mib"])
+    command = [
+        sys.executable,
+        __file__,
+        "--probe",
+        what,
+        str(num_jets),
+        str(num_tracks),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+    ] + (["--model", args.model] if args.model else [])
+    return float(
+        json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)["mib"]
+    )
 
 
 def probe(args: argparse.Namespace) -> None:
@@ -172,13 +187,21 @@ def _status_kib(field: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", default=None, help="checkpoint to explain instead of a random HIN")
-    parser.add_argument("--loop-jets", type=int, default=128, help="jets in the batched-versus-loop comparison")
-    parser.add_argument("--zennit", action="store_true", help="also time the same LRP built on zennit's hooks (up to 128 jets)")
+    parser.add_argument(
+        "--loop-jets", type=int, default=128, help="jets in the batched-versus-loop comparison"
+    )
+    parser.add_argument(
+        "--zennit",
+        action="store_true",
+        help="also time the same LRP built on zennit's hooks (up to 128 jets)",
+    )
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -189,8 +212,10 @@ def main() -> None:
     model = make_model(args.model, args.device)
     lrp = LRP(model)
     zennit = zennit_explainer(model) if args.zennit else None
-    print(f"device {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"medians of {args.repeats}")
+    print(
+        f"device {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"medians of {args.repeats}"
+    )
     header = f"{'tracks':>6} {'jets':>5} {'forward ms':>11} {'lrp ms':>9} {'lrp/forward':>12}"
     print("\nLRP against the forward pass (torch.no_grad)")
     print(header + (f" {'zennit ms':>10} {'zennit/lrp':>11}" if zennit else ""))
@@ -205,7 +230,8 @@ def main() -> None:
             repeats = args.repeats if num_jets * num_tracks < 10_000 else max(3, args.repeats // 2)
             forward_s = median_seconds(forward, repeats, args.device)
             lrp_s = median_seconds(lambda batch=batch: lrp.explain(batch), repeats, args.device)
-            line = f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>11.2f} {lrp_s * 1e3:>9.2f} {lrp_s / forward_s:>11.2f}x"
+            line = (f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>11.2f} {lrp_s * 1e3:>9.2f} "
+                    f"{lrp_s / forward_s:>11.2f}x")
             if zennit and num_jets <= 128:
                 zennit_s = median_seconds(lambda batch=batch: zennit(batch), repeats, args.device)
                 line += f" {zennit_s * 1e3:>10.2f} {zennit_s / lrp_s:>10.2f}x"
@@ -223,8 +249,10 @@ def main() -> None:
                 lrp.explain(single)
 
         loop_s = median_seconds(loop, max(1, args.repeats // 2), args.device)
-        print(f"{num_tracks:>6} {args.loop_jets / batched_s:>15.0f} {args.loop_jets / loop_s:>12.0f} "
-              f"{loop_s / batched_s:>8.1f}x")
+        print(
+            f"{num_tracks:>6} {args.loop_jets / batched_s:>15.0f} {args.loop_jets / loop_s:>12.0f} "
+            f"{loop_s / batched_s:>8.1f}x"
+        )
 
     print("\nPeak memory above the resident model and batch, 1024 jets (fresh process each)")
     print(f"{'tracks':>6} {'forward MiB':>12} {'lrp MiB':>9} {'lrp/forward':>12}")
