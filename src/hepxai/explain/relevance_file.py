@@ -82,9 +82,9 @@ class RelevanceWriter:
 
     def __enter__(self) -> RelevanceWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._store = pd.HDFStore(self._temporary, mode="w", complevel=4, complib="zlib")
+        self._store = pd.HDFStore(self._temporary, mode="w", complevel=5, complib="blosc:lz4")
         for key, table in self._header.items():
-            self._store.put(key, table, format="fixed")
+            self._store.put(key, table, format="fixed", track_times=False)
         return self
 
     def append(self, **tables: pd.DataFrame) -> None:
