@@ -85,7 +85,7 @@ def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
         raise InputError(msg)
     num_signal = int(jets.label.sum())
     if num_signal in (0, len(jets)):
-        msg = f"{source}: only one class in the data ({num_signal} H, {len(jets) - num_signal} QCD jets)"
+        msg = f"{source}: only one class ({num_signal} H, {len(jets) - num_signal} QCD jets)"
         raise InputError(msg)
 
 

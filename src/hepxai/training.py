@@ -139,8 +139,9 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     train_index, val_index = split_indices(len(jets), settings.validation_fraction, settings.seed)
     train_jets, val_jets = jets.select(train_index), jets.select(val_index)
-    check_jets(train_jets, model, "training set")
-    check_jets(val_jets, model, "validation set")
+    check_jets(jets, model, "training data")
+    check_jets(train_jets, model, "training split")
+    check_jets(val_jets, model, "validation split")
     weights = _weights(jets, settings.reweight_pt)
     train_weights, val_weights = weights[train_index], weights[val_index]
 

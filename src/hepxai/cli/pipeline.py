@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from hepxai import cli
-from hepxai.cli import data
+from hepxai.cli import data, train
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -26,7 +26,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     sanity_data = steps.add_parser("data", help="write the sanity jets", formatter_class=cli.formatter())
     data.add_sanity_arguments(sanity_data)
     sanity_data.set_defaults(run=data.run_sanity)
-    for step in ("train", "explain", "plot", "all"):
+    sanity_train = steps.add_parser(
+        "train", help="train the HIN on the sanity jets", formatter_class=cli.formatter(),
+        description="Train the HIN on OUT/sanity.root (written first if missing, with --jets and --data-seed); "
+                    "the run goes to OUT/model.")
+    sanity_train.add_argument("--out", type=Path, required=True, help="sanity folder")
+    sanity_train.add_argument("--jets", type=int, default=50_000, help="number of jets, if written")
+    sanity_train.add_argument("--data-seed", type=int, default=0, help="seed of the jets, if written")
+    sanity_train.add_argument("--resume", action="store_true", help="continue the run in OUT/model")
+    train.add_train_arguments(sanity_train)
+    sanity_train.set_defaults(run=run_sanity_train)
+    for step in ("explain", "plot", "all"):
         parser = steps.add_parser(step, help=f"sanity-check {step}", formatter_class=cli.formatter())
         parser.set_defaults(run=cli.not_available(f"sanity {step}"))
 
@@ -43,3 +53,14 @@ def run_demo(args: argparse.Namespace) -> int:
     print(summarize(path, schema).format())  # noqa: T201
     print(f"\nread back {len(jets)} jets, {len(jets.features)} tracks; wrote {path}")  # noqa: T201
     return 0
+
+
+def run_sanity_train(args: argparse.Namespace) -> int:
+    from hepxai.data.sanity import write_sanity
+
+    path = args.out / "sanity.root"
+    if not path.is_file():
+        write_sanity(path, args.jets, seed=args.data_seed, progress=args.progress)
+    args.data, args.schema = [path], "sanity"
+    args.out = args.out / "model"
+    return train.run_train(args)
