@@ -74,6 +74,10 @@ def read_training_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets
     if not data.files:
         msg = "no data files given (--data or data.files in the config)"
         raise InputError(msg)
+    for path in data.files:
+        if not Path(path).is_file():
+            msg = f"{path}: file not found"
+            raise InputError(msg)
     schema = detect_schema(data.files[0]) if data.schema == "auto" else load_schema(data.schema)
     selection = data.selection
     if selection == "auto":

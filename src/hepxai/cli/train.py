@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.argument_default = argparse.SUPPRESS
     train.add_argument("--out", type=Path, required=True, help="run folder")
     train.add_argument("--config", type=Path, help="YAML run config (sections data, model, train)")
-    train.add_argument("--resume", action="store_true",
+    train.add_argument("--resume", action="store_true", default=False,
                        help="continue the run in OUT from last.pt; without --data or --config, "
                             "its settings are read from OUT/config.yaml")
     add_train_arguments(train)
