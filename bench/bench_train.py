@@ -1,4 +1,4 @@
-"""Training throughput of the HIN: hepxai against a plain PyG ``MetaLayer`` implementation of the same network.
+"""Training throughput of the HIN: hepxai against a plain PyG ``MetaLayer`` version of the same network.
 
 Three implementations train on the same batches in the same run, steps interleaved so that load on the
 machine hits all alike: the original HIN layout built on ``torch_geometric.nn.MetaLayer`` (the baseline),
@@ -68,8 +68,9 @@ class MetaLayerNetwork(nn.Module):
 
     def __init__(self, features: int = 48, hidden: int = 128, classes: int = 2) -> None:
         super().__init__()
-        self.interactionnetwork = MetaLayer(EdgeBlock(features, hidden), NodeBlock(features, hidden),
-                                            GlobalBlock(hidden, classes))
+        self.interactionnetwork = MetaLayer(
+            EdgeBlock(features, hidden), NodeBlock(features, hidden), GlobalBlock(hidden, classes)
+        )
         self.bn = nn.BatchNorm1d(features)
 
     def forward(self, batch):
@@ -80,14 +81,16 @@ class MetaLayerNetwork(nn.Module):
 
 def metalayer_from(model: InteractionNetwork) -> MetaLayerNetwork:
     """A MetaLayer network with the same weights (the original checkpoint's key layout)."""
-    prefixes = {"edge_mlp.": "interactionnetwork.edge_model.edge_mlp.",
-                "node_mlp_1.": "interactionnetwork.node_model.node_mlp_1.",
-                "node_mlp_2.": "interactionnetwork.node_model.node_mlp_2.",
-                "global_mlp.": "interactionnetwork.global_model.global_mlp."}
+    prefixes = {
+        "edge_mlp.": "interactionnetwork.edge_model.edge_mlp.",
+        "node_mlp_1.": "interactionnetwork.node_model.node_mlp_1.",
+        "node_mlp_2.": "interactionnetwork.node_model.node_mlp_2.",
+        "global_mlp.": "interactionnetwork.global_model.global_mlp.",
+    }
     state = {}
     for key, value in model.state_dict().items():
         prefix = next((p for p in prefixes if key.startswith(p)), None)
-        state[prefixes[prefix] + key[len(prefix):] if prefix else key] = value.clone()
+        state[prefixes[prefix] + key[len(prefix) :] if prefix else key] = value.clone()
     other = MetaLayerNetwork(model.num_features, model.hidden, model.num_classes)
     other.load_state_dict(state)
     return other.to(next(model.parameters()).device)
@@ -116,8 +119,12 @@ def random_jets(num_jets: int, tracks: int, seed: int) -> Jets:
 def sanity_jets(num_jets: int, seed: int) -> Jets:
     branches = next(sanity_chunks(num_jets, seed=seed))
     features = np.stack([ak.to_numpy(branches[f"f{i}"]) for i in range(48)], axis=2).reshape(-1, 48)
-    return Jets(features, np.full(num_jets, 10), np.asarray(branches["label_H_bb"], dtype=np.int64),
-                tuple(map(str, range(48))))
+    return Jets(
+        features,
+        np.full(num_jets, 10),
+        np.asarray(branches["label_H_bb"], dtype=np.int64),
+        tuple(map(str, range(48))),
+    )
 
 
 def synchronize(device: str) -> None:
@@ -128,8 +135,10 @@ def synchronize(device: str) -> None:
 def throughput(tracks: int, batches: int, batch_size: int, device: str) -> dict[str, float]:
     """Median jets/s of a training step for each implementation."""
     jets = random_jets(batch_size * batches, tracks, seed=tracks)
-    data = [jets.select(np.arange(i * batch_size, (i + 1) * batch_size)).to_batch().to(device)
-            for i in range(batches)]
+    data = [
+        jets.select(np.arange(i * batch_size, (i + 1) * batch_size)).to_batch().to(device)
+        for i in range(batches)
+    ]
     runs = implementations(0, device)
     optimizers = {name: torch.optim.Adam(module.parameters(), lr=1e-4) for name, (module, _) in runs.items()}
     seconds: dict[str, list[float]] = {name: [] for name in runs}
@@ -149,7 +158,7 @@ def throughput(tracks: int, batches: int, batch_size: int, device: str) -> dict[
 
 
 def auc_after_one_epoch(num_jets: int, batch_size: int, device: str) -> dict[str, float]:
-    """Validation AUC of each implementation after one epoch on the same sanity jets, from the same weights."""
+    """Validation AUC of each implementation after one epoch on the same jets, from the same weights."""
     jets = sanity_jets(num_jets, seed=0)
     validation = sanity_jets(max(num_jets // 4, 200), seed=1)
     runs = implementations(0, device)
@@ -159,7 +168,7 @@ def auc_after_one_epoch(num_jets: int, batch_size: int, device: str) -> dict[str
         optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
         module.train()
         for start in range(0, num_jets - 1, batch_size):
-            batch = jets.select(order[start:start + batch_size]).to_batch().to(device)
+            batch = jets.select(order[start : start + batch_size]).to_batch().to(device)
             loss = nn.functional.cross_entropy(forward(batch), batch.y)
             optimizer.zero_grad()
             loss.backward()
@@ -172,16 +181,21 @@ def auc_after_one_epoch(num_jets: int, batch_size: int, device: str) -> dict[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--tracks", type=int, nargs="+", default=[10, 30], help="tracks per jet")
     parser.add_argument("--batches", type=int, default=20, help="timed training steps per implementation")
     parser.add_argument("--batch-size", type=int, default=128, help="jets per step")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--auc-jets", type=int, default=0, help="also train one epoch on this many sanity jets")
+    parser.add_argument(
+        "--auc-jets", type=int, default=0, help="also train one epoch on this many sanity jets"
+    )
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
-          f"batch {args.batch_size} jets, median of {args.batches} training steps")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
+        f"batch {args.batch_size} jets, median of {args.batches} training steps"
+    )
     print(f"{'tracks':>6} {'implementation':<14} {'jets/s':>9} {'vs_metalayer':>12}")
     for tracks in args.tracks:
         rates = throughput(tracks, args.batches, args.batch_size, args.device)

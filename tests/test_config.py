@@ -7,7 +7,9 @@ from hepxai.errors import InputError
 
 
 def test_yaml_round_trip(tmp_path):
-    config = config_from_dict({"data": {"files": ["a.root", "b.root"]}, "train": {"lr": 1, "reweight_pt": True}})
+    config = config_from_dict(
+        {"data": {"files": ["a.root", "b.root"]}, "train": {"lr": 1, "reweight_pt": True}}
+    )
     assert config.train.lr == 1.0
     assert config.train.batch_size == RunConfig().train.batch_size == 128
     assert load_config(write_config(config, tmp_path / "config.yaml")) == config

@@ -22,12 +22,15 @@ def toy_jets(num_jets: int = 400, *, seed: int = 0, num_features: int = 6) -> Je
     jet = np.repeat(np.arange(num_jets), num_tracks)
     label = (np.bincount(jet, features[:, 0]) > 0).astype(np.int64)
     pt = rng.uniform(300, 600, num_jets).astype(np.float32) + 100 * label
-    return Jets(features, num_tracks, label, tuple(f"f{i}" for i in range(num_features)), spectators={"fj_pt": pt})
+    return Jets(
+        features, num_tracks, label, tuple(f"f{i}" for i in range(num_features)), spectators={"fj_pt": pt}
+    )
 
 
 def config(**train):
-    return config_from_dict({"model": {"hidden": 16},
-                             "train": {"batch_size": 64, "lr": 1e-3, "patience": 10, **train}})
+    return config_from_dict(
+        {"model": {"hidden": 16}, "train": {"batch_size": 64, "lr": 1e-3, "patience": 10, **train}}
+    )
 
 
 def records(result):
@@ -67,7 +70,9 @@ def test_resume_with_other_settings_or_nothing_to_resume_is_refused(tmp_path):
     with pytest.raises(InputError, match="nothing to resume"):
         train(toy_jets(), config(epochs=2), tmp_path, resume=True, progress=False)
     train(toy_jets(), config(epochs=1), tmp_path, progress=False)
-    with pytest.raises(InputError, match=r"cannot resume with train.lr = 0.01, the run was started with 0.001"):
+    with pytest.raises(
+        InputError, match=r"cannot resume with train.lr = 0.01, the run was started with 0.001"
+    ):
         train(toy_jets(), config(epochs=2, lr=1e-2), tmp_path, resume=True, progress=False)
 
 
@@ -77,7 +82,7 @@ def test_early_stopping_on_validation_loss(tmp_path):
     assert result.stopped_early
     assert len(result.history) == result.best_epoch + 2
     losses = [r.val_loss for r in result.history]
-    assert min(losses[result.best_epoch:]) >= losses[result.best_epoch - 1]
+    assert min(losses[result.best_epoch :]) >= losses[result.best_epoch - 1]
 
 
 def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path):
@@ -98,7 +103,10 @@ def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path)
     ("jets", "match"),
     [
         (toy_jets().select(np.zeros(0, dtype=int)), "training data: no jets"),
-        (toy_jets().select(np.flatnonzero(toy_jets().label == 1)), r"training data: only one class \(\d+ H, 0 QCD jets\)"),
+        (
+            toy_jets().select(np.flatnonzero(toy_jets().label == 1)),
+            r"training data: only one class \(\d+ H, 0 QCD jets\)",
+        ),
         (toy_jets().select(np.arange(3)), "validation split: "),
     ],
 )
@@ -115,19 +123,23 @@ def test_reweighting_needs_jet_pt(tmp_path):
 
 def test_pt_weights_by_hand():
     # Signal pT 1, 2, 3, 4 -> two bins of equal signal population, edges 1, 2.5, 4: signal fractions 1/2, 1/2.
-    # QCD pT 1.5, 1.6, 1.7, 3 (and 10, outside): fractions 3/5, 1/5 -> weights (1/2)/(3/5) = 5/6, (1/2)/(1/5) = 5/2.
+    # QCD pT 1.5, 1.6, 1.7, 3 (and 10, outside): fractions 3/5, 1/5
+    # -> weights (1/2)/(3/5) = 5/6, (1/2)/(1/5) = 5/2.
     # They sum to 3 * 5/6 + 5/2 = 5 = number of QCD jets, so no rescaling; the jet at 10 gets 0.
     pt = np.array([1, 2, 3, 4, 1.5, 1.6, 1.7, 3, 10])
     label = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
-    np.testing.assert_allclose(pt_weights(pt, label, num_bins=2), [1, 1, 1, 1, 5 / 6, 5 / 6, 5 / 6, 5 / 2, 0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        pt_weights(pt, label, num_bins=2), [1, 1, 1, 1, 5 / 6, 5 / 6, 5 / 6, 5 / 2, 0], rtol=1e-6
+    )
 
 
 def test_pt_weights_make_the_qcd_spectrum_follow_the_signal():
     rng = np.random.default_rng(0)
     label = rng.integers(0, 2, 20_000)
     # QCD flat in 300-700 GeV, signal rising towards 700 GeV.
-    pt = np.where(label == 1, 300 + 400 * np.sqrt(rng.uniform(size=len(label))), rng.uniform(300, 700, len(label)))
+    pt = np.where(
+        label == 1, 300 + 400 * np.sqrt(rng.uniform(size=len(label))), rng.uniform(300, 700, len(label))
+    )
     weights = pt_weights(pt, label)
     edges = np.linspace(300, 700, 9)
     signal, _ = np.histogram(pt[label == 1], edges, density=True)

@@ -115,17 +115,21 @@ def config_from_dict(raw: object, *, source: str = "config") -> RunConfig:
             raise InputError(msg)
         hints = typing.get_type_hints(section_type)
         _reject_unknown(values, hints, source, prefix=f"{name}.")
-        sections[name] = section_type(**{
-            key: _checked(value, hints[key], f"{source}: '{name}.{key}'") for key, value in values.items()
-        })
+        sections[name] = section_type(
+            **{key: _checked(value, hints[key], f"{source}: '{name}.{key}'") for key, value in values.items()}
+        )
     return RunConfig(**sections)
 
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
     """Nested plain dicts and lists, as written to YAML."""
-    return {name: {key: list(value) if isinstance(value, tuple) else value
-                   for key, value in dataclasses.asdict(getattr(config, name)).items()}
-            for name in _SECTIONS}
+    return {
+        name: {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(getattr(config, name)).items()
+        }
+        for name in _SECTIONS
+    }
 
 
 def write_config(config: RunConfig, path: str | Path) -> Path:

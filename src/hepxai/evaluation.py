@@ -66,8 +66,12 @@ class Performance:
 
     @classmethod
     def measure(cls, tagger: str, score: np.ndarray, label: np.ndarray) -> Performance:
-        return cls(tagger, roc_auc(score, label), background_rejection(score, label, 0.3),
-                   background_rejection(score, label, 0.5))
+        return cls(
+            tagger,
+            roc_auc(score, label),
+            background_rejection(score, label, 0.3),
+            background_rejection(score, label, 0.5),
+        )
 
 
 def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
@@ -80,8 +84,10 @@ def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
         msg = f"{source}: no jets"
         raise InputError(msg)
     if jets.features.shape[1] != model.num_features:
-        msg = (f"{source}: the data has {jets.features.shape[1]} track features, "
-               f"the model expects {model.num_features}")
+        msg = (
+            f"{source}: the data has {jets.features.shape[1]} track features, "
+            f"the model expects {model.num_features}"
+        )
         raise InputError(msg)
     num_signal = int(jets.label.sum())
     if num_signal in (0, len(jets)):
@@ -132,24 +138,45 @@ def evaluate(
         scores["boosted tree (jet quantities)"] = baselines.boosted_tree_score(jets, seed=seed)
     results = [Performance.measure(name, values, jets.label) for name, values in scores.items()]
 
-    table = pd.DataFrame({"label": jets.label, "logit_QCD": logits[:, 0], "logit_H": logits[:, 1],
-                          "score": score, **jets.spectators})
+    table = pd.DataFrame(
+        {
+            "label": jets.label,
+            "logit_QCD": logits[:, 0],
+            "logit_H": logits[:, 1],
+            "score": score,
+            **jets.spectators,
+        }
+    )
     _atomic(out_dir / "predictions.h5", lambda path: table.to_hdf(path, key="predictions", mode="w"))
-    metrics = {"num_jets": len(jets), "num_H": int(jets.label.sum()),
-               "num_QCD": int(len(jets) - jets.label.sum()), "taggers": [asdict(r) for r in results]}
+    metrics = {
+        "num_jets": len(jets),
+        "num_H": int(jets.label.sum()),
+        "num_QCD": int(len(jets) - jets.label.sum()),
+        "taggers": [asdict(r) for r in results],
+    }
     _atomic(out_dir / "metrics.yaml", lambda path: path.write_text(yaml.safe_dump(metrics, sort_keys=False)))
-    curves = {name: (*roc_curve(values, jets.label)[:2], result.auc)
-              for (name, values), result in zip(scores.items(), results, strict=True)}
+    curves = {
+        name: (*roc_curve(values, jets.label)[:2], result.auc)
+        for (name, values), result in zip(scores.items(), results, strict=True)
+    }
     _atomic(out_dir / "roc.png", roc_figure(curves).savefig)
     if "fj_sdmass" in jets.spectators:
         threshold = threshold_at_efficiency(score, jets.label, sculpting_efficiency)
         is_qcd = jets.label == 0
-        figure = mass_sculpting_figure(jets.spectators["fj_sdmass"][is_qcd], score[is_qcd] >= threshold,
-                                       cut_label=f"score cut at {100 * sculpting_efficiency:.0f}% H eff.")
+        figure = mass_sculpting_figure(
+            jets.spectators["fj_sdmass"][is_qcd],
+            score[is_qcd] >= threshold,
+            cut_label=f"score cut at {100 * sculpting_efficiency:.0f}% H eff.",
+        )
         _atomic(out_dir / "mass_sculpting.png", figure.savefig)
     for result in results:
-        log.info("%-30s AUC %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",
-                 result.tagger, result.auc, result.rejection_at_30, result.rejection_at_50)
+        log.info(
+            "%-30s AUC %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",
+            result.tagger,
+            result.auc,
+            result.rejection_at_30,
+            result.rejection_at_50,
+        )
     return results
 
 

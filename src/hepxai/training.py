@@ -84,7 +84,9 @@ def read_training_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets
         selection = "original" if set(ORIGINAL_SELECTION) <= set(schema.spectators) else "none"
     window = ORIGINAL_SELECTION if selection == "original" else None
     jets = read_jets(list(data.files), schema, selection=window, max_jets=data.max_jets, progress=progress)
-    return jets, replace(data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection)
+    return jets, replace(
+        data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection
+    )
 
 
 def split_indices(num_jets: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,15 +99,19 @@ def split_indices(num_jets: int, validation_fraction: float, seed: int) -> tuple
 def pt_weights(pt: np.ndarray, label: np.ndarray, *, num_bins: int = 40) -> np.ndarray:
     """``[num_jets]`` weights making the QCD pT spectrum follow the signal's; signal jets weigh 1.
 
-    QCD jets get ``signal fraction / QCD fraction`` of their pT bin (bins of equal signal population), scaled so
-    the QCD weights sum to the number of QCD jets. QCD jets outside the signal's pT range weigh 0.
+    QCD jets get ``signal fraction / QCD fraction`` of their pT bin (bins of equal signal population),
+    scaled so the QCD weights sum to the number of QCD jets. QCD jets outside the signal's pT range weigh 0.
     """
     is_signal = label == 1
     edges = np.unique(np.quantile(pt[is_signal], np.linspace(0, 1, num_bins + 1)))
     signal_counts, _ = np.histogram(pt[is_signal], edges)
     qcd_counts, _ = np.histogram(pt[~is_signal], edges)
-    ratio = np.divide(signal_counts / is_signal.sum(), qcd_counts / max((~is_signal).sum(), 1),
-                      out=np.zeros(len(qcd_counts)), where=qcd_counts > 0)
+    ratio = np.divide(
+        signal_counts / is_signal.sum(),
+        qcd_counts / max((~is_signal).sum(), 1),
+        out=np.zeros(len(qcd_counts)),
+        where=qcd_counts > 0,
+    )
     in_range = (pt >= edges[0]) & (pt <= edges[-1])
     bin_index = np.clip(np.searchsorted(edges, pt, side="right") - 1, 0, len(ratio) - 1)
     weights = np.where(is_signal, 1.0, np.where(in_range, ratio[bin_index], 0.0))
@@ -129,7 +135,8 @@ def train(
         jets: Labelled jets; 20% (``config.train.validation_fraction``) are held out for validation.
         config: Settings; ``config.data`` is recorded, not read.
         out_dir: The run folder; holds ``config.yaml``, ``last.pt`` and ``best.pt``.
-        resume: Continue from ``out_dir/last.pt``; the settings must match the stored ones (``epochs`` may grow).
+        resume: Continue from ``out_dir/last.pt``; the settings must match the stored ones
+            (``epochs`` may grow).
         progress: Show progress bars.
 
     Raises:
@@ -162,36 +169,73 @@ def train(
     forward = (lambda batch: fused_forward(model, batch)) if settings.fused else model
 
     epochs = range(len(history) + 1, settings.epochs + 1)
-    bar = tqdm(epochs, desc="training", unit="epoch", disable=not progress, initial=len(history),
-               total=settings.epochs)
+    bar = tqdm(
+        epochs,
+        desc="training",
+        unit="epoch",
+        disable=not progress,
+        initial=len(history),
+        total=settings.epochs,
+    )
     for epoch in bar:
         if stale >= settings.patience:
             break
         start = time.perf_counter()
-        train_loss = _train_epoch(model, forward, optimizer, train_jets, train_weights, epoch, settings.seed,
-                                  settings.batch_size, progress)
+        train_loss = _train_epoch(
+            model,
+            forward,
+            optimizer,
+            train_jets,
+            train_weights,
+            epoch,
+            settings.seed,
+            settings.batch_size,
+            progress,
+        )
         logits = predict(model, val_jets)
-        val_loss = _weighted_loss(torch.from_numpy(logits), torch.from_numpy(val_jets.label),
-                                  torch.from_numpy(val_weights)).item()
+        val_loss = _weighted_loss(
+            torch.from_numpy(logits), torch.from_numpy(val_jets.label), torch.from_numpy(val_weights)
+        ).item()
         val_auc = roc_auc(logits[:, 1] - logits[:, 0], val_jets.label)
         history.append(EpochRecord(epoch, train_loss, val_loss, val_auc, time.perf_counter() - start))
         improved = val_loss < best_loss
-        best_loss, best_epoch, stale = (val_loss, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
+        best_loss, best_epoch, stale = (
+            (val_loss, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
+        )
         run = {"run_config": config_to_dict(config), "epoch": epoch}
         if improved:
             save_checkpoint(best_path, model, **run, val_loss=val_loss, val_auc=val_auc)
-        save_checkpoint(last_path, model, **run, optimizer=optimizer.state_dict(),
-                        history=[asdict(record) for record in history], best_val_loss=best_loss,
-                        best_epoch=best_epoch, stale_epochs=stale)
+        save_checkpoint(
+            last_path,
+            model,
+            **run,
+            optimizer=optimizer.state_dict(),
+            history=[asdict(record) for record in history],
+            best_val_loss=best_loss,
+            best_epoch=best_epoch,
+            stale_epochs=stale,
+        )
         bar.set_postfix(val_loss=f"{val_loss:.4f}", val_auc=f"{val_auc:.4f}")
-        log.info("epoch %d: train loss %.4f, validation loss %.4f, validation AUC %.4f (%.0f s)%s", epoch,
-                 train_loss, val_loss, val_auc, history[-1].seconds, " *" if improved else "")
+        log.info(
+            "epoch %d: train loss %.4f, validation loss %.4f, validation AUC %.4f (%.0f s)%s",
+            epoch,
+            train_loss,
+            val_loss,
+            val_auc,
+            history[-1].seconds,
+            " *" if improved else "",
+        )
     bar.close()
     stopped_early = stale >= settings.patience and len(history) < settings.epochs
     if stopped_early:
         log.info("stopped early: no lower validation loss in %d epochs", settings.patience)
-    log.info("best epoch %d: validation loss %.4f, AUC %.4f -> %s", best_epoch, best_loss,
-             history[best_epoch - 1].val_auc, best_path)
+    log.info(
+        "best epoch %d: validation loss %.4f, AUC %.4f -> %s",
+        best_epoch,
+        best_loss,
+        history[best_epoch - 1].val_auc,
+        best_path,
+    )
     return TrainResult(tuple(history), best_epoch, stopped_early, best_path, last_path)
 
 
@@ -213,15 +257,17 @@ def _train_epoch(
     losses = []
     bar = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress)
     for number, start in enumerate(bar, 1):
-        index = order[start:start + batch_size]
+        index = order[start : start + batch_size]
         if len(index) < 2:  # BatchNorm needs two jets for the global MLP's statistics
             continue
         batch = jets.select(index).to_batch()
         logits = forward(batch)
         loss = _weighted_loss(logits, batch.y, torch.from_numpy(weights[index]))
         if not torch.isfinite(loss):
-            msg = (f"loss is {loss.item()} at epoch {epoch}, batch {number}; stopped, the last good "
-                   f"checkpoint is kept (try a lower --lr or check the inputs)")
+            msg = (
+                f"loss is {loss.item()} at epoch {epoch}, batch {number}; stopped, the last good "
+                f"checkpoint is kept (try a lower --lr or check the inputs)"
+            )
             raise NonFiniteLossError(msg)
         optimizer.zero_grad()
         loss.backward()
@@ -259,7 +305,9 @@ def _resume_state(path: Path, config: RunConfig) -> dict:
     for section, values in current.items():
         for key, value in values.items():
             if stored[section].get(key) != value:
-                msg = (f"{path}: cannot resume with {section}.{key} = {value!r}, "
-                       f"the run was started with {stored[section].get(key)!r}")
+                msg = (
+                    f"{path}: cannot resume with {section}.{key} = {value!r}, "
+                    f"the run was started with {stored[section].get(key)!r}"
+                )
                 raise InputError(msg)
     return state

@@ -27,8 +27,9 @@ def random_jets(num_jets: int, *, seed: int, max_tracks: int = 8, num_features: 
     rng = np.random.default_rng(seed)
     num_tracks = rng.integers(1, max_tracks + 1, size=num_jets)
     features = rng.standard_normal((num_tracks.sum(), num_features)).astype(np.float32)
-    return Jets(features, num_tracks, rng.integers(0, 2, size=num_jets),
-                tuple(f"f{i}" for i in range(num_features)))
+    return Jets(
+        features, num_tracks, rng.integers(0, 2, size=num_jets), tuple(f"f{i}" for i in range(num_features))
+    )
 
 
 @needs_reference
@@ -55,7 +56,9 @@ def test_track_order_changes_no_logit():
     model = load_checkpoint(REFERENCE / "hin_cms_state_dict.npz")
     x = torch.from_numpy(np.load(REFERENCE / "cms_jet_67tracks.npz")["x"])
     shuffled = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))]
-    jets = [Jets(t.numpy(), np.array([len(t)]), np.array([0]), tuple(map(str, range(48)))) for t in (x, shuffled)]
+    jets = [
+        Jets(t.numpy(), np.array([len(t)]), np.array([0]), tuple(map(str, range(48)))) for t in (x, shuffled)
+    ]
     with torch.no_grad():
         original, permuted = (model(j.to_batch()) for j in jets)
     assert not torch.equal(x, shuffled)
@@ -114,5 +117,5 @@ def test_missing_and_unreadable_checkpoints_are_refused(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_checkpoint(tmp_path / "none.pt")
     (tmp_path / "junk.pt").write_text("not a checkpoint")
-    with pytest.raises(InputError, match="junk.pt: not a readable checkpoint"):
+    with pytest.raises(InputError, match=r"junk\.pt: not a readable checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")

@@ -28,8 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sanity_data.set_defaults(run=data.run_sanity)
     sanity_train = steps.add_parser(
         "train", help="train the HIN on the sanity jets", formatter_class=cli.formatter(),
-        description="Train the HIN on OUT/sanity.root (written first if missing, with --jets and --data-seed); "
-                    "the run goes to OUT/model.")
+        description="Train the HIN on OUT/sanity.root (written first if missing, with --jets and "
+                    "--data-seed); the run goes to OUT/model.")
     sanity_train.add_argument("--out", type=Path, required=True, help="sanity folder")
     sanity_train.add_argument("--jets", type=int, default=50_000, help="number of jets, if written")
     sanity_train.add_argument("--data-seed", type=int, default=0, help="seed of the jets, if written")

@@ -45,7 +45,7 @@ def roc_curve(score: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
-    """Area under the ROC curve: the probability that a random signal jet outscores a random background jet."""
+    """Area under the ROC curve: the chance that a random signal jet outscores a random background jet."""
     background_efficiency, signal_efficiency, _ = roc_curve(score, label)
     return float(np.trapezoid(signal_efficiency, background_efficiency))
 

@@ -11,7 +11,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 
-def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], *, ax: Axes | None = None) -> Figure:
+def roc_figure(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], *, ax: Axes | None = None
+) -> Figure:
     """Signal efficiency against background efficiency, with the random classifier dashed.
 
     Args:
@@ -23,8 +25,12 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], *, ax
         for name, (background_efficiency, signal_efficiency, auc) in curves.items():
             ax.plot(background_efficiency, signal_efficiency, label=f"{name} (AUC = {100 * auc:.1f}%)")
         ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random classifier")
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="False positive rate (QCD efficiency)",
-               ylabel="True positive rate (H$\\to b\\bar{b}$ efficiency)")
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel="False positive rate (QCD efficiency)",
+            ylabel="True positive rate (H$\\to b\\bar{b}$ efficiency)",
+        )
         ax.legend(loc="lower right")
     return figure
 
@@ -51,8 +57,10 @@ def mass_sculpting_figure(
     bins = np.linspace(40, 200, 41) if bins is None else bins
     with plt.style.context(mplhep.style.CMS):
         figure, ax = _figure_and_axes(ax)
-        for values, label in ((mass, f"QCD, all ({len(mass)})"), (mass[passed], f"QCD, {cut_label} "
-                                                                                  f"({int(passed.sum())})")):
+        for values, label in (
+            (mass, f"QCD, all ({len(mass)})"),
+            (mass[passed], f"QCD, {cut_label} ({int(passed.sum())})"),
+        ):
             if len(values):
                 counts, _ = np.histogram(values, bins=bins, density=True)
                 mplhep.histplot(counts, bins, ax=ax, label=label)

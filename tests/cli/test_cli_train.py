@@ -18,15 +18,32 @@ def sanity_file(tmp_path_factory):
 
 
 def test_train_then_evaluate(tmp_path, sanity_file):
-    code = main(["-q", "train", "--data", str(sanity_file), "--out", str(tmp_path / "run"), "--hidden", "8",
-                 *FAST])
+    code = main(
+        ["-q", "train", "--data", str(sanity_file), "--out", str(tmp_path / "run"), "--hidden", "8", *FAST]
+    )
     assert code == 0
     config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
-    assert config["data"] == {"files": [str(sanity_file)], "schema": "sanity", "selection": "none", "max_jets": None}
+    assert config["data"] == {
+        "files": [str(sanity_file)],
+        "schema": "sanity",
+        "selection": "none",
+        "max_jets": None,
+    }
     assert config["model"]["hidden"] == 8
     assert config["train"]["lr"] == 1e-3
-    code = main(["-q", "evaluate", "--model", str(tmp_path / "run" / "best.pt"), "--data", str(sanity_file),
-                 "--out", str(tmp_path / "eval"), "--no-baselines"])
+    code = main(
+        [
+            "-q",
+            "evaluate",
+            "--model",
+            str(tmp_path / "run" / "best.pt"),
+            "--data",
+            str(sanity_file),
+            "--out",
+            str(tmp_path / "eval"),
+            "--no-baselines",
+        ]
+    )
     assert code == 0
     metrics = yaml.safe_load((tmp_path / "eval" / "metrics.yaml").read_text())
     assert metrics["num_jets"] == 400
@@ -60,8 +77,13 @@ def inputs(tmp_path_factory, sanity_file):
     save_checkpoint(folder / "other.pt", InteractionNetwork(num_features=6, hidden=8))
     (folder / "junk.pt").write_text("junk")
     (folder / "bad.yaml").write_text("train:\n  learning_rate: 0.1\n")
-    return {"SANITY": str(sanity_file), "SINGLE": str(folder / "single.root"), "CONFIG": str(folder / "bad.yaml"),
-            "OTHER": str(folder / "other.pt"), "JUNK": str(folder / "junk.pt")}
+    return {
+        "SANITY": str(sanity_file),
+        "SINGLE": str(folder / "single.root"),
+        "CONFIG": str(folder / "bad.yaml"),
+        "OTHER": str(folder / "other.pt"),
+        "JUNK": str(folder / "junk.pt"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -74,10 +96,15 @@ def inputs(tmp_path_factory, sanity_file):
         (["train", "--config", "CONFIG"], "unknown key 'train.learning_rate'"),
         (["train"], "no data files given"),
         (["train", "--resume"], "config.yaml: config file not found"),
-        (["evaluate", "--model", "OTHER", "--data", "SANITY"], "the data has 48 track features, the model expects 6"),
+        (
+            ["evaluate", "--model", "OTHER", "--data", "SANITY"],
+            "the data has 48 track features, the model expects 6",
+        ),
         (["evaluate", "--model", "JUNK", "--data", "SANITY"], "junk.pt: not a readable checkpoint"),
-        (["evaluate", "--model", "OTHER", "--data", "SANITY", "--sculpting-efficiency", "2"],
-         "--sculpting-efficiency must be in (0, 1]"),
+        (
+            ["evaluate", "--model", "OTHER", "--data", "SANITY", "--sculpting-efficiency", "2"],
+            "--sculpting-efficiency must be in (0, 1]",
+        ),
     ],
 )
 def test_bad_input_gives_one_line(tmp_path, inputs, capsys, arguments, message):

@@ -21,4 +21,7 @@ def test_mass_sculpting_figure_draws_before_and_after():
     mass = np.linspace(50, 190, 100)
     figure = mass_sculpting_figure(mass, mass > 120)
     labels = figure.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["QCD, all (100)", "QCD, after score cut (50)"]  # masses 50 + 140 i / 99 > 120 for i >= 50
+    assert labels == [
+        "QCD, all (100)",
+        "QCD, after score cut (50)",
+    ]  # masses 50 + 140 i / 99 > 120 for i >= 50

@@ -23,7 +23,11 @@ def test_roc_curve_by_hand():
     [
         (SCORE, LABEL, 7 / 9),  # S-B pairs won: 0.9 beats 3, 0.7 beats 2, 0.6 beats 2 -> 7 of 9
         (np.array([0.5, 0.5]), np.array([1, 0]), 0.5),  # one tie counts half
-        (np.array([1.0, 0.5, 0.5, 0.0]), np.array([1, 1, 0, 0]), 3.5 / 4),  # 1 beats both, 0.5 ties one, beats 0
+        (
+            np.array([1.0, 0.5, 0.5, 0.0]),
+            np.array([1, 1, 0, 0]),
+            3.5 / 4,
+        ),  # 1 beats both, 0.5 ties one, beats 0
         (np.array([0.1, 0.2, 0.8, 0.9]), np.array([1, 1, 0, 0]), 0.0),  # inverted
         (np.array([3.0, 2.0, 1.0]), np.array([1, 1, 0]), 1.0),  # separated
     ],
