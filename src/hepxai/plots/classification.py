@@ -31,7 +31,7 @@ def roc_figure(
             xlabel="False positive rate (QCD efficiency)",
             ylabel="True positive rate (H$\\to b\\bar{b}$ efficiency)",
         )
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right", fontsize="small")
     return figure
 
 
@@ -72,5 +72,5 @@ def mass_sculpting_figure(
 def _figure_and_axes(ax: Axes | None) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
-    figure = Figure(figsize=(8, 7), layout="constrained")
+    figure = Figure(figsize=(10, 10), layout="constrained")
     return figure, figure.subplots()
