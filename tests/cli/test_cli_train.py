@@ -1,5 +1,6 @@
 """``hepxai train``, ``hepxai evaluate`` and ``hepxai sanity train`` end to end, and their one-line errors."""
 
+import awkward as ak
 import numpy as np
 import pytest
 import yaml
@@ -7,6 +8,7 @@ import yaml
 from hepxai.cli import main
 from hepxai.data.root_io import TreeWriter
 from hepxai.data.sanity import sanity_chunks, write_sanity
+from hepxai.data.schema import load_schema
 from hepxai.models import InteractionNetwork, save_checkpoint
 
 FAST = ["--epochs", "1", "--batch-size", "64", "--lr", "1e-3"]
@@ -50,6 +52,63 @@ def test_train_then_evaluate(tmp_path, sanity_file):
     assert [t["tagger"] for t in metrics["taggers"]] == ["HIN"]
     assert 0 <= metrics["taggers"][0]["auc"] <= 1
     assert {p.name for p in (tmp_path / "eval").iterdir()} == {"metrics.yaml", "predictions.h5", "roc.png"}
+
+
+def cms_like_file(path, num_jets=300):
+    """Random jets in the CMS H->bb schema, with masses and pTs partly outside the original window."""
+    rng = np.random.default_rng(0)
+    schema = load_schema("cms_hbb")
+    counts = rng.integers(1, 8, num_jets)
+    is_higgs = rng.uniform(size=num_jets) < 0.3
+    branches = {
+        name: ak.unflatten(rng.standard_normal(counts.sum()).astype(np.float32), counts)
+        for name in schema.unique_features
+    }
+    branches["fj_sdmass"] = np.where(is_higgs, rng.normal(125, 10, num_jets), rng.uniform(20, 220, num_jets))
+    branches["fj_pt"] = rng.uniform(250, 1000, num_jets)
+    branches["label_H_bb"] = is_higgs.astype(np.int32)
+    branches["sample_isQCD"] = (~is_higgs).astype(np.int32)
+    for name in schema.background_labels:
+        branches[name] = np.zeros(num_jets, np.int32)
+    branches["label_QCD_others"] = (~is_higgs).astype(np.int32)
+    with TreeWriter(path, schema.tree) as writer:
+        writer.extend(branches)
+    return path
+
+
+def test_cms_schema_with_selection_reweighting_and_mass_sculpting(tmp_path):
+    data = str(cms_like_file(tmp_path / "cms.root"))
+    out = tmp_path / "run"
+    assert (
+        main(["-q", "train", "--data", data, "--out", str(out), "--hidden", "8", "--reweight-pt", *FAST]) == 0
+    )
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert (config["data"]["schema"], config["data"]["selection"]) == ("cms_hbb", "original")
+    assert config["train"]["reweight_pt"] is True
+    assert (
+        main(
+            [
+                "-q",
+                "evaluate",
+                "--model",
+                str(out / "best.pt"),
+                "--data",
+                data,
+                "--out",
+                str(tmp_path / "eval"),
+            ]
+        )
+        == 0
+    )
+    metrics = yaml.safe_load((tmp_path / "eval" / "metrics.yaml").read_text())
+    assert metrics["num_jets"] < 300  # the window 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV cut some jets
+    assert [t["tagger"] for t in metrics["taggers"]] == [
+        "HIN",
+        "soft-drop mass",
+        "boosted tree (jet quantities)",
+    ]
+    assert metrics["taggers"][1]["auc"] > 0.8  # signal masses sit at 125 GeV, QCD spread flat
+    assert (tmp_path / "eval" / "mass_sculpting.png").is_file()
 
 
 def test_resume_reads_the_run_config(tmp_path, sanity_file):
