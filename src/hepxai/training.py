@@ -65,7 +65,7 @@ class TrainResult:
         return self.history[self.best_epoch - 1]
 
 
-def read_training_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataConfig]:
+def read_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataConfig]:
     """Read the jets ``data`` names, resolving ``schema: auto`` and ``selection: auto``.
 
     Returns:

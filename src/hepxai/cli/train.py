@@ -140,13 +140,13 @@ def resolve_config(args: argparse.Namespace, base: Path | None) -> RunConfig:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from hepxai.training import read_training_data, train
+    from hepxai.training import read_data, train
 
     base = getattr(args, "config", None)
     if args.resume and base is None and not hasattr(args, "data"):
         base = args.out / "config.yaml"
     config = resolve_config(args, base)
-    jets, data = read_training_data(config.data, progress=args.progress)
+    jets, data = read_data(config.data, progress=args.progress)
     log.info(
         "read %d jets (%d H, %d QCD) from %d file(s)",
         len(jets),
@@ -163,7 +163,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hepxai.errors import InputError
     from hepxai.evaluation import evaluate
     from hepxai.models.checkpoint import load_checkpoint
-    from hepxai.training import read_training_data
+    from hepxai.training import read_data
 
     if not 0 < args.sculpting_efficiency <= 1:
         msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
@@ -179,7 +179,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         selection=args.selection,
         max_jets=args.max_jets,
     )
-    jets, data = read_training_data(data, progress=args.progress)
+    jets, data = read_data(data, progress=args.progress)
     source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"
     results = evaluate(
         model,
