@@ -26,7 +26,7 @@ from hepxai.data.jets import Jets
 from hepxai.data.root_io import ORIGINAL_SELECTION, read_jets
 from hepxai.data.schema import load_schema
 from hepxai.errors import InputError
-from hepxai.evaluation import check_jets, predict
+from hepxai.evaluation import check_jets, predict, tagger_score
 from hepxai.metrics.classification import roc_auc
 from hepxai.models.checkpoint import model_from_state, read_checkpoint, save_checkpoint
 from hepxai.models.fused import fused_forward
@@ -196,7 +196,7 @@ def train(
         val_loss = _weighted_loss(
             torch.from_numpy(logits), torch.from_numpy(val_jets.label), torch.from_numpy(val_weights)
         ).item()
-        val_auc = roc_auc(logits[:, 1] - logits[:, 0], val_jets.label)
+        val_auc = roc_auc(tagger_score(logits), val_jets.label)
         history.append(EpochRecord(epoch, train_loss, val_loss, val_auc, time.perf_counter() - start))
         improved = val_loss < best_loss
         best_loss, best_epoch, stale = (
