@@ -66,10 +66,12 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         assert all(torch.equal(got[key], expected[key]) for key in expected)
 
 
-def test_resume_with_other_settings_or_nothing_to_resume_is_refused(tmp_path):
+def test_overwriting_resuming_nothing_or_other_settings_is_refused(tmp_path):
     with pytest.raises(InputError, match="nothing to resume"):
         train(toy_jets(), config(epochs=2), tmp_path, resume=True, progress=False)
     train(toy_jets(), config(epochs=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match=r"last\.pt: a run exists here; pass --resume"):
+        train(toy_jets(), config(epochs=1), tmp_path, progress=False)
     with pytest.raises(
         InputError, match=r"cannot resume with train.lr = 0.01, the run was started with 0.001"
     ):

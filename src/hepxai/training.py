@@ -140,7 +140,8 @@ def train(
         progress: Show progress bars.
 
     Raises:
-        InputError: no or single-class training or validation jets, a resume that does not match,
+        InputError: no or single-class training or validation jets, a run in ``out_dir`` without
+            ``resume``, a resume that does not match,
             or (as :class:`NonFiniteLossError`) a NaN loss; ``last.pt`` then keeps the last good epoch.
     """
     out_dir = Path(out_dir)
@@ -159,6 +160,9 @@ def train(
     history: list[EpochRecord] = []
     best_loss, best_epoch, stale = float("inf"), 0, 0
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if not resume and last_path.exists():
+        msg = f"{last_path}: a run exists here; pass --resume to continue it or choose another output folder"
+        raise InputError(msg)
     if resume:
         state = _resume_state(last_path, config)
         model.load_state_dict(model_from_state(state, last_path).state_dict())
