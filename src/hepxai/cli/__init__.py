@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("numexpr").setLevel(logging.WARNING)
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # mplhep's styles name absent fonts
     args.progress = not args.quiet
     try:
         return int(args.run(args) or 0)
@@ -64,7 +65,7 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default, unless it has none worth showing (None, False, a required option)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False) or action.required:
+        if action.default is None or action.default is False or action.required:
             return action.help
         return super()._get_help_string(action)
 

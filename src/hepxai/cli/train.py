@@ -3,14 +3,193 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepxai import cli
 
+if TYPE_CHECKING:
+    from hepxai.config import RunConfig
+
+log = logging.getLogger(__name__)
+
+# Command-line flag -> (config section, key). Flags left out keep the value of --config or the default.
+_OVERRIDES = {
+    "data": ("data", "files"),
+    "schema": ("data", "schema"),
+    "selection": ("data", "selection"),
+    "max_jets": ("data", "max_jets"),
+    "hidden": ("model", "hidden"),
+    "epochs": ("train", "epochs"),
+    "lr": ("train", "lr"),
+    "batch_size": ("train", "batch_size"),
+    "validation_fraction": ("train", "validation_fraction"),
+    "patience": ("train", "patience"),
+    "seed": ("train", "seed"),
+    "reweight_pt": ("train", "reweight_pt"),
+    "fused": ("train", "fused"),
+}
+
 
 def register(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", help="train the Interaction Network on ROOT files",
-                                formatter_class=cli.formatter())
-    train.set_defaults(run=cli.not_available("train"))
-    evaluate = commands.add_parser("evaluate", help="ROC AUC, background rejection and plots for a checkpoint",
-                                   formatter_class=cli.formatter())
-    evaluate.set_defaults(run=cli.not_available("evaluate"))
+    train = commands.add_parser(
+        "train",
+        help="train the Interaction Network on ROOT files",
+        formatter_class=cli.formatter(),
+        description="Train the HIN. Writes OUT/config.yaml (resolved settings and data files), OUT/last.pt "
+        "(after every epoch, with the optimizer state for --resume) and OUT/best.pt (lowest "
+        "validation loss). Flags override --config; unset flags show the built-in defaults.",
+    )
+    train.argument_default = argparse.SUPPRESS
+    train.add_argument("--out", type=Path, required=True, help="run folder")
+    train.add_argument("--config", type=Path, help="YAML run config (sections data, model, train)")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        default=False,
+        help="continue the run in OUT from last.pt; without --data or --config, "
+        "its settings are read from OUT/config.yaml",
+    )
+    add_train_arguments(train)
+    train.add_argument("--data", nargs="+", metavar="FILE", help="ROOT files of jets")
+    train.add_argument("--schema", help="cms_hbb, sanity, a schema YAML file, or auto (default: auto)")
+    train.add_argument(
+        "--selection",
+        choices=["auto", "original", "none"],
+        help="original: 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; auto applies it when the "
+        "schema has those spectators (default: auto)",
+    )
+    train.add_argument("--max-jets", type=int, help="read at most this many jets (default: all)")
+    train.add_argument("--hidden", type=int, help="hidden width of every MLP (default: 128)")
+    train.add_argument(
+        "--reweight-pt",
+        action=argparse.BooleanOptionalAction,
+        help="weight QCD jets to the signal's fj_pt spectrum (default: off)",
+    )
+    train.add_argument(
+        "--fused",
+        action=argparse.BooleanOptionalAction,
+        help="train with the fused forward pass, same function, faster (default: on)",
+    )
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="ROC AUC, background rejection and plots for a checkpoint",
+        formatter_class=cli.formatter(),
+        description="Score jets with a checkpoint. Writes OUT/metrics.yaml (AUC, background rejection "
+        "at 30%% and 50%% H efficiency, for the HIN and the baselines), OUT/predictions.h5 (per jet), "
+        "OUT/roc.png and, with fj_sdmass, OUT/mass_sculpting.png.",
+    )
+    evaluate.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="checkpoint: best.pt/last.pt of a run, or an original HIN state dict (.npz/.pth)",
+    )
+    evaluate.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE", help="ROOT files")
+    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.add_argument("--schema", default="auto", help="cms_hbb, sanity, a schema YAML file, or auto")
+    evaluate.add_argument(
+        "--selection",
+        choices=["auto", "original", "none"],
+        default="auto",
+        help="jet selection window, as for train",
+    )
+    evaluate.add_argument("--max-jets", type=int, help="read at most this many jets")
+    evaluate.add_argument(
+        "--sculpting-efficiency",
+        type=float,
+        default=0.5,
+        help="H efficiency of the score cut in the mass-sculpting plot",
+    )
+    evaluate.add_argument(
+        "--no-baselines", action="store_true", help="skip the soft-drop mass and boosted-tree baselines"
+    )
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the boosted tree's folds")
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training-loop flags, shared with ``hepxai sanity train``; unset, they keep the config's value."""
+    parser.argument_default = argparse.SUPPRESS
+    parser.add_argument("--epochs", type=int, help="maximum epochs (default: 30)")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default: 1e-4)")
+    parser.add_argument("--batch-size", type=int, help="jets per minibatch (default: 128)")
+    parser.add_argument(
+        "--validation-fraction", type=float, help="share of jets for validation (default: 0.2)"
+    )
+    parser.add_argument(
+        "--patience", type=int, help="early stopping: epochs without a lower validation loss (default: 5)"
+    )
+    parser.add_argument("--seed", type=int, help="seeds split, initial weights, batch order (default: 0)")
+
+
+def resolve_config(args: argparse.Namespace, base: Path | None) -> RunConfig:
+    """The run config: ``base`` YAML (or the defaults), then every flag that was given."""
+    from hepxai.config import RunConfig, config_from_dict, config_to_dict, load_config
+
+    raw = config_to_dict(load_config(base) if base is not None else RunConfig())
+    for flag, (section, key) in _OVERRIDES.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            raw[section][key] = [str(v) for v in value] if flag == "data" else value
+    return config_from_dict(raw, source=str(base) if base is not None else "command line")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from hepxai.training import read_data, train
+
+    base = getattr(args, "config", None)
+    if args.resume and base is None and not hasattr(args, "data"):
+        base = args.out / "config.yaml"
+    config = resolve_config(args, base)
+    jets, data = read_data(config.data, progress=args.progress)
+    log.info(
+        "read %d jets (%d H, %d QCD) from %d file(s)",
+        len(jets),
+        int(jets.label.sum()),
+        int(len(jets) - jets.label.sum()),
+        len(data.files),
+    )
+    train(jets, dataclasses.replace(config, data=data), args.out, resume=args.resume, progress=args.progress)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from hepxai.config import DataConfig
+    from hepxai.errors import InputError
+    from hepxai.evaluation import evaluate
+    from hepxai.models.checkpoint import load_checkpoint
+    from hepxai.training import read_data
+
+    if not 0 < args.sculpting_efficiency <= 1:
+        msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
+        raise InputError(msg)
+    if args.max_jets is not None and args.max_jets < 1:
+        msg = f"--max-jets must be at least 1 (got {args.max_jets})"
+        raise InputError(msg)
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    model = load_checkpoint(args.model)
+    data = DataConfig(
+        files=tuple(str(p) for p in args.data),
+        schema=args.schema,
+        selection=args.selection,
+        max_jets=args.max_jets,
+    )
+    jets, data = read_data(data, progress=args.progress)
+    source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"
+    results = evaluate(
+        model,
+        jets,
+        args.out,
+        source=source,
+        sculpting_efficiency=args.sculpting_efficiency,
+        with_baselines=not args.no_baselines,
+        seed=args.seed,
+        progress=args.progress,
+    )
+    log.info("wrote %s (HIN AUC %.4f)", args.out / "metrics.yaml", results[0].auc)
+    return 0

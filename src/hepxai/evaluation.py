@@ -1,0 +1,187 @@
+"""Scoring jets with a trained HIN and reporting ROC AUC, background rejection and mass sculpting."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from hepxai import baselines
+from hepxai.data.jets import Jets
+from hepxai.errors import InputError
+from hepxai.metrics.classification import (
+    background_rejection,
+    roc_auc,
+    roc_curve,
+    threshold_at_efficiency,
+)
+from hepxai.models.fused import fused_forward
+from hepxai.models.interaction_network import InteractionNetwork
+from hepxai.plots.classification import mass_sculpting_figure, roc_figure
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def predict(
+    model: InteractionNetwork, jets: Jets, *, batch_size: int = 1024, progress: bool = False
+) -> np.ndarray:
+    """``[num_jets, num_classes]`` logits of ``model`` in eval mode, in the order of ``jets``.
+
+    The model's train/eval mode is restored afterwards.
+    """
+    was_training = model.training
+    model.eval()
+    logits = []
+    starts = range(0, len(jets), batch_size)
+    for start in tqdm(starts, desc="scoring", unit="batch", leave=False, disable=not progress):
+        batch = jets.select(np.arange(start, min(start + batch_size, len(jets)))).to_batch()
+        logits.append(fused_forward(model, batch))
+    model.train(was_training)
+    if not logits:
+        return np.zeros((0, model.num_classes), dtype=np.float32)
+    return torch.cat(logits).numpy()
+
+
+def tagger_score(logits: np.ndarray) -> np.ndarray:
+    """``[num_jets]`` logit difference H - QCD: monotonic in P(H) and free of float saturation near 1."""
+    return logits[:, 1] - logits[:, 0]
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Classification performance of one tagger on one set of jets."""
+
+    tagger: str
+    auc: float
+    rejection_at_30: float  # 1 / QCD efficiency at 30% H efficiency
+    rejection_at_50: float  # 1 / QCD efficiency at 50% H efficiency
+
+    @classmethod
+    def measure(cls, tagger: str, score: np.ndarray, label: np.ndarray) -> Performance:
+        return cls(
+            tagger,
+            roc_auc(score, label),
+            background_rejection(score, label, 0.3),
+            background_rejection(score, label, 0.5),
+        )
+
+
+def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
+    """Refuse jets the model cannot score or that give no ROC curve.
+
+    Raises:
+        InputError: no jets, the feature count differs from the model's, or a class is missing.
+    """
+    if len(jets) == 0:
+        msg = f"{source}: no jets"
+        raise InputError(msg)
+    if jets.features.shape[1] != model.num_features:
+        msg = (
+            f"{source}: the data has {jets.features.shape[1]} track features, "
+            f"the model expects {model.num_features}"
+        )
+        raise InputError(msg)
+    num_signal = int(jets.label.sum())
+    if num_signal in (0, len(jets)):
+        msg = f"{source}: only one class ({num_signal} H, {len(jets) - num_signal} QCD jets)"
+        raise InputError(msg)
+
+
+def evaluate(
+    model: InteractionNetwork,
+    jets: Jets,
+    out_dir: str | Path,
+    *,
+    source: str = "data",
+    sculpting_efficiency: float = 0.5,
+    with_baselines: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[Performance]:
+    """Score ``jets`` and write the evaluation to ``out_dir``.
+
+    Writes ``predictions.h5`` (one row per jet: label, logits, score, spectators), ``metrics.yaml``,
+    ``roc.png`` and, when the jets carry ``fj_sdmass``, ``mass_sculpting.png`` (QCD soft-drop mass before
+    and after the cut keeping ``sculpting_efficiency`` of the H jets).
+
+    Args:
+        model: The tagger.
+        jets: Labelled jets with the model's feature count.
+        out_dir: Output folder, created if needed.
+        source: Names the data in error messages.
+        sculpting_efficiency: H efficiency of the score cut in the mass-sculpting plot.
+        with_baselines: Also measure the soft-drop mass alone and a boosted tree on jet quantities.
+        seed: Seeds the boosted tree's folds.
+        progress: Show a progress bar.
+
+    Returns:
+        The HIN's performance first, then the baselines'.
+    """
+    check_jets(jets, model, source)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logits = predict(model, jets, progress=progress)
+    score = tagger_score(logits)
+    scores = {"HIN": score}
+    if with_baselines:
+        mass = baselines.mass_score(jets)
+        if mass is not None:
+            scores["soft-drop mass"] = mass
+        scores["boosted tree (jet quantities)"] = baselines.boosted_tree_score(jets, seed=seed)
+    results = [Performance.measure(name, values, jets.label) for name, values in scores.items()]
+
+    table = pd.DataFrame(
+        {
+            "label": jets.label,
+            "logit_QCD": logits[:, 0],
+            "logit_H": logits[:, 1],
+            "score": score,
+            **jets.spectators,
+        }
+    )
+    _atomic(out_dir / "predictions.h5", lambda path: table.to_hdf(path, key="predictions", mode="w"))
+    metrics = {
+        "num_jets": len(jets),
+        "num_H": int(jets.label.sum()),
+        "num_QCD": int(len(jets) - jets.label.sum()),
+        "taggers": [asdict(r) for r in results],
+    }
+    _atomic(out_dir / "metrics.yaml", lambda path: path.write_text(yaml.safe_dump(metrics, sort_keys=False)))
+    curves = {
+        name: (*roc_curve(values, jets.label)[:2], result.auc)
+        for (name, values), result in zip(scores.items(), results, strict=True)
+    }
+    _atomic(out_dir / "roc.png", roc_figure(curves).savefig)
+    if "fj_sdmass" in jets.spectators:
+        threshold = threshold_at_efficiency(score, jets.label, sculpting_efficiency)
+        is_qcd = jets.label == 0
+        figure = mass_sculpting_figure(
+            jets.spectators["fj_sdmass"][is_qcd],
+            score[is_qcd] >= threshold,
+            cut_label=f"score cut at {100 * sculpting_efficiency:.0f}% H eff.",
+        )
+        _atomic(out_dir / "mass_sculpting.png", figure.savefig)
+    for result in results:
+        log.info(
+            "%-30s AUC %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",
+            result.tagger,
+            result.auc,
+            result.rejection_at_30,
+            result.rejection_at_50,
+        )
+    return results
+
+
+def _atomic(path: Path, write: object) -> None:
+    """Call ``write(temporary_path)``, then rename the temporary file to ``path``."""
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    write(temporary)  # type: ignore[operator]
+    os.replace(temporary, path)

@@ -1,0 +1,73 @@
+"""Tagger performance as physicists quote it: ROC curve, ROC AUC, background rejection.
+
+Signal is label 1 (H->bb), background label 0 (QCD); a higher score means more signal-like. Jets with equal
+scores are treated as one threshold, so ties count half in the AUC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def roc_curve(score: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Background and signal efficiency for a cut ``score >= threshold`` at every distinct score.
+
+    Args:
+        score: ``[num_jets]`` discriminant.
+        label: ``[num_jets]`` 1 for signal, 0 for background.
+
+    Returns:
+        ``background_efficiency`` (false-positive rate), ``signal_efficiency`` (true-positive rate), both
+        starting at 0, and the ``threshold`` of each point (``inf`` for the first), thresholds decreasing.
+
+    Raises:
+        ValueError: shapes differ, or one of the two classes is absent.
+    """
+    score, label = np.asarray(score, dtype=np.float64), np.asarray(label)
+    if score.shape != label.shape or score.ndim != 1:
+        msg = f"score and label must be 1-d of equal length (got {score.shape} and {label.shape})"
+        raise ValueError(msg)
+    is_signal = label == 1
+    num_signal, num_background = int(is_signal.sum()), int((~is_signal).sum())
+    if num_signal == 0 or num_background == 0:
+        msg = f"a ROC curve needs both classes (got {num_signal} signal, {num_background} background jets)"
+        raise ValueError(msg)
+    order = np.argsort(-score, kind="stable")
+    score, is_signal = score[order], is_signal[order]
+    last_of_threshold = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
+    true_positives = np.cumsum(is_signal)[last_of_threshold]
+    false_positives = (last_of_threshold + 1) - true_positives
+    return (
+        np.r_[0.0, false_positives / num_background],
+        np.r_[0.0, true_positives / num_signal],
+        np.r_[np.inf, score[last_of_threshold]],
+    )
+
+
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a random signal jet outscores a random background jet."""
+    background_efficiency, signal_efficiency, _ = roc_curve(score, label)
+    return float(np.trapezoid(signal_efficiency, background_efficiency))
+
+
+def threshold_at_efficiency(score: np.ndarray, label: np.ndarray, signal_efficiency: float) -> float:
+    """The tightest cut ``score >= threshold`` that keeps at least ``signal_efficiency`` of the signal."""
+    _, efficiency, threshold = roc_curve(score, label)
+    return float(threshold[_first_reaching(efficiency, signal_efficiency)])
+
+
+def background_rejection(score: np.ndarray, label: np.ndarray, signal_efficiency: float) -> float:
+    """``1 / background efficiency`` of the tightest cut keeping at least ``signal_efficiency`` of the signal.
+
+    ``inf`` when that cut keeps no background jet.
+    """
+    background_efficiency, efficiency, _ = roc_curve(score, label)
+    kept = background_efficiency[_first_reaching(efficiency, signal_efficiency)]
+    return float(np.inf) if kept == 0 else float(1.0 / kept)
+
+
+def _first_reaching(efficiency: np.ndarray, target: float) -> int:
+    if not 0 < target <= 1:
+        msg = f"signal efficiency must be in (0, 1] (got {target})"
+        raise ValueError(msg)
+    return int(np.argmax(efficiency >= target - 1e-12))

@@ -1,0 +1,102 @@
+"""The whole chain in one call: train -> evaluate -> explain -> plot -> report, as the seed's ``run.py all``.
+
+Used by ``hepxai all``, ``hepxai demo`` and ``hepxai sanity all``; each step is also a command of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hepxai.config import DataConfig, RunConfig
+from hepxai.data.schema import load_schema
+from hepxai.evaluation import Performance, evaluate
+from hepxai.explain.base import Explanation
+from hepxai.explain.export import explain_files
+from hepxai.explain.relevance_file import RelevanceFile, read_relevance_file
+from hepxai.explain.sanity import SanityResult, sanity_result
+from hepxai.models.checkpoint import load_checkpoint
+from hepxai.plots.gallery import write_plots
+from hepxai.plots.report import write_report
+from hepxai.training import read_data, train
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """Where the chain wrote its outputs, and the tagger's performance on the test jets."""
+
+    checkpoint: Path
+    evaluation: Path
+    relevance: Path
+    plots: Path
+    report: Path
+    performance: list[Performance]
+
+
+def run_chain(
+    train_files: list[Path],
+    test_files: list[Path],
+    out: Path,
+    config: RunConfig,
+    *,
+    explain_jets: int = 1000,
+    report_jets: int = 10,
+    target: str = "H",
+    with_baselines: bool = True,
+    progress: bool = True,
+) -> ChainResult:
+    """Train on ``train_files``, then evaluate, explain, plot and report on ``test_files``.
+
+    Writes ``out/model`` (the run), ``out/evaluation``, ``out/relevance.h5``, ``out/plots`` and
+    ``out/report.html``. The report shows the ``report_jets`` jets the model is most sure are H and as many
+    it is most sure are QCD.
+    """
+    data = dataclasses.replace(config.data, files=tuple(str(p) for p in train_files))
+    jets, data = read_data(data, progress=progress)
+    log.info("training on %d jets (%d H) from %d file(s)", len(jets), int(jets.label.sum()), len(train_files))
+    result = train(jets, dataclasses.replace(config, data=data), out / "model", progress=progress)
+
+    test_data = DataConfig(files=tuple(str(p) for p in test_files), schema=data.schema, selection=data.selection)
+    test_jets, _ = read_data(test_data, progress=progress)
+    model = load_checkpoint(result.best_path)
+    performance = evaluate(
+        model, test_jets, out / "evaluation", source=", ".join(map(str, test_files)),
+        with_baselines=with_baselines, progress=progress,
+    )
+    schema = load_schema(data.schema)
+    relevance_path = explain_files(
+        result.best_path, list(test_files), out / "relevance.h5", schema,
+        target=target, max_jets=explain_jets, progress=progress,
+    )
+    relevance = read_relevance_file(relevance_path)
+    jet_ids = most_confident(relevance, report_jets)
+    write_plots(relevance, out / "plots", jet_ids=jet_ids, formats=("png",), progress=progress)
+    report = write_report(relevance, out / "report.html", jet_ids=jet_ids,
+                          title=f"hepxai: {schema.name} jets, LRP of the {target} logit", progress=progress)
+    return ChainResult(result.best_path, out / "evaluation", relevance_path, out / "plots", report, performance)
+
+
+def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:
+    """The ``per_class`` jets with the highest P(H), then the ``per_class`` with the lowest."""
+    order = relevance.jets.sort_values("prob_H", ascending=False)["jet_id"].astype(int).tolist()
+    chosen = order[:per_class] + order[::-1][:per_class]
+    return list(dict.fromkeys(chosen))
+
+
+def relevance_sanity(path: Path) -> SanityResult:
+    """The sanity proof's numbers (feature shares, how often f3 is top) from a relevance file."""
+    relevance = read_relevance_file(path)
+    jet_id = torch.as_tensor(relevance.tracks["jet_id"].to_numpy(dtype=np.int64).copy())
+    explanation = Explanation(
+        node=torch.as_tensor(relevance.track_relevance().copy()),
+        batch=torch.unique(jet_id, return_inverse=True)[1],
+        target=str(relevance.meta.get("target", "H")),
+    )
+    return sanity_result(explanation)

@@ -1,0 +1,317 @@
+"""Training the HIN: seeded split, minibatch Adam, early stopping, atomic checkpoints and exact resume.
+
+A run folder holds ``config.yaml`` (the resolved settings and data files), ``last.pt`` (model, optimizer
+and loop state after the latest finished epoch) and ``best.pt`` (the model with the lowest validation
+loss so far). Every source of randomness is derived from the seed and the epoch number, so resuming from
+``last.pt`` gives bit for bit the run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional
+from torch_geometric.data import Batch
+from tqdm.auto import tqdm
+
+from hepxai.config import DataConfig, RunConfig, config_to_dict, write_config
+from hepxai.data.inspect import detect_schema
+from hepxai.data.jets import Jets
+from hepxai.data.root_io import ORIGINAL_SELECTION, read_jets
+from hepxai.data.schema import load_schema
+from hepxai.errors import InputError
+from hepxai.evaluation import check_jets, predict, tagger_score
+from hepxai.metrics.classification import roc_auc
+from hepxai.models.checkpoint import model_from_state, read_checkpoint, save_checkpoint
+from hepxai.models.fused import fused_forward
+from hepxai.models.interaction_network import InteractionNetwork
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(InputError):
+    """The loss became NaN or infinite; the message names the epoch and the batch."""
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch achieved."""
+
+    epoch: int  # counted from 1
+    train_loss: float
+    val_loss: float
+    val_auc: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The outcome of :func:`train`."""
+
+    history: tuple[EpochRecord, ...]
+    best_epoch: int
+    stopped_early: bool
+    best_path: Path
+    last_path: Path
+
+    @property
+    def best(self) -> EpochRecord:
+        return self.history[self.best_epoch - 1]
+
+
+def read_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataConfig]:
+    """Read the jets ``data`` names, resolving ``schema: auto`` and ``selection: auto``.
+
+    Returns:
+        The jets and the config with the schema and selection actually used.
+    """
+    if not data.files:
+        msg = "no data files given (--data or data.files in the config)"
+        raise InputError(msg)
+    for path in data.files:
+        if not Path(path).is_file():
+            msg = f"{path}: file not found"
+            raise InputError(msg)
+    schema = detect_schema(data.files[0]) if data.schema == "auto" else load_schema(data.schema)
+    selection = data.selection
+    if selection == "auto":
+        selection = "original" if set(ORIGINAL_SELECTION) <= set(schema.spectators) else "none"
+    window = ORIGINAL_SELECTION if selection == "original" else None
+    jets = read_jets(list(data.files), schema, selection=window, max_jets=data.max_jets, progress=progress)
+    return jets, replace(
+        data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection
+    )
+
+
+def split_indices(num_jets: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split into ``[num_train]`` training and ``[num_val]`` validation jet indices."""
+    order = np.random.default_rng([seed, 0]).permutation(num_jets)
+    num_val = round(num_jets * validation_fraction)
+    return np.sort(order[num_val:]), np.sort(order[:num_val])
+
+
+def pt_weights(pt: np.ndarray, label: np.ndarray, *, num_bins: int = 40) -> np.ndarray:
+    """``[num_jets]`` weights making the QCD pT spectrum follow the signal's; signal jets weigh 1.
+
+    QCD jets get ``signal fraction / QCD fraction`` of their pT bin (bins of equal signal population),
+    scaled so the QCD weights sum to the number of QCD jets. QCD jets outside the signal's pT range weigh 0.
+    """
+    is_signal = label == 1
+    edges = np.unique(np.quantile(pt[is_signal], np.linspace(0, 1, num_bins + 1)))
+    signal_counts, _ = np.histogram(pt[is_signal], edges)
+    qcd_counts, _ = np.histogram(pt[~is_signal], edges)
+    ratio = np.divide(
+        signal_counts / is_signal.sum(),
+        qcd_counts / max((~is_signal).sum(), 1),
+        out=np.zeros(len(qcd_counts)),
+        where=qcd_counts > 0,
+    )
+    in_range = (pt >= edges[0]) & (pt <= edges[-1])
+    bin_index = np.clip(np.searchsorted(edges, pt, side="right") - 1, 0, len(ratio) - 1)
+    weights = np.where(is_signal, 1.0, np.where(in_range, ratio[bin_index], 0.0))
+    qcd_total = weights[~is_signal].sum()
+    if qcd_total > 0:
+        weights[~is_signal] *= (~is_signal).sum() / qcd_total
+    return weights.astype(np.float32)
+
+
+def train(
+    jets: Jets,
+    config: RunConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a HIN on ``jets`` and write the run folder ``out_dir``.
+
+    Args:
+        jets: Labelled jets; 20% (``config.train.validation_fraction``) are held out for validation.
+        config: Settings; ``config.data`` is recorded, not read.
+        out_dir: The run folder; holds ``config.yaml``, ``last.pt`` and ``best.pt``.
+        resume: Continue from ``out_dir/last.pt``; the settings must match the stored ones
+            (``epochs`` may grow).
+        progress: Show progress bars.
+
+    Raises:
+        InputError: no or single-class training or validation jets, a run in ``out_dir`` without
+            ``resume``, a resume that does not match,
+            or (as :class:`NonFiniteLossError`) a NaN loss; ``last.pt`` then keeps the last good epoch.
+    """
+    out_dir = Path(out_dir)
+    settings = config.train
+    torch.manual_seed(settings.seed)
+    model = InteractionNetwork(num_features=jets.features.shape[1], hidden=config.model.hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    train_index, val_index = split_indices(len(jets), settings.validation_fraction, settings.seed)
+    train_jets, val_jets = jets.select(train_index), jets.select(val_index)
+    check_jets(jets, model, "training data")
+    check_jets(train_jets, model, "training split")
+    check_jets(val_jets, model, "validation split")
+    weights = _weights(jets, settings.reweight_pt)
+    train_weights, val_weights = weights[train_index], weights[val_index]
+
+    history: list[EpochRecord] = []
+    best_loss, best_epoch, stale = float("inf"), 0, 0
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if not resume and last_path.exists():
+        msg = f"{last_path}: a run exists here; pass --resume to continue it or choose another output folder"
+        raise InputError(msg)
+    if resume:
+        state = _resume_state(last_path, config)
+        model.load_state_dict(model_from_state(state, last_path).state_dict())
+        optimizer.load_state_dict(state["optimizer"])
+        history = [EpochRecord(**record) for record in state["history"]]
+        best_loss, best_epoch, stale = state["best_val_loss"], state["best_epoch"], state["stale_epochs"]
+    write_config(config, out_dir / "config.yaml")
+    forward = (lambda batch: fused_forward(model, batch)) if settings.fused else model
+
+    epochs = range(len(history) + 1, settings.epochs + 1)
+    bar = tqdm(
+        epochs,
+        desc="training",
+        unit="epoch",
+        disable=not progress,
+        initial=len(history),
+        total=settings.epochs,
+    )
+    for epoch in bar:
+        if stale >= settings.patience:
+            break
+        start = time.perf_counter()
+        train_loss = _train_epoch(
+            model,
+            forward,
+            optimizer,
+            train_jets,
+            train_weights,
+            epoch,
+            settings.seed,
+            settings.batch_size,
+            progress,
+        )
+        logits = predict(model, val_jets)
+        val_loss = _weighted_loss(
+            torch.from_numpy(logits), torch.from_numpy(val_jets.label), torch.from_numpy(val_weights)
+        ).item()
+        val_auc = roc_auc(tagger_score(logits), val_jets.label)
+        history.append(EpochRecord(epoch, train_loss, val_loss, val_auc, time.perf_counter() - start))
+        improved = val_loss < best_loss
+        best_loss, best_epoch, stale = (
+            (val_loss, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
+        )
+        run = {"run_config": config_to_dict(config), "epoch": epoch}
+        if improved:
+            save_checkpoint(best_path, model, **run, val_loss=val_loss, val_auc=val_auc)
+        save_checkpoint(
+            last_path,
+            model,
+            **run,
+            optimizer=optimizer.state_dict(),
+            history=[asdict(record) for record in history],
+            best_val_loss=best_loss,
+            best_epoch=best_epoch,
+            stale_epochs=stale,
+        )
+        bar.set_postfix(val_loss=f"{val_loss:.4f}", val_auc=f"{val_auc:.4f}")
+        log.info(
+            "epoch %d: train loss %.4f, validation loss %.4f, validation AUC %.4f (%.0f s)%s",
+            epoch,
+            train_loss,
+            val_loss,
+            val_auc,
+            history[-1].seconds,
+            " *" if improved else "",
+        )
+    bar.close()
+    stopped_early = stale >= settings.patience and len(history) < settings.epochs
+    if stopped_early:
+        log.info("stopped early: no lower validation loss in %d epochs", settings.patience)
+    log.info(
+        "best epoch %d: validation loss %.4f, AUC %.4f -> %s",
+        best_epoch,
+        best_loss,
+        history[best_epoch - 1].val_auc,
+        best_path,
+    )
+    return TrainResult(tuple(history), best_epoch, stopped_early, best_path, last_path)
+
+
+def _train_epoch(
+    model: InteractionNetwork,
+    forward: Callable[[Batch], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    jets: Jets,
+    weights: np.ndarray,
+    epoch: int,
+    seed: int,
+    batch_size: int,
+    progress: bool,
+) -> float:
+    """One pass over ``jets`` in an order drawn from (seed, epoch); returns the mean batch loss."""
+    model.train()
+    order = np.random.default_rng([seed, epoch]).permutation(len(jets))
+    starts = range(0, len(order), batch_size)
+    losses = []
+    bar = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress)
+    for number, start in enumerate(bar, 1):
+        index = order[start : start + batch_size]
+        if len(index) < 2:  # BatchNorm needs two jets for the global MLP's statistics
+            continue
+        batch = jets.select(index).to_batch()
+        logits = forward(batch)
+        loss = _weighted_loss(logits, batch.y, torch.from_numpy(weights[index]))
+        if not torch.isfinite(loss):
+            msg = (
+                f"loss is {loss.item()} at epoch {epoch}, batch {number}; stopped, the last good "
+                f"checkpoint is kept (try a lower --lr or check the inputs)"
+            )
+            raise NonFiniteLossError(msg)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if number % 10 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-10:]):.4f}")
+    return float(np.mean(losses))
+
+
+def _weighted_loss(logits: torch.Tensor, label: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    per_jet = functional.cross_entropy(logits, label, reduction="none")
+    return (per_jet * weight).sum() / weight.sum()
+
+
+def _weights(jets: Jets, reweight_pt: bool) -> np.ndarray:
+    if not reweight_pt:
+        return np.ones(len(jets), dtype=np.float32)
+    if "fj_pt" not in jets.spectators:
+        msg = f"reweight_pt needs the spectator 'fj_pt', the data has {list(jets.spectators) or 'none'}"
+        raise InputError(msg)
+    return pt_weights(jets.spectators["fj_pt"], jets.label)
+
+
+def _resume_state(path: Path, config: RunConfig) -> dict:
+    if not path.is_file():
+        msg = f"{path}: nothing to resume (no checkpoint of an earlier epoch)"
+        raise InputError(msg)
+    state = read_checkpoint(path)
+    if "optimizer" not in state:
+        msg = f"{path}: not a training checkpoint (no optimizer state), cannot resume"
+        raise InputError(msg)
+    stored, current = state["run_config"], config_to_dict(config)
+    stored["train"]["epochs"] = current["train"]["epochs"]  # a finished run may be extended
+    for section, values in current.items():
+        for key, value in values.items():
+            if stored[section].get(key) != value:
+                msg = (
+                    f"{path}: cannot resume with {section}.{key} = {value!r}, "
+                    f"the run was started with {stored[section].get(key)!r}"
+                )
+                raise InputError(msg)
+    return state

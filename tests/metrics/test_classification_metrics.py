@@ -1,0 +1,68 @@
+"""ROC curve, AUC and background rejection on cases worked out by hand."""
+
+import numpy as np
+import pytest
+
+from hepxai.metrics.classification import background_rejection, roc_auc, roc_curve, threshold_at_efficiency
+
+# Signal at 0.9, 0.7, 0.6; background at 0.8, 0.5, 0.4.
+SCORE = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+LABEL = np.array([1, 0, 1, 1, 0, 0])
+
+
+def test_roc_curve_by_hand():
+    background_efficiency, signal_efficiency, threshold = roc_curve(SCORE, LABEL)
+    # cut >= 0.9: 1/3 S, 0 B; >= 0.8: 1/3, 1/3; >= 0.7: 2/3, 1/3; >= 0.6: 1, 1/3; >= 0.5: 1, 2/3; >= 0.4: 1, 1
+    np.testing.assert_allclose(signal_efficiency, [0, 1 / 3, 1 / 3, 2 / 3, 1, 1, 1])
+    np.testing.assert_allclose(background_efficiency, [0, 0, 1 / 3, 1 / 3, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(threshold, [np.inf, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+
+
+@pytest.mark.parametrize(
+    ("score", "label", "expected"),
+    [
+        (SCORE, LABEL, 7 / 9),  # S-B pairs won: 0.9 beats 3, 0.7 beats 2, 0.6 beats 2 -> 7 of 9
+        (np.array([0.5, 0.5]), np.array([1, 0]), 0.5),  # one tie counts half
+        (
+            np.array([1.0, 0.5, 0.5, 0.0]),
+            np.array([1, 1, 0, 0]),
+            3.5 / 4,
+        ),  # 1 beats both, 0.5 ties one, beats 0
+        (np.array([0.1, 0.2, 0.8, 0.9]), np.array([1, 1, 0, 0]), 0.0),  # inverted
+        (np.array([3.0, 2.0, 1.0]), np.array([1, 1, 0]), 1.0),  # separated
+    ],
+)
+def test_roc_auc_by_hand(score, label, expected):
+    assert roc_auc(score, label) == pytest.approx(expected)
+
+
+def test_roc_auc_agrees_with_pair_counting():
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, 300)
+    score = np.round(rng.normal(label, 1.0), 1)  # rounded: many ties
+    signal, background = score[label == 1], score[label == 0]
+    pairs = (signal[:, None] > background).mean() + 0.5 * (signal[:, None] == background).mean()
+    assert roc_auc(score, label) == pytest.approx(pairs)
+
+
+@pytest.mark.parametrize(
+    ("efficiency", "expected"),
+    [
+        (0.3, np.inf),  # the cut >= 0.9 keeps 1/3 of the signal and no background
+        (0.5, 3.0),  # the tightest cut with >= 50% signal is >= 0.7: background efficiency 1/3
+        (1.0, 3.0),  # all signal with >= 0.6: background efficiency 1/3
+    ],
+)
+def test_background_rejection_by_hand(efficiency, expected):
+    assert background_rejection(SCORE, LABEL, efficiency) == expected
+
+
+def test_threshold_at_efficiency_by_hand():
+    assert threshold_at_efficiency(SCORE, LABEL, 0.5) == 0.7
+
+
+def test_single_class_and_bad_efficiency_are_refused():
+    with pytest.raises(ValueError, match="both classes"):
+        roc_auc(np.array([0.1, 0.2]), np.array([1, 1]))
+    with pytest.raises(ValueError, match="signal efficiency"):
+        background_rejection(SCORE, LABEL, 0.0)

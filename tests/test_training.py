@@ -1,0 +1,159 @@
+"""The training loop: reproducible, resumable, early stopping, pT reweighting and one-line refusals."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from hepxai.config import config_from_dict
+from hepxai.data.jets import Jets
+from hepxai.errors import InputError
+from hepxai.models import load_checkpoint
+from hepxai.models.checkpoint import read_checkpoint
+from hepxai.training import NonFiniteLossError, pt_weights, split_indices, train
+
+
+def toy_jets(num_jets: int = 400, *, seed: int = 0, num_features: int = 6) -> Jets:
+    """Jets of 2-6 tracks whose label is the sign of the mean of feature 0, with a jet pT spectator."""
+    rng = np.random.default_rng(seed)
+    num_tracks = rng.integers(2, 7, size=num_jets)
+    features = rng.standard_normal((num_tracks.sum(), num_features)).astype(np.float32)
+    jet = np.repeat(np.arange(num_jets), num_tracks)
+    label = (np.bincount(jet, features[:, 0]) > 0).astype(np.int64)
+    pt = rng.uniform(300, 600, num_jets).astype(np.float32) + 100 * label
+    return Jets(
+        features, num_tracks, label, tuple(f"f{i}" for i in range(num_features)), spectators={"fj_pt": pt}
+    )
+
+
+def config(**train):
+    return config_from_dict(
+        {"model": {"hidden": 16}, "train": {"batch_size": 64, "lr": 1e-3, "patience": 10, **train}}
+    )
+
+
+def records(result):
+    return [dataclasses.replace(record, seconds=0.0) for record in result.history]
+
+
+def test_training_learns_and_writes_the_run_folder(tmp_path):
+    result = train(toy_jets(), config(epochs=4), tmp_path, progress=False)
+    assert [r.epoch for r in result.history] == [1, 2, 3, 4]
+    assert result.history[-1].val_auc > 0.8  # the label is a simple function of one feature
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert {p.name for p in tmp_path.iterdir()} == {"config.yaml", "last.pt", "best.pt"}
+    assert load_checkpoint(result.best_path).num_features == 6
+    assert read_checkpoint(result.best_path)["epoch"] == result.best_epoch
+
+
+def test_same_settings_give_identical_runs(tmp_path):
+    first = train(toy_jets(), config(epochs=2), tmp_path / "a", progress=False)
+    second = train(toy_jets(), config(epochs=2), tmp_path / "b", progress=False)
+    assert records(first) == records(second)
+    other_seed = train(toy_jets(), config(epochs=2, seed=1), tmp_path / "c", progress=False)
+    assert records(other_seed) != records(first)
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    uninterrupted = train(toy_jets(), config(epochs=3), tmp_path / "full", progress=False)
+    train(toy_jets(), config(epochs=1), tmp_path / "resumed", progress=False)  # "killed" after epoch 1
+    resumed = train(toy_jets(), config(epochs=3), tmp_path / "resumed", resume=True, progress=False)
+    assert records(resumed) == records(uninterrupted)
+    for name in ("last.pt", "best.pt"):
+        expected = read_checkpoint(tmp_path / "full" / name)["state_dict"]
+        got = read_checkpoint(tmp_path / "resumed" / name)["state_dict"]
+        assert all(torch.equal(got[key], expected[key]) for key in expected)
+
+
+def test_overwriting_resuming_nothing_or_other_settings_is_refused(tmp_path):
+    with pytest.raises(InputError, match="nothing to resume"):
+        train(toy_jets(), config(epochs=2), tmp_path, resume=True, progress=False)
+    train(toy_jets(), config(epochs=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match=r"last\.pt: a run exists here; pass --resume"):
+        train(toy_jets(), config(epochs=1), tmp_path, progress=False)
+    with pytest.raises(
+        InputError, match=r"cannot resume with train.lr = 0.01, the run was started with 0.001"
+    ):
+        train(toy_jets(), config(epochs=2, lr=1e-2), tmp_path, resume=True, progress=False)
+
+
+def test_early_stopping_on_validation_loss(tmp_path):
+    # A learning rate this large makes the validation loss stop improving quickly.
+    result = train(toy_jets(), config(epochs=30, patience=2, lr=0.5), tmp_path, progress=False)
+    assert result.stopped_early
+    assert len(result.history) == result.best_epoch + 2
+    losses = [r.val_loss for r in result.history]
+    assert min(losses[result.best_epoch :]) >= losses[result.best_epoch - 1]
+
+
+def test_nan_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path):
+    jets = toy_jets()
+    train(jets, config(epochs=1), tmp_path, progress=False)
+    good = read_checkpoint(tmp_path / "last.pt")["state_dict"]
+    features = jets.features.copy()
+    features[5, 2] = np.nan
+    poisoned = dataclasses.replace(jets, features=features)
+    with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 2, batch \d+; stopped"):
+        train(poisoned, config(epochs=2), tmp_path, resume=True, progress=False)
+    kept = read_checkpoint(tmp_path / "last.pt")
+    assert kept["epoch"] == 1
+    assert all(torch.equal(kept["state_dict"][key], good[key]) for key in good)
+
+
+@pytest.mark.parametrize(
+    ("jets", "match"),
+    [
+        (toy_jets().select(np.zeros(0, dtype=int)), "training data: no jets"),
+        (
+            toy_jets().select(np.flatnonzero(toy_jets().label == 1)),
+            r"training data: only one class \(\d+ H, 0 QCD jets\)",
+        ),
+        (toy_jets().select(np.arange(3)), "validation split: "),
+    ],
+)
+def test_unusable_training_data_is_refused(tmp_path, jets, match):
+    with pytest.raises(InputError, match=match):
+        train(jets, config(epochs=1), tmp_path, progress=False)
+
+
+def test_reweighting_needs_jet_pt(tmp_path):
+    jets = dataclasses.replace(toy_jets(), spectators={})
+    with pytest.raises(InputError, match="reweight_pt needs the spectator 'fj_pt'"):
+        train(jets, config(epochs=1, reweight_pt=True), tmp_path, progress=False)
+
+
+def test_pt_weights_by_hand():
+    # Signal pT 1, 2, 3, 4 -> two bins of equal signal population, edges 1, 2.5, 4: signal fractions 1/2, 1/2.
+    # QCD pT 1.5, 1.6, 1.7, 3 (and 10, outside): fractions 3/5, 1/5
+    # -> weights (1/2)/(3/5) = 5/6, (1/2)/(1/5) = 5/2.
+    # They sum to 3 * 5/6 + 5/2 = 5 = number of QCD jets, so no rescaling; the jet at 10 gets 0.
+    pt = np.array([1, 2, 3, 4, 1.5, 1.6, 1.7, 3, 10])
+    label = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(
+        pt_weights(pt, label, num_bins=2), [1, 1, 1, 1, 5 / 6, 5 / 6, 5 / 6, 5 / 2, 0], rtol=1e-6
+    )
+
+
+def test_pt_weights_make_the_qcd_spectrum_follow_the_signal():
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, 20_000)
+    # QCD flat in 300-700 GeV, signal rising towards 700 GeV.
+    pt = np.where(
+        label == 1, 300 + 400 * np.sqrt(rng.uniform(size=len(label))), rng.uniform(300, 700, len(label))
+    )
+    weights = pt_weights(pt, label)
+    edges = np.linspace(300, 700, 9)
+    signal, _ = np.histogram(pt[label == 1], edges, density=True)
+    qcd_before, _ = np.histogram(pt[label == 0], edges, density=True)
+    qcd_after, _ = np.histogram(pt[label == 0], edges, weights=weights[label == 0], density=True)
+    assert np.abs(qcd_after - signal).max() < 0.1 * np.abs(qcd_before - signal).max()
+    assert weights[label == 0].sum() == pytest.approx((label == 0).sum())
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    train_index, val_index = split_indices(100, 0.2, seed=3)
+    assert len(val_index) == 20
+    assert sorted([*train_index, *val_index]) == list(range(100))
+    assert np.array_equal(split_indices(100, 0.2, seed=3)[1], val_index)
+    assert not np.array_equal(split_indices(100, 0.2, seed=4)[1], val_index)
