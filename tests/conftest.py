@@ -7,6 +7,9 @@ import os
 import pytest
 import torch
 
+# One thread: the tests' tensors are small, and two threads per process oversubscribe a loaded 2-core machine.
+torch.set_num_threads(1)
+
 
 def skip_or_fail(reason: str) -> None:
     """Skip on a user's machine; fail in CI, where ``HEPXAI_REQUIRE_ALL=1`` says everything is installed."""

@@ -17,11 +17,11 @@ from hepxai.models import save_checkpoint
 
 @pytest.fixture(scope="module")
 def sanity_run(tmp_path_factory, make_model):
-    """A folder with 40 sanity jets and a small random sanity-sized model (float32) as best.pt."""
+    """A folder with 40 sanity jets and a small random sanity-sized model (float32) as model/best.pt."""
     folder = tmp_path_factory.mktemp("sanity")
     write_sanity(folder / "sanity.root", 40, seed=3, progress=False)
     model = make_model(5, num_features=48, hidden=8, dtype=torch.float32)
-    save_checkpoint(folder / "best.pt", model)
+    save_checkpoint(folder / "model" / "best.pt", model)
     return folder, model
 
 
@@ -33,7 +33,7 @@ def test_explain_file_round_trip(sanity_run, tmp_path):
             "-q",
             "explain",
             "--model",
-            str(folder / "best.pt"),
+            str(folder / "model" / "best.pt"),
             "--data",
             str(folder / "sanity.root"),
             "--out",
@@ -94,7 +94,7 @@ def test_explain_without_edges_keeps_significance_only(sanity_run, tmp_path):
                 "-q",
                 "explain",
                 "--model",
-                str(folder / "best.pt"),
+                str(folder / "model" / "best.pt"),
                 "--data",
                 str(folder / "sanity.root"),
                 "--out",
