@@ -63,24 +63,42 @@ def run_chain(
     log.info("training on %d jets (%d H) from %d file(s)", len(jets), int(jets.label.sum()), len(train_files))
     result = train(jets, dataclasses.replace(config, data=data), out / "model", progress=progress)
 
-    test_data = DataConfig(files=tuple(str(p) for p in test_files), schema=data.schema, selection=data.selection)
+    test_data = DataConfig(
+        files=tuple(str(p) for p in test_files), schema=data.schema, selection=data.selection
+    )
     test_jets, _ = read_data(test_data, progress=progress)
     model = load_checkpoint(result.best_path)
     performance = evaluate(
-        model, test_jets, out / "evaluation", source=", ".join(map(str, test_files)),
-        with_baselines=with_baselines, progress=progress,
+        model,
+        test_jets,
+        out / "evaluation",
+        source=", ".join(map(str, test_files)),
+        with_baselines=with_baselines,
+        progress=progress,
     )
     schema = load_schema(data.schema)
     relevance_path = explain_files(
-        result.best_path, list(test_files), out / "relevance.h5", schema,
-        target=target, max_jets=explain_jets, progress=progress,
+        result.best_path,
+        list(test_files),
+        out / "relevance.h5",
+        schema,
+        target=target,
+        max_jets=explain_jets,
+        progress=progress,
     )
     relevance = read_relevance_file(relevance_path)
     jet_ids = most_confident(relevance, report_jets)
     write_plots(relevance, out / "plots", jet_ids=jet_ids, formats=("png",), progress=progress)
-    report = write_report(relevance, out / "report.html", jet_ids=jet_ids,
-                          title=f"hepxai: {schema.name} jets, LRP of the {target} logit", progress=progress)
-    return ChainResult(result.best_path, out / "evaluation", relevance_path, out / "plots", report, performance)
+    report = write_report(
+        relevance,
+        out / "report.html",
+        jet_ids=jet_ids,
+        title=f"hepxai: {schema.name} jets, LRP of the {target} logit",
+        progress=progress,
+    )
+    return ChainResult(
+        result.best_path, out / "evaluation", relevance_path, out / "plots", report, performance
+    )
 
 
 def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:

@@ -73,5 +73,3 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def formatter() -> type[argparse.HelpFormatter]:
     """Help formatter that shows defaults, shared by every subcommand."""
     return _DefaultsFormatter
-
-

@@ -16,25 +16,35 @@ def register(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="make, simulate or inspect jet files")
     actions = data.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    inspect = actions.add_parser("inspect", help="jets, tracks per jet, labels, feature ranges, NaN/inf counts",
-                                 formatter_class=cli.formatter())
+    inspect = actions.add_parser(
+        "inspect",
+        help="jets, tracks per jet, labels, feature ranges, NaN/inf counts",
+        formatter_class=cli.formatter(),
+    )
     inspect.add_argument("files", nargs="+", type=Path, help="ROOT files")
-    inspect.add_argument("--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)")
+    inspect.add_argument(
+        "--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)"
+    )
     inspect.set_defaults(run=run_inspect)
 
-    sanity = actions.add_parser("sanity", help="write the synthetic sanity-check jets (only f0 and f3 matter)",
-                                formatter_class=cli.formatter())
+    sanity = actions.add_parser(
+        "sanity",
+        help="write the synthetic sanity-check jets (only f0 and f3 matter)",
+        formatter_class=cli.formatter(),
+    )
     add_sanity_arguments(sanity)
     sanity.set_defaults(run=run_sanity)
 
     simulate = actions.add_parser(
-        "simulate", help="simulate H->bb and QCD jets with Pythia 8 + FastJet",
+        "simulate",
+        help="simulate H->bb and QCD jets with Pythia 8 + FastJet",
         description="Simulate boosted H->bb (pp -> H + jet) and QCD (HardQCD:all) jets at 13 TeV "
-                    "with Pythia 8, cluster anti-kT R=0.8 jets with FastJet and write one ROOT file "
-                    "in the CMS H->bb schema (tree deepntuplizer/tree, 48 track features, labels, "
-                    "fj_sdmass and fj_pt) plus truth branches (track_fromB, track_pdgId, "
-                    "track_vx/vy/vz, fj_isH, fj_nbHadrons, fj_mass). See docs/simulation.md.",
-        formatter_class=cli.formatter())
+        "with Pythia 8, cluster anti-kT R=0.8 jets with FastJet and write one ROOT file "
+        "in the CMS H->bb schema (tree deepntuplizer/tree, 48 track features, labels, "
+        "fj_sdmass and fj_pt) plus truth branches (track_fromB, track_pdgId, "
+        "track_vx/vy/vz, fj_isH, fj_nbHadrons, fj_mass). See docs/simulation.md.",
+        formatter_class=cli.formatter(),
+    )
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=run_simulate)
 
@@ -51,10 +61,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", type=int, help="number of QCD jets", **required)
     parser.add_argument("--out", type=Path, help="ROOT file to write", **required)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes (all CPU cores)")
-    parser.add_argument("--pthat-min", type=float, default=300.0,
-                        help="minimum pT of the hard process in GeV")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="worker processes (all CPU cores)"
+    )
+    parser.add_argument(
+        "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
+    )
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -78,7 +90,14 @@ def run_sanity(args: argparse.Namespace) -> int:
 def run_simulate(args: argparse.Namespace) -> int:
     from hepxai.data.simulate import simulate
 
-    path = simulate(args.out, num_signal=args.signal, num_background=args.background, seed=args.seed,
-                    workers=args.workers, pthat_min=args.pthat_min, progress=args.progress)
+    path = simulate(
+        args.out,
+        num_signal=args.signal,
+        num_background=args.background,
+        seed=args.seed,
+        workers=args.workers,
+        pthat_min=args.pthat_min,
+        progress=args.progress,
+    )
     log.info("wrote %d H->bb and %d QCD jets to %s", args.signal, args.background, path)
     return 0

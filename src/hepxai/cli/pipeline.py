@@ -11,36 +11,60 @@ from hepxai.cli import data, explain, train
 
 log = logging.getLogger(__name__)
 
-_DEMO = {"signal": 1500, "background": 1500, "test_signal": 300, "test_background": 300, "explain_jets": 600,
-         "report_jets": 5}
+_DEMO = {
+    "signal": 1500,
+    "background": 1500,
+    "test_signal": 300,
+    "test_background": 300,
+    "explain_jets": 600,
+    "report_jets": 5,
+}
 _DEMO_TRAINING = {"epochs": 8, "lr": 1e-3}  # a short run with a faster rate, so the demo takes minutes
 _SANITY_TRAINING = {"epochs": 10}
-_ALL = {"signal": 10_000, "background": 10_000, "test_signal": 1000, "test_background": 1000,
-        "explain_jets": 1000, "report_jets": 5}
+_ALL = {
+    "signal": 10_000,
+    "background": 10_000,
+    "test_signal": 1000,
+    "test_background": 1000,
+    "explain_jets": 1000,
+    "report_jets": 5,
+}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
-        "demo", help="the main job on an embedded default: simulate, train, explain, plot, report",
+        "demo",
+        help="the main job on an embedded default: simulate, train, explain, plot, report",
         formatter_class=cli.formatter(),
-        description="Simulate a few thousand H->bb and QCD jets (Pythia 8 + FastJet), train the HIN, evaluate "
+        description="Simulate a few thousand H->bb and QCD jets (Pythia 8 + FastJet), train the HIN, "
+        "evaluate "
         "it, explain held-out jets with LRP and write plots and an HTML report to OUT. Simulated files "
-        "already in OUT are reused. Unless given, training runs 8 epochs at lr 1e-3.")
+        "already in OUT are reused. Unless given, training runs 8 epochs at lr 1e-3.",
+    )
     _add_chain_arguments(demo, _DEMO, default_out=Path("demo"))
     demo.set_defaults(run=run_all, training_defaults=_DEMO_TRAINING)
 
     everything = commands.add_parser(
-        "all", help="data -> train -> evaluate -> explain -> plot -> report",
+        "all",
+        help="data -> train -> evaluate -> explain -> plot -> report",
         formatter_class=cli.formatter(),
         description="The whole chain on your ROOT files (--data, --test-data) or, without --data, on jets "
-        "simulated first. Writes OUT/model, OUT/evaluation, OUT/relevance.h5, OUT/plots, OUT/report.html.")
+        "simulated first. Writes OUT/model, OUT/evaluation, OUT/relevance.h5, OUT/plots, OUT/report.html.",
+    )
     _add_chain_arguments(everything, _ALL, default_out=Path("runs/all"))
     everything.add_argument("--data", nargs="+", type=Path, metavar="FILE", help="training ROOT files")
-    everything.add_argument("--test-data", nargs="+", type=Path, metavar="FILE",
-                            help="ROOT files to evaluate and explain (default: the training files)")
+    everything.add_argument(
+        "--test-data",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="ROOT files to evaluate and explain (default: the training files)",
+    )
     everything.set_defaults(run=run_all)
 
-    sanity = commands.add_parser("sanity", help="the sanity check: synthetic jets where only f0 and f3 matter")
+    sanity = commands.add_parser(
+        "sanity", help="the sanity check: synthetic jets where only f0 and f3 matter"
+    )
     steps = sanity.add_subparsers(dest="step", metavar="STEP", required=True)
     _register_sanity_steps(steps)
 
@@ -67,18 +91,42 @@ def run_all(args: argparse.Namespace) -> int:
     train_files = getattr(args, "data", None)
     test_files = getattr(args, "test_data", None)
     if not train_files:
-        train_files = [_simulated(simulate, args.out / "simulated_train.root", args.signal, args.background,
-                                  getattr(args, "seed", 0), args)]
-        test_files = test_files or [_simulated(simulate, args.out / "simulated_test.root", args.test_signal,
-                                               args.test_background, getattr(args, "seed", 0) + 1000, args)]
+        train_files = [
+            _simulated(
+                simulate,
+                args.out / "simulated_train.root",
+                args.signal,
+                args.background,
+                getattr(args, "seed", 0),
+                args,
+            )
+        ]
+        test_files = test_files or [
+            _simulated(
+                simulate,
+                args.out / "simulated_test.root",
+                args.test_signal,
+                args.test_background,
+                getattr(args, "seed", 0) + 1000,
+                args,
+            )
+        ]
     elif not test_files:
         log.warning("no --test-data: evaluating and explaining the training files")
         test_files = train_files
     args.data = None
     config = _resolve_config(args)
-    result = run_chain(list(train_files), list(test_files), args.out, config, explain_jets=args.explain_jets,
-                       report_jets=args.report_jets, target=args.target,
-                       with_baselines=not args.no_baselines, progress=args.progress)
+    result = run_chain(
+        list(train_files),
+        list(test_files),
+        args.out,
+        config,
+        explain_jets=args.explain_jets,
+        report_jets=args.report_jets,
+        target=args.target,
+        with_baselines=not args.no_baselines,
+        progress=args.progress,
+    )
     _print_summary(result)
     return 0
 
@@ -91,20 +139,36 @@ def _resolve_config(args: argparse.Namespace):
     return train.resolve_config(args, None)
 
 
-def _simulated(simulate, path: Path, signal: int, background: int, seed: int, args: argparse.Namespace) -> Path:
+def _simulated(
+    simulate, path: Path, signal: int, background: int, seed: int, args: argparse.Namespace
+) -> Path:
     if path.is_file():
         log.info("reusing %s", path)
         return path
-    return simulate(path, num_signal=signal, num_background=background, seed=seed, workers=args.workers,
-                    progress=args.progress)
+    return simulate(
+        path,
+        num_signal=signal,
+        num_background=background,
+        seed=seed,
+        workers=args.workers,
+        progress=args.progress,
+    )
 
 
 def _print_summary(result) -> None:
     lines = [f"{'tagger':<32}{'ROC AUC':>9}{'rej@30%':>10}{'rej@50%':>10}"]
-    lines += [f"{p.tagger:<32}{p.auc:>9.4f}{p.rejection_at_30:>10.1f}{p.rejection_at_50:>10.1f}"
-              for p in result.performance]
-    lines += ["", f"model:      {result.checkpoint}", f"evaluation: {result.evaluation}",
-              f"relevance:  {result.relevance}", f"plots:      {result.plots}", f"report:     {result.report}"]
+    lines += [
+        f"{p.tagger:<32}{p.auc:>9.4f}{p.rejection_at_30:>10.1f}{p.rejection_at_50:>10.1f}"
+        for p in result.performance
+    ]
+    lines += [
+        "",
+        f"model:      {result.checkpoint}",
+        f"evaluation: {result.evaluation}",
+        f"relevance:  {result.relevance}",
+        f"plots:      {result.plots}",
+        f"report:     {result.report}",
+    ]
     print("\n".join(lines))  # noqa: T201
 
 
@@ -112,15 +176,21 @@ def _print_summary(result) -> None:
 
 
 def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
-    sanity_data = steps.add_parser("data", help="write OUT/sanity.root and the held-out OUT/sanity_test.root",
-                                   formatter_class=cli.formatter())
+    sanity_data = steps.add_parser(
+        "data",
+        help="write OUT/sanity.root and the held-out OUT/sanity_test.root",
+        formatter_class=cli.formatter(),
+    )
     data.add_sanity_arguments(sanity_data)
     sanity_data.set_defaults(run=run_sanity_data)
 
     sanity_train = steps.add_parser(
-        "train", help="train the HIN on OUT/sanity.root into OUT/model", formatter_class=cli.formatter(),
+        "train",
+        help="train the HIN on OUT/sanity.root into OUT/model",
+        formatter_class=cli.formatter(),
         description="Train the HIN on OUT/sanity.root (written first if missing, with --jets and "
-        "--data-seed); the run goes to OUT/model.")
+        "--data-seed); the run goes to OUT/model.",
+    )
     sanity_train.add_argument("--out", type=Path, required=True, help="sanity folder")
     sanity_train.add_argument("--jets", type=int, default=50_000, help="number of jets, if written")
     sanity_train.add_argument("--data-seed", type=int, default=0, help="seed of the jets, if written")
@@ -129,26 +199,38 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_train.set_defaults(run=run_sanity_train)
 
     sanity_explain = steps.add_parser(
-        "explain", help="explain the held-out sanity jets with LRP, print each feature's share",
-        formatter_class=cli.formatter())
-    sanity_explain.add_argument("--out", type=Path, required=True,
-                                help="sanity folder: reads sanity_test.root, writes relevance.h5")
-    sanity_explain.add_argument("--model", type=Path, default=None, help="checkpoint (default: OUT/model/best.pt)")
+        "explain",
+        help="explain the held-out sanity jets with LRP, print each feature's share",
+        formatter_class=cli.formatter(),
+    )
+    sanity_explain.add_argument(
+        "--out", type=Path, required=True, help="sanity folder: reads sanity_test.root, writes relevance.h5"
+    )
+    sanity_explain.add_argument(
+        "--model", type=Path, default=None, help="checkpoint (default: OUT/model/best.pt)"
+    )
     explain.add_lrp_arguments(sanity_explain)
     sanity_explain.set_defaults(run=run_sanity_explain)
 
-    sanity_plot = steps.add_parser("plot", help="plots and report.html from OUT/relevance.h5",
-                                   formatter_class=cli.formatter())
+    sanity_plot = steps.add_parser(
+        "plot", help="plots and report.html from OUT/relevance.h5", formatter_class=cli.formatter()
+    )
     sanity_plot.add_argument("--out", type=Path, required=True, help="sanity folder")
     sanity_plot.add_argument("--report-jets", type=int, default=5, help="jets per class drawn")
     sanity_plot.set_defaults(run=run_sanity_plot)
 
     sanity_all = steps.add_parser(
-        "all", help="data -> train -> explain -> plot, then the feature shares", formatter_class=cli.formatter(),
-        description="The sanity proof: synthetic jets, a HIN trained on them, LRP on held-out jets. A faithful "
-        "explainer puts the most relevance on f3 (and the next on f0). Unless given, training runs 10 epochs.")
+        "all",
+        help="data -> train -> explain -> plot, then the feature shares",
+        formatter_class=cli.formatter(),
+        description="The sanity proof: synthetic jets, a HIN trained on them, LRP on held-out jets. "
+        "A faithful explainer puts the most relevance on f3 (and the next on f0). "
+        "Unless given, training runs 10 epochs.",
+    )
     sanity_all.add_argument("--out", type=Path, required=True, help="sanity folder")
-    sanity_all.add_argument("--jets", type=int, default=20_000, help="training jets (and a fifth as many held out)")
+    sanity_all.add_argument(
+        "--jets", type=int, default=20_000, help="training jets (and a fifth as many held out)"
+    )
     sanity_all.add_argument("--data-seed", type=int, default=0, help="seed of the jets")
     sanity_all.add_argument("--explain-jets", type=int, default=2000, help="held-out jets to explain")
     sanity_all.add_argument("--report-jets", type=int, default=5, help="jets per class drawn")
@@ -185,11 +267,20 @@ def run_sanity_explain(args: argparse.Namespace) -> int:
     from hepxai.pipeline import relevance_sanity
 
     test_file = args.out / "sanity_test.root"
-    path = explain_files(args.model or args.out / "model" / "best.pt",
-                         [test_file if test_file.is_file() else args.out / "sanity.root"],
-                         args.out / "relevance.h5", load_schema("sanity"), target=args.target,
-                         max_jets=args.max_jets, edges=args.edges, input=args.input, epsilon=args.epsilon,
-                         aggregate=args.aggregate, chunk_size=args.chunk_size, progress=args.progress)
+    path = explain_files(
+        args.model or args.out / "model" / "best.pt",
+        [test_file if test_file.is_file() else args.out / "sanity.root"],
+        args.out / "relevance.h5",
+        load_schema("sanity"),
+        target=args.target,
+        max_jets=args.max_jets,
+        edges=args.edges,
+        input=args.input,
+        epsilon=args.epsilon,
+        aggregate=args.aggregate,
+        chunk_size=args.chunk_size,
+        progress=args.progress,
+    )
     print(relevance_sanity(path).format())  # noqa: T201
     print(f"wrote {path}")  # noqa: T201
     return 0
@@ -204,8 +295,10 @@ def run_sanity_plot(args: argparse.Namespace) -> int:
     relevance = read_relevance_file(args.out / "relevance.h5")
     jet_ids = most_confident(relevance, args.report_jets)
     write_plots(relevance, args.out / "plots", jet_ids=jet_ids, formats=("png",), progress=args.progress)
-    print(write_report(relevance, args.out / "report.html", jet_ids=jet_ids,  # noqa: T201
-                       title="hepxai sanity check", progress=args.progress))
+    report = write_report(
+        relevance, args.out / "report.html", jet_ids=jet_ids, title="hepxai sanity check", progress=args.progress
+    )
+    print(report)  # noqa: T201
     return 0
 
 
@@ -215,8 +308,15 @@ def run_sanity_all(args: argparse.Namespace) -> int:
     train_file, test_file = _sanity_files(args.out, args.jets, args.data_seed, args.progress)
     args.data, args.schema = None, "sanity"
     config = _resolve_config(args)
-    result = run_chain([train_file], [test_file], args.out, config, explain_jets=args.explain_jets,
-                       report_jets=args.report_jets, progress=args.progress)
+    result = run_chain(
+        [train_file],
+        [test_file],
+        args.out,
+        config,
+        explain_jets=args.explain_jets,
+        report_jets=args.report_jets,
+        progress=args.progress,
+    )
     _print_summary(result)
     print()  # noqa: T201
     print(relevance_sanity(result.relevance).format())  # noqa: T201

@@ -57,8 +57,7 @@ class RelevanceFile:
         if jet_id not in set(self.jets["jet_id"]):
             msg = f"jet {jet_id} is not in this relevance file"
             raise InputError(msg)
-        return (self.tracks[self.tracks["jet_id"] == jet_id],
-                self.edges[self.edges["jet_id"] == jet_id])
+        return (self.tracks[self.tracks["jet_id"] == jet_id], self.edges[self.edges["jet_id"] == jet_id])
 
 
 class RelevanceWriter:
@@ -70,8 +69,9 @@ class RelevanceWriter:
             writer.append(jets=jets_df, tracks=tracks_df, edges=edges_df)
     """
 
-    def __init__(self, path: str | Path, feature_names: list[str], display_names: list[str],
-                 meta: dict[str, Any]) -> None:
+    def __init__(
+        self, path: str | Path, feature_names: list[str], display_names: list[str], meta: dict[str, Any]
+    ) -> None:
         self.path = Path(path)
         self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self._header = {
@@ -122,7 +122,7 @@ def read_relevance_file(path: str | Path) -> RelevanceFile:
     try:
         with pd.HDFStore(path, mode="r") as store, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            keys = {k.lstrip("/") for k in store.keys()}
+            keys = {k.lstrip("/") for k in store.keys()}  # noqa: SIM118 (HDFStore iterates differently)
             for key in ("jets", "tracks", "features", "meta"):
                 if key not in keys:
                     msg = f"{path}: not a relevance file (no table '{key}')"
