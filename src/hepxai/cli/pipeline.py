@@ -295,9 +295,8 @@ def run_sanity_plot(args: argparse.Namespace) -> int:
     relevance = read_relevance_file(args.out / "relevance.h5")
     jet_ids = most_confident(relevance, args.report_jets)
     write_plots(relevance, args.out / "plots", jet_ids=jet_ids, formats=("png",), progress=args.progress)
-    report = write_report(
-        relevance, args.out / "report.html", jet_ids=jet_ids, title="hepxai sanity check", progress=args.progress
-    )
+    report_path, title = args.out / "report.html", "hepxai sanity check"
+    report = write_report(relevance, report_path, jet_ids=jet_ids, title=title, progress=args.progress)
     print(report)  # noqa: T201
     return 0
 
