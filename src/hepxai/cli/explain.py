@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepxai import cli
+
+if TYPE_CHECKING:
+    from hepxai.data.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +58,23 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
 def run_explain(args: argparse.Namespace) -> int:
     from hepxai.data.inspect import detect_schema
     from hepxai.data.schema import load_schema
-    from hepxai.explain.export import explain_files
 
     schema = detect_schema(args.data[0]) if args.schema == "auto" else load_schema(args.schema)
-    path = explain_files(
-        args.model,
-        args.data,
-        args.out,
+    path = explain_with_arguments(args, args.model, args.data, args.out, schema)
+    log.info("wrote %s", path)
+    return 0
+
+
+def explain_with_arguments(
+    args: argparse.Namespace, model: Path, data: list[Path], out: Path, schema: Schema
+) -> Path:
+    """Run :func:`hepxai.explain.export.explain_files` with the options of :func:`add_lrp_arguments`."""
+    from hepxai.explain.export import explain_files
+
+    return explain_files(
+        model,
+        data,
+        out,
         schema,
         target=args.target,
         max_jets=args.max_jets,
@@ -71,5 +85,3 @@ def run_explain(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         progress=args.progress,
     )
-    log.info("wrote %s", path)
-    return 0

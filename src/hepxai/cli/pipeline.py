@@ -263,24 +263,13 @@ def run_sanity_train(args: argparse.Namespace) -> int:
 
 def run_sanity_explain(args: argparse.Namespace) -> int:
     from hepxai.data.schema import load_schema
-    from hepxai.explain.export import explain_files
     from hepxai.pipeline import relevance_sanity
 
     test_file = args.out / "sanity_test.root"
-    path = explain_files(
-        args.model or args.out / "model" / "best.pt",
-        [test_file if test_file.is_file() else args.out / "sanity.root"],
-        args.out / "relevance.h5",
-        load_schema("sanity"),
-        target=args.target,
-        max_jets=args.max_jets,
-        edges=args.edges,
-        input=args.input,
-        epsilon=args.epsilon,
-        aggregate=args.aggregate,
-        chunk_size=args.chunk_size,
-        progress=args.progress,
-    )
+    data_file = test_file if test_file.is_file() else args.out / "sanity.root"
+    model = args.model or args.out / "model" / "best.pt"
+    out = args.out / "relevance.h5"
+    path = explain.explain_with_arguments(args, model, [data_file], out, load_schema("sanity"))
     print(relevance_sanity(path).format())  # noqa: T201
     print(f"wrote {path}")  # noqa: T201
     return 0
