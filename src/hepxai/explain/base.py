@@ -1,0 +1,142 @@
+"""The result every explainer returns, the per-track and per-feature summaries of it, and the registry.
+
+Every explainer has one signature, ``Explainer(model, **knobs).explain(batch, *, target="H")``, and
+registers itself by name with :func:`register_explainer`, so commands and checks choose methods by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch
+from torch_geometric.utils import scatter
+
+TARGETS = ("H", "QCD", "H-QCD")
+"""What an explainer can explain: one class logit, or the difference of the two."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Relevance of one batch of jets, from any explainer; fields a method cannot define are ``None``.
+
+    A method that gives one score per track (a mask) stores it as ``node`` of shape ``[num_tracks, 1]``.
+    """
+
+    node: Tensor  # [num_tracks, num_features] relevance of every track feature
+    batch: Tensor  # [num_tracks] jet index (0 ... num_jets-1) of each track
+    edge: Tensor | None = None  # [num_edges, 2 * num_features] relevance of [source, target] features
+    edge_significance: Tensor | None = None  # [num_edges], sums to 1 within each jet that has edges
+    absorbed: Tensor | None = None  # [num_jets] relevance taken by biases and stabilisers
+    logit: Tensor | None = None  # [num_jets] the explained logit
+    target: str = "H"  # what was explained: "H", "QCD" or "H-QCD"
+
+    def __post_init__(self) -> None:
+        if self.node.dim() != 2:
+            msg = f"Explanation.node: expected [num_tracks, num_features], got shape {tuple(self.node.shape)}"
+            raise ValueError(msg)
+        num_tracks = self.node.shape[0]
+        if self.batch.shape != (num_tracks,):
+            msg = f"Explanation.batch: expected shape ({num_tracks},), got {tuple(self.batch.shape)}"
+            raise ValueError(msg)
+        if self.target not in TARGETS:
+            msg = f"Explanation.target: expected one of {TARGETS}, got {self.target!r}"
+            raise ValueError(msg)
+        num_jets = self.num_jets
+        for name in ("absorbed", "logit"):
+            value = getattr(self, name)
+            if value is not None and value.shape != (num_jets,):
+                msg = f"Explanation.{name}: expected shape ({num_jets},), got {tuple(value.shape)}"
+                raise ValueError(msg)
+        if self.edge is not None and (self.edge.dim() != 2 or self.edge.shape[1] != 2 * self.node.shape[1]):
+            msg = (f"Explanation.edge: expected [num_edges, {2 * self.node.shape[1]}], "
+                   f"got shape {tuple(self.edge.shape)}")
+            raise ValueError(msg)
+        if self.edge_significance is not None:
+            if self.edge_significance.dim() != 1:
+                msg = (f"Explanation.edge_significance: expected [num_edges], "
+                       f"got shape {tuple(self.edge_significance.shape)}")
+                raise ValueError(msg)
+            if self.edge is not None and self.edge_significance.shape[0] != self.edge.shape[0]:
+                msg = (f"Explanation.edge_significance: expected {self.edge.shape[0]} edges, "
+                       f"got {self.edge_significance.shape[0]}")
+                raise ValueError(msg)
+
+    @property
+    def num_jets(self) -> int:
+        if self.logit is not None:
+            return int(self.logit.shape[0])
+        return int(self.batch.max()) + 1 if self.batch.numel() else 0
+
+
+def track_scores(explanation: Explanation) -> Tensor:
+    """``[num_tracks]`` one score per track: the sum over its features of ``|relevance|``.
+
+    Magnitudes, so that a track whose features push in opposite directions still counts as used; the one
+    definition every ranking, plot and metric of tracks shares.
+    """
+    return explanation.node.abs().sum(dim=1)
+
+
+def feature_shares(explanation: Explanation, *, per_jet: bool = False) -> Tensor:
+    """Each feature's share of the total ``|relevance|``.
+
+    Args:
+        explanation: Any explanation with per-feature ``node`` relevance.
+        per_jet: Shares within each jet (``[num_jets, num_features]``, rows sum to 1) instead of over all
+            tracks of the batch (``[num_features]``, sums to 1).
+    """
+    magnitude = explanation.node.abs()
+    if per_jet:
+        per_feature = scatter(magnitude, explanation.batch, dim=0, dim_size=explanation.num_jets, reduce="sum")
+    else:
+        per_feature = magnitude.sum(dim=0)
+    total = per_feature.sum(dim=-1, keepdim=True)
+    return per_feature / torch.where(total > 0, total, torch.ones_like(total))
+
+
+class Explainer(Protocol):
+    """What every registered explainer provides; knobs go to ``__init__``."""
+
+    def explain(self, batch: Batch, *, target: str = "H") -> Explanation: ...
+
+
+_EXPLAINERS: dict[str, type] = {}
+_T = TypeVar("_T", bound=type)
+
+
+def register_explainer(name: str) -> Callable[[_T], _T]:
+    """Class decorator that makes an explainer available by ``name``.
+
+    Raises:
+        ValueError: ``name`` is already taken by another class.
+    """
+
+    def register(cls: _T) -> _T:
+        if name in _EXPLAINERS and _EXPLAINERS[name] is not cls:
+            msg = f"explainer name '{name}' is already registered to {_EXPLAINERS[name].__name__}"
+            raise ValueError(msg)
+        _EXPLAINERS[name] = cls
+        return cls
+
+    return register
+
+
+def explainer_names() -> list[str]:
+    """Names of the registered explainers, sorted."""
+    return sorted(_EXPLAINERS)
+
+
+def get_explainer(name: str, model: torch.nn.Module, **options: Any) -> Explainer:
+    """Build the explainer registered as ``name`` for ``model``.
+
+    Raises:
+        ValueError: no explainer has that name.
+    """
+    if name not in _EXPLAINERS:
+        msg = f"unknown explainer '{name}' (valid: {', '.join(explainer_names())})"
+        raise ValueError(msg)
+    return _EXPLAINERS[name](model, **options)
