@@ -41,7 +41,9 @@ def test_shape_finite_and_logit(name: str, target: str, model: InteractionNetwor
     assert model.training is False
 
 
-@pytest.mark.parametrize("name", ["saliency", "gradient_x_input", "integrated_gradients", "gradgam", "bernmask"])
+@pytest.mark.parametrize(
+    "name", ["saliency", "gradient_x_input", "integrated_gradients", "gradgam", "bernmask"]
+)
 def test_unknown_target_is_rejected(name: str, model: InteractionNetwork, jets: Batch) -> None:
     with pytest.raises(ValueError, match="target must be one of"):
         get_explainer(name, model, **FAST_OPTIONS.get(name, {})).explain(jets, target="W")
@@ -74,7 +76,7 @@ def test_planted_track_ranked_first(method: str, planted: tuple) -> None:
 
 @pytest.mark.parametrize("name", ["bernmask", "bernmask_p"])
 def test_masks_rank_planted_track_first(name: str, planted: tuple) -> None:
-    # Keeping only the planted track raises logit_H = x_0(planted) / (tracks kept): the mask should learn that.
+    # Keeping only the planted track raises logit_H = x_0(planted) / (tracks kept): masks should learn that.
     model, batch, planted_index = planted
     options = {"bernmask": {"steps": 150}, "bernmask_p": {"epochs": 150, "lr": 0.01}}[name]
     explanation = get_explainer(name, model, **options).explain(batch, target="H")
@@ -84,14 +86,18 @@ def test_masks_rank_planted_track_first(name: str, planted: tuple) -> None:
 def test_integrated_gradients_completeness(model: InteractionNetwork, jets: Batch) -> None:
     # Σ relevance of a jet = logit(x) - logit(baseline); the baseline is standardised input 0.
     explanation = get_explainer("integrated_gradients", model, steps=256).explain(jets, target="H")
-    per_jet = torch.zeros(jets.num_graphs, dtype=torch.float64).index_add_(0, jets.batch, explanation.node.sum(1))
+    per_jet = torch.zeros(jets.num_graphs, dtype=torch.float64).index_add_(
+        0, jets.batch, explanation.node.sum(1)
+    )
     with torch.no_grad():
         baseline = target_logit(logits_with_standardized(model, jets, torch.zeros_like(jets.x)), "H")
     torch.testing.assert_close(per_jet, explanation.logit - baseline, atol=1e-4, rtol=1e-3)
 
 
 @pytest.mark.parametrize("input_space", ["standardized", "raw"])
-def test_saliency_matches_finite_differences(input_space: str, model: InteractionNetwork, jets: Batch) -> None:
+def test_saliency_matches_finite_differences(
+    input_space: str, model: InteractionNetwork, jets: Batch
+) -> None:
     explanation = get_explainer("saliency", model, input=input_space).explain(jets, target="H")
     track, feature, step = 6, 2, 1e-6
     reference = standardize(model, jets.x) if input_space == "standardized" else jets.x
@@ -108,17 +114,23 @@ def test_saliency_matches_finite_differences(input_space: str, model: Interactio
     shifted[track, feature] += step
     jet = int(jets.batch[track])
     difference = (logit(shifted) - logit(reference))[jet] / step
-    assert float(explanation.node[track, feature]) == pytest.approx(abs(float(difference)), rel=1e-4, abs=1e-7)
+    assert float(explanation.node[track, feature]) == pytest.approx(
+        abs(float(difference)), rel=1e-4, abs=1e-7
+    )
 
 
 @pytest.mark.parametrize("name", ["saliency", "gradient_x_input", "integrated_gradients", "gradgam"])
 def test_batch_invariance(name: str, model: InteractionNetwork) -> None:
     # Jets explained together or one by one give the same relevance.
     sizes = [3, 6, 2]
-    together = get_explainer(name, model, **FAST_OPTIONS.get(name, {})).explain(make_jets(sizes).to_batch()).node
+    together = (
+        get_explainer(name, model, **FAST_OPTIONS.get(name, {})).explain(make_jets(sizes).to_batch()).node
+    )
     jets = make_jets(sizes)
-    alone = [get_explainer(name, model, **FAST_OPTIONS.get(name, {})).explain(jets.select([i]).to_batch()).node
-             for i in range(len(sizes))]
+    alone = [
+        get_explainer(name, model, **FAST_OPTIONS.get(name, {})).explain(jets.select([i]).to_batch()).node
+        for i in range(len(sizes))
+    ]
     torch.testing.assert_close(together, torch.cat(alone))
 
 

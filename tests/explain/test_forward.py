@@ -17,8 +17,12 @@ def test_drop_tracks_equals_reading_the_smaller_jets(model: InteractionNetwork) 
     keep = torch.tensor([1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 0], dtype=torch.bool)
     smaller = drop_tracks(jets.to_batch(), keep)
     # The same jets built from scratch with only the kept tracks: 3, 1 and 3 tracks.
-    expected = jets.__class__(features=jets.features[keep.numpy()], num_tracks=torch.tensor([3, 1, 3]).numpy(),
-                              label=jets.label, feature_names=jets.feature_names).to_batch()
+    expected = jets.__class__(
+        features=jets.features[keep.numpy()],
+        num_tracks=torch.tensor([3, 1, 3]).numpy(),
+        label=jets.label,
+        feature_names=jets.feature_names,
+    ).to_batch()
     assert smaller.num_graphs == 3
     assert smaller.edge_index.shape[1] == 3 * 2 + 0 + 3 * 2
     with torch.no_grad():
@@ -40,8 +44,9 @@ def test_binary_mask_equals_dropping(seed: int, model: InteractionNetwork, jets:
     keep[jets.ptr[:-1]] = True  # at least one track per jet
     with torch.no_grad():
         torch.testing.assert_close(masked_logits(model, jets, keep.double()), model(drop_tracks(jets, keep)))
-        torch.testing.assert_close(masked_logits(model, jets, torch.ones(jets.x.shape[0], dtype=torch.float64)),
-                                   model(jets))
+        torch.testing.assert_close(
+            masked_logits(model, jets, torch.ones(jets.x.shape[0], dtype=torch.float64)), model(jets)
+        )
 
 
 def test_mask_is_differentiable(model: InteractionNetwork, jets: Batch) -> None:

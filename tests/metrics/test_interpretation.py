@@ -56,9 +56,11 @@ def test_precision_at_k(k: int, expected: float) -> None:
 
 
 def test_precision_at_k_ties_keep_track_order() -> None:
-    # All scores equal: top-1 is the first track of each jet; jet 0 -> track 0 (true), jet 1 -> track 2 (false).
+    # All scores equal: top-1 is each jet's first track; jet 0 -> track 0 (true), jet 1 -> track 2 (false).
     score = torch.zeros(4)
-    assert precision_at_k(score, torch.tensor([1, 0, 0, 1]), torch.tensor([0, 0, 1, 1]), 1) == pytest.approx(0.5)
+    assert precision_at_k(score, torch.tensor([1, 0, 0, 1]), torch.tensor([0, 0, 1, 1]), 1) == pytest.approx(
+        0.5
+    )
 
 
 def test_precision_at_k_rejects_k_below_one() -> None:

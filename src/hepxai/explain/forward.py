@@ -77,8 +77,12 @@ def drop_tracks(batch: Batch, keep: Tensor) -> Batch:
     edge_index, _ = subgraph(keep, batch.edge_index, relabel_nodes=True, num_nodes=keep.shape[0])
     jet = batch.batch[keep]
     counts = torch.bincount(jet, minlength=batch.num_graphs)
-    smaller = Batch(x=batch.x[keep], edge_index=edge_index, batch=jet,
-                    ptr=torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)]))
+    smaller = Batch(
+        x=batch.x[keep],
+        edge_index=edge_index,
+        batch=jet,
+        ptr=torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)]),
+    )
     smaller._num_graphs = batch.num_graphs
     return smaller
 

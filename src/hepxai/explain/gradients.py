@@ -26,7 +26,7 @@ InputSpace = Literal["standardized", "raw"]
 class _InputGradient:
     """Shared plumbing: the reference input, and the gradient of the explained logit at any point."""
 
-    def __init__(self, model: InteractionNetwork, *, input: InputSpace = "standardized") -> None:  # noqa: A002
+    def __init__(self, model: InteractionNetwork, *, input: InputSpace = "standardized") -> None:
         if input not in ("standardized", "raw"):
             msg = f"{type(self).__name__}: input must be 'standardized' or 'raw' (got {input!r})"
             raise ValueError(msg)
@@ -97,8 +97,9 @@ class IntegratedGradients(_InputGradient):
         steps: Integration points.
     """
 
-    def __init__(self, model: InteractionNetwork, *, input: InputSpace = "standardized",  # noqa: A002
-                 steps: int = 32) -> None:
+    def __init__(
+        self, model: InteractionNetwork, *, input: InputSpace = "standardized", steps: int = 32
+    ) -> None:
         super().__init__(model, input=input)
         if steps < 1:
             msg = f"IntegratedGradients: steps must be >= 1, got {steps}"
@@ -121,8 +122,8 @@ class IntegratedGradients(_InputGradient):
 class GradGAM:
     """Grad-CAM on the last track embedding (the output of ``node_mlp_2``), as the LRI paper's GradGAM.
 
-    Per jet, channel weights are the gradients of the explained logit averaged over the jet's tracks; a track's
-    score is ``ReLU(Σ_c weight_c · embedding_c)``. Selvaraju et al., 2017, https://arxiv.org/abs/1610.02391.
+    Per jet, channel weights are the gradients of the explained logit averaged over the jet's tracks; a
+    track's score is ``ReLU(Σ_c weight_c · embedding_c)``. Selvaraju et al., 2017, https://arxiv.org/abs/1610.02391.
     One score per track: ``node`` has shape ``[num_tracks, 1]``.
 
     Args:

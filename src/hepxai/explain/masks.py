@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 class _MaskObjective:
     """The loss shared by both mask explainers, summed over jets so that jets do not compete."""
 
-    def __init__(self, model: InteractionNetwork, *, size: float, entropy: float, temperature: float,
-                 seed: int) -> None:
+    def __init__(
+        self, model: InteractionNetwork, *, size: float, entropy: float, temperature: float, seed: int
+    ) -> None:
         for name, value in (("size", size), ("entropy", entropy)):
             if value < 0:
                 msg = f"{type(self).__name__}: {name} must be >= 0, got {value}"
@@ -46,19 +47,30 @@ class _MaskObjective:
         if temperature <= 0:
             msg = f"{type(self).__name__}: temperature must be > 0, got {temperature}"
             raise ValueError(msg)
-        self.model, self.size, self.entropy, self.temperature, self.seed = model, size, entropy, temperature, seed
+        self.model, self.size, self.entropy, self.temperature, self.seed = (
+            model,
+            size,
+            entropy,
+            temperature,
+            seed,
+        )
 
     def loss(self, batch: Batch, mask_logit: Tensor, class_index: int, generator: torch.Generator) -> Tensor:
         """Loss for mask logits ``[num_tracks]``, one binary-concrete sample of the mask."""
-        uniform = torch.rand(mask_logit.shape, generator=generator, dtype=mask_logit.dtype).clamp(1e-6, 1 - 1e-6)
+        uniform = torch.rand(mask_logit.shape, generator=generator, dtype=mask_logit.dtype).clamp(
+            1e-6, 1 - 1e-6
+        )
         noise = torch.log(uniform) - torch.log1p(-uniform)
         sample = torch.sigmoid((mask_logit + noise) / self.temperature)
-        log_probability = functional.log_softmax(masked_logits(self.model, batch, sample), dim=1)[:, class_index]
+        log_probability = functional.log_softmax(masked_logits(self.model, batch, sample), dim=1)[
+            :, class_index
+        ]
         keep = torch.sigmoid(mask_logit)
         entropy = -(keep * torch.log(keep + 1e-12) + (1 - keep) * torch.log(1 - keep + 1e-12))
         num_jets = int(batch.num_graphs)
-        penalty = scatter(self.size * keep + self.entropy * entropy, batch.batch, dim=0, dim_size=num_jets,
-                          reduce="mean")
+        penalty = scatter(
+            self.size * keep + self.entropy * entropy, batch.batch, dim=0, dim_size=num_jets, reduce="mean"
+        )
         return (-log_probability + penalty).sum()
 
     def logit(self, batch: Batch, target: str) -> Tensor:
@@ -87,8 +99,17 @@ class BernMask(_MaskObjective):
         seed: Seeds the initial masks and the sampling.
     """
 
-    def __init__(self, model: InteractionNetwork, *, steps: int = 100, lr: float = 0.1, size: float = 0.05,
-                 entropy: float = 0.1, temperature: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: InteractionNetwork,
+        *,
+        steps: int = 100,
+        lr: float = 0.1,
+        size: float = 0.05,
+        entropy: float = 0.1,
+        temperature: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         super().__init__(model, size=size, entropy=entropy, temperature=temperature, seed=seed)
         if steps < 1:
             msg = f"BernMask: steps must be >= 1, got {steps}"
@@ -100,13 +121,16 @@ class BernMask(_MaskObjective):
         class_index = _class_index(target)
         generator = torch.Generator().manual_seed(self.seed)
         dtype = next(self.model.parameters()).dtype
-        mask_logit = (0.1 * torch.randn(batch.x.shape[0], generator=generator, dtype=dtype)).requires_grad_(True)
+        mask_logit = (0.1 * torch.randn(batch.x.shape[0], generator=generator, dtype=dtype)).requires_grad_(
+            True
+        )
         optimizer = torch.optim.Adam([mask_logit], lr=self.lr)
         with eval_mode(self.model), torch.enable_grad():
             for _ in range(self.steps):
                 optimizer.zero_grad()
-                (mask_logit.grad,) = torch.autograd.grad(self.loss(batch, mask_logit, class_index, generator),
-                                                         mask_logit)
+                (mask_logit.grad,) = torch.autograd.grad(
+                    self.loss(batch, mask_logit, class_index, generator), mask_logit
+                )
                 optimizer.step()
             logit = self.logit(batch, target)
         keep = torch.sigmoid(mask_logit.detach()).unsqueeze(1)
@@ -132,8 +156,18 @@ class BernMaskP(_MaskObjective):
         seed: Seeds the generator's weights and the sampling.
     """
 
-    def __init__(self, model: InteractionNetwork, *, epochs: int = 30, lr: float = 0.003, hidden: int = 64,
-                 size: float = 0.05, entropy: float = 0.1, temperature: float = 1.0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: InteractionNetwork,
+        *,
+        epochs: int = 30,
+        lr: float = 0.003,
+        hidden: int = 64,
+        size: float = 0.05,
+        entropy: float = 0.1,
+        temperature: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         super().__init__(model, size=size, entropy=entropy, temperature=temperature, seed=seed)
         if epochs < 1:
             msg = f"BernMaskP: epochs must be >= 1, got {epochs}"
@@ -142,8 +176,9 @@ class BernMaskP(_MaskObjective):
         dtype = next(model.parameters()).dtype
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            self.generator = nn.Sequential(nn.Linear(2 * model.hidden, hidden), nn.ReLU(),
-                                           nn.Linear(hidden, 1)).to(dtype)
+            self.generator = nn.Sequential(
+                nn.Linear(2 * model.hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+            ).to(dtype)
         self.fitted = False
 
     def fit(self, batches: Sequence[Batch], *, target: str = "H") -> BernMaskP:
@@ -159,7 +194,9 @@ class BernMaskP(_MaskObjective):
                 for batch, embedding in zip(batches, embeddings, strict=True):
                     optimizer.zero_grad()
                     loss = self.loss(batch, self.generator(embedding).squeeze(1), class_index, sampler)
-                    for parameter, grad in zip(parameters, torch.autograd.grad(loss, parameters), strict=True):
+                    for parameter, grad in zip(
+                        parameters, torch.autograd.grad(loss, parameters), strict=True
+                    ):
                         parameter.grad = grad
                     optimizer.step()
                     total += float(loss.detach())
@@ -180,7 +217,9 @@ class BernMaskP(_MaskObjective):
     def _embedding(self, batch: Batch) -> Tensor:
         """``[num_tracks, 2 * hidden]`` the frozen model's track embedding and its jet's mean embedding."""
         captured: list[Tensor] = []
-        handle = self.model.node_mlp_2.register_forward_hook(lambda module, inputs, output: captured.append(output))
+        handle = self.model.node_mlp_2.register_forward_hook(
+            lambda module, inputs, output: captured.append(output)
+        )
         try:
             with torch.no_grad(), eval_mode(self.model):
                 self.model(batch)

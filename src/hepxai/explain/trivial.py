@@ -40,8 +40,12 @@ class RandomRanking:
         """Random score for every track of ``batch``."""
         generator = torch.Generator().manual_seed(self.seed)
         score = torch.rand((batch.x.shape[0], 1), generator=generator, dtype=torch.float64)
-        return Explanation(node=score.to(batch.x.dtype), batch=batch.batch,
-                           logit=_logit(self.model, batch, target), target=target)
+        return Explanation(
+            node=score.to(batch.x.dtype),
+            batch=batch.batch,
+            logit=_logit(self.model, batch, target),
+            target=target,
+        )
 
 
 class _FeatureRanking:
@@ -49,14 +53,17 @@ class _FeatureRanking:
 
     candidates: tuple[str, ...] = ()
 
-    def __init__(self, model: InteractionNetwork, *, feature_names: Sequence[str],
-                 feature: str | None = None) -> None:
+    def __init__(
+        self, model: InteractionNetwork, *, feature_names: Sequence[str], feature: str | None = None
+    ) -> None:
         names = list(feature_names)
         wanted = (feature,) if feature is not None else self.candidates
         found = [name for name in wanted if name in names]
         if not found:
-            msg = (f"{type(self).__name__}: the data has none of the features {', '.join(wanted)} "
-                   f"(it has {len(names)} features: {', '.join(names[:5])}, ...)")
+            msg = (
+                f"{type(self).__name__}: the data has none of the features {', '.join(wanted)} "
+                f"(it has {len(names)} features: {', '.join(names[:5])}, ...)"
+            )
             raise InputError(msg)
         self.model, self.feature = model, found[0]
         self.column = names.index(self.feature)
@@ -64,7 +71,9 @@ class _FeatureRanking:
     def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
         """Score every track of ``batch`` by the magnitude of the feature."""
         score = batch.x[:, self.column : self.column + 1].abs()
-        return Explanation(node=score, batch=batch.batch, logit=_logit(self.model, batch, target), target=target)
+        return Explanation(
+            node=score, batch=batch.batch, logit=_logit(self.model, batch, target), target=target
+        )
 
 
 @register_explainer("track_pt")
@@ -82,7 +91,9 @@ class TrackPtRanking(_FeatureRanking):
 
 @register_explainer("impact_parameter")
 class ImpactParameterRanking(_FeatureRanking):
-    """Tracks ranked by |transverse impact-parameter significance| (``track_dxysig``, else ``trackBTag_Sip2dSig``).
+    """Tracks ranked by |transverse impact-parameter significance|.
+
+    Reads ``track_dxysig`` (d0 / σ(d0)), else ``trackBTag_Sip2dSig``.
 
     Args:
         model: The HIN (only its logits are recorded).

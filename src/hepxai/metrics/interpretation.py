@@ -93,6 +93,9 @@ def deletion_area(drop: Tensor) -> float:
 
 def _check(score: Tensor, truth: Tensor) -> tuple[Tensor, Tensor]:
     if score.shape != truth.shape or score.dim() != 1:
-        msg = f"expected score and truth of equal shape [num_tracks], got {tuple(score.shape)} and {tuple(truth.shape)}"
+        msg = (
+            f"expected score and truth of equal shape [num_tracks], "
+            f"got {tuple(score.shape)} and {tuple(truth.shape)}"
+        )
         raise InputError(msg)
     return score, truth.bool()
