@@ -1,77 +1,120 @@
-"""Tiny models and jets for explainer tests, in float64 with fixed seeds."""
+"""Seeded float64 models and jet batches for the explainer tests, and access to zennit's rule code."""
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+import importlib.util
+import os
+import sys
+import types
+from pathlib import Path
+
 import pytest
 import torch
-from torch_geometric.data import Batch
+from torch import nn
+from torch_geometric.data import Batch, Data
 
-from hepxai.data import Jets
+from hepxai.data.graphs import fully_connected_edge_index
 from hepxai.models import InteractionNetwork
 
-NUM_FEATURES = 5
-FEATURE_NAMES = ("track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality")
+_REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def make_jets(num_tracks: list[int], seed: int = 0) -> Jets:
-    rng = np.random.default_rng(seed)
-    return Jets(
-        features=rng.normal(size=(sum(num_tracks), NUM_FEATURES)),
-        num_tracks=np.array(num_tracks),
-        label=np.ones(len(num_tracks), dtype=np.int64),
-        feature_names=FEATURE_NAMES,
-    )
+def random_model(seed: int, *, num_features: int = 5, hidden: int = 12, bias: bool = True,
+                 dtype: torch.dtype = torch.float64) -> InteractionNetwork:
+    """A HIN with random weights and random BatchNorm statistics, in eval mode.
 
-
-@pytest.fixture
-def jets() -> Batch:
-    """Four jets of 2, 5, 3 and 8 tracks."""
-    return make_jets([2, 5, 3, 8]).to_batch()
-
-
-@pytest.fixture
-def model() -> InteractionNetwork:
-    """A random HIN with non-trivial BatchNorm statistics, in eval mode."""
-    torch.manual_seed(1)
-    model = InteractionNetwork(num_features=NUM_FEATURES, hidden=8).double()
+    ``bias=False`` zeroes every Linear bias, BatchNorm shift and running mean: a model without any bias.
+    """
+    torch.manual_seed(seed)
+    model = InteractionNetwork(num_features=num_features, hidden=hidden).to(dtype)
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm1d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
+            if isinstance(module, nn.BatchNorm1d):
+                module.running_mean.normal_(0.0, 0.5 if bias else 0.0)
+                module.running_var.uniform_(0.3, 3.0)
+                module.weight.normal_(1.0, 0.3)
+                module.bias.normal_(0.0, 0.3 if bias else 0.0)
+            elif isinstance(module, nn.Linear) and not bias:
+                module.bias.zero_()
     return model.eval()
 
 
-@pytest.fixture
-def planted() -> tuple[InteractionNetwork, Batch, torch.Tensor]:
-    """A HIN whose H logit depends only on one planted track per jet, and jets with one such track each.
+def random_batch(seed: int, num_tracks: list[int], num_features: int = 5, *, keep_edges: float = 1.0,
+                 dtype: torch.dtype = torch.float64) -> Batch:
+    """Jets of the given sizes with N(0, 2²) features; ``keep_edges < 1`` drops edges at random."""
+    generator = torch.Generator().manual_seed(seed)
+    jets = []
+    for count in num_tracks:
+        x = 2 * torch.randn(count, num_features, generator=generator, dtype=dtype)
+        edge_index = fully_connected_edge_index(torch.tensor([count]))
+        if keep_edges < 1:
+            edge_index = edge_index[:, torch.rand(edge_index.shape[1], generator=generator) < keep_edges]
+        jets.append(Data(x=x, edge_index=edge_index))
+    return Batch.from_data_list(jets)
 
-    Feature 0 is positive on the planted track and negative on every other. Only ``node_mlp_2`` reads the
-    track's own features, and only feature 0 through a ReLU, so every other track contributes exactly 0:
-    ``logit_H = mean over the jet's tracks of ReLU(x_0) = x_0(planted) / n``. Every BatchNorm is the identity.
+
+def reference_file(name: str) -> Path:
+    """A file of the original HIN reference (``$HEPXAI_REFERENCE_DIR``, else ``../shared/reference/hin_cms``)."""
+    folder = Path(os.environ.get("HEPXAI_REFERENCE_DIR", _REPOSITORY.parent / "shared" / "reference" / "hin_cms"))
+    path = folder / name
+    if not path.is_file():
+        if os.environ.get("HEPXAI_REQUIRE_ALL") == "1":
+            pytest.fail(f"{path}: reference file missing (HEPXAI_REQUIRE_ALL=1)")
+        pytest.skip(f"{path}: reference file missing; set HEPXAI_REFERENCE_DIR")
+    return path
+
+
+def load_zennit() -> types.SimpleNamespace:
+    """zennit's ``core``, ``rules``, ``composites`` and ``canonizers`` modules, imported for real.
+
+    zennit's package ``__init__`` imports its torchvision helpers, and torchvision has no build for the
+    pinned CPU torch; so the package module is registered with the installed folder as ``__path__`` and
+    its ``__init__`` is never run. The rule code under test is zennit's own.
     """
-    model = InteractionNetwork(num_features=NUM_FEATURES, hidden=4).double()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.zero_()
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm1d):
-                module.weight.fill_(1.0)
-                module.running_mean.zero_()
-                module.running_var.fill_(1.0)
-                module.eps = 0.0
-        model.node_mlp_2[0].weight[0, 0] = 1.0
-        model.node_mlp_2[3].weight[0, 0] = 1.0
-        model.global_mlp[0].weight[0, 0] = 1.0
-        model.global_mlp[3].weight[1, 0] = 1.0
-    num_tracks = [4, 7, 3, 10, 6]
-    jets = make_jets(num_tracks, seed=2)
-    features = jets.features
-    features[:, 0] = -np.abs(features[:, 0]) - 0.1
-    generator = np.random.default_rng(3)
-    planted_index = jets.offsets + generator.integers(0, num_tracks)
-    features[planted_index, 0] = generator.uniform(0.5, 2.0, size=len(num_tracks))
-    return model.eval(), jets.to_batch(), torch.from_numpy(planted_index)
+    spec = importlib.util.find_spec("zennit")
+    if spec is None or not spec.submodule_search_locations:
+        if os.environ.get("HEPXAI_REQUIRE_ALL") == "1":
+            pytest.fail("zennit is not installed (HEPXAI_REQUIRE_ALL=1): pip install --no-deps zennit==0.5.1")
+        pytest.skip("zennit is not installed; pip install --no-deps zennit==0.5.1 to compare with it")
+    if "zennit" not in sys.modules:
+        package = types.ModuleType("zennit")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        sys.modules["zennit"] = package
+    names = ("core", "rules", "composites", "canonizers")
+    return types.SimpleNamespace(**{name: importlib.import_module(f"zennit.{name}") for name in names})
+
+
+@pytest.fixture(scope="session")
+def make_model():
+    return random_model
+
+
+@pytest.fixture(scope="session")
+def make_batch():
+    return random_batch
+
+
+@pytest.fixture
+def zennit() -> types.SimpleNamespace:
+    return load_zennit()
+
+
+@pytest.fixture(scope="session")
+def cms_model():
+    """The original CMS checkpoint, in float64."""
+    from hepxai.models import load_checkpoint
+
+    return load_checkpoint(reference_file("hin_cms_state_dict.npz")).double()
+
+
+@pytest.fixture(scope="session")
+def cms_jet() -> Batch:
+    """The shared real CMS jet: 67 tracks, 48 features (zero-valued and boolean ones among them)."""
+    import numpy as np
+
+    with np.load(reference_file("cms_jet_67tracks.npz")) as archive:
+        x, edge_index = torch.from_numpy(archive["x"]), torch.from_numpy(archive["edge_index"])
+    return Batch(x=x, edge_index=edge_index, batch=torch.zeros(len(x), dtype=torch.long),
+                 ptr=torch.tensor([0, len(x)]))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from hepxai import cli
-from hepxai.cli import data
+from hepxai.cli import data, explain
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,8 +27,43 @@ def register(commands: argparse._SubParsersAction) -> None:
     data.add_sanity_arguments(sanity_data)
     sanity_data.set_defaults(run=data.run_sanity)
     for step in ("train", "explain", "plot", "all"):
+        if step == "explain":
+            add_sanity_explain(steps)
+            continue
         parser = steps.add_parser(step, help=f"sanity-check {step}", formatter_class=cli.formatter())
         parser.set_defaults(run=cli.not_available(f"sanity {step}"))
+
+
+def add_sanity_explain(steps: argparse._SubParsersAction) -> None:
+    parser = steps.add_parser("explain", help="explain the sanity jets with LRP, print each feature's share",
+                              formatter_class=cli.formatter())
+    parser.add_argument("--out", type=Path, required=True,
+                        help="sanity folder: reads sanity.root, writes relevance.h5")
+    parser.add_argument("--model", type=Path, default=None, help="checkpoint; OUT/best.pt when not given")
+    explain.add_lrp_arguments(parser)
+    parser.set_defaults(run=run_sanity_explain)
+
+
+def run_sanity_explain(args: argparse.Namespace) -> int:
+    import torch
+
+    from hepxai.data.schema import load_schema
+    from hepxai.explain.base import Explanation
+    from hepxai.explain.export import explain_files
+    from hepxai.explain.relevance_file import read_relevance_file
+    from hepxai.explain.sanity import sanity_result
+
+    path = explain_files(args.model or args.out / "best.pt", [args.out / "sanity.root"],
+                         args.out / "relevance.h5", load_schema("sanity"), target=args.target,
+                         max_jets=args.max_jets, edges=args.edges, input=args.input, epsilon=args.epsilon,
+                         aggregate=args.aggregate, chunk_size=args.chunk_size, progress=args.progress)
+    relevance = read_relevance_file(path)
+    jet_index = torch.as_tensor(relevance.tracks["jet_id"].to_numpy().copy())
+    explanation = Explanation(node=torch.as_tensor(relevance.track_relevance().copy()),
+                              batch=torch.unique(jet_index, return_inverse=True)[1], target=args.target)
+    print(sanity_result(explanation).format())  # noqa: T201
+    print(f"wrote {path}")  # noqa: T201
+    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -127,7 +127,8 @@ def read_relevance_file(path: str | Path) -> RelevanceFile:
                 if key not in keys:
                     msg = f"{path}: not a relevance file (no table '{key}')"
                     raise InputError(msg)
-            tables = {k: store[k] for k in (*_TABLES, "features", "meta") if k in keys}
+            # Chunks are appended with their own 0-based index: give every table one running index.
+            tables = {k: store[k].reset_index(drop=True) for k in (*_TABLES, "features", "meta") if k in keys}
     except InputError:
         raise
     except Exception as err:
