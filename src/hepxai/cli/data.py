@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from hepxai import cli
@@ -26,15 +27,34 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_sanity_arguments(sanity)
     sanity.set_defaults(run=run_sanity)
 
-    simulate = actions.add_parser("simulate", help="simulate H->bb and QCD jets with Pythia 8 + FastJet",
-                                  formatter_class=cli.formatter())
-    simulate.set_defaults(run=cli.not_available("data simulate"))
+    simulate = actions.add_parser(
+        "simulate", help="simulate H->bb and QCD jets with Pythia 8 + FastJet",
+        description="Simulate boosted H->bb (pp -> H + jet) and QCD (HardQCD:all) jets at 13 TeV "
+                    "with Pythia 8, cluster anti-kT R=0.8 jets with FastJet and write one ROOT file "
+                    "in the CMS H->bb schema (tree deepntuplizer/tree, 48 track features, labels, "
+                    "fj_sdmass and fj_pt) plus truth branches (track_fromB, track_pdgId, "
+                    "track_vx/vy/vz, fj_isH, fj_nbHadrons, fj_mass). See docs/simulation.md.",
+        formatter_class=cli.formatter())
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(run=run_simulate)
 
 
 def add_sanity_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder; writes sanity.root there")
     parser.add_argument("--jets", type=int, default=50_000, help="number of jets")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    required = {"required": True, "default": argparse.SUPPRESS}
+    parser.add_argument("--signal", type=int, help="number of H->bb jets", **required)
+    parser.add_argument("--background", type=int, help="number of QCD jets", **required)
+    parser.add_argument("--out", type=Path, help="ROOT file to write", **required)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (all CPU cores)")
+    parser.add_argument("--pthat-min", type=float, default=300.0,
+                        help="minimum pT of the hard process in GeV")
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -52,4 +72,13 @@ def run_sanity(args: argparse.Namespace) -> int:
 
     path = write_sanity(args.out / "sanity.root", args.jets, seed=args.seed, progress=args.progress)
     log.info("wrote %d sanity jets to %s", args.jets, path)
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from hepxai.data.simulate import simulate
+
+    path = simulate(args.out, num_signal=args.signal, num_background=args.background, seed=args.seed,
+                    workers=args.workers, pthat_min=args.pthat_min, progress=args.progress)
+    log.info("wrote %d H->bb and %d QCD jets to %s", args.signal, args.background, path)
     return 0

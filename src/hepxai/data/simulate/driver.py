@@ -1,0 +1,249 @@
+"""Simulate jets in parallel worker processes and write them as one CMS-schema TTree, chunk by chunk.
+
+Worker ``k`` of ``K`` makes a fixed share of the signal and background jets with its own seeds (spawned from
+``seed``) and hands back chunks of jets; the main process writes them round-robin (worker 0's first chunk,
+worker 1's first chunk, ...), so the file depends only on the seed, the numbers of jets and ``K``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+from tqdm.auto import tqdm
+
+from hepxai.data.root_io import TreeWriter
+from hepxai.data.schema import load_schema
+from hepxai.data.simulate.generation import Process, make_pythia
+from hepxai.data.simulate.particles import read_event
+from hepxai.data.simulate.selection import LABELS, select_jet
+from hepxai.errors import InputError
+
+log = logging.getLogger(__name__)
+
+CHUNK_JETS = 500  # jets per written chunk, per worker
+_MAX_EVENTS_PER_JET = 200  # give up when fewer than 1 event in this many yields a jet
+_JET_FLOAT = ("fj_pt", "fj_sdmass", "fj_mass")
+_JET_INT = (*LABELS, "fj_isH", "fj_nbHadrons")
+
+Chunk = dict[str, np.ndarray | ak.Array]
+
+
+def simulate(
+    out: str | Path,
+    *,
+    num_signal: int,
+    num_background: int,
+    seed: int = 0,
+    workers: int | None = None,
+    pthat_min: float = 300.0,
+    progress: bool = True,
+) -> Path:
+    """Simulate H->bb (signal) and QCD (background) jets with Pythia 8 + FastJet into a CMS-schema ROOT file.
+
+    Args:
+        out: the ROOT file to write (tree ``deepntuplizer/tree``); written under a temporary name first.
+        num_signal: number of H->bb jets.
+        num_background: number of QCD jets.
+        seed: random seed; the same seed and ``workers`` give the same file.
+        workers: worker processes; default all CPU cores.
+        pthat_min: minimum pT of the hard process (GeV).
+        progress: show a progress bar.
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputError: a negative or zero number of jets or workers, or a non-positive ``pthat_min``.
+    """
+    if num_signal < 0 or num_background < 0 or num_signal + num_background == 0:
+        msg = (
+            f"simulate: numbers of jets must be >= 0 and not both 0 (got signal={num_signal}, "
+            f"background={num_background})"
+        )
+        raise InputError(msg)
+    if workers is not None and workers < 1:
+        msg = f"simulate: workers must be >= 1 (got {workers})"
+        raise InputError(msg)
+    if not pthat_min > 0:
+        msg = f"simulate: pthat_min must be positive (got {pthat_min})"
+        raise InputError(msg)
+    workers = min(workers or os.cpu_count() or 1, num_signal + num_background)
+    max_tracks = load_schema("cms_hbb").max_tracks
+    seeds = np.random.SeedSequence(seed).spawn(workers)
+    tasks = [
+        (_share(num_signal, workers, k), _share(num_background, workers, k), seeds[k], pthat_min, max_tracks)
+        for k in range(workers)
+    ]
+    log.info(
+        "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d",
+        num_signal,
+        num_background,
+        workers,
+        seed,
+    )
+    path = Path(out)
+    tree = load_schema("cms_hbb").tree
+    with (
+        TreeWriter(path, tree) as writer,
+        tqdm(
+            total=num_signal + num_background,
+            unit="jet",
+            desc="simulating",
+            disable=not progress,
+            leave=False,
+        ) as bar,
+    ):
+        chunks = _run_inline(tasks[0], bar.update) if workers == 1 else _run_parallel(tasks, bar.update)
+        for chunk in chunks:
+            writer.extend(chunk)
+    log.info("wrote %d jets to %s", writer.num_entries, path)
+    return path
+
+
+def produce_chunks(
+    num_signal: int,
+    num_background: int,
+    seed: np.random.SeedSequence,
+    pthat_min: float,
+    max_tracks: int,
+    on_jet: Callable[[int], object] = lambda _: None,
+) -> Iterator[Chunk]:
+    """Simulate one worker's share of jets, interleaving signal and background, ``CHUNK_JETS`` at a time."""
+    pythia_seeds = seed.generate_state(2)
+    rng = np.random.default_rng(seed.spawn(1)[0])
+    jets = {
+        "signal": _jets("signal", num_signal, int(pythia_seeds[0]), pthat_min, max_tracks, rng),
+        "background": _jets("background", num_background, int(pythia_seeds[1]), pthat_min, max_tracks, rng),
+    }
+    done = {"signal": 0, "background": 0}
+    wanted = {"signal": num_signal, "background": num_background}
+    records: list[dict] = []
+    while sum(done.values()) < num_signal + num_background:
+        # the process further behind its target goes next, so every chunk holds both in proportion
+        process: Process = min(wanted, key=lambda p: (done[p] / wanted[p]) if wanted[p] else 2.0)
+        records.append(next(jets[process]))
+        done[process] += 1
+        on_jet(1)
+        if len(records) == CHUNK_JETS:
+            yield to_branches(records)
+            records = []
+    if records:
+        yield to_branches(records)
+
+
+def to_branches(records: list[dict]) -> Chunk:
+    """Stack jet records into ntuple branches: per-track ones jagged (float32/int32), per-jet ones flat."""
+    counts = np.array([len(record["track_pt"]) for record in records])
+    branches: Chunk = {}
+    for name, value in records[0].items():
+        if isinstance(value, np.ndarray):
+            branches[name] = ak.unflatten(np.concatenate([record[name] for record in records]), counts)
+        elif name in _JET_FLOAT:
+            branches[name] = np.array([record[name] for record in records], np.float32)
+        else:
+            branches[name] = np.array([record[name] for record in records], np.int32)
+    return branches
+
+
+def _jets(
+    process: Process,
+    count: int,
+    pythia_seed: int,
+    pthat_min: float,
+    max_tracks: int,
+    rng: np.random.Generator,
+) -> Iterator[dict]:
+    if count == 0:
+        return
+    pythia = make_pythia(process, seed=pythia_seed, pthat_min=pthat_min)
+    made = events = 0
+    while made < count:
+        events += 1
+        if events > _MAX_EVENTS_PER_JET * (made + 10):
+            msg = (
+                f"simulate: only {made} {process} jets in {events} events; raise pthat_min (got {pthat_min})"
+            )
+            raise InputError(msg)
+        if not pythia.next():
+            continue
+        record = select_jet(
+            read_event(pythia.event, with_higgs=process == "signal"), process, rng, max_tracks=max_tracks
+        )
+        if record is not None:
+            made += 1
+            yield record
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    return total * (index + 1) // parts - total * index // parts
+
+
+def _run_inline(task: tuple, on_jet: Callable[[int], object]) -> Iterator[Chunk]:
+    yield from produce_chunks(*task, on_jet=on_jet)
+
+
+def _run_parallel(tasks: list[tuple], on_jet: Callable[[int], object]) -> Iterator[Chunk]:
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    messages = context.Queue(maxsize=4 * len(tasks) + 64)
+    processes = [
+        context.Process(target=_worker, args=(k, task, messages), daemon=True) for k, task in enumerate(tasks)
+    ]
+    num_chunks = [-(-(signal + background) // CHUNK_JETS) for signal, background, *_ in tasks]
+    order = [(c, k) for c in range(max(num_chunks)) for k in range(len(tasks)) if c < num_chunks[k]]
+    pending: dict[tuple[int, int], Chunk] = {}
+    received = [0] * len(tasks)
+    for process in processes:
+        process.start()
+    try:
+        for key in order:
+            while key not in pending:
+                kind, worker, payload = _receive(messages, processes)
+                if kind == "jets":
+                    on_jet(payload)
+                elif kind == "chunk":
+                    pending[(received[worker], worker)] = payload
+                    received[worker] += 1
+                elif kind == "input_error":
+                    raise InputError(payload)
+                else:
+                    msg = f"simulation worker {worker} failed:\n{payload}"
+                    raise RuntimeError(msg)
+            yield pending.pop(key)
+        for process in processes:
+            process.join()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _receive(messages: multiprocessing.Queue, processes: list) -> tuple[str, int, object]:
+    while True:
+        try:
+            return messages.get(timeout=1.0)
+        except queue.Empty:
+            dead = [k for k, p in enumerate(processes) if p.exitcode not in (None, 0)]
+            if dead:
+                msg = f"simulation worker {dead[0]} exited with code {processes[dead[0]].exitcode}"
+                raise RuntimeError(msg) from None
+
+
+def _worker(index: int, task: tuple, messages: multiprocessing.Queue) -> None:
+    try:
+        for chunk in produce_chunks(*task, on_jet=lambda n: messages.put(("jets", index, n))):
+            messages.put(("chunk", index, chunk))
+    except InputError as err:
+        messages.put(("input_error", index, str(err)))
+    except Exception:  # any failure is reported to the main process with its traceback
+        messages.put(("error", index, traceback.format_exc()))

@@ -1,0 +1,69 @@
+"""Pythia 8 settings for the two samples: pp -> H(->bb) + jet and QCD dijets at 13 TeV."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pythia8mc
+
+Process = Literal["signal", "background"]
+
+CENTRE_OF_MASS_ENERGY = 13_000.0  # GeV
+BEAM_SPOT_SIGMA_MM = (
+    0.010,
+    0.010,
+    35.0,
+)  # x, y, z Gaussian widths of the luminous region (Pythia works in mm)
+TAU0_MAX_MM = (
+    10.0  # hadrons with c*tau0 above this stay undecayed (K0S, Lambda, ...), as in CMS generator settings
+)
+_MAX_PYTHIA_SEED = 900_000_000
+
+_PROCESSES: dict[str, tuple[str, ...]] = {
+    "signal": (
+        "HiggsSM:gg2Hg(l:t) = on",
+        "HiggsSM:qg2Hq(l:t) = on",
+        "HiggsSM:qqbar2Hg(l:t) = on",
+        "25:onMode = off",
+        "25:onIfMatch = 5 -5",
+    ),
+    "background": ("HardQCD:all = on",),
+}
+
+
+def pythia_settings(process: Process, *, seed: int, pthat_min: float) -> list[str]:
+    """The ``readString`` lines of one sample (default Monash tune; MPI, ISR/FSR and hadronization on).
+
+    Args:
+        process: ``signal`` (H + jet with H -> bb) or ``background`` (``HardQCD:all``).
+        seed: any integer; mapped into Pythia's seed range.
+        pthat_min: lower cut on the hard process pT (GeV).
+    """
+    sigma_x, sigma_y, sigma_z = BEAM_SPOT_SIGMA_MM
+    return [
+        f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}",
+        *_PROCESSES[process],
+        f"PhaseSpace:pTHatMin = {pthat_min}",
+        "Random:setSeed = on",
+        f"Random:seed = {seed % _MAX_PYTHIA_SEED + 1}",
+        "ParticleDecays:limitTau0 = on",
+        f"ParticleDecays:tau0Max = {TAU0_MAX_MM}",
+        "Beams:allowVertexSpread = on",
+        f"Beams:sigmaVertexX = {sigma_x}",
+        f"Beams:sigmaVertexY = {sigma_y}",
+        f"Beams:sigmaVertexZ = {sigma_z}",
+        "Print:quiet = on",
+    ]
+
+
+def make_pythia(process: Process, *, seed: int, pthat_min: float) -> pythia8mc.Pythia:
+    """An initialised Pythia generator for ``process``."""
+    pythia = pythia8mc.Pythia("", False)
+    for line in pythia_settings(process, seed=seed, pthat_min=pthat_min):
+        if not pythia.readString(line):
+            msg = f"Pythia rejected the setting '{line}'"
+            raise RuntimeError(msg)
+    if not pythia.init():
+        msg = f"Pythia failed to initialise the {process} sample"
+        raise RuntimeError(msg)
+    return pythia

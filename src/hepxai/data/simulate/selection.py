@@ -1,0 +1,121 @@
+"""From one event to at most one jet: the Higgs jet (signal) or the leading jet (QCD), with labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hepxai.data.simulate import clustering, impact, tracks
+from hepxai.data.simulate.generation import Process
+from hepxai.data.simulate.particles import Event
+
+JET_PT_MIN = 300.0  # GeV
+JET_ETA_MAX = 2.4
+MIN_TRACKS = 2
+HADRON_MATCH_RADIUS = 0.8  # a hadron is inside the jet within this dR of its axis
+QCD_LABELS = ("label_QCD_b", "label_QCD_bb", "label_QCD_c", "label_QCD_cc", "label_QCD_others")
+LABELS = ("label_H_bb", "sample_isQCD", *QCD_LABELS)
+
+
+def select_jet(
+    event: Event, process: Process, rng: np.random.Generator, *, max_tracks: int
+) -> dict[str, np.ndarray | float | int] | None:
+    """The jet of ``event`` in the ntuple's branches, or None when the event has no acceptable jet.
+
+    Signal: the jet (pT > 300 GeV, |eta| < 2.4) containing both b hadrons of the Higgs decay within
+    dR < 0.8. Background: the leading jet, if it passes the same cuts. Either needs >= 2 tracks.
+
+    Args:
+        event: the visible final state.
+        process: which sample the event belongs to.
+        rng: draws the primary-vertex and track smearing.
+        max_tracks: keep at most this many tracks (the largest ``trackBTag_Sip2dSig``).
+
+    Returns:
+        Per-track branches as [num_tracks] arrays, per-jet branches as scalars.
+    """
+    jets = clustering.anti_kt_jets(event.momentum)
+    if process == "background":
+        candidates = jets[:1]
+    else:
+        if len(event.higgs_b_hadrons) != 2:
+            return None
+        candidates = [jet for jet in jets if _inside(jet.momentum, event.higgs_b_hadrons).all()]
+    candidates = [jet for jet in candidates if _passes_cuts(jet.momentum)]
+    if not candidates:
+        return None
+    jet = candidates[0]
+    constituents = jet.constituents
+    is_track = tracks.select_tracks(event.momentum[constituents], event.charge[constituents])
+    if is_track.sum() < MIN_TRACKS:
+        return None
+    track_index = constituents[is_track]
+    groomed = clustering.soft_drop(event.momentum[constituents])
+    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
+    features, order = tracks.track_features(
+        event.momentum[track_index],
+        event.charge[track_index],
+        event.pdg_id[track_index],
+        event.vertex[track_index],
+        jet=jet.momentum,
+        subjets=groomed.subjets,
+        primary_vertex=primary_vertex,
+        rng=rng,
+    )
+    keep = track_index[order][:max_tracks]
+    record: dict[str, np.ndarray | float | int] = {
+        name: values[:max_tracks] for name, values in features.items()
+    }
+    record["track_fromB"] = event.from_b[keep].astype(np.int32)
+    record["track_pdgId"] = event.pdg_id[keep].astype(np.int32)
+    for axis, name in enumerate(("track_vx", "track_vy", "track_vz")):
+        record[name] = event.vertex[keep, axis].astype(np.float32)
+    num_b = int(_inside(jet.momentum, event.b_hadrons).sum())
+    num_c = int(_inside(jet.momentum, event.c_hadrons).sum())
+    record.update(_labels(process, num_b, num_c))
+    record["fj_pt"] = float(np.hypot(jet.momentum[0], jet.momentum[1]))
+    record["fj_sdmass"] = groomed.mass
+    record["fj_mass"] = _mass(jet.momentum)
+    record["fj_isH"] = int(process == "signal")
+    record["fj_nbHadrons"] = num_b
+    return record
+
+
+def _labels(process: Process, num_b: int, num_c: int) -> dict[str, int]:
+    labels = dict.fromkeys(LABELS, 0)
+    if process == "signal":
+        labels["label_H_bb"] = 1
+        return labels
+    labels["sample_isQCD"] = 1
+    if num_b >= 2:
+        labels["label_QCD_bb"] = 1
+    elif num_b == 1:
+        labels["label_QCD_b"] = 1
+    elif num_c >= 2:
+        labels["label_QCD_cc"] = 1
+    elif num_c == 1:
+        labels["label_QCD_c"] = 1
+    else:
+        labels["label_QCD_others"] = 1
+    return labels
+
+
+def _passes_cuts(momentum: np.ndarray) -> bool:
+    pt = np.hypot(momentum[0], momentum[1])
+    return bool(pt > JET_PT_MIN and abs(np.arcsinh(momentum[2] / pt)) < JET_ETA_MAX)
+
+
+def _inside(jet: np.ndarray, hadrons: np.ndarray) -> np.ndarray:
+    """Which of ``hadrons`` [k, 3] lie within dR < 0.8 of the ``jet`` [4] axis (pseudorapidity, phi)."""
+    if len(hadrons) == 0:
+        return np.zeros(0, bool)
+    jet_pt = np.hypot(jet[0], jet[1])
+    pt = np.hypot(hadrons[:, 0], hadrons[:, 1])
+    delta_eta = np.arcsinh(hadrons[:, 2] / pt) - np.arcsinh(jet[2] / jet_pt)
+    delta_phi = (np.arctan2(hadrons[:, 1], hadrons[:, 0]) - np.arctan2(jet[1], jet[0]) + np.pi) % (
+        2 * np.pi
+    ) - np.pi
+    return np.hypot(delta_eta, delta_phi) < HADRON_MATCH_RADIUS
+
+
+def _mass(momentum: np.ndarray) -> float:
+    return float(np.sqrt(max(momentum[3] ** 2 - np.sum(momentum[:3] ** 2), 0.0)))
