@@ -15,7 +15,7 @@ from hepxai.explain.rules import Epsilon, Gamma, ZPlus
 from hepxai.metrics.interpretation import rank_within_jets
 from hepxai.models import InteractionNetwork
 
-from .conftest import FEATURE_NAMES, NUM_FEATURES, make_jets
+from .toys import FEATURE_NAMES, NUM_FEATURES, make_jets, planted_track_model, tiny_jets, tiny_model
 
 FAST_OPTIONS = {
     "track_pt": {"feature_names": FEATURE_NAMES},
@@ -25,6 +25,21 @@ FAST_OPTIONS = {
     "integrated_gradients": {"steps": 8},
 }
 PER_FEATURE = {"lrp", "saliency", "gradient_x_input", "integrated_gradients"}
+
+
+@pytest.fixture
+def jets() -> Batch:
+    return tiny_jets()
+
+
+@pytest.fixture
+def model() -> InteractionNetwork:
+    return tiny_model()
+
+
+@pytest.fixture
+def planted() -> tuple[InteractionNetwork, Batch, torch.Tensor]:
+    return planted_track_model()
 
 
 @pytest.mark.parametrize("name", explainer_names())

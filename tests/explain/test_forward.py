@@ -9,7 +9,17 @@ from torch_geometric.data import Batch
 from hepxai.explain.forward import drop_tracks, masked_logits, target_logit
 from hepxai.models import InteractionNetwork
 
-from .conftest import make_jets
+from .toys import make_jets, tiny_jets, tiny_model
+
+
+@pytest.fixture
+def jets() -> Batch:
+    return tiny_jets()
+
+
+@pytest.fixture
+def model() -> InteractionNetwork:
+    return tiny_model()
 
 
 def test_drop_tracks_equals_reading_the_smaller_jets(model: InteractionNetwork) -> None:
