@@ -64,3 +64,16 @@ def test_mask_is_differentiable(model: InteractionNetwork, jets: Batch) -> None:
     (grad,) = torch.autograd.grad(target_logit(masked_logits(model, jets, mask), "H").sum(), mask)
     assert torch.isfinite(grad).all()
     assert grad.abs().sum() > 0
+
+
+def test_uniformly_small_masks_cancel_in_every_mean(model: InteractionNetwork, jets: Batch) -> None:
+    # Every mean is normalised, so masks of 1e-5 everywhere give the unmasked model (float32: an edge weight
+    # mask x mask would be 1e-10 and its gradients overflow; each mean weighs one mask only).
+    model = model.float()
+    jets.x = jets.x.float()
+    mask = torch.full((jets.x.shape[0],), 1e-5, requires_grad=True)
+    logits = masked_logits(model, jets, mask)
+    with torch.no_grad():
+        torch.testing.assert_close(logits, model(jets))
+    (grad,) = torch.autograd.grad(target_logit(logits, "H").sum(), mask)
+    assert torch.isfinite(grad).all()

@@ -30,6 +30,14 @@ def test_interpretation_auc_needs_both_kinds() -> None:
         interpretation_auc(torch.tensor([0.1, 0.2]), torch.tensor([1, 1]))
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_scores_must_be_finite(bad: float) -> None:
+    with pytest.raises(InputError, match="1 non-finite"):
+        interpretation_auc(torch.tensor([0.1, bad]), torch.tensor([1, 0]))
+    with pytest.raises(InputError, match="1 non-finite"):
+        precision_at_k(torch.tensor([0.1, bad]), torch.tensor([1, 0]), torch.tensor([0, 0]), 1)
+
+
 def test_interpretation_auc_shapes_must_match() -> None:
     with pytest.raises(InputError, match="equal shape"):
         interpretation_auc(torch.tensor([0.1, 0.2]), torch.tensor([1, 0, 1]))

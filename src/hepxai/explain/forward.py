@@ -5,6 +5,7 @@ tracks removed. Removing a track means dropping the track and every edge that to
 the smaller jet exactly as if it had been read that way (:func:`drop_tracks`). Mask methods need a
 differentiable version: :func:`masked_logits` weights every mean of the network (over the incoming edges of a
 track, over the tracks of a jet) by a soft track mask; with a 0/1 mask it equals dropping the masked tracks.
+Weights of a mean summing below 1e-12 count as an empty group (dividing by less overflows the gradients).
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def drop_tracks(batch: Batch, keep: Tensor) -> Batch:
 def masked_logits(model: InteractionNetwork, batch: Batch, track_mask: Tensor) -> Tensor:
     """``[num_jets, 2]`` logits with each track weighted by ``track_mask`` in every mean of the network.
 
-    An edge weighs ``mask[source] * mask[target]`` in the mean over the incoming edges of its target, a track
-    weighs ``mask`` in the mean over the tracks of its jet. With a 0/1 mask this is the model on the jets
+    A track weighs its mask in every mean it enters: as the source of an edge in the mean over the incoming
+    edges of the edge's target, and in the mean over the tracks of its jet. (The target's own mask would cancel
+    in the first mean, and a masked target leaves the second.) With a 0/1 mask this is the model on the jets
     without the masked tracks; with all ones it is ``model(batch)``. Differentiable in ``track_mask``.
 
     Args:
@@ -104,15 +106,18 @@ def masked_logits(model: InteractionNetwork, batch: Batch, track_mask: Tensor) -
     source, target = batch.edge_index
     edge = model.edge_mlp(torch.cat([x[source], x[target]], dim=1))
     message = model.node_mlp_1(torch.cat([x[source], edge], dim=1))
-    edge_weight = (track_mask[source] * track_mask[target]).unsqueeze(1)
-    aggregate = _weighted_mean(message, edge_weight, target, num_tracks)
+    aggregate = _weighted_mean(message, track_mask[source].unsqueeze(1), target, num_tracks)
     node = model.node_mlp_2(torch.cat([x, aggregate], dim=1))
     pooled = _weighted_mean(node, track_mask.unsqueeze(1), batch.batch, num_jets)
     return model.global_mlp(pooled)
 
 
+_EMPTY = 1e-12
+"""Weights summing below this count as an empty group; dividing by less makes gradients overflow."""
+
+
 def _weighted_mean(values: Tensor, weight: Tensor, index: Tensor, size: int) -> Tensor:
-    """Σ w·v / Σ w per index, 0 where the weights sum to 0 (as ``scatter`` gives for an empty group)."""
+    """Σ w·v / max(Σ w, 1e-12) per index: the weighted mean, 0 for an empty group (as ``scatter`` gives)."""
     total = scatter(values * weight, index, dim=0, dim_size=size, reduce="sum")
     norm = scatter(weight, index, dim=0, dim_size=size, reduce="sum")
-    return total / norm.clamp(min=torch.finfo(values.dtype).tiny) * (norm > 0)
+    return total / norm.clamp(min=_EMPTY)

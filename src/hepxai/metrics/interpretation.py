@@ -26,7 +26,7 @@ def interpretation_auc(score: Tensor, truth: Tensor) -> float:
         truth: ``[num_tracks]`` bool, the tracks that should rank high.
 
     Raises:
-        InputError: shapes differ, or ``truth`` is all true or all false (the AUC is undefined).
+        InputError: shapes differ, ``score`` is not finite, or ``truth`` is all true or all false.
     """
     score, truth = _check(score, truth)
     num_true = int(truth.sum())
@@ -50,7 +50,7 @@ def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float
         k: How many top tracks to look at, ≥ 1.
 
     Raises:
-        InputError: ``k < 1`` or the shapes differ.
+        InputError: ``k < 1``, the shapes differ, or ``score`` is not finite.
     """
     if k < 1:
         msg = f"precision_at_k: k must be >= 1, got {k}"
@@ -97,5 +97,8 @@ def _check(score: Tensor, truth: Tensor) -> tuple[Tensor, Tensor]:
             f"expected score and truth of equal shape [num_tracks], "
             f"got {tuple(score.shape)} and {tuple(truth.shape)}"
         )
+        raise InputError(msg)
+    if not torch.isfinite(score).all():
+        msg = f"score has {int((~torch.isfinite(score)).sum())} non-finite values (NaN or inf)"
         raise InputError(msg)
     return score, truth.bool()
