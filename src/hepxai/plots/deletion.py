@@ -8,6 +8,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
+_MARKERS = ("o", "s", "^", "v", "D", "x", "+")
+
 
 def plot_deletion_curves(
     curves: dict[str, Tensor], *, reference: str = "random", ax: Axes | None = None
@@ -33,8 +35,9 @@ def plot_deletion_curves(
                 ax.plot(
                     steps,
                     drop.tolist(),
-                    marker="o",
-                    markersize=3,
+                    marker=_MARKERS[index % len(_MARKERS)],  # methods that coincide stay visible
+                    markersize=5,
+                    markerfacecolor="none",
                     color=colors[index % len(colors)],
                     label=name,
                 )
