@@ -92,9 +92,9 @@ def masked_logits(model: InteractionNetwork, batch: Batch, track_mask: Tensor) -
     """``[num_jets, 2]`` logits with each track weighted by ``track_mask`` in every mean of the network.
 
     A track weighs its mask in every mean it enters: as the source of an edge in the mean over the incoming
-    edges of the edge's target, and in the mean over the tracks of its jet. (The target's own mask would cancel
-    in the first mean, and a masked target leaves the second.) With a 0/1 mask this is the model on the jets
-    without the masked tracks; with all ones it is ``model(batch)``. Differentiable in ``track_mask``.
+    edges of the edge's target, and in the mean over the tracks of its jet. (The target's own mask would
+    cancel in the first mean, and a masked target leaves the second.) With a 0/1 mask this is the model on
+    the jets without the masked tracks; with all ones it is ``model(batch)``. Differentiable in the mask.
 
     Args:
         model: The HIN (its modules are used as they are; call under :func:`eval_mode`).
