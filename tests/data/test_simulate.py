@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import awkward as ak
@@ -11,7 +12,7 @@ import uproot
 
 from hepxai.cli import main
 from hepxai.data import load_schema, read_jets
-from hepxai.data.simulate import clustering, impact, simulate, truth
+from hepxai.data.simulate import clustering, impact, simulate, tracks, truth
 from hepxai.data.simulate.generation import make_pythia
 from hepxai.errors import InputError
 
@@ -33,7 +34,7 @@ def tree(simulated: Path) -> dict[str, ak.Array]:
 
 
 @pytest.fixture(scope="module")
-def tracks(tree: dict[str, ak.Array]) -> dict[str, np.ndarray]:
+def track_branches(tree: dict[str, ak.Array]) -> dict[str, np.ndarray]:
     """Every per-track branch flattened over jets."""
     return {name: ak.to_numpy(ak.flatten(tree[name])) for name in tree.fields if tree[name].ndim == 2}
 
@@ -80,11 +81,13 @@ def test_labels_are_exclusive_and_follow_the_b_hadron_count(tree: dict[str, ak.A
     np.testing.assert_array_equal(ak.to_numpy(tree["label_QCD_b"]) == 1, ~is_higgs & (num_b == 1))
 
 
-def test_jets_and_tracks_pass_the_cuts(tree: dict[str, ak.Array], tracks: dict[str, np.ndarray]) -> None:
+def test_jets_and_tracks_pass_the_cuts(
+    tree: dict[str, ak.Array], track_branches: dict[str, np.ndarray]
+) -> None:
     assert ak.all(tree["fj_pt"] > 300)
-    assert (tracks["track_pt"] > 1).all()
-    assert (np.abs(tracks["trackBTag_Eta"]) < 2.5).all()
-    assert (tracks["track_charge"] != 0).all()
+    assert (track_branches["track_pt"] > 1).all()
+    assert (np.abs(track_branches["trackBTag_Eta"]) < 2.5).all()
+    assert (track_branches["track_charge"] != 0).all()
     sip = tree["trackBTag_Sip2dSig"]
     assert ak.all(sip[:, 1:] <= sip[:, :-1])  # sorted largest first, as in the CMS ntuples
 
@@ -112,57 +115,69 @@ def test_higgs_jets_have_more_b_tracks(tree: dict[str, ak.Array]) -> None:
     assert from_b[is_higgs].mean() > 3 * from_b[~is_higgs].mean()
 
 
-def test_b_descendants_are_displaced(tracks: dict[str, np.ndarray]) -> None:
-    from_b = tracks["track_fromB"] == 1
-    displacement = np.abs(tracks["track_dxy"])
+def test_b_descendants_are_displaced(track_branches: dict[str, np.ndarray]) -> None:
+    from_b = track_branches["track_fromB"] == 1
+    displacement = np.abs(track_branches["track_dxy"])
     assert 0.01 < np.median(displacement[from_b]) < 0.04
     assert np.median(displacement[from_b]) > 3 * np.median(displacement[~from_b])
-    significance = np.abs(tracks["track_dxysig"])
+    significance = np.abs(track_branches["track_dxysig"])
     assert np.median(significance[from_b]) > 3 > np.median(significance[~from_b])
 
 
-def test_prompt_tracks_are_smeared_around_zero(tracks: dict[str, np.ndarray]) -> None:
-    prompt = tracks["track_fromB"] == 0
-    pulls = tracks["track_dxysig"][prompt]
-    assert (tracks["track_dxy"][prompt] != 0).all()
+def test_prompt_tracks_are_smeared_around_zero(track_branches: dict[str, np.ndarray]) -> None:
+    prompt = track_branches["track_fromB"] == 0
+    pulls = track_branches["track_dxysig"][prompt]
+    assert (track_branches["track_dxy"][prompt] != 0).all()
     assert 0.6 < np.median(np.abs(pulls)) / 0.6745 < 1.6  # Gaussian pulls: median |pull| = 0.6745 sigma
 
 
-def test_significances_follow_their_definitions(tracks: dict[str, np.ndarray]) -> None:
+def test_significances_follow_their_definitions(track_branches: dict[str, np.ndarray]) -> None:
     np.testing.assert_allclose(
-        tracks["track_dxysig"], tracks["track_dxy"] / np.sqrt(tracks["track_dxydxy"]), rtol=1e-4, atol=1e-5
+        track_branches["track_dxysig"],
+        track_branches["track_dxy"] / np.sqrt(track_branches["track_dxydxy"]),
+        rtol=1e-4,
+        atol=1e-5,
     )
     np.testing.assert_allclose(
-        tracks["track_dzsig"], tracks["track_dz"] / np.sqrt(tracks["track_dzdz"]), rtol=1e-4, atol=1e-5
+        track_branches["track_dzsig"],
+        track_branches["track_dz"] / np.sqrt(track_branches["track_dzdz"]),
+        rtol=1e-4,
+        atol=1e-5,
     )
-    np.testing.assert_allclose(np.abs(tracks["trackBTag_Sip2dVal"]), np.abs(tracks["track_dxy"]), rtol=1e-6)
-    assert tracks["trackBTag_Sip2dSig"].min() >= -1
-    assert tracks["trackBTag_Sip3dSig"].min() >= -1
-    assert tracks["trackBTag_PtRel"].max() <= 4
-    assert (tracks["trackBTag_JetDistVal"] <= 0).all()
+    np.testing.assert_allclose(
+        np.abs(track_branches["trackBTag_Sip2dVal"]), np.abs(track_branches["track_dxy"]), rtol=1e-6
+    )
+    assert track_branches["trackBTag_Sip2dSig"].min() >= -1
+    assert track_branches["trackBTag_Sip3dSig"].min() >= -1
+    assert track_branches["trackBTag_PtRel"].max() <= 4
+    assert (track_branches["trackBTag_JetDistVal"] <= 0).all()
 
 
-def test_relative_kinematics_follow_their_definitions(tree: dict[str, ak.Array], tracks: dict) -> None:
+def test_relative_kinematics_follow_their_definitions(
+    tree: dict[str, ak.Array], track_branches: dict
+) -> None:
     np.testing.assert_allclose(
-        tracks["track_deltaR"], np.hypot(tracks["track_etarel"], tracks["track_phirel"]), rtol=1e-5
+        track_branches["track_deltaR"],
+        np.hypot(track_branches["track_etarel"], track_branches["track_phirel"]),
+        rtol=1e-5,
     )
-    np.testing.assert_array_equal(tracks["trackBTag_DeltaR"], tracks["track_deltaR"])
+    np.testing.assert_array_equal(track_branches["trackBTag_DeltaR"], track_branches["track_deltaR"])
     jet_pt = ak.to_numpy(ak.flatten(ak.broadcast_arrays(tree["fj_pt"], tree["track_pt"])[0]))
-    np.testing.assert_allclose(tracks["track_ptrel"] * jet_pt, tracks["track_pt"], rtol=1e-5)
-    ratio = tracks["trackBTag_PParRatio"].astype(np.float64)
+    np.testing.assert_allclose(track_branches["track_ptrel"] * jet_pt, track_branches["track_pt"], rtol=1e-5)
+    ratio = track_branches["trackBTag_PParRatio"].astype(np.float64)
     well_conditioned = ratio < 0.999  # atanh amplifies float32 rounding near 1
     np.testing.assert_allclose(
-        tracks["trackBTag_EtaRel"][well_conditioned], np.arctanh(ratio[well_conditioned]), rtol=1e-4
+        track_branches["trackBTag_EtaRel"][well_conditioned], np.arctanh(ratio[well_conditioned]), rtol=1e-4
     )
-    assert (tracks["track_erel"] <= 1).all()
+    assert (track_branches["track_erel"] <= 1).all()
 
 
-def test_lepton_flags_agree_with_pdg_ids(tracks: dict[str, np.ndarray]) -> None:
-    pdg = np.abs(tracks["track_pdgId"])
-    np.testing.assert_array_equal(tracks["track_isEl"] == 1, pdg == 11)
-    np.testing.assert_array_equal(tracks["track_isMu"] == 1, pdg == 13)
-    np.testing.assert_array_equal(tracks["track_isChargedHad"] == 1, (pdg != 11) & (pdg != 13))
-    assert (tracks["track_mass"][pdg > 100] == np.float32(0.1396)).all()
+def test_lepton_flags_agree_with_pdg_ids(track_branches: dict[str, np.ndarray]) -> None:
+    pdg = np.abs(track_branches["track_pdgId"])
+    np.testing.assert_array_equal(track_branches["track_isEl"] == 1, pdg == 11)
+    np.testing.assert_array_equal(track_branches["track_isMu"] == 1, pdg == 13)
+    np.testing.assert_array_equal(track_branches["track_isChargedHad"] == 1, (pdg != 11) & (pdg != 13))
+    assert (track_branches["track_mass"][pdg > 100] == np.float32(0.1396)).all()
 
 
 def test_same_seed_same_file_other_seed_other_file(tmp_path: Path) -> None:
@@ -291,3 +306,13 @@ def test_command_line_writes_a_readable_file(tmp_path: Path) -> None:
     )
     assert code == 0
     assert len(read_jets(out, load_schema("cms_hbb"), progress=False)) == 6
+
+
+def test_docs_table_lists_every_feature_and_each_constant() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "simulation.md").read_text()
+    rows = dict(
+        (int(index), (name, kind))
+        for index, name, kind in re.findall(r"^\| (\d+) \| `(\w+)` \| ([\w ]+) \|", text, re.M)
+    )
+    assert [rows[i][0] for i in range(len(rows))] == list(load_schema("cms_hbb").features)
+    assert {name for name, kind in rows.values() if kind == "constant"} == set(tracks.CONSTANT_FEATURES)

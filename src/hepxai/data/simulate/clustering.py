@@ -11,6 +11,10 @@ JET_RADIUS = 0.8
 SOFT_DROP_BETA = 0.0
 SOFT_DROP_Z_CUT = 0.1
 
+# FastJet prints a banner with its citation request on first use, once per worker, across the progress bar;
+# docs/simulation.md cites it instead.
+fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)
+
 
 @dataclass(frozen=True)
 class Jet:

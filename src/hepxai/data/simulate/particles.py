@@ -8,14 +8,16 @@ import numpy as np
 import pythia8mc
 
 from hepxai.data.simulate import truth
+from hepxai.data.simulate.tracks import select_tracks
 
 MM_TO_CM = 0.1
 NEUTRINOS = frozenset({12, 14, 16})
+ACCEPTANCE_ETA = 5.0  # particles beyond the calorimeters' reach are not clustered
 
 
 @dataclass(frozen=True)
 class Event:
-    """Visible final-state particles (neutrinos removed) and the weakly decaying b and c hadrons.
+    """Visible final-state particles (|eta| < 5, neutrinos removed) and the weakly decaying b and c hadrons.
 
     Positions are in cm, momenta in GeV.
     """
@@ -24,7 +26,7 @@ class Event:
     pdg_id: np.ndarray  # [num_particles] int32
     charge: np.ndarray  # [num_particles] float64
     vertex: np.ndarray  # [num_particles, 3] production vertex
-    from_b: np.ndarray  # [num_particles] bool, descends from a b hadron (False for neutral particles)
+    from_b: np.ndarray  # [num_particles] bool, descends from a b hadron (evaluated for track candidates only)
     primary_vertex: np.ndarray  # [3] the hard interaction's position
     b_hadrons: np.ndarray  # [num_b, 3] px, py, pz of the weakly decaying b hadrons
     c_hadrons: np.ndarray  # [num_c, 3] weakly decaying c hadrons not from b decays
@@ -43,7 +45,7 @@ def read_event(event: pythia8mc.Event, *, with_higgs: bool) -> Event:
     c_hadrons: list[int] = []
     for particle in event:
         if particle.isFinal():
-            if particle.idAbs() not in NEUTRINOS:
+            if particle.idAbs() not in NEUTRINOS and abs(particle.eta()) < ACCEPTANCE_ETA:
                 visible.append(particle.index())
         elif particle.isHadron():
             flavour = truth.hadron_flavour(particle.id())
@@ -63,10 +65,9 @@ def read_event(event: pythia8mc.Event, *, with_higgs: bool) -> Event:
         dtype=np.float64,
     ).reshape(-1, 9)
     charge = rows[:, 7]
-    from_b = np.array(
-        [c != 0 and truth.descends_from_b_hadron(event, i) for i, c in zip(visible, charge, strict=True)],
-        bool,
-    )
+    from_b = np.zeros(len(visible), bool)
+    for position in np.flatnonzero(select_tracks(rows[:, :4], charge)):
+        from_b[position] = truth.descends_from_b_hadron(event, visible[position])
     origin = event[0].vProd()
     higgs_b = truth.higgs_b_hadrons(event, b_hadrons) if with_higgs else []
     return Event(
