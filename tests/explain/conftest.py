@@ -20,8 +20,14 @@ from hepxai.models import InteractionNetwork
 _REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def random_model(seed: int, *, num_features: int = 5, hidden: int = 12, bias: bool = True,
-                 dtype: torch.dtype = torch.float64) -> InteractionNetwork:
+def random_model(
+    seed: int,
+    *,
+    num_features: int = 5,
+    hidden: int = 12,
+    bias: bool = True,
+    dtype: torch.dtype = torch.float64,
+) -> InteractionNetwork:
     """A HIN with random weights and random BatchNorm statistics, in eval mode.
 
     ``bias=False`` zeroes every Linear bias, BatchNorm shift and running mean: a model without any bias.
@@ -40,8 +46,14 @@ def random_model(seed: int, *, num_features: int = 5, hidden: int = 12, bias: bo
     return model.eval()
 
 
-def random_batch(seed: int, num_tracks: list[int], num_features: int = 5, *, keep_edges: float = 1.0,
-                 dtype: torch.dtype = torch.float64) -> Batch:
+def random_batch(
+    seed: int,
+    num_tracks: list[int],
+    num_features: int = 5,
+    *,
+    keep_edges: float = 1.0,
+    dtype: torch.dtype = torch.float64,
+) -> Batch:
     """Jets of the given sizes with N(0, 2²) features; ``keep_edges < 1`` drops edges at random."""
     generator = torch.Generator().manual_seed(seed)
     jets = []
@@ -55,8 +67,10 @@ def random_batch(seed: int, num_tracks: list[int], num_features: int = 5, *, kee
 
 
 def reference_file(name: str) -> Path:
-    """A file of the original HIN reference (``$HEPXAI_REFERENCE_DIR``, else ``../shared/reference/hin_cms``)."""
-    folder = Path(os.environ.get("HEPXAI_REFERENCE_DIR", _REPOSITORY.parent / "shared" / "reference" / "hin_cms"))
+    """Original HIN reference file: ``$HEPXAI_REFERENCE_DIR``, else ``../shared/reference/hin_cms``."""
+    folder = Path(
+        os.environ.get("HEPXAI_REFERENCE_DIR", _REPOSITORY.parent / "shared" / "reference" / "hin_cms")
+    )
     path = folder / name
     if not path.is_file():
         if os.environ.get("HEPXAI_REQUIRE_ALL") == "1":
@@ -116,5 +130,6 @@ def cms_jet() -> Batch:
 
     with np.load(reference_file("cms_jet_67tracks.npz")) as archive:
         x, edge_index = torch.from_numpy(archive["x"]), torch.from_numpy(archive["edge_index"])
-    return Batch(x=x, edge_index=edge_index, batch=torch.zeros(len(x), dtype=torch.long),
-                 ptr=torch.tensor([0, len(x)]))
+    return Batch(
+        x=x, edge_index=edge_index, batch=torch.zeros(len(x), dtype=torch.long), ptr=torch.tensor([0, len(x)])
+    )

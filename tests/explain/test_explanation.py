@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hepxai.explain import Explanation, explainer_names, feature_shares, get_explainer, register_explainer, track_scores
+from hepxai.explain import (
+    Explanation,
+    explainer_names,
+    feature_shares,
+    get_explainer,
+    register_explainer,
+    track_scores,
+)
 
 
 def small_explanation() -> Explanation:
@@ -15,8 +22,9 @@ def small_explanation() -> Explanation:
 
 
 def test_track_scores_sum_magnitudes():
-    torch.testing.assert_close(track_scores(small_explanation()),
-                               torch.tensor([4.0, 2.0, 4.0], dtype=torch.float64))  # |1|+|-3|, |0|+|2|, |-4|+|0|
+    torch.testing.assert_close(
+        track_scores(small_explanation()), torch.tensor([4.0, 2.0, 4.0], dtype=torch.float64)
+    )  # |1|+|-3|, |0|+|2|, |-4|+|0|
 
 
 def test_feature_shares_over_the_batch_and_per_jet():
@@ -24,8 +32,10 @@ def test_feature_shares_over_the_batch_and_per_jet():
     # |relevance| per feature: (1 + 0 + 4, 3 + 2 + 0) = (5, 5) of 10
     torch.testing.assert_close(feature_shares(explanation), torch.tensor([0.5, 0.5], dtype=torch.float64))
     # jet 0: (1, 5) of 6; jet 1: (4, 0) of 4
-    torch.testing.assert_close(feature_shares(explanation, per_jet=True),
-                               torch.tensor([[1 / 6, 5 / 6], [1.0, 0.0]], dtype=torch.float64))
+    torch.testing.assert_close(
+        feature_shares(explanation, per_jet=True),
+        torch.tensor([[1 / 6, 5 / 6], [1.0, 0.0]], dtype=torch.float64),
+    )
 
 
 def test_fields_are_validated():
@@ -36,12 +46,13 @@ def test_fields_are_validated():
         Explanation(node=node, batch=torch.tensor([0, 1, 1]), absorbed=torch.zeros(3), logit=torch.zeros(2))
     with pytest.raises(ValueError, match=r"Explanation.edge: expected \[num_edges, 4\]"):
         Explanation(node=node, batch=torch.tensor([0, 0, 0]), edge=torch.zeros(5, 2))
-    with pytest.raises(ValueError, match="Explanation.target"):
+    with pytest.raises(ValueError, match=r"Explanation\.target"):
         Explanation(node=node, batch=torch.tensor([0, 0, 0]), target="W")
-    with pytest.raises(ValueError, match="Explanation.node"):
+    with pytest.raises(ValueError, match=r"Explanation\.node"):
         Explanation(node=torch.zeros(3), batch=torch.tensor([0, 0, 0]))
     explanation = Explanation(node=node, batch=torch.tensor([0, 0, 1]))
-    assert explanation.num_jets == 2 and explanation.edge is None
+    assert explanation.num_jets == 2
+    assert explanation.edge is None
     with pytest.raises(AttributeError):
         explanation.target = "QCD"  # frozen
 

@@ -28,30 +28,57 @@ def sanity_run(tmp_path_factory, make_model):
 def test_explain_file_round_trip(sanity_run, tmp_path):
     folder, model = sanity_run
     out = tmp_path / "relevance.h5"
-    code = main(["-q", "explain", "--model", str(folder / "best.pt"), "--data", str(folder / "sanity.root"),
-                 "--out", str(out), "--max-jets", "25", "--edges", "--chunk-size", "10", "--target", "H-QCD"])
+    code = main(
+        [
+            "-q",
+            "explain",
+            "--model",
+            str(folder / "best.pt"),
+            "--data",
+            str(folder / "sanity.root"),
+            "--out",
+            str(out),
+            "--max-jets",
+            "25",
+            "--edges",
+            "--chunk-size",
+            "10",
+            "--target",
+            "H-QCD",
+        ]
+    )
     assert code == 0
     relevance = read_relevance_file(out)
     jets = read_jets(folder / "sanity.root", load_schema("sanity"), max_jets=25, progress=False)
     explanation = LRP(model).explain(jets.to_batch(), target="H-QCD")
 
     assert relevance.jets["jet_id"].tolist() == list(range(25))
-    assert relevance.meta["method"] == "lrp" and relevance.meta["target"] == "H-QCD"
+    assert relevance.meta["method"] == "lrp"
+    assert relevance.meta["target"] == "H-QCD"
     np.testing.assert_allclose(relevance.track_relevance(), explanation.node.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(relevance.jets["absorbed"], explanation.absorbed.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(relevance.jets["label"], jets.label)
-    np.testing.assert_allclose(relevance.jets["explained_logit"],
-                               relevance.jets["logit_H"] - relevance.jets["logit_QCD"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        relevance.jets["explained_logit"],
+        relevance.jets["logit_H"] - relevance.jets["logit_QCD"],
+        rtol=1e-5,
+        atol=1e-6,
+    )
     per_jet = relevance.tracks.groupby("jet_id")[relevance.relevance_columns].sum().sum(axis=1)
-    np.testing.assert_allclose(per_jet + relevance.jets["absorbed"], relevance.jets["explained_logit"],
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        per_jet + relevance.jets["absorbed"], relevance.jets["explained_logit"], rtol=1e-4, atol=1e-4
+    )
     assert relevance.tracks.groupby("jet_id")["track"].apply(list).map(lambda t: t == list(range(10))).all()
 
     edges = relevance.edges
     assert len(edges) == 25 * 90
     np.testing.assert_allclose(edges.groupby("jet_id")["significance"].sum(), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(edges[[f"relevance_source_{i}" for i in range(48)]].to_numpy(),
-                               explanation.edge[:, :48].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        edges[[f"relevance_source_{i}" for i in range(48)]].to_numpy(),
+        explanation.edge[:, :48].numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     first = edges[edges["jet_id"] == 1].iloc[0]
     assert (first["source"], first["target"]) == (0, 1)  # positions within the jet, source-major order
     # Plain pandas reads every table.
@@ -61,16 +88,43 @@ def test_explain_file_round_trip(sanity_run, tmp_path):
 def test_explain_without_edges_keeps_significance_only(sanity_run, tmp_path):
     folder, _ = sanity_run
     out = tmp_path / "relevance.h5"
-    assert main(["-q", "explain", "--model", str(folder / "best.pt"), "--data", str(folder / "sanity.root"),
-                 "--out", str(out), "--max-jets", "3", "--schema", "sanity"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "explain",
+                "--model",
+                str(folder / "best.pt"),
+                "--data",
+                str(folder / "sanity.root"),
+                "--out",
+                str(out),
+                "--max-jets",
+                "3",
+                "--schema",
+                "sanity",
+            ]
+        )
+        == 0
+    )
     edges = read_relevance_file(out).edges
     assert list(edges.columns) == ["jet_id", "source", "target", "significance"]
 
 
 def test_explain_reports_bad_input_in_one_line(sanity_run, tmp_path, capsys):
     folder, _ = sanity_run
-    code = main(["-q", "explain", "--model", str(tmp_path / "missing.pt"), "--data", str(folder / "sanity.root"),
-                 "--out", str(tmp_path / "r.h5")])
+    code = main(
+        [
+            "-q",
+            "explain",
+            "--model",
+            str(tmp_path / "missing.pt"),
+            "--data",
+            str(folder / "sanity.root"),
+            "--out",
+            str(tmp_path / "r.h5"),
+        ]
+    )
     assert code == 2
     assert "missing.pt: checkpoint not found" in capsys.readouterr().err
     assert not (tmp_path / "r.h5").exists()

@@ -14,8 +14,9 @@ TARGET_SEED = {"H": {"H": 1.0}, "QCD": {"QCD": 1.0}, "H-QCD": {"H": 1.0, "QCD": 
 
 
 def per_jet(explanation) -> torch.Tensor:
-    return scatter(explanation.node.sum(dim=1), explanation.batch, dim=0, dim_size=explanation.num_jets,
-                   reduce="sum")
+    return scatter(
+        explanation.node.sum(dim=1), explanation.batch, dim=0, dim_size=explanation.num_jets, reduce="sum"
+    )
 
 
 def model_logit(model, batch: Batch, target: str) -> torch.Tensor:
@@ -33,20 +34,29 @@ def test_conservation_on_random_models(make_model, make_batch, seed, num_tracks,
     batch = make_batch(seed + 100, num_tracks)
     explanation = LRP(model, input=input_space).explain(batch, target=target)
     torch.testing.assert_close(explanation.logit, model_logit(model, batch, target), rtol=1e-10, atol=1e-10)
-    assert explanation.absorbed.abs().max() > 1e-4  # the biases do take relevance: the check below is not trivial
-    torch.testing.assert_close(per_jet(explanation) + explanation.absorbed, explanation.logit,
-                               rtol=1e-10, atol=1e-10)
+    assert (
+        explanation.absorbed.abs().max() > 1e-4
+    )  # the biases do take relevance: the check below is not trivial
+    torch.testing.assert_close(
+        per_jet(explanation) + explanation.absorbed, explanation.logit, rtol=1e-10, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_conservation_on_sparse_graphs_and_with_other_rules(make_model, make_batch, seed):
     model = make_model(seed)
     batch = make_batch(seed, [9, 1, 20, 4, 33], keep_edges=0.3)
-    rules = {"edge_mlp.0": Gamma(0.25), "node_mlp_1": ZPlus(), "node_mlp_2.3": Gamma(0.5), "global_mlp.0": ZPlus()}
+    rules = {
+        "edge_mlp.0": Gamma(0.25),
+        "node_mlp_1": ZPlus(),
+        "node_mlp_2.3": Gamma(0.5),
+        "global_mlp.0": ZPlus(),
+    }
     for input_space in ("standardized", "raw"):
         explanation = LRP(model, input=input_space, rules=rules).explain(batch, target="H-QCD")
-        torch.testing.assert_close(per_jet(explanation) + explanation.absorbed, explanation.logit,
-                                   rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(
+            per_jet(explanation) + explanation.absorbed, explanation.logit, rtol=1e-10, atol=1e-10
+        )
 
 
 @pytest.mark.parametrize("input_space", ["standardized", "raw"])
@@ -55,10 +65,12 @@ def test_conservation_on_the_cms_checkpoint(cms_model, cms_jet, input_space, tar
     explanation = LRP(cms_model, input=input_space).explain(cms_jet, target=target)
     expected = {"QCD": 3.513144, "H": -1.476648}
     expected["H-QCD"] = expected["H"] - expected["QCD"]
-    torch.testing.assert_close(explanation.logit, torch.tensor([expected[target]], dtype=torch.float64),
-                               rtol=0, atol=2e-6)
-    torch.testing.assert_close(per_jet(explanation) + explanation.absorbed, explanation.logit,
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        explanation.logit, torch.tensor([expected[target]], dtype=torch.float64), rtol=0, atol=2e-6
+    )
+    torch.testing.assert_close(
+        per_jet(explanation) + explanation.absorbed, explanation.logit, rtol=1e-12, atol=1e-12
+    )
 
 
 def test_cms_checkpoint_in_float32_is_finite_and_conserves(cms_model, cms_jet):
@@ -67,10 +79,16 @@ def test_cms_checkpoint_in_float32_is_finite_and_conserves(cms_model, cms_jet):
         assert ((cms_jet.x == 0).sum(0) > 0).sum() >= 5  # several features are exactly zero on some tracks
         for input_space in ("standardized", "raw"):
             explanation = LRP(model, input=input_space).explain(cms_jet, target="H")
-            for field in (explanation.node, explanation.edge, explanation.edge_significance, explanation.absorbed):
+            for field in (
+                explanation.node,
+                explanation.edge,
+                explanation.edge_significance,
+                explanation.absorbed,
+            ):
                 assert torch.isfinite(field).all()
-            torch.testing.assert_close(per_jet(explanation) + explanation.absorbed, explanation.logit,
-                                       rtol=1e-4, atol=1e-4)
+            torch.testing.assert_close(
+                per_jet(explanation) + explanation.absorbed, explanation.logit, rtol=1e-4, atol=1e-4
+            )
     finally:
         cms_model.double()
 
@@ -100,7 +118,7 @@ def test_no_nan_on_zero_and_boolean_features(make_model, make_batch):
             assert torch.isfinite(explanation.node).all()
             assert torch.isfinite(explanation.edge).all()
             assert torch.isfinite(explanation.absorbed).all()
-    # All-zero input through a bias-free model under LRP-0: every pre-activation is exactly 0 (0/0 everywhere).
+    # All-zero input, bias-free model, LRP-0: every pre-activation is exactly 0 (0/0 everywhere).
     zero_batch = make_batch(12, [4, 2])
     zero_batch.x.zero_()
     explanation = LRP(make_model(11, bias=False), epsilon=0.0, input="raw").explain(zero_batch)
@@ -117,9 +135,12 @@ def test_batch_invariance(make_model, make_batch):
     alone = [lrp.explain(jet, target="H-QCD") for jet in batch.to_data_list()]
     torch.testing.assert_close(together.node, torch.cat([e.node for e in alone]), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(together.edge, torch.cat([e.edge for e in alone]), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(together.edge_significance, torch.cat([e.edge_significance for e in alone]),
-                               rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(together.absorbed, torch.cat([e.absorbed for e in alone]), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        together.edge_significance, torch.cat([e.edge_significance for e in alone]), rtol=1e-12, atol=1e-12
+    )
+    torch.testing.assert_close(
+        together.absorbed, torch.cat([e.absorbed for e in alone]), rtol=1e-12, atol=1e-12
+    )
     torch.testing.assert_close(together.logit, torch.cat([e.logit for e in alone]), rtol=1e-12, atol=1e-12)
 
 
@@ -141,11 +162,14 @@ def test_edge_relevance_and_both_aggregations(make_model, make_batch):
     torch.testing.assert_close(summed.edge, averaged.edge, rtol=0, atol=0)
 
     def spread(reduce: str) -> torch.Tensor:
-        return (scatter(summed.edge[:, :num_features], source, dim=0, dim_size=num_tracks, reduce=reduce)
-                + scatter(summed.edge[:, num_features:], target, dim=0, dim_size=num_tracks, reduce=reduce))
+        return scatter(
+            summed.edge[:, :num_features], source, dim=0, dim_size=num_tracks, reduce=reduce
+        ) + scatter(summed.edge[:, num_features:], target, dim=0, dim_size=num_tracks, reduce=reduce)
 
-    # Both are the track's direct relevance (through node MLP 2) plus its edges' relevance, summed or averaged.
-    torch.testing.assert_close(summed.node - spread("sum"), averaged.node - spread("mean"), rtol=1e-10, atol=1e-12)
+    # Both are a track's direct relevance (through node MLP 2) plus its edges' relevance, summed or averaged.
+    torch.testing.assert_close(
+        summed.node - spread("sum"), averaged.node - spread("mean"), rtol=1e-10, atol=1e-12
+    )
     significance = scatter(summed.edge_significance, batch.batch[source], dim=0, reduce="sum")
     torch.testing.assert_close(significance, torch.ones(3, dtype=torch.float64), rtol=1e-12, atol=1e-12)
     norm = summed.edge.norm(dim=1)
@@ -155,7 +179,7 @@ def test_edge_relevance_and_both_aggregations(make_model, make_batch):
 
 def test_bad_arguments_are_rejected(make_model, make_batch):
     model = make_model(0)
-    with pytest.raises(ValueError, match="unknown rules key 'edge_mlp.2'"):
+    with pytest.raises(ValueError, match=r"unknown rules key 'edge_mlp\.2'"):
         LRP(model, rules={"edge_mlp.2": Epsilon()})
     with pytest.raises(ValueError, match="input must be"):
         LRP(model, input="scaled")
@@ -189,7 +213,9 @@ def explicit_lrp(model, x, edge_index, target: str, epsilon: float):
     bn = model.bn
     x_std = (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
     x_std = x_std.detach()
-    incoming = torch.zeros(num_tracks, len(source), dtype=torch.float64)  # incoming[i, e] = 1 if edge e ends at i
+    incoming = torch.zeros(
+        num_tracks, len(source), dtype=torch.float64
+    )  # incoming[i, e] = 1 if edge e ends at i
     incoming[target_track, torch.arange(len(source))] = 1.0
     degree = incoming.sum(1)
     absorbed = [0.0]
@@ -226,10 +252,15 @@ def explicit_lrp(model, x, edge_index, target: str, epsilon: float):
     for name, sign in TARGET_SEED[target].items():
         seed[0, CLASSES.index(name)] = sign
     relevance_pooled = back(global_params, pooled, global_hidden, logits, logits * seed)
-    relevance_node = (node / num_tracks) / pooled * relevance_pooled  # the mean over tracks, split proportionally
+    relevance_node = (
+        (node / num_tracks) / pooled * relevance_pooled
+    )  # the mean over tracks, split proportionally
     relevance_node_in = back(node_params, node_in, node_hidden, node, relevance_node)
-    relevance_direct, relevance_aggregated = relevance_node_in[:, :num_features], relevance_node_in[:, num_features:]
-    # the mean over incoming edges, split proportionally: R_m[e] = (m[e] / deg) / agg[target e] * R_agg[target e]
+    relevance_direct, relevance_aggregated = (
+        relevance_node_in[:, :num_features],
+        relevance_node_in[:, num_features:],
+    )
+    # mean over incoming edges, split proportionally: R_m[e] = (m[e] / deg) / agg[target e] * R_agg[target e]
     share = relevance_aggregated / aggregated / degree.clamp(min=1)[:, None]
     relevance_message = message * (incoming.T @ share)
     relevance_message_in = back(message_params, message_in, message_hidden, message, relevance_message)
@@ -239,19 +270,27 @@ def explicit_lrp(model, x, edge_index, target: str, epsilon: float):
     edge_relevance[:, :num_features] += relevance_source_message
     outgoing = torch.zeros(num_tracks, len(source), dtype=torch.float64)
     outgoing[source, torch.arange(len(source))] = 1.0
-    node_sum = relevance_direct + outgoing @ edge_relevance[:, :num_features] \
+    node_sum = (
+        relevance_direct
+        + outgoing @ edge_relevance[:, :num_features]
         + incoming @ edge_relevance[:, num_features:]
-    node_mean = relevance_direct \
-        + outgoing @ relevance_source_message / outgoing.sum(1).clamp(min=1)[:, None] \
-        + outgoing @ relevance_edge_in[:, :num_features] / outgoing.sum(1).clamp(min=1)[:, None] \
+    )
+    node_mean = (
+        relevance_direct
+        + outgoing @ relevance_source_message / outgoing.sum(1).clamp(min=1)[:, None]
+        + outgoing @ relevance_edge_in[:, :num_features] / outgoing.sum(1).clamp(min=1)[:, None]
         + incoming @ relevance_edge_in[:, num_features:] / degree.clamp(min=1)[:, None]
+    )
     return node_sum, node_mean, edge_relevance, absorbed[0], float((logits * seed).sum())
 
 
-@pytest.mark.parametrize(("seed", "num_tracks", "target", "epsilon"),
-                         [(20, 2, "H", 1e-6), (21, 7, "QCD", 1e-6), (22, 12, "H-QCD", 0.1), (23, 5, "H", 0.0)])
-def test_agrees_with_an_explicit_layer_by_layer_implementation(make_model, make_batch, seed, num_tracks, target,
-                                                               epsilon):
+@pytest.mark.parametrize(
+    ("seed", "num_tracks", "target", "epsilon"),
+    [(20, 2, "H", 1e-6), (21, 7, "QCD", 1e-6), (22, 12, "H-QCD", 0.1), (23, 5, "H", 0.0)],
+)
+def test_agrees_with_an_explicit_layer_by_layer_implementation(
+    make_model, make_batch, seed, num_tracks, target, epsilon
+):
     model = make_model(seed)
     batch = make_batch(seed, [3, num_tracks])  # explain two jets, compare the second
     summed = LRP(model, epsilon=epsilon).explain(batch, target=target)
@@ -347,9 +386,16 @@ def test_agrees_with_zennit_epsilon(zennit, make_model, make_batch, target):
 def test_agrees_with_zennit_gamma_and_zplus(zennit, make_model, make_batch):
     model = zennit_model(make_model, 32)
     batch = make_batch(33, [6, 3])
-    name_map = [(["edge_mlp.0", "node_mlp_2.3"], zennit.rules.Gamma(0.25)),
-                (["node_mlp_1.3", "global_mlp.0"], zennit.rules.ZPlus())]
+    name_map = [
+        (["edge_mlp.0", "node_mlp_2.3"], zennit.rules.Gamma(0.25)),
+        (["node_mlp_1.3", "global_mlp.0"], zennit.rules.ZPlus()),
+    ]
     reference = zennit_relevance(zennit, model, batch, "H", name_map)
-    rules = {"edge_mlp.0": Gamma(0.25), "node_mlp_2.3": Gamma(0.25), "node_mlp_1.3": ZPlus(), "global_mlp.0": ZPlus()}
+    rules = {
+        "edge_mlp.0": Gamma(0.25),
+        "node_mlp_2.3": Gamma(0.25),
+        "node_mlp_1.3": ZPlus(),
+        "global_mlp.0": ZPlus(),
+    }
     explanation = LRP(model, rules=rules).explain(batch, target="H")
     torch.testing.assert_close(explanation.node, reference, rtol=1e-9, atol=1e-12)

@@ -26,7 +26,7 @@ def train_briefly(jets, *, hidden: int = 32, epochs: int = 10, batch_size: int =
     for _ in range(epochs):
         permutation = order.permutation(len(jets))
         for start in range(0, len(jets), batch_size):
-            batch = jets.select(permutation[start:start + batch_size]).to_batch()
+            batch = jets.select(permutation[start : start + batch_size]).to_batch()
             loss = functional.cross_entropy(model(batch), batch.y)
             optimizer.zero_grad()
             loss.backward()
@@ -36,8 +36,9 @@ def train_briefly(jets, *, hidden: int = 32, epochs: int = 10, batch_size: int =
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    path = write_sanity(tmp_path_factory.mktemp("sanity") / "sanity.root", TRAIN_JETS + HELD_OUT_JETS, seed=1,
-                        progress=False)
+    path = write_sanity(
+        tmp_path_factory.mktemp("sanity") / "sanity.root", TRAIN_JETS + HELD_OUT_JETS, seed=1, progress=False
+    )
     jets = read_jets(path, load_schema("sanity"), progress=False)
     model = train_briefly(jets.select(np.arange(TRAIN_JETS)))
     held_out = jets.select(np.arange(TRAIN_JETS, TRAIN_JETS + HELD_OUT_JETS)).to_batch()

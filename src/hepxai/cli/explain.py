@@ -13,16 +13,20 @@ log = logging.getLogger(__name__)
 
 def register(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser(
-        "explain", help="LRP relevance per track, feature and edge, to an HDF5 file",
+        "explain",
+        help="LRP relevance per track, feature and edge, to an HDF5 file",
         description="Explain every jet with LRP and write a relevance file: tables 'jets' (logits, prob_H, "
-                    "explained logit, absorbed), 'tracks' (relevance per feature, plot inputs, truth) and "
-                    "'edges' (edge significance; full edge relevance with --edges), readable with pandas.",
-        formatter_class=cli.formatter())
+        "explained logit, absorbed), 'tracks' (relevance per feature, plot inputs, truth) and "
+        "'edges' (edge significance; full edge relevance with --edges), readable with pandas.",
+        formatter_class=cli.formatter(),
+    )
     explain.add_argument("--model", type=Path, required=True, help="checkpoint (.pt or the original .npz)")
     explain.add_argument("--data", type=Path, nargs="+", required=True, help="ROOT files")
     explain.add_argument("--out", type=Path, required=True, help="relevance file to write (.h5)")
     add_lrp_arguments(explain)
-    explain.add_argument("--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)")
+    explain.add_argument(
+        "--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)"
+    )
     explain.set_defaults(run=run_explain)
 
 
@@ -31,11 +35,19 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=("H", "QCD", "H-QCD"), default="H", help="the logit explained")
     parser.add_argument("--max-jets", type=int, default=None, help="explain only the first N jets")
     parser.add_argument("--edges", action="store_true", help="also write the full per-edge relevance")
-    parser.add_argument("--input", choices=("standardized", "raw"), default="standardized",
-                        help="relevance of the standardised (after input BatchNorm) or the raw features")
+    parser.add_argument(
+        "--input",
+        choices=("standardized", "raw"),
+        default="standardized",
+        help="relevance of the standardised (after input BatchNorm) or the raw features",
+    )
     parser.add_argument("--epsilon", type=float, default=1e-6, help="LRP-epsilon stabiliser")
-    parser.add_argument("--aggregate", choices=("sum", "mean"), default="sum",
-                        help="node relevance: exact sum over pathways, or the paper's mean over edges")
+    parser.add_argument(
+        "--aggregate",
+        choices=("sum", "mean"),
+        default="sum",
+        help="node relevance: exact sum over pathways, or the paper's mean over edges",
+    )
     parser.add_argument("--chunk-size", type=int, default=256, help="jets explained at once")
 
 
@@ -45,8 +57,19 @@ def run_explain(args: argparse.Namespace) -> int:
     from hepxai.explain.export import explain_files
 
     schema = detect_schema(args.data[0]) if args.schema == "auto" else load_schema(args.schema)
-    path = explain_files(args.model, args.data, args.out, schema, target=args.target, max_jets=args.max_jets,
-                         edges=args.edges, input=args.input, epsilon=args.epsilon, aggregate=args.aggregate,
-                         chunk_size=args.chunk_size, progress=args.progress)
+    path = explain_files(
+        args.model,
+        args.data,
+        args.out,
+        schema,
+        target=args.target,
+        max_jets=args.max_jets,
+        edges=args.edges,
+        input=args.input,
+        epsilon=args.epsilon,
+        aggregate=args.aggregate,
+        chunk_size=args.chunk_size,
+        progress=args.progress,
+    )
     log.info("wrote %s", path)
     return 0

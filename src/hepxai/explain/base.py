@@ -52,17 +52,23 @@ class Explanation:
                 msg = f"Explanation.{name}: expected shape ({num_jets},), got {tuple(value.shape)}"
                 raise ValueError(msg)
         if self.edge is not None and (self.edge.dim() != 2 or self.edge.shape[1] != 2 * self.node.shape[1]):
-            msg = (f"Explanation.edge: expected [num_edges, {2 * self.node.shape[1]}], "
-                   f"got shape {tuple(self.edge.shape)}")
+            msg = (
+                f"Explanation.edge: expected [num_edges, {2 * self.node.shape[1]}], "
+                f"got shape {tuple(self.edge.shape)}"
+            )
             raise ValueError(msg)
         if self.edge_significance is not None:
             if self.edge_significance.dim() != 1:
-                msg = (f"Explanation.edge_significance: expected [num_edges], "
-                       f"got shape {tuple(self.edge_significance.shape)}")
+                msg = (
+                    f"Explanation.edge_significance: expected [num_edges], "
+                    f"got shape {tuple(self.edge_significance.shape)}"
+                )
                 raise ValueError(msg)
             if self.edge is not None and self.edge_significance.shape[0] != self.edge.shape[0]:
-                msg = (f"Explanation.edge_significance: expected {self.edge.shape[0]} edges, "
-                       f"got {self.edge_significance.shape[0]}")
+                msg = (
+                    f"Explanation.edge_significance: expected {self.edge.shape[0]} edges, "
+                    f"got {self.edge_significance.shape[0]}"
+                )
                 raise ValueError(msg)
 
     @property
@@ -91,7 +97,9 @@ def feature_shares(explanation: Explanation, *, per_jet: bool = False) -> Tensor
     """
     magnitude = explanation.node.abs()
     if per_jet:
-        per_feature = scatter(magnitude, explanation.batch, dim=0, dim_size=explanation.num_jets, reduce="sum")
+        per_feature = scatter(
+            magnitude, explanation.batch, dim=0, dim_size=explanation.num_jets, reduce="sum"
+        )
     else:
         per_feature = magnitude.sum(dim=0)
     total = per_feature.sum(dim=-1, keepdim=True)

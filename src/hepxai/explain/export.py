@@ -51,8 +51,10 @@ def write_relevance(
         meta: Extra settings for the ``meta`` table (method, model path, ...).
     """
     meta = {"target": target, "schema": schema.name, "num_jets": len(jets), **(meta or {})}
-    with RelevanceWriter(path, list(schema.features), schema.display_names(), meta) as writer, \
-            tqdm(total=len(jets), unit="jet", desc="explaining", disable=not progress, leave=False) as bar:
+    with (
+        RelevanceWriter(path, list(schema.features), schema.display_names(), meta) as writer,
+        tqdm(total=len(jets), unit="jet", desc="explaining", disable=not progress, leave=False) as bar,
+    ):
         for start in range(0, len(jets), chunk_size):
             jet_id = np.arange(start, min(start + chunk_size, len(jets)))
             chunk = jets.select(jet_id)
@@ -66,8 +68,16 @@ def write_relevance(
     return Path(path)
 
 
-def _tables(jets: Jets, batch: Batch, jet_id: np.ndarray, schema: Schema, explanation: Explanation, logits: torch.Tensor,
-            *, edges: bool) -> dict[str, pd.DataFrame]:
+def _tables(
+    jets: Jets,
+    batch: Batch,
+    jet_id: np.ndarray,
+    schema: Schema,
+    explanation: Explanation,
+    logits: torch.Tensor,
+    *,
+    edges: bool,
+) -> dict[str, pd.DataFrame]:
     def numpy(tensor: torch.Tensor | None) -> np.ndarray:
         if tensor is None:
             return np.full(len(jet_id), np.nan)
@@ -112,8 +122,9 @@ def _tables(jets: Jets, batch: Batch, jet_id: np.ndarray, schema: Schema, explan
             edge_relevance = explanation.edge.detach().cpu().numpy()
             num_features = node.shape[1]
             edge_table.update({f"relevance_source_{i}": edge_relevance[:, i] for i in range(num_features)})
-            edge_table.update({f"relevance_target_{i}": edge_relevance[:, num_features + i]
-                               for i in range(num_features)})
+            edge_table.update(
+                {f"relevance_target_{i}": edge_relevance[:, num_features + i] for i in range(num_features)}
+            )
         tables["edges"] = pd.DataFrame(edge_table)
     return tables
 
@@ -127,7 +138,7 @@ def explain_files(
     target: str = "H",
     max_jets: int | None = None,
     edges: bool = False,
-    input: str = "standardized",  # noqa: A002 (LRP's argument name)
+    input: str = "standardized",
     epsilon: float = 1e-6,
     aggregate: str = "sum",
     chunk_size: int = 256,
@@ -145,13 +156,31 @@ def explain_files(
 
     model = load_checkpoint(model_path)
     if model.num_features != schema.num_features:
-        msg = (f"{model_path}: the model takes {model.num_features} track features, "
-               f"schema '{schema.name}' has {schema.num_features}")
+        msg = (
+            f"{model_path}: the model takes {model.num_features} track features, "
+            f"schema '{schema.name}' has {schema.num_features}"
+        )
         raise InputError(msg)
     jets = read_jets(data_paths, schema, max_jets=max_jets, progress=progress)
     explainer = LRP(model, epsilon=epsilon, input=input, aggregate=aggregate)  # type: ignore[arg-type]
-    meta = {"method": "lrp", "input": input, "epsilon": epsilon, "aggregate": aggregate,
-            "rules": repr(explainer.rules["edge_mlp.0"]), "model": str(model_path),
-            "data": ";".join(str(p) for p in data_paths)}
-    return write_relevance(out, explainer, model, jets, schema, target=target, edges=edges,
-                           chunk_size=chunk_size, meta=meta, progress=progress)
+    meta = {
+        "method": "lrp",
+        "input": input,
+        "epsilon": epsilon,
+        "aggregate": aggregate,
+        "rules": repr(explainer.rules["edge_mlp.0"]),
+        "model": str(model_path),
+        "data": ";".join(str(p) for p in data_paths),
+    }
+    return write_relevance(
+        out,
+        explainer,
+        model,
+        jets,
+        schema,
+        target=target,
+        edges=edges,
+        chunk_size=chunk_size,
+        meta=meta,
+        progress=progress,
+    )

@@ -11,7 +11,8 @@ its eval-mode statistics into the ``Linear`` before it; the input BatchNorm is e
 stabilisers take is summed layer by layer into ``absorbed``, so ``Σ node + absorbed = logit`` per jet is a
 check, not a definition. All jets of a batch are explained at once.
 
-Bach et al., "On pixel-wise explanations ... by layer-wise relevance propagation", PLoS ONE 10 (2015) e0130140;
+Bach et al., "On pixel-wise explanations ... by layer-wise relevance propagation",
+PLoS ONE 10 (2015) e0130140;
 "Interpreting the Higgs boson Interaction Network with LRP" (HIN-LRP), sections on node and edge relevance.
 """
 
@@ -31,20 +32,25 @@ from hepxai.explain.rules import Epsilon, Rule
 from hepxai.models.interaction_network import CLASSES, InteractionNetwork
 
 LAYERS = (
-    "edge_mlp.0", "edge_mlp.3",
-    "node_mlp_1.0", "node_mlp_1.3",
-    "node_mlp_2.0", "node_mlp_2.3",
-    "global_mlp.0", "global_mlp.3",
+    "edge_mlp.0",
+    "edge_mlp.3",
+    "node_mlp_1.0",
+    "node_mlp_1.3",
+    "node_mlp_2.0",
+    "node_mlp_2.3",
+    "global_mlp.0",
+    "global_mlp.3",
 )
 """The HIN's ``Linear`` layers, by module name; ``rules`` keys are these, an MLP name, or ``"default"``."""
 
 
 class _RuleLinear(torch.autograd.Function):
-    """``z = a Wᵀ + b`` forward; the rule's modified gradient backward, adding what bias and ε absorb to a sink."""
+    """``z = a Wᵀ + b`` forward; the rule's backward, adding what bias and ε absorb per jet to ``sink``."""
 
     @staticmethod
-    def forward(ctx: Any, inputs: Tensor, weight: Tensor, bias: Tensor, rule: Rule, sink: Tensor,
-                row_jet: Tensor) -> Tensor:
+    def forward(
+        ctx: Any, inputs: Tensor, weight: Tensor, bias: Tensor, rule: Rule, sink: Tensor, row_jet: Tensor
+    ) -> Tensor:
         output = functional.linear(inputs, weight, bias)
         ctx.save_for_backward(inputs if rule.needs_input else None, output)
         ctx.weight, ctx.bias, ctx.rule, ctx.sink, ctx.row_jet = weight, bias, rule, sink, row_jet
@@ -66,7 +72,7 @@ class LRP:
         model: The HIN; explained with its eval-mode BatchNorm statistics whatever its mode.
         epsilon: ε of the default :class:`~hepxai.explain.rules.Epsilon` rule.
         input: ``"standardized"``: relevance of the BatchNorm-standardised features (default);
-            ``"raw"``: of the raw features, the input BatchNorm folded into its consumers (the paper's choice).
+            ``"raw"``: of the raw features, the input BatchNorm folded into its consumers (as the paper).
         rules: Rules per layer: keys ``"default"``, an MLP (``"edge_mlp"``) or a layer (``"edge_mlp.0"``);
             the most specific key wins.
         aggregate: ``"sum"``: node relevance is the exact sum over every pathway (conservative);
@@ -78,9 +84,15 @@ class LRP:
         explanation = lrp.explain(batch, target="H")
     """
 
-    def __init__(self, model: InteractionNetwork, *, epsilon: float = 1e-6,
-                 input: Literal["standardized", "raw"] = "standardized",  # noqa: A002 (the documented API)
-                 rules: Mapping[str, Rule] | None = None, aggregate: Literal["sum", "mean"] = "sum") -> None:
+    def __init__(
+        self,
+        model: InteractionNetwork,
+        *,
+        epsilon: float = 1e-6,
+        input: Literal["standardized", "raw"] = "standardized",
+        rules: Mapping[str, Rule] | None = None,
+        aggregate: Literal["sum", "mean"] = "sum",
+    ) -> None:
         if input not in ("standardized", "raw"):
             msg = f"LRP: input must be 'standardized' or 'raw' (got {input!r})"
             raise ValueError(msg)
@@ -122,7 +134,11 @@ class LRP:
             msg = f"LRP.explain: batch.x has shape {tuple(x.shape)}, expected (num_tracks, {num_features})"
             raise ValueError(msg)
         num_tracks = x.shape[0]
-        jet = batch.batch if getattr(batch, "batch", None) is not None else torch.zeros(num_tracks, dtype=torch.long)
+        jet = (
+            batch.batch
+            if getattr(batch, "batch", None) is not None
+            else torch.zeros(num_tracks, dtype=torch.long)
+        )
         jet = jet.to(x.device)
         num_jets = int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1
         source, target_index = batch.edge_index.to(x.device)
@@ -137,8 +153,12 @@ class LRP:
 
         captured: dict[str, Tensor] = {}
 
-        def capture(name: str, tensor: Tensor) -> Tensor:
-            tensor.register_hook(lambda grad: captured.__setitem__(name, tensor.detach() * grad))
+        def capture(name: str, tensor: Tensor, columns: int | None = None) -> Tensor:
+            """Keep the relevance ``t * grad_t`` of (the first ``columns`` columns of) ``tensor``."""
+            kept = slice(None, columns)
+            tensor.register_hook(
+                lambda grad: captured.__setitem__(name, tensor.detach()[:, kept] * grad[:, kept])
+            )
             return tensor
 
         with torch.enable_grad():
@@ -149,11 +169,12 @@ class LRP:
                 reference = x.detach().clone().requires_grad_(True)
             edge_input = capture("edge", torch.cat([reference[source], reference[target_index]], dim=1))
             edge = linear(functional.relu(linear(edge_input, "edge_mlp.0", edge_jet)), "edge_mlp.3", edge_jet)
-            message_input = capture("message", torch.cat([reference[source], edge], dim=1))
-            message = linear(functional.relu(linear(message_input, "node_mlp_1.0", edge_jet)),
-                             "node_mlp_1.3", edge_jet)
+            message_input = capture("message", torch.cat([reference[source], edge], dim=1), num_features)
+            message = linear(
+                functional.relu(linear(message_input, "node_mlp_1.0", edge_jet)), "node_mlp_1.3", edge_jet
+            )
             aggregated = scatter(message, target_index, dim=0, dim_size=num_tracks, reduce="mean")
-            node_input = capture("node", torch.cat([reference, aggregated], dim=1))
+            node_input = capture("node", torch.cat([reference, aggregated], dim=1), num_features)
             node = linear(functional.relu(linear(node_input, "node_mlp_2.0", jet)), "node_mlp_2.3", jet)
             pooled = scatter(node, jet, dim=0, dim_size=num_jets, reduce="mean")
             jets = torch.arange(num_jets, device=x.device)
@@ -162,17 +183,20 @@ class LRP:
             (gradient,) = torch.autograd.grad(logits, reference, grad_outputs=seed)
 
         reference = reference.detach()
-        empty_edges = torch.zeros((source.shape[0], 2 * num_features), dtype=x.dtype, device=x.device)
-        edge_relevance = captured.get("edge", empty_edges).clone()
-        edge_relevance[:, :num_features] += captured.get("message", empty_edges)[:, :num_features]
+        edge_relevance = captured.get("edge")
+        if edge_relevance is None:  # no edges: the hooks are not reached
+            edge_relevance = torch.zeros((0, 2 * num_features), dtype=x.dtype, device=x.device)
+        else:
+            edge_relevance[:, :num_features] += captured["message"]
         if self.aggregate == "sum":
             node_relevance = reference * gradient
         else:
             node_relevance = (
-                captured["node"][:, :num_features]
+                captured["node"]
                 + scatter(edge_relevance[:, :num_features], source, dim=0, dim_size=num_tracks, reduce="mean")
-                + scatter(edge_relevance[:, num_features:], target_index, dim=0, dim_size=num_tracks,
-                          reduce="mean")
+                + scatter(
+                    edge_relevance[:, num_features:], target_index, dim=0, dim_size=num_tracks, reduce="mean"
+                )
             )
         return Explanation(
             node=node_relevance,
@@ -225,7 +249,11 @@ def _batchnorm_affine(batchnorm: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
 
 
 def _bias(linear: nn.Linear) -> Tensor:
-    return linear.bias.detach().clone() if linear.bias is not None else linear.weight.new_zeros(linear.out_features)
+    return (
+        linear.bias.detach().clone()
+        if linear.bias is not None
+        else linear.weight.new_zeros(linear.out_features)
+    )
 
 
 def _target_seed(logits: Tensor, target: str) -> Tensor:
@@ -240,7 +268,7 @@ def _target_seed(logits: Tensor, target: str) -> Tensor:
 
 
 def _edge_significance(edge_relevance: Tensor, edge_jet: Tensor, num_jets: int) -> Tensor:
-    """``‖R_edge,i‖ / Σ_j ‖R_edge,j‖`` over the edges ``j`` of the same jet (0 where a jet has no relevance)."""
+    """``‖R_edge,i‖ / Σ_j ‖R_edge,j‖`` over the edges ``j`` of the same jet (0 in a jet without relevance)."""
     norm = torch.linalg.vector_norm(edge_relevance, dim=1)
     total = scatter(norm, edge_jet, dim=0, dim_size=num_jets, reduce="sum")[edge_jet]
     return torch.where(total > 0, norm / torch.where(total > 0, total, 1.0), 0.0)

@@ -17,7 +17,7 @@ from torch import Tensor
 
 
 def _sign(z: Tensor) -> Tensor:
-    """``sign(z)`` with ``sign(0) = +1`` (``torch.sign`` gives 0 there, which turns ``0/(0 + ε·0)`` into NaN)."""
+    """``sign(z)`` with ``sign(0) = +1`` (``torch.sign`` gives 0 there: ``0/(0 + ε·0)`` would be NaN)."""
     return torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
 
 
@@ -40,8 +40,9 @@ class Rule:
 
     needs_input = True
 
-    def backward(self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor,
-                 bias: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(
+        self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor, bias: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """The modified backward pass of one layer.
 
         Args:
@@ -51,7 +52,7 @@ class Rule:
             weight: ``[out, in]``; bias: ``[out]``.
 
         Returns:
-            ``[rows, in]`` gradient at ``a`` (``R_a / a``) and ``[rows]`` relevance absorbed by bias and stabiliser.
+            ``[rows, in]`` gradient at ``a`` (``R_a / a``) and ``[rows]`` what bias and stabiliser take.
         """
         raise NotImplementedError
 
@@ -70,15 +71,20 @@ class Epsilon(Rule):
             raise ValueError(msg)
         self.epsilon = float(epsilon)
 
-    def backward(self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor,
-                 bias: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(
+        self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor, bias: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        # z / (z + ε·sign z) = |z| / (|z| + ε): the same number, without a sign (and 0 at z = 0).
+        magnitude = output.abs()
         if self.epsilon:
-            sign = _sign(output)
-            scaled = grad_output * (output / (output + self.epsilon * sign))  # R_z / (z + ε sign z)
-            absorbed = scaled @ bias + self.epsilon * (scaled * sign).sum(dim=1)
+            ratio = magnitude.div_(magnitude + self.epsilon)
         else:
-            scaled = torch.where(output == 0, torch.zeros_like(grad_output), grad_output)  # z/z = 1, 0/0 = 0
-            absorbed = scaled @ bias
+            ratio = torch.where(output == 0, 0.0, 1.0).to(output.dtype)  # z/z = 1, and 0/0 = 0
+        scaled = ratio.mul_(grad_output)  # R_z / (z + ε·sign z)
+        # bias: b·R_z/(z + ε·sign z); ε: ε·sign z·R_z/(z + ε·sign z) = R_z·(1 − ratio) = z·grad − z·scaled
+        absorbed = scaled @ bias
+        if self.epsilon:
+            absorbed += torch.linalg.vecdot(output, grad_output - scaled)
         return scaled @ weight, absorbed
 
     def __repr__(self) -> str:
@@ -98,8 +104,9 @@ class Gamma(Rule):
             raise ValueError(msg)
         self.gamma, self.epsilon = float(gamma), float(epsilon)
 
-    def backward(self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor,
-                 bias: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(
+        self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor, bias: Tensor
+    ) -> tuple[Tensor, Tensor]:
         inputs = _required(inputs, self)
         positive_input, negative_input = inputs.clamp(min=0), inputs.clamp(max=0)
         boost_up = weight + self.gamma * weight.clamp(min=0)  # W + γW⁺
@@ -141,16 +148,18 @@ class ZPlus(Rule):
             raise ValueError(msg)
         self.epsilon = float(epsilon)
 
-    def backward(self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor,
-                 bias: Tensor) -> tuple[Tensor, Tensor]:
+    def backward(
+        self, inputs: Tensor | None, output: Tensor, grad_output: Tensor, weight: Tensor, bias: Tensor
+    ) -> tuple[Tensor, Tensor]:
         inputs = _required(inputs, self)
         weight_positive, weight_negative = weight.clamp(min=0), weight.clamp(max=0)
         bias_positive = bias.clamp(min=0)
         contributions = inputs.clamp(min=0) @ weight_positive.T + inputs.clamp(max=0) @ weight_negative.T
         denominator = _stabilize(contributions + bias_positive, self.epsilon)
         scaled = _ratio(output * grad_output, denominator)
-        grad_input = torch.where(inputs > 0, scaled @ weight_positive,
-                                 torch.where(inputs < 0, scaled @ weight_negative, 0.0))
+        grad_input = torch.where(
+            inputs > 0, scaled @ weight_positive, torch.where(inputs < 0, scaled @ weight_negative, 0.0)
+        )
         absorbed = (scaled * (denominator - contributions)).sum(dim=1)
         return grad_input, absorbed
 
