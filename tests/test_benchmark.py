@@ -1,0 +1,231 @@
+"""``hepxai benchmark`` end to end on a small file with planted b-hadron tracks, and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hepxai.benchmark import METHODS, run_benchmark, signal_jets
+from hepxai.cli import main
+from hepxai.data import Jets, TreeWriter
+from hepxai.errors import InputError
+from hepxai.models import InteractionNetwork, save_checkpoint
+
+FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
+SCHEMA = f"""
+name: bench
+tree: deepntuplizer/tree
+max_tracks: 20
+features: [{", ".join(FEATURES)}]
+spectators: [fj_sdmass, fj_pt]
+labels:
+  signal: [label_H_bb]
+  background_flag: sample_isQCD
+  background: [label_QCD_others]
+truth:
+  track: [track_fromB]
+"""
+
+
+def write_jets(path: Path, *, num_jets: int = 24, truth: bool = True, seed: int = 0) -> Path:
+    """Half H, half QCD; in H jets about a third of the tracks are 'from B' and have |dxysig| > 3."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(4, 15, size=num_jets)
+    is_h = np.arange(num_jets) % 2 == 0
+    total = int(counts.sum())
+    from_b = (rng.uniform(size=total) < 0.35) & np.repeat(is_h, counts)
+    values = {name: rng.normal(size=total).astype(np.float32) for name in FEATURES}
+    values["track_dxysig"] = np.where(from_b, rng.uniform(3, 10, total), rng.normal(0, 1, total)).astype(
+        np.float32
+    )
+    branches = {name: ak.unflatten(v, counts) for name, v in values.items()}
+    if truth:
+        branches["track_fromB"] = ak.unflatten(from_b.astype(np.int32), counts)
+    branches |= {
+        "fj_sdmass": rng.uniform(50, 200, num_jets).astype(np.float32),
+        "fj_pt": rng.uniform(300, 900, num_jets).astype(np.float32),
+        "label_H_bb": is_h.astype(np.int32),
+        "sample_isQCD": (~is_h).astype(np.int32),
+        "label_QCD_others": (~is_h).astype(np.int32),
+    }
+    with TreeWriter(path, "deepntuplizer/tree") as writer:
+        writer.extend(branches)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    torch.manual_seed(0)
+    schema = tmp_path / "bench.yml"
+    schema.write_text(SCHEMA)
+    return {
+        "schema": schema,
+        "model": save_checkpoint(
+            tmp_path / "model.pt", InteractionNetwork(num_features=len(FEATURES), hidden=8).eval()
+        ),
+        "data": write_jets(tmp_path / "jets.root"),
+        "no_truth": write_jets(tmp_path / "no_truth.root", truth=False),
+    }
+
+
+def test_benchmark_command_writes_table_and_plot(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "-q",
+            "benchmark",
+            "--model",
+            str(files["model"]),
+            "--data",
+            str(files["data"]),
+            "--out",
+            str(out),
+            "--schema",
+            str(files["schema"]),
+            "--max-jets",
+            "10",
+            "--batch-size",
+            "4",
+            "--deletion-steps",
+            "4",
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(out / "table.csv")
+    assert list(table.columns) == [
+        "method",
+        "interp_auc",
+        "prec@3",
+        "prec@5",
+        "prec@10",
+        "deletion_auc",
+        "seconds_per_1000_jets",
+    ]
+    assert list(table.method) == list(METHODS)
+    assert table.drop(columns="method").notna().all().all()
+    by_method = table.set_index("method")
+    # The planted truth is |dxysig| > 3 exactly: the impact-parameter ranking finds it perfectly.
+    assert by_method.loc["impact_parameter", "interp_auc"] == pytest.approx(1.0)
+    assert by_method.loc["impact_parameter", "prec@3"] > by_method.loc["random", "prec@3"]
+    metrics = table[["interp_auc", "prec@3", "prec@5", "prec@10"]]
+    assert ((metrics >= 0) & (metrics <= 1)).all().all()
+    markdown = (out / "table.md").read_text()
+    assert "10 signal jets" in markdown
+    assert "--max-jets 10" in markdown
+    assert markdown.count("\n| ") == len(METHODS) + 1
+    curves = pd.read_csv(out / "deletion_curves.csv", index_col=0)
+    assert curves.shape == (5, len(METHODS))
+    assert (curves.iloc[0] == 0).all()
+    assert (out / "deletion.png").stat().st_size > 0
+
+
+def test_benchmark_without_truth_is_one_line_error(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "-q",
+            "benchmark",
+            "--model",
+            str(files["model"]),
+            "--data",
+            str(files["no_truth"]),
+            "--out",
+            str(tmp_path / "out"),
+            "--schema",
+            str(files["schema"]),
+        ]
+    )
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error
+    assert "track_fromB" in error
+
+
+def test_benchmark_unknown_method(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "-q",
+            "benchmark",
+            "--model",
+            str(files["model"]),
+            "--data",
+            str(files["data"]),
+            "--out",
+            str(tmp_path / "out"),
+            "--methods",
+            "lrp_epsilon",
+            "shap",
+        ]
+    )
+    assert code == 2
+    assert "unknown method 'shap'" in capsys.readouterr().err
+
+
+def test_help_lists_every_method(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in METHODS:
+        assert name in help_text
+
+
+def test_deletion_curve_of_a_decisive_track() -> None:
+    # A model whose H logit is large only while track 0 of each jet is present: removing the top-ranked track
+    # drops P(H) for a ranking that puts track 0 first, not for one that puts it last.
+    model = InteractionNetwork(num_features=len(FEATURES), hidden=4).double()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.weight.fill_(1.0)
+                module.running_mean.zero_()
+                module.running_var.fill_(1.0)
+                module.eps = 0.0
+        model.node_mlp_2[0].weight[0, 1] = 1.0  # reads track_dxysig
+        model.node_mlp_2[3].weight[0, 0] = 1.0
+        model.global_mlp[0].weight[0, 0] = 1.0
+        model.global_mlp[3].weight[1, 0] = 10.0
+    model.eval()
+    counts = np.array([4, 6, 5])
+    features = np.zeros((counts.sum(), len(FEATURES)))
+    first = np.cumsum(counts) - counts
+    features[first, 1] = 5.0
+    from_b = np.zeros(counts.sum(), dtype=np.int32)
+    from_b[first] = 1
+    jets = Jets(
+        features=features,
+        num_tracks=counts,
+        label=np.ones(3, dtype=np.int64),
+        feature_names=tuple(FEATURES),
+        track_truth={"track_fromB": from_b},
+    )
+    result = run_benchmark(
+        model, jets, methods=["impact_parameter", "lrp_epsilon", "random"], deletion_steps=3, progress=False
+    )
+    curves = result.deletion_curves
+    # P(H) with track 0: softmax of (0, 10 * 5 / n) ~ 1; without it: 1/2. Drop ~ 1/2 from k = 1 on.
+    assert curves["impact_parameter"][1:].min() > 0.45
+    torch.testing.assert_close(curves["impact_parameter"], curves["lrp_epsilon"])
+    table = result.table.set_index("method")
+    assert table.loc["impact_parameter", "deletion_auc"] > table.loc["random", "deletion_auc"]
+    assert table.loc["lrp_epsilon", "interp_auc"] == pytest.approx(1.0)
+
+
+def test_signal_jets_needs_truth() -> None:
+    jets = Jets(
+        features=np.zeros((3, 2)),
+        num_tracks=np.array([1, 2]),
+        label=np.array([1, 0]),
+        feature_names=("a", "b"),
+    )
+    with pytest.raises(InputError, match="no 'track_fromB' branch"):
+        signal_jets(jets)
