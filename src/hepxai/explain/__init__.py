@@ -9,16 +9,28 @@ from hepxai.explain.base import (
     register_explainer,
     track_scores,
 )
+from hepxai.explain.gradients import GradGAM, GradientTimesInput, IntegratedGradients, Saliency
 from hepxai.explain.lrp import LRP
+from hepxai.explain.masks import BernMask, BernMaskP
 from hepxai.explain.rules import Epsilon, Gamma, Rule, ZPlus
+from hepxai.explain.trivial import ImpactParameterRanking, RandomRanking, TrackPtRanking
 
 __all__ = [
     "LRP",
     "TARGETS",
+    "BernMask",
+    "BernMaskP",
     "Epsilon",
     "Explanation",
     "Gamma",
+    "GradGAM",
+    "GradientTimesInput",
+    "ImpactParameterRanking",
+    "IntegratedGradients",
+    "RandomRanking",
     "Rule",
+    "Saliency",
+    "TrackPtRanking",
     "ZPlus",
     "explainer_names",
     "feature_shares",
