@@ -230,8 +230,10 @@ def main() -> None:
             repeats = args.repeats if num_jets * num_tracks < 10_000 else max(3, args.repeats // 2)
             forward_s = median_seconds(forward, repeats, args.device)
             lrp_s = median_seconds(lambda batch=batch: lrp.explain(batch), repeats, args.device)
-            line = (f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>11.2f} {lrp_s * 1e3:>9.2f} "
-                    f"{lrp_s / forward_s:>11.2f}x")
+            line = (
+                f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>11.2f} {lrp_s * 1e3:>9.2f} "
+                f"{lrp_s / forward_s:>11.2f}x"
+            )
             if zennit and num_jets <= 128:
                 zennit_s = median_seconds(lambda batch=batch: zennit(batch), repeats, args.device)
                 line += f" {zennit_s * 1e3:>10.2f} {zennit_s / lrp_s:>10.2f}x"

@@ -8,16 +8,40 @@ from hepxai.cli import main
 @pytest.fixture(scope="module")
 def sanity_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sanity")
-    code = main(["-q", "sanity", "all", "--out", str(out), "--jets", "1500", "--epochs", "2", "--lr", "1e-3",
-                 "--explain-jets", "100", "--report-jets", "2"])
+    code = main(
+        [
+            "-q",
+            "sanity",
+            "all",
+            "--out",
+            str(out),
+            "--jets",
+            "1500",
+            "--epochs",
+            "2",
+            "--lr",
+            "1e-3",
+            "--explain-jets",
+            "100",
+            "--report-jets",
+            "2",
+        ]
+    )
     return out, code
 
 
 def test_sanity_all_writes_every_output(sanity_run, capsys):
     out, code = sanity_run
     assert code == 0
-    for name in ("sanity.root", "sanity_test.root", "model/best.pt", "model/config.yaml",
-                 "evaluation/metrics.yaml", "relevance.h5", "report.html"):
+    for name in (
+        "sanity.root",
+        "sanity_test.root",
+        "model/best.pt",
+        "model/config.yaml",
+        "evaluation/metrics.yaml",
+        "relevance.h5",
+        "report.html",
+    ):
         assert (out / name).is_file(), name
     assert list((out / "plots").rglob("*.png"))
 

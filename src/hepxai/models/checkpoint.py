@@ -26,8 +26,9 @@ def save_checkpoint(path: str | Path, model: InteractionNetwork, **extra: Any) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    torch.save({"format": FORMAT, "config": model.config, "state_dict": model.state_dict(), **extra},
-               temporary)
+    torch.save(
+        {"format": FORMAT, "config": model.config, "state_dict": model.state_dict(), **extra}, temporary
+    )
     os.replace(temporary, path)
     return path
 
@@ -81,8 +82,10 @@ def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -
         raise InputError(msg)
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
-            msg = (f"{path}: '{key}' has shape {tuple(state[key].shape)}, "
-                   f"expected {tuple(tensor.shape)} for {config}")
+            msg = (
+                f"{path}: '{key}' has shape {tuple(state[key].shape)}, "
+                f"expected {tuple(tensor.shape)} for {config}"
+            )
             raise InputError(msg)
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     return model.eval()
@@ -93,7 +96,7 @@ def _rename_original(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     for key, value in state.items():
         for old, new in _ORIGINAL_PREFIXES.items():
             if key.startswith(old):
-                key = new + key[len(old):]
+                key = new + key[len(old) :]
                 break
         renamed[key] = torch.as_tensor(value)
     return renamed
