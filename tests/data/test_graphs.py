@@ -63,3 +63,13 @@ def test_batch_and_padded_views_agree():
     assert mask.sum(1).tolist() == [2, 3, 1]
     torch.testing.assert_close(x[mask], batch.x)
     assert (x[~mask] == 0).all()
+
+
+def test_consecutive_selection_equals_a_gather():
+    jets = make_jets([2, 3, 1, 4, 2])
+    sliced = jets.select(np.arange(1, 4))  # consecutive: slices
+    gathered = jets.select(np.array([1, 2, 3])[::-1]).select(np.array([2, 1, 0]))  # reversed twice: gathers
+    np.testing.assert_array_equal(sliced.features, gathered.features)
+    np.testing.assert_array_equal(sliced.num_tracks, [3, 1, 4])
+    np.testing.assert_array_equal(sliced.track_truth["track_fromB"], gathered.track_truth["track_fromB"])
+    np.testing.assert_array_equal(sliced.spectators["fj_pt"], jets.spectators["fj_pt"][1:4])

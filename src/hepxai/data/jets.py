@@ -42,7 +42,13 @@ class Jets:
         if jet_index.dtype == bool:
             jet_index = np.flatnonzero(jet_index)
         counts = self.num_tracks[jet_index]
-        track_index = _ranges(self.offsets[jet_index], counts)
+        if len(jet_index) and np.all(np.diff(jet_index) == 1):
+            # consecutive jets (chunks, batches in file order): slices give views instead of copies
+            first = int(self.offsets[jet_index[0]])
+            track_index = slice(first, first + int(counts.sum()))
+            jet_index = slice(int(jet_index[0]), int(jet_index[-1]) + 1)
+        else:
+            track_index = _ranges(self.offsets[jet_index], counts)
         return Jets(
             features=self.features[track_index],
             num_tracks=counts,
