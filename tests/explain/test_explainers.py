@@ -52,7 +52,7 @@ def test_shape_finite_and_logit(name: str, target: str, model: InteractionNetwor
     assert explanation.target == target
     torch.testing.assert_close(explanation.batch, jets.batch)
     with torch.no_grad():
-        torch.testing.assert_close(explanation.logit, target_logit(model(jets), target))
+        torch.testing.assert_close(explanation.logit, target_logit(model, jets, model(jets), target))
     assert model.training is False
 
 
@@ -105,7 +105,9 @@ def test_integrated_gradients_completeness(model: InteractionNetwork, jets: Batc
         0, jets.batch, explanation.node.sum(1)
     )
     with torch.no_grad():
-        baseline = target_logit(logits_with_standardized(model, jets, torch.zeros_like(jets.x)), "H")
+        baseline = target_logit(
+            model, jets, logits_with_standardized(model, jets, torch.zeros_like(jets.x)), "H"
+        )
     torch.testing.assert_close(per_jet, explanation.logit - baseline, atol=1e-4, rtol=1e-3)
 
 
@@ -120,10 +122,10 @@ def test_saliency_matches_finite_differences(
     def logit(point: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             if input_space == "standardized":
-                return target_logit(logits_with_standardized(model, jets, point), "H")
+                return target_logit(model, jets, logits_with_standardized(model, jets, point), "H")
             moved = jets.clone()
             moved.x = point
-            return target_logit(model(moved), "H")
+            return target_logit(model, moved, model(moved), "H")
 
     shifted = reference.clone()
     shifted[track, feature] += step

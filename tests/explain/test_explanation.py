@@ -47,7 +47,7 @@ def test_fields_are_validated():
     with pytest.raises(ValueError, match=r"Explanation.edge: expected \[num_edges, 4\]"):
         Explanation(node=node, batch=torch.tensor([0, 0, 0]), edge=torch.zeros(5, 2))
     with pytest.raises(ValueError, match=r"Explanation\.target"):
-        Explanation(node=node, batch=torch.tensor([0, 0, 0]), target="W")
+        Explanation(node=node, batch=torch.tensor([0, 0, 0]), target="")
     with pytest.raises(ValueError, match=r"Explanation\.node"):
         Explanation(node=torch.zeros(3), batch=torch.tensor([0, 0, 0]))
     explanation = Explanation(node=node, batch=torch.tensor([0, 0, 1]))

@@ -185,7 +185,7 @@ def test_bad_arguments_are_rejected(make_model, make_batch):
         LRP(model, input="scaled")
     with pytest.raises(ValueError, match="target must be one of"):
         LRP(model).explain(make_batch(0, [3]), target="W")
-    with pytest.raises(ValueError, match=r"expected \(num_tracks, 5\)"):
+    with pytest.raises(ValueError, match=r"expected \(num_nodes, 5\)"):
         LRP(model).explain(make_batch(0, [3], num_features=4))
     assert isinstance(get_explainer("lrp", model, epsilon=1e-3), LRP)
 

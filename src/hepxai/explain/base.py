@@ -16,23 +16,27 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
 TARGETS = ("H", "QCD", "H-QCD")
-"""What an explainer can explain: one class logit, or the difference of the two."""
+"""What can be explained for the HIN tagger: one class logit, or the difference of the two (other models name
+their own output columns, see :mod:`hepxai.explain.targets`)."""
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Relevance of one batch of jets, from any explainer; fields a method cannot define are ``None``.
+    """Relevance of one batch of graphs (jets, point clouds, events), from any explainer.
 
-    A method that gives one score per track (a mask) stores it as ``node`` of shape ``[num_tracks, 1]``.
+    Fields a method cannot define are ``None``. A method that gives one score per node (a mask) stores it as
+    ``node`` of shape ``[num_nodes, 1]``. For jets, nodes are tracks and graphs are jets.
     """
 
-    node: Tensor  # [num_tracks, num_features] relevance of every track feature
-    batch: Tensor  # [num_tracks] jet index (0 ... num_jets-1) of each track
+    node: Tensor  # [num_nodes, num_features] relevance of every node feature
+    batch: Tensor  # [num_nodes] graph index (0 ... num_graphs-1) of each node
     edge: Tensor | None = None  # [num_edges, 2 * num_features] relevance of [source, target] features
-    edge_significance: Tensor | None = None  # [num_edges], sums to 1 within each jet that has edges
-    absorbed: Tensor | None = None  # [num_jets] relevance taken by biases and stabilisers
-    logit: Tensor | None = None  # [num_jets] the explained logit
-    target: str = "H"  # what was explained: "H", "QCD" or "H-QCD"
+    edge_significance: Tensor | None = None  # [num_edges], sums to 1 within each graph that has edges
+    absorbed: Tensor | None = None  # [num_graphs] relevance taken by biases and stabilisers
+    logit: Tensor | None = None  # [num_graphs] the explained quantity of each graph
+    target: str = "H"  # what was explained: an output column ("H") or a difference ("H-QCD")
+    index: Tensor | None = None  # node/edge-level models: the explained output rows (None: all)
+    edge_attr: Tensor | None = None  # [num_edges, edge_features] relevance of the edge attributes
 
     def __post_init__(self) -> None:
         if self.node.dim() != 2:
@@ -42,8 +46,8 @@ class Explanation:
         if self.batch.shape != (num_tracks,):
             msg = f"Explanation.batch: expected shape ({num_tracks},), got {tuple(self.batch.shape)}"
             raise ValueError(msg)
-        if self.target not in TARGETS:
-            msg = f"Explanation.target: expected one of {TARGETS}, got {self.target!r}"
+        if not isinstance(self.target, str) or not self.target:
+            msg = f"Explanation.target: expected the name of what was explained, got {self.target!r}"
             raise ValueError(msg)
         num_jets = self.num_jets
         for name in ("absorbed", "logit"):

@@ -1,39 +1,37 @@
-"""Forward passes of the Interaction Network that explainers need besides the plain one.
+"""Forward passes that explainers need besides the plain one, for any model of the common interface.
 
-The explained quantity of a target, the logits computed from a replaced standardised input, and jets with
-tracks removed. Removing a track means dropping the track and every edge that touches it, so the model sees
-the smaller jet exactly as if it had been read that way (:func:`drop_tracks`). Mask methods need a
-differentiable version: :func:`masked_logits` weights every mean of the network (over the incoming edges of a
-track, over the tracks of a jet) by a soft track mask; with a 0/1 mask it equals dropping the masked tracks.
-Weights of a mean summing below 1e-12 count as an empty group (dividing by less overflows the gradients).
+The explained quantity of a target, the logits computed from a replaced standardised input, and graphs with
+nodes removed. Removing a node means dropping it and every edge that touches it, so the model sees the
+smaller graph exactly as if it had been read that way (:func:`drop_tracks`). Mask methods need a
+differentiable version: :func:`masked_batch` sets the interface's node and edge weights from a soft node
+mask (``node_weight = m``, ``edge_weight = m_src``); for a 0/1 mask the model then computes what it computes
+on the graphs without the masked nodes (tested for the HIN). The edge weight holds the source's mask only:
+a masked target leaves every pooling through its node weight, and a product ``m_src · m_dst`` of two small
+masks underflows in float32 and makes the mask gradients overflow.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
-from torch_geometric.utils import scatter, subgraph
+from torch_geometric.utils import subgraph
 
-from hepxai.explain.base import TARGETS
-from hepxai.models.interaction_network import CLASSES, InteractionNetwork
+from hepxai.explain.targets import explained_logit, resolve_target
+from hepxai.models.registry import GraphModel
 
 
-def target_logit(logits: Tensor, target: str) -> Tensor:
-    """``[num_jets]`` the explained quantity: one class logit, or ``H − QCD`` for ``"H-QCD"``.
+def target_logit(model: GraphModel, batch: Batch, logits: Tensor, target: str | None) -> Tensor:
+    """``[num_graphs]`` the explained quantity: one output column, or the difference of two (``"H-QCD"``).
 
     Raises:
         ValueError: unknown ``target``.
     """
-    if target not in TARGETS:
-        msg = f"target must be one of {', '.join(TARGETS)} (got {target!r})"
-        raise ValueError(msg)
-    if target == "H-QCD":
-        return logits[:, CLASSES.index("H")] - logits[:, CLASSES.index("QCD")]
-    return logits[:, CLASSES.index(target)]
+    return explained_logit(model, batch, logits, resolve_target(model, target))
 
 
 @contextmanager
@@ -47,77 +45,70 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-def logits_with_standardized(model: InteractionNetwork, batch: Batch, standardized: Tensor) -> Tensor:
-    """``[num_jets, 2]`` logits with the input BatchNorm's output replaced by ``standardized``.
+def logits_with_standardized(model: GraphModel, batch: Batch, standardized: Tensor) -> Tensor:
+    """Logits with the output of the model's input normalisation replaced by ``standardized``.
 
     Gradients with respect to ``standardized`` are gradients with respect to the standardised features,
-    the reference point of ``input="standardized"`` explainers.
+    the reference point of ``input="standardized"`` explainers. A model without input normalisation gets
+    ``standardized`` as its input features.
     """
-    handle = model.bn.register_forward_hook(lambda module, inputs, output: standardized)
+    norm = model.submodule(model.input_norm_name)
+    if norm is None:
+        replaced = copy.copy(batch)
+        replaced.x = standardized
+        return model(replaced)
+    handle = norm.register_forward_hook(lambda module, inputs, output: standardized)
     try:
         return model(batch)
     finally:
         handle.remove()
 
 
-def standardize(model: InteractionNetwork, x: Tensor) -> Tensor:
-    """The input BatchNorm's output for ``x`` (eval-mode statistics), detached."""
+def standardize(model: GraphModel, x: Tensor) -> Tensor:
+    """The input normalisation's output for ``x`` (eval-mode statistics), detached; ``x`` without one."""
+    norm = model.submodule(model.input_norm_name)
+    if norm is None:
+        return x.detach()
     with torch.no_grad(), eval_mode(model):
-        return model.bn(x)
+        return norm(x)
 
 
 def drop_tracks(batch: Batch, keep: Tensor) -> Batch:
-    """The same jets without the tracks where ``keep`` is false, and without every edge touching them.
+    """The same graphs without the nodes where ``keep`` is false, and without every edge touching them.
 
-    Jet-level fields (``y``, ``u``, ``jet_id``) stay; per-track fields other than ``x`` are not carried.
+    Graph-level fields (``y``, ``u``, ``jet_id``) stay; of the per-node fields ``x`` and ``pos`` are
+    carried, of the per-edge fields ``edge_attr``.
 
     Args:
         batch: PyG ``Batch`` with ``x``, ``edge_index``, ``batch``.
-        keep: ``[num_tracks]`` bool.
+        keep: ``[num_nodes]`` bool.
     """
-    edge_index, _ = subgraph(keep, batch.edge_index, relabel_nodes=True, num_nodes=keep.shape[0])
-    jet = batch.batch[keep]
-    counts = torch.bincount(jet, minlength=batch.num_graphs)
+    edge_index, _, edge_mask = subgraph(
+        keep, batch.edge_index, relabel_nodes=True, num_nodes=keep.shape[0], return_edge_mask=True
+    )
+    graph = batch.batch[keep]
+    counts = torch.bincount(graph, minlength=batch.num_graphs)
     smaller = Batch(
         x=batch.x[keep],
         edge_index=edge_index,
-        batch=jet,
+        batch=graph,
         ptr=torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)]),
     )
+    if getattr(batch, "pos", None) is not None:
+        smaller.pos = batch.pos[keep]
+    if getattr(batch, "edge_attr", None) is not None:
+        smaller.edge_attr = batch.edge_attr[edge_mask]
     smaller._num_graphs = batch.num_graphs
     return smaller
 
 
-def masked_logits(model: InteractionNetwork, batch: Batch, track_mask: Tensor) -> Tensor:
-    """``[num_jets, 2]`` logits with each track weighted by ``track_mask`` in every mean of the network.
+def masked_batch(batch: Batch, node_mask: Tensor) -> Batch:
+    """``batch`` with ``node_weight = node_mask`` and ``edge_weight = node_mask[source]``.
 
-    A track weighs its mask in every mean it enters: as the source of an edge in the mean over the incoming
-    edges of the edge's target, and in the mean over the tracks of its jet. (The target's own mask would
-    cancel in the first mean, and a masked target leaves the second.) With a 0/1 mask this is the model on
-    the jets without the masked tracks; with all ones it is ``model(batch)``. Differentiable in the mask.
-
-    Args:
-        model: The HIN (its modules are used as they are; call under :func:`eval_mode`).
-        batch: PyG ``Batch`` with ``x``, ``edge_index``, ``batch``.
-        track_mask: ``[num_tracks]`` weights in [0, 1].
+    Every model of the common interface weighs its messages by ``edge_weight`` and its poolings over nodes
+    by ``node_weight``; differentiable in ``node_mask`` (values in [0, 1]).
     """
-    x = model.bn(batch.x)
-    num_tracks, num_jets = x.shape[0], int(batch.num_graphs)
-    source, target = batch.edge_index
-    edge = model.edge_mlp(torch.cat([x[source], x[target]], dim=1))
-    message = model.node_mlp_1(torch.cat([x[source], edge], dim=1))
-    aggregate = _weighted_mean(message, track_mask[source].unsqueeze(1), target, num_tracks)
-    node = model.node_mlp_2(torch.cat([x, aggregate], dim=1))
-    pooled = _weighted_mean(node, track_mask.unsqueeze(1), batch.batch, num_jets)
-    return model.global_mlp(pooled)
-
-
-_EMPTY = 1e-12
-"""Weights summing below this count as an empty group; dividing by less makes gradients overflow."""
-
-
-def _weighted_mean(values: Tensor, weight: Tensor, index: Tensor, size: int) -> Tensor:
-    """Σ w·v / max(Σ w, 1e-12) per index: the weighted mean, 0 for an empty group (as ``scatter`` gives)."""
-    total = scatter(values * weight, index, dim=0, dim_size=size, reduce="sum")
-    norm = scatter(weight, index, dim=0, dim_size=size, reduce="sum")
-    return total / norm.clamp(min=_EMPTY)
+    masked = copy.copy(batch)
+    masked.node_weight = node_mask
+    masked.edge_weight = node_mask[batch.edge_index[0]]
+    return masked

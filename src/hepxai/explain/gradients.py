@@ -18,7 +18,8 @@ from torch_geometric.utils import scatter
 
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode, logits_with_standardized, standardize, target_logit
-from hepxai.models.interaction_network import InteractionNetwork
+from hepxai.explain.targets import resolve_target
+from hepxai.models.registry import GraphModel
 
 InputSpace = Literal["standardized", "raw"]
 
@@ -26,7 +27,7 @@ InputSpace = Literal["standardized", "raw"]
 class _InputGradient:
     """Shared plumbing: the reference input, and the gradient of the explained logit at any point."""
 
-    def __init__(self, model: InteractionNetwork, *, input: InputSpace = "standardized") -> None:
+    def __init__(self, model: GraphModel, *, input: InputSpace = "standardized") -> None:
         if input not in ("standardized", "raw"):
             msg = f"{type(self).__name__}: input must be 'standardized' or 'raw' (got {input!r})"
             raise ValueError(msg)
@@ -34,10 +35,11 @@ class _InputGradient:
 
     def reference(self, batch: Batch) -> Tensor:
         """``[num_tracks, num_features]`` the point the relevance refers to (standardised or raw features)."""
-        x = batch.x.to(next(self.model.parameters()).dtype)
+        parameter = next(self.model.parameters())
+        x = batch.x.to(device=parameter.device, dtype=parameter.dtype)
         return standardize(self.model, x) if self.input == "standardized" else x
 
-    def gradient(self, batch: Batch, point: Tensor, target: str) -> tuple[Tensor, Tensor]:
+    def gradient(self, batch: Batch, point: Tensor, target: str | None) -> tuple[Tensor, Tensor]:
         """Explained logit ``[num_jets]`` at ``point`` and its gradient ``[num_tracks, num_features]``."""
         point = point.detach().requires_grad_(True)
         with torch.enable_grad(), eval_mode(self.model):
@@ -47,7 +49,7 @@ class _InputGradient:
                 moved = copy.copy(batch)
                 moved.x = point
                 logits = self.model(moved)
-            explained = target_logit(logits, target)
+            explained = target_logit(self.model, batch, logits, target)
             (grad,) = torch.autograd.grad(explained.sum(), point)
         return explained.detach(), grad
 
@@ -61,10 +63,12 @@ class Saliency(_InputGradient):
         input: ``"standardized"`` or ``"raw"`` features as the variables of the derivative.
     """
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Absolute gradient of the ``target`` logit for every track feature of ``batch``."""
         logit, grad = self.gradient(batch, self.reference(batch), target)
-        return Explanation(node=grad.abs(), batch=batch.batch, logit=logit, target=target)
+        return Explanation(
+            node=grad.abs(), batch=batch.batch, logit=logit, target=resolve_target(self.model, target)
+        )
 
 
 @register_explainer("gradient_x_input")
@@ -76,11 +80,13 @@ class GradientTimesInput(_InputGradient):
         input: ``"standardized"`` or ``"raw"``; on raw features the result depends on each feature's offset.
     """
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Gradient times input of the ``target`` logit for every track feature of ``batch``."""
         reference = self.reference(batch)
         logit, grad = self.gradient(batch, reference, target)
-        return Explanation(node=reference * grad, batch=batch.batch, logit=logit, target=target)
+        return Explanation(
+            node=reference * grad, batch=batch.batch, logit=logit, target=resolve_target(self.model, target)
+        )
 
 
 @register_explainer("integrated_gradients")
@@ -97,16 +103,14 @@ class IntegratedGradients(_InputGradient):
         steps: Integration points.
     """
 
-    def __init__(
-        self, model: InteractionNetwork, *, input: InputSpace = "standardized", steps: int = 32
-    ) -> None:
+    def __init__(self, model: GraphModel, *, input: InputSpace = "standardized", steps: int = 32) -> None:
         super().__init__(model, input=input)
         if steps < 1:
             msg = f"IntegratedGradients: steps must be >= 1, got {steps}"
             raise ValueError(msg)
         self.steps = steps
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Integrated Gradients of the ``target`` logit for every track feature of ``batch``."""
         reference = self.reference(batch)
         total = torch.zeros_like(reference)
@@ -115,39 +119,59 @@ class IntegratedGradients(_InputGradient):
             _, grad = self.gradient(batch, alpha * reference, target)
             total += grad
         logit, _ = self.gradient(batch, reference, target)
-        return Explanation(node=reference * total / self.steps, batch=batch.batch, logit=logit, target=target)
+        return Explanation(
+            node=reference * total / self.steps,
+            batch=batch.batch,
+            logit=logit,
+            target=resolve_target(self.model, target),
+        )
 
 
 @register_explainer("gradgam")
 class GradGAM:
-    """Grad-CAM on the last track embedding (the output of ``node_mlp_2``), as the LRI paper's GradGAM.
+    """Grad-CAM on the last node embedding (the model's ``embedding_name`` module), as the LRI paper's GradGAM.
 
     Per jet, channel weights are the gradients of the explained logit averaged over the jet's tracks; a
     track's score is ``ReLU(Σ_c weight_c · embedding_c)``. Selvaraju et al., 2017, https://arxiv.org/abs/1610.02391.
     One score per track: ``node`` has shape ``[num_tracks, 1]``.
 
     Args:
-        model: The HIN.
+        model: Any model that names its embedding module.
     """
 
-    def __init__(self, model: InteractionNetwork) -> None:
+    def __init__(self, model: GraphModel) -> None:
         self.model = model
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """GradGAM score of every track of ``batch`` for ``target``."""
         captured: list[Tensor] = []
 
         def keep(module: torch.nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
             captured.append(output)
 
-        handle = self.model.node_mlp_2.register_forward_hook(keep)
+        handle = embedding_module(self.model).register_forward_hook(keep)
         try:
             with torch.enable_grad(), eval_mode(self.model):
-                explained = target_logit(self.model(batch), target)
+                explained = target_logit(self.model, batch, self.model(batch), target)
                 (embedding,) = captured
                 (grad,) = torch.autograd.grad(explained.sum(), embedding)
         finally:
             handle.remove()
         weight = scatter(grad, batch.batch, dim=0, dim_size=explained.shape[0], reduce="mean")
         score = torch.relu((weight[batch.batch] * embedding.detach()).sum(dim=1, keepdim=True))
-        return Explanation(node=score, batch=batch.batch, logit=explained.detach(), target=target)
+        return Explanation(
+            node=score, batch=batch.batch, logit=explained.detach(), target=resolve_target(self.model, target)
+        )
+
+
+def embedding_module(model: GraphModel) -> torch.nn.Module:
+    """The module whose output is the model's last per-node embedding.
+
+    Raises:
+        ValueError: the model names none.
+    """
+    module = model.submodule(model.embedding_name)
+    if module is None:
+        msg = f"{type(model).__name__} names no embedding module (embedding_name), which this explainer needs"
+        raise ValueError(msg)
+    return module

@@ -1,82 +1,99 @@
-"""Layerwise relevance propagation for the Interaction Network: one forward and one modified backward pass.
+"""Layerwise relevance propagation for any hepxai model: its own forward, and one modified backward pass.
 
-Each ``Linear`` layer runs through an autograd function whose backward pass is its LRP rule
-(:mod:`hepxai.explain.rules`); everything between the layers (ReLU, concatenation, gather, scatter sum and
-mean, the mean over the tracks of a jet) is linear or gating and keeps its ordinary gradient, which already
-splits relevance in proportion to each contribution. With the invariant ``grad_a = R_a / a`` the relevance
-of any tensor is ``a * grad_a``: of the track features (``node``, the exact sum over every pathway through
-the network) and of the per-edge inputs (``edge``, read with tensor hooks). Every BatchNorm is folded with
-its eval-mode statistics into the ``Linear`` before it; the input BatchNorm is either the reference point
-(``input="standardized"``) or folded into its three consumers (``input="raw"``). What biases and
-stabilisers take is summed layer by layer into ``absorbed``, so ``Σ node + absorbed = logit`` per jet is a
-check, not a definition. All jets of a batch are explained at once.
+LRP-ε is a forward pass and a backward pass whose gradients are changed at every ``Linear`` layer, keeping
+the invariant ``grad_a = R_a / a`` so that the relevance of any tensor is ``a * grad_a``
+(``../shared/DESIGN.md``). Rules live on modules, as in zennit: for the duration of one explanation,
+forward hooks replace the output of every ``Linear`` with the same value whose backward pass is the
+layer's rule (:mod:`hepxai.explain.rules`). A ``BatchNorm1d`` right after a ``Linear`` is folded into it with
+its eval-mode statistics (the rule sees the merged affine map). Everything else keeps its ordinary gradient,
+which already passes relevance on unchanged: ReLU, concatenation and the graph operations of
+:mod:`hepxai.models.graph_ops` (gather by edge, sum and mean aggregation, pooling; ``max`` aggregation sends
+a node's relevance to its winning message). Factors declared constant there (edge and node weights,
+attention weights) are held fixed, so relevance passes through the product to the other factor.
+
+The graph operations also tell LRP which graph every row belongs to, so what biases and stabilisers
+absorb is summed per graph, layer by layer: ``Σ node + Σ edge_attr + absorbed = logit`` for every graph is a
+check, not a definition. The relevance of the inputs each edge gathers from its two nodes is read with
+tensor hooks (``edge``, ``[num_edges, 2 * num_features]``), and gives the edge significance.
+
+The reference point is the model's standardised input (the output of its ``input_norm`` module,
+``input="standardized"``) or the raw input (``input="raw"``: relevance passes through the input
+normalisation with its ordinary gradient and the normalisation's shift is absorbed, which equals folding it
+into every consumer for ε-rules). A module with no rule (a Tanh, a Softmax, a BatchNorm not after a Linear)
+stops the explanation with one line naming it.
 
 Bach et al., "On pixel-wise explanations ... by layer-wise relevance propagation",
-PLoS ONE 10 (2015) e0130140;
-"Interpreting the Higgs boson Interaction Network with LRP" (HIN-LRP), sections on node and edge relevance.
+PLoS ONE 10 (2015) e0130140; "Interpreting the Higgs boson Interaction Network with LRP" (HIN-LRP).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as functional
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
-from hepxai.explain.base import TARGETS, Explanation, register_explainer
+from hepxai.explain.base import Explanation, register_explainer
+from hepxai.explain.forward import eval_mode
 from hepxai.explain.rules import Epsilon, Rule
-from hepxai.models.interaction_network import CLASSES, InteractionNetwork
+from hepxai.explain.targets import explained_logit, num_graphs, output_seed, resolve_target
+from hepxai.models.graph_ops import tracing
+from hepxai.models.registry import GraphModel
 
-LAYERS = (
-    "edge_mlp.0",
-    "edge_mlp.3",
-    "node_mlp_1.0",
-    "node_mlp_1.3",
-    "node_mlp_2.0",
-    "node_mlp_2.3",
-    "global_mlp.0",
-    "global_mlp.3",
-)
-"""The HIN's ``Linear`` layers, by module name; ``rules`` keys are these, an MLP name, or ``"default"``."""
+PASS_THROUGH = (nn.ReLU, nn.LeakyReLU, nn.Dropout, nn.Identity)
+"""Leaf modules whose ordinary gradient already propagates relevance (piecewise linear, bias-free)."""
 
 
-class _RuleLinear(torch.autograd.Function):
-    """``z = a Wᵀ + b`` forward; the rule's backward, adding what bias and ε absorb per jet to ``sink``."""
+class LRPError(ValueError):
+    """The model holds something LRP has no rule for; the message names the module."""
+
+
+class _RuleAffine(torch.autograd.Function):
+    """Returns the affine map's output unchanged; its backward pass is the rule, absorbing per graph."""
 
     @staticmethod
     def forward(
-        ctx: Any, inputs: Tensor, weight: Tensor, bias: Tensor, rule: Rule, sink: Tensor, row_jet: Tensor
+        ctx: Any,
+        inputs: Tensor,
+        output: Tensor,
+        weight: Tensor,
+        bias: Tensor,
+        rule: Rule,
+        sink: Tensor,
+        row_graph: Tensor,
     ) -> Tensor:
-        output = functional.linear(inputs, weight, bias)
-        ctx.save_for_backward(inputs if rule.needs_input else None, output)
-        ctx.weight, ctx.bias, ctx.rule, ctx.sink, ctx.row_jet = weight, bias, rule, sink, row_jet
-        return output
+        ctx.save_for_backward(inputs if rule.needs_input else None, output, weight, bias, row_graph)
+        ctx.rule, ctx.sink = rule, sink
+        return output.view_as(output)
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:
-        inputs, output = ctx.saved_tensors
-        grad_input, absorbed = ctx.rule.backward(inputs, output, grad_output, ctx.weight, ctx.bias)
-        ctx.sink.index_add_(0, ctx.row_jet, absorbed.to(ctx.sink.dtype))
-        return grad_input, None, None, None, None, None
+        inputs, output, weight, bias, row_graph = ctx.saved_tensors
+        grad_input, absorbed = ctx.rule.backward(inputs, output, grad_output, weight, bias)
+        ctx.sink.index_add_(0, row_graph, absorbed.to(ctx.sink.dtype))
+        return grad_input, None, None, None, None, None, None
 
 
 @register_explainer("lrp")
 class LRP:
-    """LRP for :class:`~hepxai.models.InteractionNetwork`, batched over any PyG ``Batch``.
+    """LRP for any registered model, batched over any PyG ``Batch``.
 
     Args:
-        model: The HIN; explained with its eval-mode BatchNorm statistics whatever its mode.
+        model: Explained with its eval-mode BatchNorm statistics whatever its mode.
         epsilon: ε of the default :class:`~hepxai.explain.rules.Epsilon` rule.
-        input: ``"standardized"``: relevance of the BatchNorm-standardised features (default);
-            ``"raw"``: of the raw features, the input BatchNorm folded into its consumers (as the paper).
-        rules: Rules per layer: keys ``"default"``, an MLP (``"edge_mlp"``) or a layer (``"edge_mlp.0"``);
-            the most specific key wins.
+        input: ``"standardized"``: relevance of the standardised features (the output of the model's
+            input normalisation; default); ``"raw"``: of the features as read (as the HIN-LRP paper).
+        rules: Rules per ``Linear`` layer: keys ``"default"``, a module (``"edge_mlp"``) or a layer
+            (``"edge_mlp.0"``); the most specific key wins.
         aggregate: ``"sum"``: node relevance is the exact sum over every pathway (conservative);
-            ``"mean"``: the paper's formula, per-edge relevance averaged onto tracks (not conservative).
+            ``"mean"``: the HIN-LRP paper's formula, each edge's relevance averaged onto its two tracks plus
+            the track's direct relevance (not conservative).
 
     Example::
 
@@ -86,7 +103,7 @@ class LRP:
 
     def __init__(
         self,
-        model: InteractionNetwork,
+        model: GraphModel,
         *,
         epsilon: float = 1e-6,
         input: Literal["standardized", "raw"] = "standardized",
@@ -100,7 +117,12 @@ class LRP:
             msg = f"LRP: aggregate must be 'sum' or 'mean' (got {aggregate!r})"
             raise ValueError(msg)
         rules = dict(rules or {})
-        valid = {"default", *LAYERS, *{layer.split(".")[0] for layer in LAYERS}}
+        layers = [name for name, module in model.named_modules() if isinstance(module, nn.Linear)]
+        valid = {
+            "default",
+            *layers,
+            *(".".join(n.split(".")[:i]) for n in layers for i in range(1, n.count(".") + 1)),
+        }
         for key, rule in rules.items():
             if key not in valid:
                 msg = f"LRP: unknown rules key '{key}' (valid: {', '.join(sorted(valid))})"
@@ -110,165 +132,268 @@ class LRP:
                 raise TypeError(msg)
         default = rules.get("default", Epsilon(epsilon))
         self.model, self.input, self.aggregate = model, input, aggregate
-        self.rules = {layer: rules.get(layer, rules.get(layer.split(".")[0], default)) for layer in LAYERS}
+        self.rules = {layer: _most_specific(rules, layer, default) for layer in layers}
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
-        """Relevance of every track feature and every edge of every jet of ``batch`` for ``target``.
+    def explain(self, batch: Batch, *, target: str | None = None, index: Tensor | None = None) -> Explanation:
+        """Relevance of every node feature and every edge of every graph of ``batch`` for ``target``.
 
         Args:
-            batch: PyG ``Batch`` (or ``Data``) with ``x`` [num_tracks, num_features], ``edge_index`` and
-                ``batch``; any graph, any number of jets.
-            target: ``"H"``, ``"QCD"`` or ``"H-QCD"`` (the difference of the two logits).
+            batch: PyG ``Batch`` (or ``Data``) with ``x`` [num_nodes, num_features], ``edge_index`` and
+                ``batch``; any graph, any number of graphs.
+            target: An output column (``"H"``), or the difference of two (``"H-QCD"``); default: the
+                model's ``default_target``.
+            index: For node- or edge-level models, the output rows to explain (default: all).
 
         Raises:
             ValueError: unknown ``target``, or ``x`` does not have the model's number of features.
+            LRPError: the model holds a module LRP has no rule for.
         """
-        if target not in TARGETS:
-            msg = f"LRP.explain: target must be one of {', '.join(TARGETS)} (got {target!r})"
-            raise ValueError(msg)
         model = self.model
+        target = resolve_target(model, target)
         parameter = next(model.parameters())
         x = batch.x.to(device=parameter.device, dtype=parameter.dtype)
-        num_features = model.num_features
-        if x.dim() != 2 or x.shape[1] != num_features:
-            msg = f"LRP.explain: batch.x has shape {tuple(x.shape)}, expected (num_tracks, {num_features})"
+        if x.dim() != 2 or x.shape[1] != model.num_features:
+            msg = (
+                f"LRP.explain: batch.x has shape {tuple(x.shape)}, expected (num_nodes, {model.num_features})"
+            )
             raise ValueError(msg)
-        num_tracks = x.shape[0]
-        jet = (
-            batch.batch
-            if getattr(batch, "batch", None) is not None
-            else torch.zeros(num_tracks, dtype=torch.long)
-        )
-        jet = jet.to(x.device)
-        num_jets = int(batch.num_graphs) if hasattr(batch, "num_graphs") else 1
-        source, target_index = batch.edge_index.to(x.device)
-        edge_jet = jet[source]
-
-        layers = self._folded_layers()
-        absorbed = torch.zeros(num_jets, dtype=x.dtype, device=x.device)
-
-        def linear(inputs: Tensor, name: str, row_jet: Tensor) -> Tensor:
-            weight, bias = layers[name]
-            return _RuleLinear.apply(inputs, weight, bias, self.rules[name], absorbed, row_jet)
-
-        captured: dict[str, Tensor] = {}
-
-        def capture(name: str, tensor: Tensor, columns: int | None = None) -> Tensor:
-            """Keep the relevance ``t * grad_t`` of (the first ``columns`` columns of) ``tensor``."""
-            kept = slice(None, columns)
-            tensor.register_hook(
-                lambda grad: captured.__setitem__(name, tensor.detach()[:, kept] * grad[:, kept])
-            )
-            return tensor
-
-        with torch.enable_grad():
-            if self.input == "standardized":
-                scale, shift = _batchnorm_affine(model.bn)
-                reference = (x * scale + shift).detach().requires_grad_(True)
-            else:
-                reference = x.detach().clone().requires_grad_(True)
-            edge_input = capture("edge", torch.cat([reference[source], reference[target_index]], dim=1))
-            edge = linear(functional.relu(linear(edge_input, "edge_mlp.0", edge_jet)), "edge_mlp.3", edge_jet)
-            message_input = capture("message", torch.cat([reference[source], edge], dim=1), num_features)
-            message = linear(
-                functional.relu(linear(message_input, "node_mlp_1.0", edge_jet)), "node_mlp_1.3", edge_jet
-            )
-            aggregated = scatter(message, target_index, dim=0, dim_size=num_tracks, reduce="mean")
-            node_input = capture("node", torch.cat([reference, aggregated], dim=1), num_features)
-            node = linear(functional.relu(linear(node_input, "node_mlp_2.0", jet)), "node_mlp_2.3", jet)
-            pooled = scatter(node, jet, dim=0, dim_size=num_jets, reduce="mean")
-            jets = torch.arange(num_jets, device=x.device)
-            logits = linear(functional.relu(linear(pooled, "global_mlp.0", jets)), "global_mlp.3", jets)
-            seed = _target_seed(logits, target)
-            (gradient,) = torch.autograd.grad(logits, reference, grad_outputs=seed)
-
-        reference = reference.detach()
-        edge_relevance = captured.get("edge")
-        if edge_relevance is None:  # no edges: the hooks are not reached
-            edge_relevance = torch.zeros((0, 2 * num_features), dtype=x.dtype, device=x.device)
-        else:
-            edge_relevance[:, :num_features] += captured["message"]
-        if self.aggregate == "sum":
-            node_relevance = reference * gradient
-        else:
-            node_relevance = (
-                captured["node"]
-                + scatter(edge_relevance[:, :num_features], source, dim=0, dim_size=num_tracks, reduce="mean")
-                + scatter(
-                    edge_relevance[:, num_features:], target_index, dim=0, dim_size=num_tracks, reduce="mean"
-                )
-            )
+        inputs = copy.copy(batch)
+        inputs.x = x.detach().requires_grad_(True)
+        edge_attr = getattr(batch, "edge_attr", None)
+        if edge_attr is not None and edge_attr.is_floating_point():
+            inputs.edge_attr = edge_attr.to(x).detach().requires_grad_(True)
+        tracer = _Tracer(self, inputs)
+        with eval_mode(model), torch.enable_grad(), tracer.attached(), tracing(tracer):
+            logits = model(inputs)
+            seed = output_seed(model, inputs, logits, target, index)
+            leaves = [tracer.reference_leaf(), *([inputs.edge_attr] if "edge_attr" in inputs else [])]
+            gradients = torch.autograd.grad(logits, leaves, grad_outputs=seed, allow_unused=True)
+        node = _relevance(leaves[0], gradients[0])
+        edge_attr_relevance = _relevance(leaves[1], gradients[1]) if len(leaves) > 1 else None
+        edge = tracer.edge_relevance
+        if self.aggregate == "mean":
+            node = _paper_node_relevance(node, edge, inputs.edge_index)
+        edge_graph = tracer.node_graph[inputs.edge_index[0]]
         return Explanation(
-            node=node_relevance,
-            batch=jet,
-            edge=edge_relevance,
-            edge_significance=_edge_significance(edge_relevance, edge_jet, num_jets),
-            absorbed=absorbed,
-            logit=(logits.detach() * seed).sum(dim=1),
+            node=node,
+            batch=tracer.node_graph,
+            edge=edge,
+            edge_significance=None
+            if edge is None
+            else _edge_significance(edge, edge_graph, tracer.num_graphs),
+            absorbed=tracer.absorbed,
+            logit=explained_logit(model, inputs, logits.detach(), target, index),
             target=target,
+            index=index,
+            edge_attr=edge_attr_relevance,
         )
 
-    def _folded_layers(self) -> dict[str, tuple[Tensor, Tensor]]:
-        """Weight and bias of every ``Linear``, each BatchNorm folded in with its running statistics."""
-        model = self.model
+
+class _Tracer:
+    """The state of one explanation: hooks on the model's modules and the graph operations it runs."""
+
+    def __init__(self, lrp: LRP, inputs: Batch) -> None:
+        self.lrp, self.model, self.inputs = lrp, lrp.model, inputs
+        x = inputs.x
+        self.num_graphs = num_graphs(inputs)
+        graph = getattr(inputs, "batch", None)
+        self.node_graph = (graph if graph is not None else torch.zeros(x.shape[0], dtype=torch.long)).to(
+            x.device
+        )
+        self.absorbed = torch.zeros(self.num_graphs, dtype=x.dtype, device=x.device)
+        self.edge_index = inputs.edge_index.to(x.device)
+        self.edge_relevance: Tensor | None = None
+        self.input_norm = self.model.submodule(self.model.input_norm_name)
+        self._reference: Tensor = x  # the tensor whose relevance is reported
+        self._shift: Tensor | float = 0.0  # raw input: what the input normalisation adds
+        self._leaf: Tensor = x
+        # Row maps (graph of every row), most recent last: which graph a tensor's rows belong to.
+        self._maps: list[Tensor] = [torch.arange(self.num_graphs, device=x.device), self.node_graph]
+        self._pending: dict[int, tuple[str, nn.Linear, Tensor, Tensor]] = {}
+
+    def reference_leaf(self) -> Tensor:
+        return self._leaf
+
+    @contextmanager
+    def attached(self) -> Iterator[None]:
+        """Forward hooks on every module for the duration of the block; nothing is kept afterwards."""
+        handles = []
+        for name, module in self.model.named_modules():
+            if isinstance(module, nn.Linear):
+                handles.append(module.register_forward_hook(partial(self._linear, name)))
+            elif isinstance(module, nn.BatchNorm1d):
+                handles.append(module.register_forward_hook(partial(self._batchnorm, name)))
+            elif not isinstance(module, PASS_THROUGH) and not any(True for _ in module.children()):
+                handles.append(module.register_forward_hook(partial(_unsupported, name)))
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+            self._pending.clear()
+            self._maps.clear()
+
+    # --- modules -------------------------------------------------------------------------------------
+
+    def _linear(self, name: str, module: nn.Linear, args: tuple[Tensor, ...], output: Tensor) -> Tensor:
+        inputs = args[0]
+        if inputs.dim() != 2:
+            msg = f"LRP: Linear '{name}' got an input of shape {tuple(inputs.shape)}; LRP takes [rows, features]"
+            raise LRPError(msg)
+        out = self._rule(name, inputs, output, module.weight.detach(), _bias(module))
+        self._pending[id(out)] = (name, module, inputs, out)
+        return out
+
+    def _batchnorm(
+        self, name: str, module: nn.BatchNorm1d, args: tuple[Tensor, ...], output: Tensor
+    ) -> Tensor:
+        if module is self.input_norm:
+            return self._input(module, output)
+        entry = self._pending.get(id(args[0]))
+        if entry is None or entry[3] is not args[0]:
+            msg = f"LRP: BatchNorm '{name}' does not follow a Linear layer; LRP folds BatchNorm into the Linear before it"
+            raise LRPError(msg)
+        linear_name, linear, inputs, _ = entry
+        scale, shift = batchnorm_affine(module)
         with torch.no_grad():
-            layers: dict[str, tuple[Tensor, Tensor]] = {}
-            for mlp_name in ("edge_mlp", "node_mlp_1", "node_mlp_2", "global_mlp"):
-                mlp = getattr(model, mlp_name)
-                first, batchnorm, last = mlp[0], mlp[1], mlp[3]
-                scale, shift = _batchnorm_affine(batchnorm)
-                layers[f"{mlp_name}.0"] = (first.weight * scale[:, None], _bias(first) * scale + shift)
-                layers[f"{mlp_name}.3"] = (last.weight.clone(), _bias(last))
-            if self.input == "raw":
-                scale, shift = _batchnorm_affine(model.bn)
-                num_features = model.num_features
-                # The input BatchNorm feeds [x_src, x_dst] of the edge MLP and x of both node MLPs.
-                for name, blocks in (("edge_mlp.0", 2), ("node_mlp_1.0", 1), ("node_mlp_2.0", 1)):
-                    weight, bias = layers[name]
-                    weight = weight.clone()
-                    for block in range(blocks):
-                        columns = slice(block * num_features, (block + 1) * num_features)
-                        bias = bias + weight[:, columns] @ shift
-                        weight[:, columns] = weight[:, columns] * scale
-                    layers[name] = (weight, bias)
-        return layers
+            weight = linear.weight.detach() * scale[:, None]
+            bias = _bias(linear) * scale + shift
+        return self._rule(linear_name, inputs, output, weight, bias)
+
+    def _rule(self, name: str, inputs: Tensor, output: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        row_graph = self._rows(inputs.shape[0], f"Linear '{name}'")
+        return _RuleAffine.apply(
+            inputs, output.detach(), weight, bias, self.lrp.rules[name], self.absorbed, row_graph
+        )
+
+    def _input(self, module: nn.BatchNorm1d, output: Tensor) -> Tensor:
+        """The input normalisation: the reference point, or (raw input) a pass-through absorbing its shift."""
+        if self.lrp.input == "standardized":
+            self._leaf = self._reference = output.detach().requires_grad_(True)
+            return self._leaf
+        _, shift = batchnorm_affine(module)
+        self._reference, self._shift = output, shift
+        output.register_hook(partial(_absorb_shift, self.absorbed, self.node_graph, shift))
+        return output
+
+    # --- graph operations (hepxai.models.graph_ops) ------------------------------------------------
+
+    def gathered(self, values: Tensor, index: Tensor, out: Tensor) -> Tensor:
+        self._maps.append(self._rows(values.shape[0], "a gather")[index])
+        side = self._edge_side(index) if values is self._reference else None
+        if side is not None:
+            if self.edge_relevance is None:
+                self.edge_relevance = values.new_zeros(index.shape[0], 2 * values.shape[1])
+            columns = slice(side * values.shape[1], (side + 1) * values.shape[1])
+            out.register_hook(
+                partial(_add_relevance, self.edge_relevance, columns, out.detach() - self._shift)
+            )
+        return out
+
+    def scattered(self, out: Tensor, index: Tensor, num_rows: int, to_graphs: bool) -> Tensor:
+        if to_graphs:
+            self._maps.append(torch.arange(num_rows, device=out.device))
+        elif num_rows == self.node_graph.shape[0]:
+            self._maps.append(self.node_graph)
+        else:
+            source = self._rows(index.shape[0], "an aggregation")
+            self._maps.append(source.new_zeros(num_rows).scatter_(0, index, source))
+        return out
+
+    def constant(self, factor: Tensor) -> Tensor:
+        return factor.detach()
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+
+    def _rows(self, num_rows: int, what: str) -> Tensor:
+        """The graph of each of ``num_rows`` rows: the most recent row map of that length."""
+        for rows in reversed(self._maps):
+            if rows.shape[0] == num_rows:
+                return rows
+        msg = f"LRP: cannot tell which graph the {num_rows} rows of {what} belong to; build the model from hepxai.models.graph_ops"
+        raise LRPError(msg)
+
+    def _edge_side(self, index: Tensor) -> int | None:
+        """0 if ``index`` is the source row of the batch's edges, 1 if the target row, else ``None``."""
+        for side in (0, 1):
+            row = self.edge_index[side]
+            if index.shape == row.shape and (index.data_ptr() == row.data_ptr() or torch.equal(index, row)):
+                return side
+        return None
 
 
-def _batchnorm_affine(batchnorm: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
+def _most_specific(rules: Mapping[str, Rule], layer: str, default: Rule) -> Rule:
+    parts = layer.split(".")
+    for i in range(len(parts), 0, -1):
+        if ".".join(parts[:i]) in rules:
+            return rules[".".join(parts[:i])]
+    return default
+
+
+def _unsupported(name: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+    msg = (
+        f"LRP: no rule for module '{name}' ({type(module).__name__}); LRP handles Linear, BatchNorm1d after a "
+        f"Linear, ReLU and the graph operations of hepxai.models.graph_ops"
+    )
+    raise LRPError(msg)
+
+
+def _add_relevance(store: Tensor, columns: slice, value: Tensor, grad: Tensor) -> None:
+    """Tensor hook: add ``value * grad`` (the relevance of a gathered input) to the edge store."""
+    store[:, columns] += value * grad
+
+
+def _absorb_shift(sink: Tensor, node_graph: Tensor, shift: Tensor, grad: Tensor) -> None:
+    """Tensor hook on the input normalisation's output: its shift takes ``Σ shift · grad`` per node."""
+    sink.index_add_(0, node_graph, (grad @ shift.to(grad)).to(sink.dtype))
+
+
+def _relevance(leaf: Tensor, gradient: Tensor | None) -> Tensor:
+    return torch.zeros_like(leaf.detach()) if gradient is None else leaf.detach() * gradient
+
+
+def batchnorm_affine(batchnorm: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
     """Eval-mode BatchNorm as ``x * scale + shift``."""
     if batchnorm.running_mean is None or batchnorm.running_var is None:
         msg = f"LRP: {batchnorm} has no running statistics to fold"
-        raise ValueError(msg)
-    scale = torch.rsqrt(batchnorm.running_var + batchnorm.eps)
-    if batchnorm.weight is not None:
-        scale = scale * batchnorm.weight
-    shift = -batchnorm.running_mean * scale
-    if batchnorm.bias is not None:
-        shift = shift + batchnorm.bias
+        raise LRPError(msg)
+    with torch.no_grad():
+        scale = torch.rsqrt(batchnorm.running_var + batchnorm.eps)
+        if batchnorm.weight is not None:
+            scale = scale * batchnorm.weight
+        shift = -batchnorm.running_mean * scale
+        if batchnorm.bias is not None:
+            shift = shift + batchnorm.bias
     return scale.detach(), shift.detach()
 
 
 def _bias(linear: nn.Linear) -> Tensor:
+    bias = linear.bias if linear.bias is not None else linear.weight.new_zeros(linear.out_features)
+    return bias.detach()
+
+
+def _paper_node_relevance(node: Tensor, edge: Tensor | None, edge_index: Tensor) -> Tensor:
+    """The HIN-LRP paper's node relevance: direct relevance plus edge relevance averaged onto both tracks."""
+    if edge is None:
+        msg = "LRP: aggregate='mean' needs a model that gathers its input features along batch.edge_index"
+        raise LRPError(msg)
+    num_nodes, num_features = node.shape
+    source, target = edge_index
+    source_part, target_part = edge[:, :num_features], edge[:, num_features:]
+    direct = (
+        node
+        - scatter(source_part, source, dim=0, dim_size=num_nodes, reduce="sum")
+        - scatter(target_part, target, dim=0, dim_size=num_nodes, reduce="sum")
+    )
     return (
-        linear.bias.detach().clone()
-        if linear.bias is not None
-        else linear.weight.new_zeros(linear.out_features)
+        direct
+        + scatter(source_part, source, dim=0, dim_size=num_nodes, reduce="mean")
+        + scatter(target_part, target, dim=0, dim_size=num_nodes, reduce="mean")
     )
 
 
-def _target_seed(logits: Tensor, target: str) -> Tensor:
-    """Gradient seed at the logits: 1 on the explained class, or +1 (H) and −1 (QCD) for ``"H-QCD"``."""
-    seed = torch.zeros_like(logits)
-    if target == "H-QCD":
-        seed[:, CLASSES.index("H")] = 1.0
-        seed[:, CLASSES.index("QCD")] = -1.0
-    else:
-        seed[:, CLASSES.index(target)] = 1.0
-    return seed
-
-
-def _edge_significance(edge_relevance: Tensor, edge_jet: Tensor, num_jets: int) -> Tensor:
-    """``‖R_edge,i‖ / Σ_j ‖R_edge,j‖`` over the edges ``j`` of the same jet (0 in a jet without relevance)."""
+def _edge_significance(edge_relevance: Tensor, edge_graph: Tensor, num_graphs: int) -> Tensor:
+    """``‖R_edge,i‖ / Σ_j ‖R_edge,j‖`` over the edges ``j`` of the same graph (0 in a graph without relevance)."""
     norm = torch.linalg.vector_norm(edge_relevance, dim=1)
-    total = scatter(norm, edge_jet, dim=0, dim_size=num_jets, reduce="sum")[edge_jet]
+    total = scatter(norm, edge_graph, dim=0, dim_size=num_graphs, reduce="sum")[edge_graph]
     return torch.where(total > 0, norm / torch.where(total > 0, total, 1.0), 0.0)

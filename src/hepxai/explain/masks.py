@@ -2,14 +2,15 @@
 
 Both learn, for every track, the probability ``p`` of keeping it such that the frozen model, shown jets with
 tracks removed at random with probability ``1 − p``, still gives the explained class. Removal is relaxed
-(a binary-concrete sample ``m`` in (0, 1), temperature ``temperature``) and applied by weighting every mean of
-the network by ``m`` (:func:`~hepxai.explain.forward.masked_logits`), which for a 0/1 mask is exactly
-dropping the track and its edges. The loss per jet is
+(a binary-concrete sample ``m`` in (0, 1), temperature ``temperature``) and applied through the model
+interface's node and edge weights (:func:`~hepxai.explain.forward.masked_batch`), which for a 0/1 mask is
+exactly dropping the track and its edges. The loss per jet is
 
     − log P(class | masked jet) + size · mean(p) + entropy · mean(H(p)),
 
 so tracks the class needs keep ``p`` near 1 and the others drift to 0. ``p`` is the score (``node`` of shape
-``[num_tracks, 1]``). For ``target="H-QCD"`` the class is H, since ``P(H) = σ(logit_H − logit_QCD)``.
+``[num_tracks, 1]``). The class is the target's first column (``"H-QCD"``: H, since
+``P(H) = σ(logit_H − logit_QCD)``); a one-logit model's probability is ``σ(logit)``.
 
 BernMask follows GNNExplainer (Ying et al., 2019, https://arxiv.org/abs/1903.03894), BernMask-P follows
 PGExplainer (Luo et al., 2020, https://arxiv.org/abs/2011.04573), both as adapted by the LRI paper
@@ -27,9 +28,11 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
-from hepxai.explain.base import TARGETS, Explanation, register_explainer
-from hepxai.explain.forward import eval_mode, masked_logits, target_logit
-from hepxai.models.interaction_network import CLASSES, InteractionNetwork
+from hepxai.explain.base import Explanation, register_explainer
+from hepxai.explain.forward import eval_mode, masked_batch, target_logit
+from hepxai.explain.gradients import embedding_module
+from hepxai.explain.targets import resolve_target
+from hepxai.models.registry import GraphModel
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class _MaskObjective:
     """The loss shared by both mask explainers, summed over jets so that jets do not compete."""
 
     def __init__(
-        self, model: InteractionNetwork, *, size: float, entropy: float, temperature: float, seed: int
+        self, model: GraphModel, *, size: float, entropy: float, temperature: float, seed: int
     ) -> None:
         for name, value in (("size", size), ("entropy", entropy)):
             if value < 0:
@@ -57,14 +60,11 @@ class _MaskObjective:
 
     def loss(self, batch: Batch, mask_logit: Tensor, class_index: int, generator: torch.Generator) -> Tensor:
         """Loss for mask logits ``[num_tracks]``, one binary-concrete sample of the mask."""
-        uniform = torch.rand(mask_logit.shape, generator=generator, dtype=mask_logit.dtype).clamp(
-            1e-6, 1 - 1e-6
-        )
+        uniform = torch.rand(mask_logit.shape, generator=generator, dtype=mask_logit.dtype)
+        uniform = uniform.to(mask_logit.device).clamp(1e-6, 1 - 1e-6)
         noise = torch.log(uniform) - torch.log1p(-uniform)
         sample = torch.sigmoid((mask_logit + noise) / self.temperature)
-        log_probability = functional.log_softmax(masked_logits(self.model, batch, sample), dim=1)[
-            :, class_index
-        ]
+        log_probability = _log_probability(self.model(masked_batch(batch, sample)), class_index)
         keep = torch.sigmoid(mask_logit)
         entropy = -(keep * torch.log(keep + 1e-12) + (1 - keep) * torch.log(1 - keep + 1e-12))
         num_jets = int(batch.num_graphs)
@@ -75,14 +75,20 @@ class _MaskObjective:
 
     def logit(self, batch: Batch, target: str) -> Tensor:
         with torch.no_grad():
-            return target_logit(self.model(batch), target)
+            return target_logit(self.model, batch, self.model(batch), target)
+
+    def class_index(self, target: str | None) -> int:
+        """The output column whose probability the masks keep: the target's (first) column."""
+        target = resolve_target(self.model, target)
+        classes = tuple(self.model.classes)
+        return classes.index(target if target in classes else target.partition("-")[0])
 
 
-def _class_index(target: str) -> int:
-    if target not in TARGETS:
-        msg = f"target must be one of {', '.join(TARGETS)} (got {target!r})"
-        raise ValueError(msg)
-    return CLASSES.index("QCD" if target == "QCD" else "H")
+def _log_probability(logits: Tensor, class_index: int) -> Tensor:
+    """``[num_graphs]`` log-probability of the class: softmax over columns, or σ(logit) for one column."""
+    if logits.shape[1] == 1:
+        return functional.logsigmoid(logits[:, 0])
+    return functional.log_softmax(logits, dim=1)[:, class_index]
 
 
 @register_explainer("bernmask")
@@ -101,7 +107,7 @@ class BernMask(_MaskObjective):
 
     def __init__(
         self,
-        model: InteractionNetwork,
+        model: GraphModel,
         *,
         steps: int = 100,
         lr: float = 0.1,
@@ -116,14 +122,13 @@ class BernMask(_MaskObjective):
             raise ValueError(msg)
         self.steps, self.lr = steps, lr
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Optimised keep-probability of every track of ``batch`` for ``target``."""
-        class_index = _class_index(target)
+        class_index = self.class_index(target)
         generator = torch.Generator().manual_seed(self.seed)
-        dtype = next(self.model.parameters()).dtype
-        mask_logit = (0.1 * torch.randn(batch.x.shape[0], generator=generator, dtype=dtype)).requires_grad_(
-            True
-        )
+        parameter = next(self.model.parameters())
+        mask_logit = 0.1 * torch.randn(batch.x.shape[0], generator=generator, dtype=parameter.dtype)
+        mask_logit = mask_logit.to(parameter.device).requires_grad_(True)
         optimizer = torch.optim.Adam([mask_logit], lr=self.lr)
         with eval_mode(self.model), torch.enable_grad():
             for _ in range(self.steps):
@@ -134,14 +139,16 @@ class BernMask(_MaskObjective):
                 optimizer.step()
             logit = self.logit(batch, target)
         keep = torch.sigmoid(mask_logit.detach()).unsqueeze(1)
-        return Explanation(node=keep, batch=batch.batch, logit=logit, target=target)
+        return Explanation(
+            node=keep, batch=batch.batch, logit=logit, target=resolve_target(self.model, target)
+        )
 
 
 @register_explainer("bernmask_p")
 class BernMaskP(_MaskObjective):
     """A mask generator ``MLP([track embedding, jet embedding]) → p``, trained once, then applied to any jet.
 
-    The embeddings are the frozen model's last track embedding (output of ``node_mlp_2``) and its mean over
+    The embeddings are the frozen model's last track embedding (output of its ``embedding_name`` module) and its mean over
     the jet. :meth:`fit` trains the generator on given jets; :meth:`explain` on an unfitted explainer first
     fits it on the jets it is asked to explain.
 
@@ -158,7 +165,7 @@ class BernMaskP(_MaskObjective):
 
     def __init__(
         self,
-        model: InteractionNetwork,
+        model: GraphModel,
         *,
         epochs: int = 30,
         lr: float = 0.003,
@@ -177,13 +184,13 @@ class BernMaskP(_MaskObjective):
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.generator = nn.Sequential(
-                nn.Linear(2 * model.hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
-            ).to(dtype)
+                nn.Linear(2 * _embedding_width(model), hidden), nn.ReLU(), nn.Linear(hidden, 1)
+            ).to(dtype=dtype, device=next(model.parameters()).device)
         self.fitted = False
 
-    def fit(self, batches: Sequence[Batch], *, target: str = "H") -> BernMaskP:
+    def fit(self, batches: Sequence[Batch], *, target: str | None = None) -> BernMaskP:
         """Train the generator on ``batches`` (e.g. chunks of the jets to explain); returns ``self``."""
-        class_index = _class_index(target)
+        class_index = self.class_index(target)
         sampler = torch.Generator().manual_seed(self.seed)
         embeddings = [self._embedding(batch) for batch in batches]
         optimizer = torch.optim.Adam(self.generator.parameters(), lr=self.lr)
@@ -204,7 +211,7 @@ class BernMaskP(_MaskObjective):
         self.fitted = True
         return self
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Generated keep-probability of every track of ``batch`` for ``target``."""
         if not self.fitted:
             log.info("BernMask-P: training the mask generator on the %d jets to explain", batch.num_graphs)
@@ -212,12 +219,14 @@ class BernMaskP(_MaskObjective):
         with torch.no_grad(), eval_mode(self.model):
             keep = torch.sigmoid(self.generator(self._embedding(batch)))
             logit = self.logit(batch, target)
-        return Explanation(node=keep, batch=batch.batch, logit=logit, target=target)
+        return Explanation(
+            node=keep, batch=batch.batch, logit=logit, target=resolve_target(self.model, target)
+        )
 
     def _embedding(self, batch: Batch) -> Tensor:
         """``[num_tracks, 2 * hidden]`` the frozen model's track embedding and its jet's mean embedding."""
         captured: list[Tensor] = []
-        handle = self.model.node_mlp_2.register_forward_hook(
+        handle = embedding_module(self.model).register_forward_hook(
             lambda module, inputs, output: captured.append(output)
         )
         try:
@@ -228,3 +237,12 @@ class BernMaskP(_MaskObjective):
         (track,) = captured
         jet = scatter(track, batch.batch, dim=0, dim_size=int(batch.num_graphs), reduce="mean")
         return torch.cat([track, jet[batch.batch]], dim=1)
+
+
+def _embedding_width(model: GraphModel) -> int:
+    """Channels of the model's node embedding: the output width of the last Linear of its module."""
+    linears = [m for m in embedding_module(model).modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        msg = f"{type(model).__name__}: the embedding module holds no Linear layer to read its width from"
+        raise ValueError(msg)
+    return linears[-1].out_features

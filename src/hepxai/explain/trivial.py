@@ -16,12 +16,13 @@ from torch_geometric.data import Batch
 from hepxai.errors import InputError
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode, target_logit
-from hepxai.models.interaction_network import InteractionNetwork
+from hepxai.explain.targets import resolve_target
+from hepxai.models.registry import GraphModel
 
 
-def _logit(model: InteractionNetwork, batch: Batch, target: str) -> Tensor:
+def _logit(model: GraphModel, batch: Batch, target: str | None) -> Tensor:
     with torch.no_grad(), eval_mode(model):
-        return target_logit(model(batch), target)
+        return target_logit(model, batch, model(batch), target)
 
 
 @register_explainer("random")
@@ -33,18 +34,18 @@ class RandomRanking:
         seed: Seed of the random generator; the same seed and batch give the same scores.
     """
 
-    def __init__(self, model: InteractionNetwork, *, seed: int = 0) -> None:
+    def __init__(self, model: GraphModel, *, seed: int = 0) -> None:
         self.model, self.seed = model, seed
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Random score for every track of ``batch``."""
         generator = torch.Generator().manual_seed(self.seed)
         score = torch.rand((batch.x.shape[0], 1), generator=generator, dtype=torch.float64)
         return Explanation(
-            node=score.to(batch.x.dtype),
+            node=score.to(device=batch.x.device, dtype=batch.x.dtype),
             batch=batch.batch,
             logit=_logit(self.model, batch, target),
-            target=target,
+            target=resolve_target(self.model, target),
         )
 
 
@@ -54,7 +55,7 @@ class _FeatureRanking:
     candidates: tuple[str, ...] = ()
 
     def __init__(
-        self, model: InteractionNetwork, *, feature_names: Sequence[str], feature: str | None = None
+        self, model: GraphModel, *, feature_names: Sequence[str], feature: str | None = None
     ) -> None:
         names = list(feature_names)
         wanted = (feature,) if feature is not None else self.candidates
@@ -68,11 +69,14 @@ class _FeatureRanking:
         self.model, self.feature = model, found[0]
         self.column = names.index(self.feature)
 
-    def explain(self, batch: Batch, *, target: str = "H") -> Explanation:
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Score every track of ``batch`` by the magnitude of the feature."""
         score = batch.x[:, self.column : self.column + 1].abs()
         return Explanation(
-            node=score, batch=batch.batch, logit=_logit(self.model, batch, target), target=target
+            node=score,
+            batch=batch.batch,
+            logit=_logit(self.model, batch, target),
+            target=resolve_target(self.model, target),
         )
 
 

@@ -1,6 +1,16 @@
-"""Taggers: the Higgs Interaction Network and its checkpoints."""
+"""Models: every kind registered by name, one interface, and their checkpoints."""
 
 from hepxai.models.checkpoint import load_checkpoint, save_checkpoint
 from hepxai.models.interaction_network import CLASSES, InteractionNetwork
+from hepxai.models.registry import GraphModel, build_model, model_kinds, register_model
 
-__all__ = ["CLASSES", "InteractionNetwork", "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CLASSES",
+    "GraphModel",
+    "InteractionNetwork",
+    "build_model",
+    "load_checkpoint",
+    "model_kinds",
+    "register_model",
+    "save_checkpoint",
+]

@@ -1,4 +1,8 @@
-"""Saving and loading HIN checkpoints: this project's format and the original HIN state dict."""
+"""Saving and loading model checkpoints: this project's format (any registered kind) and the original HIN.
+
+A checkpoint stores the model's kind, its config and its weights; one written before kinds existed holds a
+HIN, and the original HIN state dict (``.npz``/``.pth``) loads as one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import torch
 
 from hepxai.errors import InputError
 from hepxai.models.interaction_network import InteractionNetwork
+from hepxai.models.registry import GraphModel, build_model
 
 FORMAT = "hepxai-checkpoint-v1"
 _ORIGINAL_PREFIXES = {
@@ -21,26 +26,34 @@ _ORIGINAL_PREFIXES = {
 }
 
 
-def save_checkpoint(path: str | Path, model: InteractionNetwork, **extra: Any) -> Path:
+def save_checkpoint(path: str | Path, model: GraphModel, **extra: Any) -> Path:
     """Write the model (and any ``extra`` training state) atomically: a temporary file, then a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     torch.save(
-        {"format": FORMAT, "config": model.config, "state_dict": model.state_dict(), **extra}, temporary
+        {
+            "format": FORMAT,
+            "kind": model.kind,
+            "config": model.config,
+            "state_dict": model.state_dict(),
+            **extra,
+        },
+        temporary,
     )
     os.replace(temporary, path)
     return path
 
 
-def load_checkpoint(path: str | Path) -> InteractionNetwork:
-    """Load a HIN in eval mode from this project's checkpoint or the original HIN state dict.
+def load_checkpoint(path: str | Path) -> GraphModel:
+    """Load a model in eval mode from this project's checkpoint or the original HIN state dict.
 
     The original layout (keys ``bn.*`` and ``interactionnetwork.{edge_model.edge_mlp, ...}``) is accepted
     as ``.npz`` or as a torch ``.pth``/``.pt`` file; sizes are inferred from the weights.
 
     Raises:
-        InputError: the file is missing or unreadable, or its keys or shapes do not fit the HIN.
+        InputError: the file is missing or unreadable, its kind is unknown, or its keys or shapes do not
+            fit the model.
     """
     return model_from_state(read_checkpoint(path), path)
 
@@ -68,17 +81,26 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return {"state_dict": content}
 
 
-def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -> InteractionNetwork:
-    """Build the HIN from :func:`read_checkpoint`'s content and load its weights, checking every key."""
-    state = _rename_original(content["state_dict"])
+def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -> GraphModel:
+    """Build the model from :func:`read_checkpoint`'s content and load its weights, checking every key."""
+    kind = content.get("kind", InteractionNetwork.kind)
+    state = content["state_dict"]
+    if kind == InteractionNetwork.kind:
+        state = _rename_original(state)
     config = content.get("config") or _infer_config(state, path)
-    model = InteractionNetwork(**config)
+    try:
+        model = build_model(kind, **config)
+    except InputError as err:
+        msg = f"{path}: {err}"
+        raise InputError(msg) from err
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
         what = f"missing key '{missing[0]}'" if missing else f"unexpected key '{unexpected[0]}'"
-        msg = f"{path}: not a HIN checkpoint ({what}; {len(missing)} missing, {len(unexpected)} unexpected)"
+        msg = (
+            f"{path}: not a {kind} checkpoint ({what}; {len(missing)} missing, {len(unexpected)} unexpected)"
+        )
         raise InputError(msg)
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):

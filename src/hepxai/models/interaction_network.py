@@ -12,7 +12,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
-from torch_geometric.utils import scatter
+
+from hepxai.models.graph_ops import aggregate, gather, pool
+from hepxai.models.registry import GraphModel, register_model
 
 CLASSES = ("QCD", "H")
 
@@ -29,14 +31,25 @@ class MLP(nn.Sequential):
         )
 
 
-class InteractionNetwork(nn.Module):
+@register_model
+class InteractionNetwork(GraphModel):
     """The HIN tagger: fully connected track graphs in, [QCD, H] logits per jet out.
+
+    Honours ``batch.edge_weight`` (weighted mean over the incoming edges of a track) and
+    ``batch.node_weight`` (weighted mean over the tracks of a jet); with 0/1 weights that equals removing
+    the tracks and edges of weight 0.
 
     Args:
         num_features: Track features per track (48 for the CMS schema).
         hidden: Width of every hidden layer and of the edge and node embeddings.
         num_classes: Output logits; 2 for [QCD, H].
     """
+
+    kind = "interaction_network"
+    classes = CLASSES
+    default_target = "H"
+    input_norm_name = "bn"
+    embedding_name = "node_mlp_2"
 
     def __init__(self, num_features: int = 48, hidden: int = 128, num_classes: int = 2) -> None:
         super().__init__()
@@ -59,13 +72,23 @@ class InteractionNetwork(nn.Module):
             msg = f"model expects {self.num_features} track features, the data has {x.shape[1]}"
             raise ValueError(msg)
         num_tracks = x.shape[0]
-        jet = batch.batch if batch.batch is not None else torch.zeros(num_tracks, dtype=torch.long)
-        num_jets = int(batch.num_graphs)
+        jet = getattr(batch, "batch", None)
+        if jet is None:
+            jet = torch.zeros(num_tracks, dtype=torch.long, device=x.device)
         x = self.bn(x)
         source, target = edge_index
-        edge = self.edge_mlp(torch.cat([x[source], x[target]], dim=1))
-        message = self.node_mlp_1(torch.cat([x[source], edge], dim=1))
-        aggregate = scatter(message, target, dim=0, dim_size=num_tracks, reduce="mean")
-        node = self.node_mlp_2(torch.cat([x, aggregate], dim=1))
-        pooled = scatter(node, jet, dim=0, dim_size=num_jets, reduce="mean")
+        x_source = gather(x, source)
+        edge = self.edge_mlp(torch.cat([x_source, gather(x, target)], dim=1))
+        message = self.node_mlp_1(torch.cat([x_source, edge], dim=1))
+        aggregated = aggregate(
+            message, target, num_tracks, reduce="mean", weight=getattr(batch, "edge_weight", None)
+        )
+        node = self.node_mlp_2(torch.cat([x, aggregated], dim=1))
+        pooled = pool(
+            node,
+            jet,
+            int(getattr(batch, "num_graphs", 1)),
+            reduce="mean",
+            weight=getattr(batch, "node_weight", None),
+        )
         return self.global_mlp(pooled)
