@@ -29,10 +29,11 @@ def model_logit(model, batch: Batch, target: str) -> torch.Tensor:
 @pytest.mark.parametrize("num_tracks", [[2], [60], [1, 5, 2], [13, 60, 2, 7, 31, 44, 3]])
 @pytest.mark.parametrize("input_space", ["standardized", "raw"])
 @pytest.mark.parametrize("target", ["H", "QCD", "H-QCD"])
-def test_conservation_on_random_models(make_model, make_batch, seed, num_tracks, input_space, target):
+@pytest.mark.parametrize("fast", [True, False])
+def test_conservation_on_random_models(make_model, make_batch, seed, num_tracks, input_space, target, fast):
     model = make_model(seed)
     batch = make_batch(seed + 100, num_tracks)
-    explanation = LRP(model, input=input_space).explain(batch, target=target)
+    explanation = LRP(model, input=input_space, fast=fast).explain(batch, target=target)
     torch.testing.assert_close(explanation.logit, model_logit(model, batch, target), rtol=1e-10, atol=1e-10)
     assert (
         explanation.absorbed.abs().max() > 1e-4
@@ -293,7 +294,7 @@ def test_agrees_with_an_explicit_layer_by_layer_implementation(
 ):
     model = make_model(seed)
     batch = make_batch(seed, [3, num_tracks])  # explain two jets, compare the second
-    summed = LRP(model, epsilon=epsilon).explain(batch, target=target)
+    summed = LRP(model, epsilon=epsilon, fast=False).explain(batch, target=target)
     averaged = LRP(model, epsilon=epsilon, aggregate="mean").explain(batch, target=target)
     jet = batch.to_data_list()[1]
     node_sum, node_mean, edge, absorbed, logit = explicit_lrp(model, jet.x, jet.edge_index, target, epsilon)
@@ -378,7 +379,7 @@ def test_agrees_with_zennit_epsilon(zennit, make_model, make_batch, target):
     model = zennit_model(make_model, 30)
     batch = make_batch(31, [2, 9, 4])
     reference = zennit_relevance(zennit, model, batch, target)
-    explanation = LRP(model, epsilon=1e-6).explain(batch, target=target)
+    explanation = LRP(model, epsilon=1e-6, fast=False).explain(batch, target=target)
     assert explanation.node.abs().max() > 1e-3
     torch.testing.assert_close(explanation.node, reference, rtol=1e-9, atol=1e-12)
 

@@ -41,8 +41,9 @@ from torch_geometric.utils import scatter
 
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode
+from hepxai.explain.lrp_dense import dense_applies, dense_lrp
 from hepxai.explain.rules import Epsilon, Rule
-from hepxai.explain.targets import explained_logit, num_graphs, output_seed, resolve_target
+from hepxai.explain.targets import explained_logit, num_graphs, output_seed, resolve_target, target_weights
 from hepxai.models.graph_ops import tracing
 from hepxai.models.registry import GraphModel
 
@@ -94,6 +95,10 @@ class LRP:
         aggregate: ``"sum"``: node relevance is the exact sum over every pathway (conservative);
             ``"mean"``: the HIN-LRP paper's formula, each edge's relevance averaged onto its two tracks plus
             the track's direct relevance (not conservative).
+        edges: Compute the relevance of every edge's inputs and the edge significance (``None`` without).
+        fast: Use the dense HIN path (:mod:`hepxai.explain.lrp_dense`) where it applies: the HIN, one ε for
+            every layer, fully connected jets, ``aggregate="sum"``, graph-level targets, no masks. It merges
+            affine maps, so its relevance differs from the layer-by-layer path by O(ε).
 
     Example::
 
@@ -109,6 +114,8 @@ class LRP:
         input: Literal["standardized", "raw"] = "standardized",
         rules: Mapping[str, Rule] | None = None,
         aggregate: Literal["sum", "mean"] = "sum",
+        edges: bool = True,
+        fast: bool = True,
     ) -> None:
         if input not in ("standardized", "raw"):
             msg = f"LRP: input must be 'standardized' or 'raw' (got {input!r})"
@@ -131,7 +138,10 @@ class LRP:
                 msg = f"LRP: rules['{key}'] must be a Rule, got {type(rule).__name__}"
                 raise TypeError(msg)
         default = rules.get("default", Epsilon(epsilon))
-        self.model, self.input, self.aggregate = model, input, aggregate
+        if aggregate == "mean" and not edges:
+            msg = "LRP: aggregate='mean' averages edge relevance onto tracks, so it needs edges=True"
+            raise ValueError(msg)
+        self.model, self.input, self.aggregate, self.edges, self.fast = model, input, aggregate, edges, fast
         self.rules = {layer: _most_specific(rules, layer, default) for layer in layers}
 
     def explain(self, batch: Batch, *, target: str | None = None, index: Tensor | None = None) -> Explanation:
@@ -157,6 +167,9 @@ class LRP:
                 f"LRP.explain: batch.x has shape {tuple(x.shape)}, expected (num_nodes, {model.num_features})"
             )
             raise ValueError(msg)
+        dense_epsilon = self._dense_epsilon(batch, index)
+        if dense_epsilon is not None:
+            return self._explain_dense(batch, target, dense_epsilon)
         inputs = copy.copy(batch)
         inputs.x = x.detach().requires_grad_(True)
         edge_attr = getattr(batch, "edge_attr", None)
@@ -186,6 +199,34 @@ class LRP:
             target=target,
             index=index,
             edge_attr=edge_attr_relevance,
+        )
+
+    def _dense_epsilon(self, batch: Batch, index: Tensor | None) -> float | None:
+        """The common ε when the dense HIN path applies to ``batch``, else ``None``."""
+        rules = list(self.rules.values())
+        if not (self.fast and self.aggregate == "sum" and index is None and rules):
+            return None
+        if not all(type(rule) is Epsilon and rule.epsilon == rules[0].epsilon for rule in rules):
+            return None
+        return rules[0].epsilon if dense_applies(self.model, batch) else None
+
+    def _explain_dense(self, batch: Batch, target: str, epsilon: float) -> Explanation:
+        model = self.model
+        seed = target_weights(model, target)
+        dense = dense_lrp(model, batch, seed, epsilon=epsilon, raw=self.input == "raw", edges=self.edges)
+        graph = batch.batch.to(dense.node.device)
+        significance = None
+        if dense.edge is not None:
+            edge_graph = graph[batch.edge_index[0].to(graph.device)]
+            significance = _edge_significance(dense.edge, edge_graph, int(batch.num_graphs))
+        return Explanation(
+            node=dense.node,
+            batch=graph,
+            edge=dense.edge,
+            edge_significance=significance,
+            absorbed=dense.absorbed,
+            logit=dense.logits @ seed.to(dense.logits),
+            target=target,
         )
 
 
@@ -238,7 +279,9 @@ class _Tracer:
     def _linear(self, name: str, module: nn.Linear, args: tuple[Tensor, ...], output: Tensor) -> Tensor:
         inputs = args[0]
         if inputs.dim() != 2:
-            msg = f"LRP: Linear '{name}' got an input of shape {tuple(inputs.shape)}; LRP takes [rows, features]"
+            msg = (
+                f"LRP: Linear '{name}' got an input of shape {tuple(inputs.shape)}; it takes [rows, features]"
+            )
             raise LRPError(msg)
         out = self._rule(name, inputs, output, module.weight.detach(), _bias(module))
         self._pending[id(out)] = (name, module, inputs, out)
@@ -251,7 +294,7 @@ class _Tracer:
             return self._input(module, output)
         entry = self._pending.get(id(args[0]))
         if entry is None or entry[3] is not args[0]:
-            msg = f"LRP: BatchNorm '{name}' does not follow a Linear layer; LRP folds BatchNorm into the Linear before it"
+            msg = f"LRP: BatchNorm '{name}' follows no Linear layer; LRP folds a BatchNorm into the Linear before it"
             raise LRPError(msg)
         linear_name, linear, inputs, _ = entry
         scale, shift = batchnorm_affine(module)
@@ -280,7 +323,7 @@ class _Tracer:
 
     def gathered(self, values: Tensor, index: Tensor, out: Tensor) -> Tensor:
         self._maps.append(self._rows(values.shape[0], "a gather")[index])
-        side = self._edge_side(index) if values is self._reference else None
+        side = self._edge_side(index) if values is self._reference and self.lrp.edges else None
         if side is not None:
             if self.edge_relevance is None:
                 self.edge_relevance = values.new_zeros(index.shape[0], 2 * values.shape[1])
@@ -310,7 +353,10 @@ class _Tracer:
         for rows in reversed(self._maps):
             if rows.shape[0] == num_rows:
                 return rows
-        msg = f"LRP: cannot tell which graph the {num_rows} rows of {what} belong to; build the model from hepxai.models.graph_ops"
+        msg = (
+            f"LRP: cannot tell which graph the {num_rows} rows of {what} belong to; "
+            "build the model from hepxai.models.graph_ops"
+        )
         raise LRPError(msg)
 
     def _edge_side(self, index: Tensor) -> int | None:
@@ -332,8 +378,8 @@ def _most_specific(rules: Mapping[str, Rule], layer: str, default: Rule) -> Rule
 
 def _unsupported(name: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
     msg = (
-        f"LRP: no rule for module '{name}' ({type(module).__name__}); LRP handles Linear, BatchNorm1d after a "
-        f"Linear, ReLU and the graph operations of hepxai.models.graph_ops"
+        f"LRP: no rule for module '{name}' ({type(module).__name__}); LRP handles Linear, BatchNorm1d after "
+        f"a Linear, ReLU and the graph operations of hepxai.models.graph_ops"
     )
     raise LRPError(msg)
 
@@ -393,7 +439,7 @@ def _paper_node_relevance(node: Tensor, edge: Tensor | None, edge_index: Tensor)
 
 
 def _edge_significance(edge_relevance: Tensor, edge_graph: Tensor, num_graphs: int) -> Tensor:
-    """``‖R_edge,i‖ / Σ_j ‖R_edge,j‖`` over the edges ``j`` of the same graph (0 in a graph without relevance)."""
+    """``‖R_edge,i‖ / Σ_j ‖R_edge,j‖`` over the edges ``j`` of its graph (0 in a graph without relevance)."""
     norm = torch.linalg.vector_norm(edge_relevance, dim=1)
     total = scatter(norm, edge_graph, dim=0, dim_size=num_graphs, reduce="sum")[edge_graph]
     return torch.where(total > 0, norm / torch.where(total > 0, total, 1.0), 0.0)
