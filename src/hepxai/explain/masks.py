@@ -149,8 +149,8 @@ class BernMaskP(_MaskObjective):
     """A mask generator ``MLP([track embedding, jet embedding]) → p``, trained once, then applied to any jet.
 
     The embeddings are the frozen model's last track embedding (output of its ``embedding_name`` module)
-    and its mean over the jet. :meth:`fit` trains the generator on given jets; :meth:`explain` on an unfitted explainer first
-    fits it on the jets it is asked to explain.
+    and its mean over the jet. :meth:`fit` trains the generator on given jets; :meth:`explain` on an
+    unfitted explainer first fits it on the jets it is asked to explain.
 
     Args:
         model: The HIN; its weights are not changed.
