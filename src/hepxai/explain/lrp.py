@@ -294,7 +294,7 @@ class _Tracer:
             return self._input(module, output)
         entry = self._pending.get(id(args[0]))
         if entry is None or entry[3] is not args[0]:
-            msg = f"LRP: BatchNorm '{name}' follows no Linear; LRP folds a BatchNorm into the Linear before it"
+            msg = f"LRP: BatchNorm '{name}' follows no Linear; LRP folds BatchNorm into the Linear before it"
             raise LRPError(msg)
         linear_name, linear, inputs, _ = entry
         scale, shift = batchnorm_affine(module)
