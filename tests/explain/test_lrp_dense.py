@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hepxai.explain import LRP, GradientTimesInput, Saliency
-from hepxai.explain.lrp_dense import is_fully_connected
+from hepxai.models.dense import dense_applies, dense_forward, is_fully_connected
 
 SIZES = [1, 2, 5, 9, 4, 30, 9, 1, 100]
 
@@ -73,3 +73,12 @@ def test_gradient_explainers_share_the_dense_path(make_model, make_batch, explai
     generic = explainer(model, input=input_space, fast=False).explain(batch, target="H")
     torch.testing.assert_close(fast.node, generic.node, rtol=1e-9, atol=1e-10)
     torch.testing.assert_close(fast.logit, generic.logit, rtol=1e-10, atol=1e-10)
+
+
+def test_dense_forward_equals_forward_in_eval_mode(make_model, make_batch):
+    model, batch = make_model(41), make_batch(42, SIZES)
+    assert dense_applies(model, batch)
+    with torch.no_grad():
+        torch.testing.assert_close(dense_forward(model, batch), model(batch), rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(model.fast_forward(batch), model(batch), rtol=1e-10, atol=1e-10)
+    assert not dense_applies(model, make_batch(43, [5, 6], keep_edges=0.5))

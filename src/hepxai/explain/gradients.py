@@ -18,8 +18,9 @@ from torch_geometric.utils import scatter
 
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode, logits_with_standardized, standardize, target_logit
-from hepxai.explain.lrp_dense import dense_applies, dense_lrp
+from hepxai.explain.lrp_dense import dense_lrp
 from hepxai.explain.targets import resolve_target, target_weights
+from hepxai.models.dense import dense_applies
 from hepxai.models.registry import GraphModel
 
 InputSpace = Literal["standardized", "raw"]

@@ -41,9 +41,10 @@ from torch_geometric.utils import scatter
 
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode
-from hepxai.explain.lrp_dense import dense_applies, dense_lrp
+from hepxai.explain.lrp_dense import dense_lrp
 from hepxai.explain.rules import Epsilon, Rule
 from hepxai.explain.targets import explained_logit, num_graphs, output_seed, resolve_target, target_weights
+from hepxai.models.dense import batchnorm_affine, dense_applies
 from hepxai.models.graph_ops import tracing
 from hepxai.models.registry import GraphModel
 
@@ -396,21 +397,6 @@ def _absorb_shift(sink: Tensor, node_graph: Tensor, shift: Tensor, grad: Tensor)
 
 def _relevance(leaf: Tensor, gradient: Tensor | None) -> Tensor:
     return torch.zeros_like(leaf.detach()) if gradient is None else leaf.detach() * gradient
-
-
-def batchnorm_affine(batchnorm: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
-    """Eval-mode BatchNorm as ``x * scale + shift``."""
-    if batchnorm.running_mean is None or batchnorm.running_var is None:
-        msg = f"LRP: {batchnorm} has no running statistics to fold"
-        raise LRPError(msg)
-    with torch.no_grad():
-        scale = torch.rsqrt(batchnorm.running_var + batchnorm.eps)
-        if batchnorm.weight is not None:
-            scale = scale * batchnorm.weight
-        shift = -batchnorm.running_mean * scale
-        if batchnorm.bias is not None:
-            shift = shift + batchnorm.bias
-    return scale.detach(), shift.detach()
 
 
 def _bias(linear: nn.Linear) -> Tensor:
