@@ -1,10 +1,15 @@
-"""LRP cost against the forward pass, batched against one jet at a time, and peak memory, in one run.
+"""LRP cost against the forward passes, batched against one jet at a time, and peak memory, in one run.
 
-    python bench/bench_lrp.py [--device cpu] [--threads 1] [--repeats 5] [--zennit]
+    python bench/bench_lrp.py [--device cpu] [--threads 1] [--repeats 5] [--quick] [--zennit]
 
 Prints medians over ``--repeats`` after one warm-up; every ratio compares numbers measured in this run.
 The model is the HIN's shape (48 features, hidden 128) with seeded random weights and BatchNorm statistics,
 or ``--model CKPT``; jets are fully connected with seeded N(0, 1) features.
+
+Columns: ``forward`` is the plain ``model(batch)`` (no gradients), ``fast fwd`` the fastest forward
+(``model.fast_forward``: dense blocks in eval mode), ``lrp`` LRP-ε with edge relevance (the dense path),
+``lrp -e`` without edge relevance, ``layers`` the layer-by-layer generic path (``fast=False``, the cost of
+the previous implementation; skipped where it would take minutes), ``g×i`` gradient × input.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from torch_geometric.data import Batch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from hepxai.data.graphs import fully_connected_edge_index
-from hepxai.explain import LRP
+from hepxai.explain import LRP, GradientTimesInput
 from hepxai.models import InteractionNetwork, load_checkpoint
 
 
@@ -153,17 +158,19 @@ def probe(args: argparse.Namespace) -> None:
     what, num_jets, num_tracks = args.probe[0], int(args.probe[1]), int(args.probe[2])
     model = make_model(args.model, args.device)
     batch = make_batch(num_jets, num_tracks, args.device)
-    lrp = LRP(model)
+    run = {
+        "forward": lambda: model(batch),
+        "lrp": lambda: LRP(model, edges=False).explain(batch),
+        "lrp_edges": lambda: LRP(model).explain(batch),
+        "layers": lambda: LRP(model, fast=False, edges=False).explain(batch),
+    }[what]
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
     else:
         before = _resident_bytes()
-    if what == "lrp":
-        lrp.explain(batch)
-    else:
-        with torch.no_grad():
-            model(batch)
+    with torch.no_grad():
+        run()
     if args.device == "cuda":
         peak = torch.cuda.max_memory_allocated() - before
     else:
@@ -186,6 +193,21 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(msg)
 
 
+def mixed_batch(num_jets: int, device: str, seed: int = 3) -> Batch:
+    """Jets of a real-like mix of sizes: 2 to 100 tracks, gamma-distributed with a median near 30."""
+    generator = torch.Generator().manual_seed(seed)
+    sizes = torch.distributions.Gamma(torch.tensor(4.0), torch.tensor(4.0 / 32)).sample((num_jets,))
+    counts = sizes.round().long().clamp(2, 100)
+    ptr = torch.zeros(num_jets + 1, dtype=torch.long)
+    ptr[1:] = torch.cumsum(counts, 0)
+    return Batch(
+        x=torch.randn(int(counts.sum()), 48, generator=generator),
+        edge_index=fully_connected_edge_index(counts),
+        batch=torch.repeat_interleave(torch.arange(num_jets), counts),
+        ptr=ptr,
+    ).to(device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -194,9 +216,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", default=None, help="checkpoint to explain instead of a random HIN")
-    parser.add_argument(
-        "--loop-jets", type=int, default=128, help="jets in the batched-versus-loop comparison"
-    )
+    parser.add_argument("--quick", action="store_true", help="only 128 jets of 10 and 30 tracks, no memory")
     parser.add_argument(
         "--zennit",
         action="store_true",
@@ -209,59 +229,94 @@ def main() -> None:
         probe(args)
         return
 
+    torch.manual_seed(0)
     model = make_model(args.model, args.device)
-    lrp = LRP(model)
+    lrp, lrp_no_edges = LRP(model), LRP(model, edges=False)
+    layers = LRP(model, fast=False)
+    gradient_x_input = GradientTimesInput(model)
     zennit = zennit_explainer(model) if args.zennit else None
     print(
         f"device {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"medians of {args.repeats}"
     )
-    header = f"{'tracks':>6} {'jets':>5} {'forward ms':>11} {'lrp ms':>9} {'lrp/forward':>12}"
-    print("\nLRP against the forward pass (torch.no_grad)")
-    print(header + (f" {'zennit ms':>10} {'zennit/lrp':>11}" if zennit else ""))
-    for num_tracks in (10, 30):
-        for num_jets in (1, 128, 1024):
-            batch = make_batch(num_jets, num_tracks, args.device)
 
-            def forward(batch: Batch = batch) -> None:
-                with torch.no_grad():
-                    model(batch)
+    def timed(function: Callable[[], object], size: int) -> float:
+        repeats = args.repeats if size < 10_000 else max(3, args.repeats // 2)
+        return median_seconds(function, repeats, args.device)
 
-            repeats = args.repeats if num_jets * num_tracks < 10_000 else max(3, args.repeats // 2)
-            forward_s = median_seconds(forward, repeats, args.device)
-            lrp_s = median_seconds(lambda batch=batch: lrp.explain(batch), repeats, args.device)
-            line = (
-                f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>11.2f} {lrp_s * 1e3:>9.2f} "
-                f"{lrp_s / forward_s:>11.2f}x"
-            )
-            if zennit and num_jets <= 128:
-                zennit_s = median_seconds(lambda batch=batch: zennit(batch), repeats, args.device)
-                line += f" {zennit_s * 1e3:>10.2f} {zennit_s / lrp_s:>10.2f}x"
-            print(line)
+    def no_grad(function: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            with torch.no_grad():
+                return function()
 
-    print(f"\nBatched LRP against one jet at a time (same code, {args.loop_jets} jets)")
-    print(f"{'tracks':>6} {'batched jets/s':>15} {'loop jets/s':>12} {'speed-up':>9}")
-    for num_tracks in (10, 30):
-        batch = make_batch(args.loop_jets, num_tracks, args.device)
-        singles = [make_batch(1, num_tracks, args.device, seed=2 + i) for i in range(args.loop_jets)]
-        batched_s = median_seconds(lambda batch=batch: lrp.explain(batch), args.repeats, args.device)
+        return run
 
-        def loop(singles: list[Batch] = singles) -> None:
-            for single in singles:
-                lrp.explain(single)
-
-        loop_s = median_seconds(loop, max(1, args.repeats // 2), args.device)
-        print(
-            f"{num_tracks:>6} {args.loop_jets / batched_s:>15.0f} {args.loop_jets / loop_s:>12.0f} "
-            f"{loop_s / batched_s:>8.1f}x"
+    print("\nLRP against the forward passes: ms per batch, jets/s of LRP, ratios")
+    print(
+        f"{'tracks':>6} {'jets':>5} {'forward':>9} {'fast fwd':>9} {'lrp':>9} {'lrp -e':>9} {'layers':>9} "
+        f"{'g×i':>8} {'lrp jets/s':>11} {'lrp/fwd':>8} {'lrp/fast':>9} {'layers/lrp':>11}"
+        + (f" {'zennit':>9}" if zennit else "")
+    )
+    sizes = [(10, 128), (30, 128)] if args.quick else [(n, j) for n in (10, 30, 60) for j in (1, 128, 1024)]
+    for num_tracks, num_jets in sizes:
+        batch = make_batch(num_jets, num_tracks, args.device)
+        size = num_jets * num_tracks
+        forward_s = timed(no_grad(lambda batch=batch: model(batch)), size)
+        fast_s = timed(no_grad(lambda batch=batch: model.fast_forward(batch)), size)
+        lrp_s = timed(lambda batch=batch: lrp.explain(batch), size)
+        lrp_no_edges_s = timed(lambda batch=batch: lrp_no_edges.explain(batch), size)
+        slow = num_jets * num_tracks**2 <= 128 * 30**2
+        layers_s = timed(lambda batch=batch: layers.explain(batch), size) if slow else float("nan")
+        gxi_s = timed(lambda batch=batch: gradient_x_input.explain(batch), size)
+        line = (
+            f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>9.2f} {fast_s * 1e3:>9.2f} {lrp_s * 1e3:>9.2f} "
+            f"{lrp_no_edges_s * 1e3:>9.2f} {layers_s * 1e3:>9.2f} {gxi_s * 1e3:>8.2f} {num_jets / lrp_s:>11.0f} "
+            f"{lrp_s / forward_s:>7.2f}x {lrp_s / fast_s:>8.2f}x {layers_s / lrp_s:>10.2f}x"
         )
+        if zennit and num_jets <= 128:
+            line += f" {timed(lambda batch=batch: zennit(batch), size) * 1e3:>9.2f}"
+        print(line)
 
-    print("\nPeak memory above the resident model and batch, 1024 jets (fresh process each)")
-    print(f"{'tracks':>6} {'forward MiB':>12} {'lrp MiB':>9} {'lrp/forward':>12}")
+    print("\nVariable jet sizes (2-100 tracks, median ~30) against fixed 30-track jets, LRP with edges")
+    mixed = mixed_batch(128, args.device)
+    fixed = make_batch(128, 30, args.device)
+    mixed_s = timed(lambda: lrp.explain(mixed), 1)
+    fixed_s = timed(lambda: lrp.explain(fixed), 1)
+    median_size = int(torch.bincount(mixed.batch).median())
+    print(
+        f"mixed (median {median_size} tracks): {128 / mixed_s:.0f} jets/s; fixed 30: {128 / fixed_s:.0f} jets/s; "
+        f"ratio {fixed_s / mixed_s:.2f}"
+    )
+
+    print("\nBatched LRP against one jet at a time (same code)")
+    print(f"{'tracks':>6} {'jets':>5} {'batched jets/s':>15} {'loop jets/s':>12} {'speed-up':>9}")
     for num_tracks in (10, 30):
-        forward_mib = peak_memory(args, "forward", 1024, num_tracks)
-        lrp_mib = peak_memory(args, "lrp", 1024, num_tracks)
-        print(f"{num_tracks:>6} {forward_mib:>12.0f} {lrp_mib:>9.0f} {lrp_mib / forward_mib:>11.2f}x")
+        for num_jets in (128,) if args.quick else (128, 1024):
+            batch = make_batch(num_jets, num_tracks, args.device)
+            singles = [make_batch(1, num_tracks, args.device, seed=2 + i) for i in range(num_jets)]
+            batched_s = timed(lambda batch=batch: lrp.explain(batch), num_jets * num_tracks)
+
+            def loop(singles: list[Batch] = singles) -> None:
+                for single in singles:
+                    lrp.explain(single)
+
+            loop_s = median_seconds(loop, max(1, args.repeats // 2), args.device)
+            print(
+                f"{num_tracks:>6} {num_jets:>5} {num_jets / batched_s:>15.0f} {num_jets / loop_s:>12.0f} "
+                f"{loop_s / batched_s:>8.1f}x"
+            )
+    if args.quick:
+        return
+
+    print("\nPeak memory above the resident model and batch, 1024 jets (fresh process each), MiB")
+    print(f"{'tracks':>6} {'forward':>9} {'lrp':>9} {'lrp edges':>10} {'layers':>9}")
+    for num_tracks in (10, 30):
+        mib = {what: peak_memory(args, what, 1024, num_tracks) for what in ("forward", "lrp", "lrp_edges")}
+        mib["layers"] = peak_memory(args, "layers", 1024, num_tracks) if num_tracks <= 10 else float("nan")
+        print(
+            f"{num_tracks:>6} {mib['forward']:>9.0f} {mib['lrp']:>9.0f} {mib['lrp_edges']:>10.0f} "
+            f"{mib['layers']:>9.0f}"
+        )
 
 
 if __name__ == "__main__":

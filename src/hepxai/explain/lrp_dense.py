@@ -126,28 +126,27 @@ def _explain_block(
         absorbed = absorbed + part.sum(dim=1)
         grad_message = (scaled @ folded.w4) / (n - 1)  # [jets, n (target), hidden], equal for every source
         scaled_message = _rectified_ratio(message_hidden, epsilon).mul_(grad_message[:, None, :, :])
-        absorbed = absorbed + scaled_message.sum(dim=(1, 2)) @ (folded.b_merged + epsilon)
         scaled_edge = (scaled_message @ folded.w_merged).mul_(_rectified_ratio(edge_hidden, epsilon))
         scaled_edge.diagonal(dim1=1, dim2=2).zero_()
-        absorbed = absorbed + scaled_edge.sum(dim=(1, 2)) @ (folded.b1 + epsilon)
-        reference = (u - folded.input_shift) if raw else u
-        if edges:
-            # Per edge i -> j: the gradient at u_i (as the source) and at u_j (as the target).
-            source_grad = scaled_edge @ folded.w1_source + scaled_message @ folded.w2_track
-            target_grad = scaled_edge @ folded.w1_target
-            grad_u = grad_u + source_grad.sum(dim=2) + target_grad.sum(dim=1)
-            source_grad *= reference[:, :, None, :]
-            target_grad *= reference[:, None, :, :]
+        # Sums over the edges of each track as source and as target give grad_u and the absorbed parts.
+        message_by_source = scaled_message.sum(dim=2)
+        edge_by_source, edge_by_target = scaled_edge.sum(dim=2), scaled_edge.sum(dim=1)
+        absorbed = absorbed + message_by_source.sum(dim=1) @ (folded.b_merged + epsilon)
+        absorbed = absorbed + edge_by_source.sum(dim=1) @ (folded.b1 + epsilon)
+        grad_u = (
+            grad_u
+            + edge_by_source @ folded.w1_source
+            + message_by_source @ folded.w2_track
+            + edge_by_target @ folded.w1_target
+        )
+        edge_relevance = None
+        if edges:  # per edge i -> j: the relevance reaching u_i (as the source) and u_j (as the target)
+            reference = (u - folded.input_shift) if raw else u
             off_diagonal = ~torch.eye(n, dtype=torch.bool, device=x.device)
-            edge_relevance = torch.cat([source_grad[:, off_diagonal], target_grad[:, off_diagonal]], dim=-1)
-        else:  # only the sums over edges: products per track instead of per edge
-            grad_u = (
-                grad_u
-                + scaled_edge.sum(dim=2) @ folded.w1_source
-                + scaled_message.sum(dim=2) @ folded.w2_track
-                + scaled_edge.sum(dim=1) @ folded.w1_target
-            )
-            edge_relevance = None
+            source = (scaled_edge @ folded.w1_source).add_(scaled_message @ folded.w2_track)
+            source = source.mul_(reference[:, :, None, :])[:, off_diagonal]
+            target = (scaled_edge @ folded.w1_target).mul_(reference[:, None, :, :])[:, off_diagonal]
+            edge_relevance = torch.cat([source, target], dim=-1)
     else:
         edge_relevance = u.new_zeros(jets, 0, 2 * num_features) if edges else None
     if raw:
