@@ -271,7 +271,8 @@ def main() -> None:
         line = (
             f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>9.2f} {fast_s * 1e3:>9.2f} {lrp_s * 1e3:>9.2f} "
             f"{lrp_no_edges_s * 1e3:>9.2f} {layers_s * 1e3:>9.2f} {gxi_s * 1e3:>8.2f} "
-            f"{num_jets / lrp_s:>11.0f} {lrp_s / forward_s:>7.2f}x {lrp_s / fast_s:>8.2f}x {layers_s / lrp_s:>10.2f}x"
+            f"{num_jets / lrp_s:>11.0f} {lrp_s / forward_s:>7.2f}x {lrp_s / fast_s:>8.2f}x "
+            f"{layers_s / lrp_s:>10.2f}x"
         )
         if zennit and num_jets <= 128:
             line += f" {timed(lambda batch=batch: zennit(batch), size) * 1e3:>9.2f}"
