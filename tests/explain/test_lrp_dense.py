@@ -82,3 +82,14 @@ def test_dense_forward_equals_forward_in_eval_mode(make_model, make_batch):
         torch.testing.assert_close(dense_forward(model, batch), model(batch), rtol=1e-10, atol=1e-10)
         torch.testing.assert_close(model.fast_forward(batch), model(batch), rtol=1e-10, atol=1e-10)
     assert not dense_applies(model, make_batch(43, [5, 6], keep_edges=0.5))
+
+
+def test_folded_parameters_follow_changes_of_the_model(make_model, make_batch):
+    model, batch = make_model(44), make_batch(45, [6, 3])
+    before = LRP(model).explain(batch).node
+    with torch.no_grad():
+        model.node_mlp_1[0].weight.mul_(1.5)  # an in-place change, as an optimiser step makes
+        model.global_mlp[1].running_mean.add_(0.2)
+    after = LRP(model).explain(batch)
+    assert not torch.allclose(after.node, before)
+    torch.testing.assert_close(after.node, LRP(model, fast=False).explain(batch).node, rtol=1e-4, atol=1e-8)

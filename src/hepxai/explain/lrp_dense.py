@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from hepxai.models.dense import FoldedHIN, blocks, forward_block
+from hepxai.models.dense import FoldedHIN, blocks, folded_hin, forward_block
 from hepxai.models.interaction_network import InteractionNetwork
 
 
@@ -52,7 +52,7 @@ def dense_lrp(
     parameter = next(model.parameters())
     x = batch.x.to(device=parameter.device, dtype=parameter.dtype)
     num_jets, num_features = int(batch.num_graphs), x.shape[1]
-    folded = FoldedHIN(model)
+    folded = folded_hin(model)
     node, gradient = torch.zeros_like(x), torch.zeros_like(x)
     edge = x.new_zeros(batch.edge_index.shape[1], 2 * num_features) if edges else None
     absorbed = x.new_zeros(num_jets)

@@ -17,6 +17,7 @@ written out, by the dense LRP path (:mod:`hepxai.explain.lrp_dense`).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -97,6 +98,24 @@ class FoldedHIN:
             self.w8, self.b8 = model.global_mlp[3].weight, model.global_mlp[3].bias
             # The two products that read a track as the source of an edge, stacked: one matmul each way.
             self.w_source = torch.cat([self.w1_source, self.w2_track])
+
+
+_FOLDED: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], FoldedHIN]] = weakref.WeakKeyDictionary()
+
+
+def folded_hin(model: nn.Module) -> FoldedHIN:
+    """:class:`FoldedHIN` of ``model``, computed again only when a parameter or buffer has changed.
+
+    Folding costs about a millisecond, as much as explaining a small jet; the key is every tensor's
+    identity and in-place version counter, so training steps and ``.to()`` invalidate it.
+    """
+    tensors = [*model.parameters(), *model.buffers()]
+    key = tuple(v for t in tensors for v in (id(t), t._version))
+    cached = _FOLDED.get(model)
+    if cached is None or cached[0] != key:
+        cached = (key, FoldedHIN(model))
+        _FOLDED[model] = cached
+    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -180,7 +199,7 @@ def dense_forward(model: nn.Module, batch: Batch) -> Tensor:
     """
     parameter = next(model.parameters())
     x = batch.x.to(device=parameter.device, dtype=parameter.dtype)
-    folded = FoldedHIN(model)
+    folded = folded_hin(model)
     logits = x.new_zeros(int(batch.num_graphs), folded.w8.shape[0])
     for block in blocks(batch, folded.w4.shape[0]):
         jets_x = x[block.tracks].reshape(len(block.jets), block.size, x.shape[1])
