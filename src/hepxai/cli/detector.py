@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    detector = commands.add_parser("detector", help="simulate tracker events (TrackML format), inspect, display")
+    detector = commands.add_parser(
+        "detector", help="simulate tracker events (TrackML format), inspect, display"
+    )
     actions = detector.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     simulate = actions.add_parser(
@@ -29,11 +31,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     required = {"required": True, "default": argparse.SUPPRESS}
     simulate.add_argument("--process", default="zmumu", help="hard process: zmumu, ttbar or minbias")
     simulate.add_argument("--events", type=int, help="number of events", **required)
-    simulate.add_argument("--pileup", type=float, default=0.0, help="mean number of pile-up interactions (mu)")
-    simulate.add_argument("--bfield", type=float, default=2.0, help="solenoid field in T (0: straight tracks)")
+    simulate.add_argument(
+        "--pileup", type=float, default=0.0, help="mean number of pile-up interactions (mu)"
+    )
+    simulate.add_argument(
+        "--bfield", type=float, default=2.0, help="solenoid field in T (0: straight tracks)"
+    )
     simulate.add_argument("--out", type=Path, help="output folder", **required)
     simulate.add_argument("--format", default="csv", help="csv (TrackML files per event) or hdf5")
-    simulate.add_argument("--seed", type=int, default=0, help="random seed (an event depends on it and its index)")
+    simulate.add_argument(
+        "--seed", type=int, default=0, help="random seed (an event depends on it and its index)"
+    )
     simulate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     simulate.add_argument("--geometry", type=Path, help="geometry YAML (default: the TrackML-like detector)")
     simulate.add_argument(
@@ -58,7 +66,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="x-y and r-z views (PNG) and an interactive 3D view (HTML) of one event",
         formatter_class=cli.formatter(),
     )
-    display.add_argument("event", type=Path, help="an event prefix (DIR/event000000000), a folder or HDF5 file")
+    display.add_argument(
+        "event", type=Path, help="an event prefix (DIR/event000000000), a folder or HDF5 file"
+    )
     display.add_argument("--event-id", type=int, help="which event of a folder or file (default: the first)")
     display.add_argument(
         "--out", type=Path, help="PNG file to write; the 3D view goes beside it as .html", **required

@@ -47,26 +47,45 @@ def event_display_3d(event: TrackMLEvent) -> go.Figure:
     """An interactive 3D view of the hits (rotate, zoom; hover a hit for its ids)."""
     table = _hit_table(event)
     figure = go.Figure()
-    for kind, color, size, name in (("other", GREY, 1.2, "pile-up and noise"), ("hard", HARD_COLOR, 2.0, "hard interaction")):
+    for kind, color, size, name in (
+        ("other", GREY, 1.2, "pile-up and noise"),
+        ("hard", HARD_COLOR, 2.0, "hard interaction"),
+    ):
         chosen = table[table["kind"] == kind]
         figure.add_trace(
             go.Scatter3d(
-                x=chosen.z, y=chosen.x, z=chosen.y, mode="markers", name=name,
+                x=chosen.z,
+                y=chosen.x,
+                z=chosen.y,
+                mode="markers",
+                name=name,
                 marker={"size": size, "color": color, "opacity": 0.5},
-                text=[f"hit {h}, particle {p}" for h, p in zip(chosen.hit_id, chosen.particle_id, strict=True)],
+                text=[
+                    f"hit {h}, particle {p}" for h, p in zip(chosen.hit_id, chosen.particle_id, strict=True)
+                ],
                 hoverinfo="text",
             )
         )
     for (particle_id, muon), color in zip(_z_muons(table), MUON_COLORS, strict=False):
         figure.add_trace(
             go.Scatter3d(
-                x=muon.z, y=muon.x, z=muon.y, mode="lines+markers", name=f"Z muon {particle_id}",
-                marker={"size": 4, "color": color}, line={"color": color, "width": 4},
+                x=muon.z,
+                y=muon.x,
+                z=muon.y,
+                mode="lines+markers",
+                name=f"Z muon {particle_id}",
+                marker={"size": 4, "color": color},
+                line={"color": color, "width": 4},
             )
         )
     figure.update_layout(
         title=f"event {event.event_id}",
-        scene={"xaxis_title": "z [mm]", "yaxis_title": "x [mm]", "zaxis_title": "y [mm]", "aspectmode": "data"},
+        scene={
+            "xaxis_title": "z [mm]",
+            "yaxis_title": "x [mm]",
+            "zaxis_title": "y [mm]",
+            "aspectmode": "data",
+        },
         template="plotly_white",
         margin={"l": 0, "r": 0, "t": 40, "b": 0},
     )

@@ -25,7 +25,9 @@ def make_particles(
     mass: float = MUON_MASS,
 ) -> Particles:
     """Particles from pT (GeV), eta, phi and charge, produced at ``vertex`` (the origin if None)."""
-    pt, eta, phi, charge = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64)) for v in (pt, eta, phi, charge)))
+    pt, eta, phi, charge = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(v, np.float64)) for v in (pt, eta, phi, charge))
+    )
     momentum = np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)], axis=1)
     return Particles(
         vertex=np.zeros((len(pt), 3)) if vertex is None else vertex,

@@ -1,4 +1,4 @@
-"""Helix propagation: radius and pitch, layer reach at 2 T, loopers, straight tracks, scattering, circle fits."""
+"""Helix propagation: radius and pitch, reach at 2 T, loopers, straight tracks, scattering, circle fits."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def test_hits_lie_on_the_helix_of_radius_pt_over_0_3_q_b_with_the_pitch_of_pz(ge
     n, bfield = 300, 2.0
     vertex = np.stack([rng.normal(0, 0.02, n), rng.normal(0, 0.02, n), rng.normal(0, 50, n)], axis=1)
     charge = rng.choice([-2.0, -1.0, 1.0], n)
-    particles = make_particles(rng.uniform(0.3, 20, n), rng.uniform(-3.5, 3.5, n), rng.uniform(-np.pi, np.pi, n), charge, vertex)
+    particles = make_particles(
+        rng.uniform(0.3, 20, n), rng.uniform(-3.5, 3.5, n), rng.uniform(-np.pi, np.pi, n), charge, vertex
+    )
     crossings = propagate(particles, geometry, bfield)
     assert len(np.unique(crossings.particle)) > 0.9 * n
     p = crossings.particle
@@ -31,7 +33,9 @@ def test_hits_lie_on_the_helix_of_radius_pt_over_0_3_q_b_with_the_pitch_of_pz(ge
     sign = -np.sign(charge[p] * bfield)  # positive particles turn clockwise in a field along +z
     u = momentum[:, :2] / pt[:, None]
     centre = vertex[p, :2] + sign[:, None] * np.stack([-u[:, 1], u[:, 0]], axis=1) * radius_mm[:, None]
-    np.testing.assert_allclose(np.linalg.norm(crossings.position[:, :2] - centre, axis=1), radius_mm, rtol=1e-9)
+    np.testing.assert_allclose(
+        np.linalg.norm(crossings.position[:, :2] - centre, axis=1), radius_mm, rtol=1e-9
+    )
     # turning angle from the vertex, measured around the centre, times R gives the transverse path
     start = np.arctan2(vertex[p, 1] - centre[:, 1], vertex[p, 0] - centre[:, 0])
     here = np.arctan2(crossings.position[:, 1] - centre[:, 1], crossings.position[:, 0] - centre[:, 0])
@@ -41,7 +45,9 @@ def test_hits_lie_on_the_helix_of_radius_pt_over_0_3_q_b_with_the_pitch_of_pz(ge
     # the momentum keeps pT and pz and stays tangent to the circle
     np.testing.assert_allclose(np.hypot(crossings.momentum[:, 0], crossings.momentum[:, 1]), pt, rtol=1e-12)
     radial = crossings.position[:, :2] - centre
-    np.testing.assert_allclose(np.einsum("ij,ij->i", radial, crossings.momentum[:, :2]) / (pt * radius_mm), 0, atol=1e-9)
+    np.testing.assert_allclose(
+        np.einsum("ij,ij->i", radial, crossings.momentum[:, :2]) / (pt * radius_mm), 0, atol=1e-9
+    )
 
 
 def test_helix_radius_formula() -> None:
@@ -51,7 +57,9 @@ def test_helix_radius_formula() -> None:
 
 def test_central_high_pt_muon_crosses_each_barrel_layer_once(geometry: Geometry) -> None:
     phi = np.linspace(-np.pi, np.pi, 12, endpoint=False)
-    crossings = propagate(make_particles(100.0, 0.0, phi, np.where(np.arange(12) % 2, 1.0, -1.0)), geometry, 2.0)
+    crossings = propagate(
+        make_particles(100.0, 0.0, phi, np.where(np.arange(12) % 2, 1.0, -1.0)), geometry, 2.0
+    )
     for particle in range(12):
         surfaces = crossings.surface[crossings.particle == particle]
         assert np.all(geometry.barrel[surfaces])
@@ -71,7 +79,9 @@ def test_low_pt_particles_reach_the_layers_within_their_diameter_at_2_t(
 ) -> None:
     rng = np.random.default_rng(2)
     n = 200
-    particles = make_particles(pt, rng.uniform(-0.3, 0.3, n), rng.uniform(-np.pi, np.pi, n), rng.choice([-1.0, 1.0], n))
+    particles = make_particles(
+        pt, rng.uniform(-0.3, 0.3, n), rng.uniform(-np.pi, np.pi, n), rng.choice([-1.0, 1.0], n)
+    )
     crossings = propagate(particles, geometry, 2.0)
     r = np.hypot(crossings.position[:, 0], crossings.position[:, 1])
     assert r.max() < not_reached
@@ -127,7 +137,9 @@ def test_scattering_deflects_low_momentum_tracks_more(geometry: Geometry) -> Non
 def test_circle_fit_recovers_muon_pt(geometry: Geometry) -> None:
     rng = np.random.default_rng(6)
     n, pt, bfield = 200, 50.0, 2.0
-    particles = make_particles(pt, rng.uniform(-0.4, 0.4, n), rng.uniform(-np.pi, np.pi, n), rng.choice([-1.0, 1.0], n))
+    particles = make_particles(
+        pt, rng.uniform(-0.4, 0.4, n), rng.uniform(-np.pi, np.pi, n), rng.choice([-1.0, 1.0], n)
+    )
     crossings = propagate(particles, geometry, bfield)
     exact = np.array([fitted_pt(crossings.position[crossings.particle == k, :2], bfield) for k in range(n)])
     np.testing.assert_allclose(exact, pt, rtol=0.01)

@@ -2,8 +2,8 @@
 
 Smearing is applied in each surface's own coordinates: across (along phi, ``resolution_across / r`` in
 angle) and along (z on a barrel cylinder, r on a disk), so a measured hit stays on its surface. A missed hit
-(efficiency) still counts as material the particle crossed. Noise hits are spread uniformly over each surface's
-area, a Poisson number with mean ``noise_per_module`` times its modules.
+(efficiency) still counts as material the particle crossed. Noise hits are spread uniformly over each
+surface's area, a Poisson number with mean ``noise_per_module`` times its modules.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ class Hits:
     module_id: np.ndarray  # [H]
 
 
-def digitize(crossings: Crossings, geometry: Geometry, config: Digitization, rng: np.random.Generator) -> Hits:
+def digitize(
+    crossings: Crossings, geometry: Geometry, config: Digitization, rng: np.random.Generator
+) -> Hits:
     """Hits of ``crossings`` after efficiency and smearing, followed by the noise hits."""
     kept = rng.random(len(crossings.particle)) < config.efficiency
     particle, surface = crossings.particle[kept], crossings.surface[kept]
@@ -59,7 +61,9 @@ def digitize(crossings: Crossings, geometry: Geometry, config: Digitization, rng
     )
 
 
-def _smear(position: np.ndarray, surface: np.ndarray, geometry: Geometry, rng: np.random.Generator) -> np.ndarray:
+def _smear(
+    position: np.ndarray, surface: np.ndarray, geometry: Geometry, rng: np.random.Generator
+) -> np.ndarray:
     r = np.hypot(position[:, 0], position[:, 1])
     phi = np.arctan2(position[:, 1], position[:, 0])
     across, along = rng.normal(size=(2, len(surface)))
@@ -83,4 +87,3 @@ def _noise(geometry: Geometry, per_module: float, rng: np.random.Generator) -> t
     r = np.where(barrel, geometry.radius[surface], np.sqrt(r_min_sq + uniform * (r_max_sq - r_min_sq)))
     z = np.where(barrel, (2 * uniform - 1) * half_length, geometry.z[surface])
     return surface, np.stack([r * np.cos(phi), r * np.sin(phi), z], axis=1)
-

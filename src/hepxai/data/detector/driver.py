@@ -2,10 +2,10 @@
 
 Event ``i`` depends only on the run's seed and ``i`` (see :mod:`hepxai.data.detector.events`), so the output
 is the same whatever the number of workers. Each worker initialises its Pythia instances once and writes the
-events it makes; a CSV event is complete when its truth file exists (renamed last), an HDF5 event when its part
-file exists. HDF5 parts are merged into files of ``events_per_file`` events once all of a file's events are
-there. ``run.yaml`` in the output folder records the settings: a second run into the same folder with the same
-settings makes only the events that are missing, and refuses different settings.
+events it makes; a CSV event is complete when its truth file exists (renamed last), an HDF5 event when its
+part file exists. HDF5 parts are merged into files of ``events_per_file`` events once all of a file's events
+are there. ``run.yaml`` in the output folder records the settings: a second run into the same folder with the
+same settings makes only the events that are missing, and refuses different settings.
 """
 
 from __future__ import annotations
@@ -83,10 +83,18 @@ def simulate_events(
     detector = load_geometry(geometry)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    _claim(folder, _run_record(process, events, pileup, settings, seed, output_format, detector, events_per_file))
+    _claim(
+        folder, _run_record(process, events, pileup, settings, seed, output_format, detector, events_per_file)
+    )
     pending = [index for index in range(events) if not _done(folder, index, output_format, events_per_file)]
     if len(pending) < events:
-        log.info("%s: %d of %d events already there, making the other %d", folder, events - len(pending), events, len(pending))
+        log.info(
+            "%s: %d of %d events already there, making the other %d",
+            folder,
+            events - len(pending),
+            events,
+            len(pending),
+        )
     task = (process, pileup, detector, settings, seed, folder, output_format)
     timings: list[EventTiming] = []
     workers = max(1, min(workers, len(pending)))
@@ -109,7 +117,7 @@ def simulate_events(
         _merge_parts(folder, events, events_per_file)
     if timings:
         log.info(
-            "made %d events in %s: %.0f hits and %.0f particles per event; Pythia %.3f s, detector %.3f s per event",
+            "made %d events in %s: %.0f hits, %.0f particles per event; Pythia %.3f s, detector %.3f s each",
             len(timings),
             folder,
             np.mean([t.num_hits for t in timings]),
@@ -171,12 +179,28 @@ def _check(
     problems = [
         (events < 1, "events", f"must be >= 1 (got {events})"),
         (not pileup >= 0, "pileup", f"must be >= 0 (got {pileup})"),
-        (not settings.bfield >= 0, "bfield", f"must be >= 0 T (got {settings.bfield}); 0 gives straight tracks"),
+        (
+            not settings.bfield >= 0,
+            "bfield",
+            f"must be >= 0 T (got {settings.bfield}); 0 gives straight tracks",
+        ),
         (not settings.max_turns > 0, "max_turns", f"must be > 0 (got {settings.max_turns})"),
-        (not 0 < digitization.efficiency <= 1, "efficiency", f"must be in (0, 1] (got {digitization.efficiency})"),
-        (not digitization.noise_per_module >= 0, "noise", f"must be >= 0 (got {digitization.noise_per_module})"),
+        (
+            not 0 < digitization.efficiency <= 1,
+            "efficiency",
+            f"must be in (0, 1] (got {digitization.efficiency})",
+        ),
+        (
+            not digitization.noise_per_module >= 0,
+            "noise",
+            f"must be >= 0 (got {digitization.noise_per_module})",
+        ),
         (workers < 1, "workers", f"must be >= 1 (got {workers})"),
-        (output_format not in FORMATS, "format", f"is {output_format!r}, expected one of {', '.join(FORMATS)}"),
+        (
+            output_format not in FORMATS,
+            "format",
+            f"is {output_format!r}, expected one of {', '.join(FORMATS)}",
+        ),
         (events_per_file < 1, "events_per_file", f"must be >= 1 (got {events_per_file})"),
     ]
     for bad, name, text in problems:

@@ -86,24 +86,33 @@ class EventGenerator:
         self.pileup = pileup
         self._hard = _make_pythia(_HARD_SETTINGS[self.process])
         self._soft = (
-            (self._hard if self.process == "minbias" else _make_pythia(_PILEUP_SETTINGS)) if pileup > 0 else None
+            (self._hard if self.process == "minbias" else _make_pythia(_PILEUP_SETTINGS))
+            if pileup > 0
+            else None
         )
 
     def generate(self, seed: int, index: int) -> tuple[GeneratedParticles, np.random.Generator]:
-        """Event ``index`` of the run with ``seed``; returns its particles and its generator for the detector."""
+        """Event ``index`` of the run with ``seed``: its particles and the generator for its detector part."""
         hard_seed, pileup_seed, rng = event_seeds(seed, index)
         vertices = rng.normal(size=(1 + rng.poisson(self.pileup), 3)) * LUMINOUS_REGION_SIGMA_MM
         self._hard.rndm.init(hard_seed)
         parts = [_read(_next(self._hard), vertices[0], 0, with_z=self.process == "zmumu")]
         if len(vertices) > 1:
             self._soft.rndm.init(pileup_seed)
-            parts += [_read(_next(self._soft), vertex, k, with_z=False) for k, vertex in enumerate(vertices[1:], 1)]
+            parts += [
+                _read(_next(self._soft), vertex, k, with_z=False) for k, vertex in enumerate(vertices[1:], 1)
+            ]
         return GeneratedParticles.concatenate(parts), rng
 
 
 def _make_pythia(settings: tuple[str, ...]) -> pythia8mc.Pythia:
     pythia = pythia8mc.Pythia("", False)
-    for line in (f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}", *settings, "Next:numberCount = 0", "Print:quiet = on"):
+    for line in (
+        f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}",
+        *settings,
+        "Next:numberCount = 0",
+        "Print:quiet = on",
+    ):
         if not pythia.readString(line):
             msg = f"Pythia rejected the setting '{line}'"
             raise RuntimeError(msg)
@@ -121,7 +130,9 @@ def _next(pythia: pythia8mc.Pythia) -> pythia8mc.Event:
     raise RuntimeError(msg)
 
 
-def _read(event: pythia8mc.Event, offset: np.ndarray, interaction: int, *, with_z: bool) -> GeneratedParticles:
+def _read(
+    event: pythia8mc.Event, offset: np.ndarray, interaction: int, *, with_z: bool
+) -> GeneratedParticles:
     """Charged final-state particles of one Pythia event, moved to ``offset``."""
     rows = np.array(
         [

@@ -128,7 +128,10 @@ def load_geometry(path: str | Path | None = None) -> Geometry:
         if name not in technologies:
             msg = f"{path}: field '{field}.technology' is {name!r}, expected one of {sorted(technologies)}"
             raise InputError(msg)
-        sensor = {key: reader.positive(technologies[name], f"technologies.{name}", key) for key in _TECHNOLOGY_FIELDS}
+        sensor = {
+            key: reader.positive(technologies[name], f"technologies.{name}", key)
+            for key in _TECHNOLOGY_FIELDS
+        }
         volume_id = volume.get("id")
         if not isinstance(volume_id, int) or volume_id < 0:
             msg = f"{path}: field '{field}.id' must be a non-negative integer (got {volume_id!r})"
@@ -181,7 +184,7 @@ def describe(geometry: Geometry, surface: int) -> str:
     where = (
         f"r = {geometry.radius[surface]:g} mm, |z| <= {geometry.half_length[surface]:g} mm"
         if geometry.barrel[surface]
-        else f"z = {geometry.z[surface]:g} mm, {geometry.r_min[surface]:g} <= r <= {geometry.r_max[surface]:g} mm"
+        else f"z = {geometry.z[surface]:g} mm, r {geometry.r_min[surface]:g}-{geometry.r_max[surface]:g} mm"
     )
     return f"volume {geometry.volume_id[surface]} layer {geometry.layer_id[surface]} ({where})"
 
@@ -194,7 +197,9 @@ def _check_layout(geometry: Geometry, path: Path) -> None:
         raise InputError(msg)
     outer_r = np.where(geometry.barrel, geometry.radius, geometry.r_max)
     outer_z = np.where(geometry.barrel, geometry.half_length, np.abs(geometry.z))
-    outside = np.flatnonzero((outer_r >= geometry.envelope_radius) | (outer_z >= geometry.envelope_half_length))
+    outside = np.flatnonzero(
+        (outer_r >= geometry.envelope_radius) | (outer_z >= geometry.envelope_half_length)
+    )
     if len(outside):
         msg = f"{path}: field 'envelope': {describe(geometry, int(outside[0]))} lies outside it"
         raise InputError(msg)
@@ -221,7 +226,9 @@ def _overlap(geometry: Geometry, first: int, second: int) -> bool:
     cylinder, disk = (first, second) if barrel[first] else (second, first)
     return bool(
         abs(geometry.z[disk]) <= geometry.half_length[cylinder] + MIN_GAP_MM
-        and geometry.r_min[disk] - MIN_GAP_MM <= geometry.radius[cylinder] <= geometry.r_max[disk] + MIN_GAP_MM
+        and geometry.r_min[disk] - MIN_GAP_MM
+        <= geometry.radius[cylinder]
+        <= geometry.r_max[disk] + MIN_GAP_MM
     )
 
 

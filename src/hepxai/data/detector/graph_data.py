@@ -1,4 +1,4 @@
-"""A TrackML event as a PyG ``Data``: hit positions for point-cloud and tracking models, with per-hit truth."""
+"""A TrackML event as a PyG ``Data``: hit positions for point-cloud and tracking models, per-hit truth."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def event_to_data(event: TrackMLEvent) -> Data:
     """
     hits = event.hits
     data = Data(
-        pos=torch.from_numpy(hits[["x", "y", "z"]].to_numpy(np.float32)),
+        pos=torch.tensor(hits[["x", "y", "z"]].to_numpy(np.float32)),
         hit_id=_long(hits["hit_id"]),
         volume_id=_long(hits["volume_id"]),
         layer_id=_long(hits["layer_id"]),
@@ -38,14 +38,14 @@ def event_to_data(event: TrackMLEvent) -> Data:
         return data
     truth = hits[["hit_id"]].merge(event.truth, on="hit_id", how="left", validate="one_to_one")
     particle_id = truth["particle_id"].fillna(0).to_numpy(np.int64)
-    data.particle_id = torch.from_numpy(particle_id)
-    data.hit_order = torch.from_numpy(_hit_order(truth, event.particles))
+    data.particle_id = torch.tensor(particle_id)
+    data.hit_order = torch.tensor(_hit_order(truth, event.particles))
     z_muons = np.zeros(0, np.int64)
     if event.particles is not None and "from_z" in event.particles:
         particles = event.particles
         chosen = (particles["from_z"] == 1) & (particles["particle_type"].abs() == MUON_ID)
         z_muons = particles.loc[chosen, "particle_id"].to_numpy(np.int64)
-    data.node_truth = torch.from_numpy(np.isin(particle_id, z_muons) & (particle_id != 0))
+    data.node_truth = torch.tensor(np.isin(particle_id, z_muons) & (particle_id != 0))
     return data
 
 
@@ -73,4 +73,4 @@ def _hit_order(truth: pd.DataFrame, particles: pd.DataFrame | None) -> np.ndarra
 
 
 def _long(column: pd.Series) -> torch.Tensor:
-    return torch.from_numpy(column.to_numpy(np.int64))
+    return torch.tensor(column.to_numpy(np.int64))

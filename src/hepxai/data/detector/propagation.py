@@ -184,7 +184,9 @@ class _Helix:
         h = np.sqrt(np.maximum(h_sq, 0))[..., None] * np.array([-1.0, 1.0])  # [N, C, 2]
         # the chord from the start to each crossing a c_hat + h c_perp, projected on u and n
         c_hat = centre / distance[:, None]
-        c_u, c_n = (np.einsum("ij,ij->i", c_hat, axis)[:, None, None] for axis in (self.direction, self.normal))
+        c_u, c_n = (
+            np.einsum("ij,ij->i", c_hat, axis)[:, None, None] for axis in (self.direction, self.normal)
+        )
         along = a[..., None] * c_u - h * c_n - start_u[:, None, None]  # c_perp.u = -c_hat.n
         across = a[..., None] * c_n + h * c_u - start_n[:, None, None]  # c_perp.n = c_hat.u
         k = kappa[:, None, None]
@@ -203,7 +205,9 @@ class _Helix:
     def exit_path(self, geometry: Geometry, turns_left: np.ndarray) -> np.ndarray:
         """Path ``[N]`` at which each particle leaves the envelope or runs out of turns."""
         r = np.hypot(self.start[:, 0], self.start[:, 1])
-        outside = (r >= geometry.envelope_radius) | (np.abs(self.start[:, 2]) >= geometry.envelope_half_length)
+        outside = (r >= geometry.envelope_radius) | (
+            np.abs(self.start[:, 2]) >= geometry.envelope_half_length
+        )
         barrel = self.cylinder_paths(np.array([geometry.envelope_radius])).min(axis=(1, 2))
         half = geometry.envelope_half_length
         ends = self.plane_paths(np.array([-half, half])).min(axis=1)
@@ -212,14 +216,19 @@ class _Helix:
         return np.where(outside, 0.0, np.minimum(np.minimum(barrel, ends), turn_limit))
 
     def candidates(self, geometry: Geometry, max_turns: float) -> tuple[np.ndarray, np.ndarray]:
-        """Paths ``[N, K]`` to every crossing within the turn budget (inf: none) and their surfaces ``[K]``."""
+        """Paths ``[N, K]`` to every crossing within the turn budget (inf: none), and their surfaces ``[K]``.
+
+        The envelope is not applied here.
+        """
         barrel = geometry.barrel
         cylinders = np.flatnonzero(barrel)
         disks = np.flatnonzero(~barrel)
         paths = self.cylinder_paths(geometry.radius[cylinders])  # [N, C, 2]
         if not self.straight and max_turns > 1:
             period = (2 * np.pi / np.abs(self.kappa))[:, None, None, None]
-            paths = (paths[..., None] + period * np.arange(int(np.ceil(max_turns)))).reshape(len(paths), len(cylinders), -1)
+            paths = (paths[..., None] + period * np.arange(int(np.ceil(max_turns)))).reshape(
+                len(paths), len(cylinders), -1
+            )
         z = self.start[:, 2, None, None] + paths * self.tan_lambda[:, None, None]
         paths = np.where(np.abs(z) <= geometry.half_length[cylinders][None, :, None], paths, np.inf)
         disk_paths = self.plane_paths(geometry.z[disks])
@@ -280,7 +289,9 @@ def _stepped_crossings(
         state.momentum = _scatter(momentum, position, state.charge, state.mass, surface, geometry, rng)
     if not records:
         return _all_crossings(state, geometry, bfield, max_turns)  # no charged particle: empty crossings
-    particle, surface, position, momentum, order = (np.concatenate(parts) for parts in zip(*records, strict=True))
+    particle, surface, position, momentum, order = (
+        np.concatenate(parts) for parts in zip(*records, strict=True)
+    )
     sort = np.lexsort((order, particle))
     return Crossings(particle[sort], surface[sort], position[sort], momentum[sort], order[sort])
 
@@ -300,7 +311,9 @@ def _scatter(
     r = np.hypot(position[:, 0], position[:, 1])
     radial_cos = (direction[:, 0] * position[:, 0] + direction[:, 1] * position[:, 1]) / r
     cos_incidence = np.abs(np.where(geometry.barrel[surface], radial_cos, direction[:, 2]))
-    thickness = geometry.material[surface] * np.minimum(1 / np.maximum(cos_incidence, 1e-12), _MAX_PATH_FACTOR)
+    thickness = geometry.material[surface] * np.minimum(
+        1 / np.maximum(cos_incidence, 1e-12), _MAX_PATH_FACTOR
+    )
     beta = p / np.hypot(p, mass)
     theta0 = (
         0.0136
@@ -319,7 +332,13 @@ def _scatter(
 
 
 def _select(helix: _Helix, keep: np.ndarray) -> _Helix:
-    return _Helix(helix.start[keep], helix.direction[keep], helix.normal[keep], helix.kappa[keep], helix.tan_lambda[keep])
+    return _Helix(
+        helix.start[keep],
+        helix.direction[keep],
+        helix.normal[keep],
+        helix.kappa[keep],
+        helix.tan_lambda[keep],
+    )
 
 
 def _momentum(momentum: np.ndarray, direction: np.ndarray) -> np.ndarray:
@@ -329,7 +348,7 @@ def _momentum(momentum: np.ndarray, direction: np.ndarray) -> np.ndarray:
 
 
 def rank_within(group: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within each run of equal values of ``group`` (the position of a hit along its particle)."""
+    """0, 1, 2, ... within each run of equal values of ``group`` (a hit's position along its particle)."""
     if len(group) == 0:
         return np.zeros(0, np.int64)
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])

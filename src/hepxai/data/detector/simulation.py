@@ -1,8 +1,8 @@
 """One event through the detector: propagation, digitisation and the TrackML tables with their truth.
 
-Hits are numbered (``hit_id`` from 1) in the order of their volume, layer and module, shuffled within a module,
-so that hit order reveals nothing of the truth. Particle ids count the event's charged final-state particles
-from 1 (the hard process first); ``particle_id`` 0 marks noise hits.
+Hits are numbered (``hit_id`` from 1) in the order of their volume, layer and module, shuffled within a
+module, so that hit order reveals nothing of the truth. Particle ids count the event's charged final-state
+particles from 1 (the hard process first); ``particle_id`` 0 marks noise hits.
 
 The truth ``weight`` of a hit is ``1 / (hits of reconstructable particles)`` when its particle is
 reconstructable (``MIN_RECONSTRUCTABLE_HITS`` hits or more) and 0 otherwise (noise included), so that the

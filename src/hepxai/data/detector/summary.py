@@ -44,7 +44,10 @@ def summarize_events(path: str | Path) -> str:
         ]
     if z_muon_hits:
         lines.append(f"  hits per Z muon        {_spread(z_muon_hits)}")
-    lines.append("  hits per volume        " + ", ".join(f"{int(v)}: {int(n)}" for v, n in volumes.sort_index().items()))
+    lines.append(
+        "  hits per volume        "
+        + ", ".join(f"{int(v)}: {int(n)}" for v, n in volumes.sort_index().items())
+    )
     return "\n".join(lines)
 
 

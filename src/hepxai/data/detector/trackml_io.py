@@ -2,9 +2,10 @@
 
 CSV, one event per prefix ``eventNNNNNNNNN`` as in the TrackML challenge: ``-hits.csv`` (hit_id, x, y, z,
 volume_id, layer_id, module_id), ``-particles.csv`` (particle_id, particle_type, vx, vy, vz, px, py, pz, q,
-nhits) and ``-truth.csv`` (hit_id, particle_id, tx, ty, tz, tpx, tpy, tpz, weight). Extra columns (``hit_order``,
-``pt``, ``eta``, ``vertex_id``, ``from_z``) follow the TrackML ones; real TrackML files, which lack them, read
-through the same functions. Particles and truth are optional (TrackML's test events have hits only).
+nhits) and ``-truth.csv`` (hit_id, particle_id, tx, ty, tz, tpx, tpy, tpz, weight). Extra columns
+(``hit_order``, ``pt``, ``eta``, ``vertex_id``, ``from_z``) follow the TrackML ones; real TrackML files, which
+lack them, read through the same functions. Particles and truth are optional (TrackML's test events have hits
+only).
 
 HDF5 (PyTables, already a dependency): one file holds many events as three tables ``hits``, ``truth`` and
 ``particles``, each with an indexed ``event_id`` column, so one event is read without reading the others.
@@ -89,7 +90,8 @@ def write_hdf(events: list[TrackMLEvent], path: str | Path) -> Path:
         with pd.HDFStore(temporary, mode="w", complevel=5, complib="blosc:lz4") as store:
             for name in TABLES:
                 frame = pd.concat(
-                    [getattr(event, name).assign(event_id=event.event_id) for event in events], ignore_index=True
+                    [getattr(event, name).assign(event_id=event.event_id) for event in events],
+                    ignore_index=True,
                 )
                 store.append(name, frame, data_columns=["event_id"], index=False)
                 store.create_table_index(name, columns=["event_id"], optlevel=6, kind="medium")
@@ -156,7 +158,7 @@ def list_events(path: str | Path) -> list[tuple[Path, int]]:
 
 
 def read_events(path: str | Path, event_ids: list[int] | None = None) -> Iterator[TrackMLEvent]:
-    """The events under ``path`` (see :func:`list_events`) in order of event id, optionally only ``event_ids``.
+    """The events under ``path`` (see :func:`list_events`) by event id, optionally only ``event_ids``.
 
     Raises:
         InputError: a requested event id is not there.
@@ -182,7 +184,7 @@ def _open_store(path: str | Path) -> pd.HDFStore:
         msg = f"{path}: file not found"
         raise InputError(msg)
     store = pd.HDFStore(path, mode="r")
-    missing = [name for name in TABLES if f"/{name}" not in store.keys()]
+    missing = [name for name in TABLES if f"/{name}" not in store]
     if missing:
         store.close()
         msg = f"{path}: field '{missing[0]}' (table) is missing"
