@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -151,3 +153,21 @@ def test_circle_fit_recovers_muon_pt(geometry: Geometry) -> None:
     expected = sigma_rphi * pt / (0.3 * bfield * lever_arm**2) * np.sqrt(720 / 14)
     measured = np.std(smeared / pt)
     assert 0.5 * expected < measured < 2 * expected
+
+
+def test_stepping_without_material_reproduces_the_helix(geometry: Geometry) -> None:
+    rng = np.random.default_rng(7)
+    n = 300
+    particles = make_particles(
+        rng.uniform(0.2, 5, n),
+        rng.uniform(-3.5, 3.5, n),
+        rng.uniform(-np.pi, np.pi, n),
+        rng.choice([-1.0, 1.0], n),
+    )
+    massless = replace(geometry, material=np.zeros_like(geometry.material))
+    plain = propagate(particles, geometry, 2.0)
+    stepped = propagate(particles, massless, 2.0, scattering=True, rng=rng)
+    np.testing.assert_array_equal(stepped.particle, plain.particle)
+    np.testing.assert_array_equal(stepped.surface, plain.surface)
+    np.testing.assert_allclose(stepped.position, plain.position, atol=1e-6)
+    np.testing.assert_allclose(stepped.momentum, plain.momentum, atol=1e-9)

@@ -13,10 +13,13 @@ the disk. At ``B = 0`` tracks are straight lines. Every step is vectorised over 
 
 A particle stops when it leaves the tracker envelope or has turned by ``max_turns`` full turns (default 0.5:
 the first half-turn, which is where a particle from the beam line is farthest from it, so a looper leaves
-hits on its way out only). With multiple scattering on, particles are stepped from crossing to crossing and
-deflected at each (Highland formula, the layer's material scaled by 1/cos of the incidence angle); without
-it all crossings come from one evaluation. Energy loss, decays in flight and nuclear interactions are not
-simulated.
+hits on its way out only). All crossings of the unscattered helices come from one evaluation. With multiple
+scattering on, every particle is then stepped through that same sequence of surfaces along its scattered
+helix and deflected at each (Highland formula, the layer's material scaled by 1/cos of the incidence angle):
+one surface per particle per step instead of all of them. The approximation: a scattered particle that
+would newly touch a surface which its unscattered helix just missed (within the scattering displacement of
+that surface's edge) does not; one that now misses a surface of its sequence leaves no hit there. Energy
+loss, decays in flight and nuclear interactions are not simulated.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from hepxai.data.detector.geometry import Geometry
 C_LIGHT = 0.299792458e-3  # GeV / (T mm): R[mm] = pT[GeV] / (C_LIGHT |q| B[T])
 STEP_EPSILON_MM = 1e-3  # a crossing this close to the start point is the one the particle sits on
 _MAX_PATH_FACTOR = 20.0  # caps the 1/cos(incidence) growth of the traversed material at grazing incidence
-_MAX_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -79,35 +81,31 @@ def propagate(
         rng: random numbers for the scattering angles.
     """
     charged = np.flatnonzero(particles.charge != 0)
-    state = _State(
+    tracks = _Tracks(
         index=charged,
         position=particles.vertex[charged].astype(np.float64),
         momentum=particles.momentum[charged].astype(np.float64),
         charge=particles.charge[charged].astype(np.float64),
         mass=particles.mass[charged].astype(np.float64),
-        turned=np.zeros(len(charged)),
     )
     if scattering and rng is None:
         msg = "propagate: scattering needs an rng"
         raise ValueError(msg)
     # paths of missed surfaces are inf, and positions evaluated there NaN: they never pass a range check
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        crossings = _all_crossings(tracks, geometry, bfield, max_turns)
         if not scattering:
-            return _all_crossings(state, geometry, bfield, max_turns)
-        return _stepped_crossings(state, geometry, bfield, max_turns, rng)
+            return crossings
+        return _scattered_crossings(crossings, tracks, geometry, bfield, rng)
 
 
-@dataclass
-class _State:
-    index: np.ndarray  # [N] particle index
+@dataclass(frozen=True)
+class _Tracks:
+    index: np.ndarray  # [N] particle index, increasing
     position: np.ndarray  # [N, 3]
     momentum: np.ndarray  # [N, 3]
     charge: np.ndarray  # [N]
     mass: np.ndarray  # [N]
-    turned: np.ndarray  # [N] turning angle so far (radians)
-
-    def select(self, keep: np.ndarray) -> _State:
-        return _State(*(getattr(self, name)[keep] for name in self.__dataclass_fields__))
 
 
 @dataclass(frozen=True)
@@ -121,21 +119,20 @@ class _Helix:
     tan_lambda: np.ndarray  # [N] pz / pT
 
     @classmethod
-    def of(cls, state: _State, bfield: float) -> _Helix:
-        pt = np.hypot(state.momentum[:, 0], state.momentum[:, 1])
-        direction = state.momentum[:, :2] / pt[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tan_lambda = state.momentum[:, 2] / pt
+    def of(cls, position: np.ndarray, momentum: np.ndarray, charge: np.ndarray, bfield: float) -> _Helix:
+        pt = np.hypot(momentum[:, 0], momentum[:, 1])
+        direction = momentum[:, :2] / pt[:, None]
         return cls(
-            start=state.position,
+            start=position,
             direction=direction,
             normal=np.stack([-direction[:, 1], direction[:, 0]], axis=1),
-            kappa=-C_LIGHT * state.charge * bfield / pt,
-            tan_lambda=tan_lambda,
+            kappa=-C_LIGHT * charge * bfield / pt,
+            tan_lambda=momentum[:, 2] / pt,
         )
 
     @property
     def straight(self) -> bool:
+        """Whether the field is off (every particle is charged, so kappa = 0 only at B = 0)."""
         return bool(np.all(self.kappa == 0))
 
     def offsets(self, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,13 +157,15 @@ class _Helix:
     def cylinder_paths(self, radius: np.ndarray) -> np.ndarray:
         """Transverse path lengths ``[N, C, 2]`` to the crossings with cylinders ``radius [C]`` (inf: none).
 
+        ``radius`` may also be ``[N, 1]``, one cylinder per particle.
+
         Helices: both intersections of the track circle (centre ``c``, radius ``R``) with the layer circle,
         ``a c_hat +- h c_perp`` where ``a = (r^2 + d^2 - R^2) / 2d`` and ``d^2 - R^2 = |x|^2 + 2 x.n / kappa``
         (no cancellation between huge numbers); the turning angle to each comes from the chord. The paths lie
         in (0, 2 pi / |kappa|]. Straight lines: the positive roots of ``|x + u s|^2 = r^2``.
         """
         start = self.start[:, :2]
-        radius_sq = radius[None, :] ** 2
+        radius_sq = np.atleast_2d(radius) ** 2  # [1, C], or [N, 1] for one cylinder per particle
         if self.straight:
             b = np.einsum("ij,ij->i", start, self.direction)[:, None]
             disc = b**2 - np.einsum("ij,ij->i", start, start)[:, None] + radius_sq
@@ -197,9 +196,8 @@ class _Helix:
         return np.where((h_sq >= 0)[..., None], paths, np.inf)
 
     def plane_paths(self, z: np.ndarray) -> np.ndarray:
-        """Transverse path lengths ``[N, D]`` to the planes ``z [D]`` (inf: behind or parallel)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            paths = (z[None, :] - self.start[:, 2:3]) / self.tan_lambda[:, None]
+        """Transverse path lengths ``[N, D]`` to the planes ``z``, ``[D]`` or ``[N, 1]`` (inf: none ahead)."""
+        paths = (np.atleast_2d(z) - self.start[:, 2:3]) / self.tan_lambda[:, None]
         return np.where(np.isfinite(paths) & (paths > STEP_EPSILON_MM), paths, np.inf)
 
     def exit_path(self, geometry: Geometry, turns_left: np.ndarray) -> np.ndarray:
@@ -247,8 +245,8 @@ class _Helix:
         return np.concatenate([paths.reshape(len(paths), -1), disk_paths], axis=1), surfaces
 
 
-def _all_crossings(state: _State, geometry: Geometry, bfield: float, max_turns: float) -> Crossings:
-    helix = _Helix.of(state, bfield)
+def _all_crossings(tracks: _Tracks, geometry: Geometry, bfield: float, max_turns: float) -> Crossings:
+    helix = _Helix.of(tracks.position, tracks.momentum, tracks.charge, bfield)
     paths, surfaces = helix.candidates(geometry, max_turns)
     exit_path = helix.exit_path(geometry, np.full(len(paths), 2 * np.pi * max_turns))
     row, column = np.nonzero(paths <= exit_path[:, None])
@@ -258,42 +256,59 @@ def _all_crossings(state: _State, geometry: Geometry, bfield: float, max_turns: 
     position, direction = _Helix(
         helix.start[row], helix.direction[row], helix.normal[row], helix.kappa[row], helix.tan_lambda[row]
     ).at(path)
-    momentum = _momentum(state.momentum[row], direction)
     return Crossings(
-        particle=state.index[row],
+        particle=tracks.index[row],
         surface=surfaces[column],
         position=position,
-        momentum=momentum,
+        momentum=_momentum(tracks.momentum[row], direction),
         order=rank_within(row),
     )
 
 
-def _stepped_crossings(
-    state: _State, geometry: Geometry, bfield: float, max_turns: float, rng: np.random.Generator
+def _scattered_crossings(
+    plain: Crossings, tracks: _Tracks, geometry: Geometry, bfield: float, rng: np.random.Generator
 ) -> Crossings:
-    records: list[tuple[np.ndarray, ...]] = []
-    steps = 0
-    while len(state.index) and steps < _MAX_STEPS:
-        steps += 1
-        helix = _Helix.of(state, bfield)
-        paths, surfaces = helix.candidates(geometry, max_turns)
-        column = np.argmin(paths, axis=1)
-        path = paths[np.arange(len(paths)), column]
-        hit = path <= helix.exit_path(geometry, 2 * np.pi * max_turns - state.turned)
-        state, helix, path, surface = state.select(hit), _select(helix, hit), path[hit], surfaces[column[hit]]
-        position, direction = helix.at(path)
-        momentum = _momentum(state.momentum, direction)
-        records.append((state.index, surface, position, momentum, np.full(len(path), steps - 1)))
-        state.turned = state.turned + np.abs(helix.kappa) * path
-        state.position = position
-        state.momentum = _scatter(momentum, position, state.charge, state.mass, surface, geometry, rng)
-    if not records:
-        return _all_crossings(state, geometry, bfield, max_turns)  # no charged particle: empty crossings
-    particle, surface, position, momentum, order = (
-        np.concatenate(parts) for parts in zip(*records, strict=True)
+    """Step every particle through the surfaces of its unscattered helix, deflecting it at each.
+
+    Step ``k`` moves all particles at once from their ``k-1``-th crossing to the next surface of their
+    unscattered sequence along the scattered helix; a particle that now misses that surface (near its edge)
+    leaves no hit there and continues from where it was.
+    """
+    row = np.searchsorted(tracks.index, plain.particle)
+    position, momentum = tracks.position.copy(), tracks.momentum.copy()
+    hit_position, hit_momentum = np.empty_like(plain.position), np.empty_like(plain.momentum)
+    reached = np.zeros(len(row), bool)
+    for step in range(int(plain.order.max()) + 1 if len(row) else 0):
+        now = np.flatnonzero(plain.order == step)
+        rows, surface = row[now], plain.surface[now]
+        helix = _Helix.of(position[rows], momentum[rows], tracks.charge[rows], bfield)
+        barrel = geometry.barrel[surface]
+        path = np.where(
+            barrel,
+            helix.cylinder_paths(geometry.radius[surface][:, None]).min(axis=(1, 2)),
+            helix.plane_paths(geometry.z[surface][:, None])[:, 0],
+        )
+        point, direction = helix.at(np.where(np.isfinite(path), path, 0.0))
+        r = np.hypot(point[:, 0], point[:, 1])
+        on_surface = np.isfinite(path) & np.where(
+            barrel,
+            np.abs(point[:, 2]) <= geometry.half_length[surface],
+            (r >= geometry.r_min[surface]) & (r <= geometry.r_max[surface]),
+        )
+        now, rows, surface, point = now[on_surface], rows[on_surface], surface[on_surface], point[on_surface]
+        arrival = _momentum(momentum[rows], direction[on_surface])
+        hit_position[now], hit_momentum[now], reached[now] = point, arrival, True
+        position[rows] = point
+        momentum[rows] = _scatter(
+            arrival, point, tracks.charge[rows], tracks.mass[rows], surface, geometry, rng
+        )
+    return Crossings(
+        particle=plain.particle[reached],
+        surface=plain.surface[reached],
+        position=hit_position[reached],
+        momentum=hit_momentum[reached],
+        order=rank_within(plain.particle[reached]),
     )
-    sort = np.lexsort((order, particle))
-    return Crossings(particle[sort], surface[sort], position[sort], momentum[sort], order[sort])
 
 
 def _scatter(
@@ -329,16 +344,6 @@ def _scatter(
     angles = rng.normal(size=(len(p), 2)) * theta0[:, None]
     turned = direction + np.tan(angles[:, :1]) * first + np.tan(angles[:, 1:]) * second
     return turned / np.linalg.norm(turned, axis=1, keepdims=True) * p[:, None]
-
-
-def _select(helix: _Helix, keep: np.ndarray) -> _Helix:
-    return _Helix(
-        helix.start[keep],
-        helix.direction[keep],
-        helix.normal[keep],
-        helix.kappa[keep],
-        helix.tan_lambda[keep],
-    )
 
 
 def _momentum(momentum: np.ndarray, direction: np.ndarray) -> np.ndarray:
