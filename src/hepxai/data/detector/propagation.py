@@ -24,6 +24,7 @@ loss, decays in flight and nuclear interactions are not simulated.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,16 +279,18 @@ def _scattered_crossings(
     position, momentum = tracks.position.copy(), tracks.momentum.copy()
     hit_position, hit_momentum = np.empty_like(plain.position), np.empty_like(plain.momentum)
     reached = np.zeros(len(row), bool)
-    for step in range(int(plain.order.max()) + 1 if len(row) else 0):
-        now = np.flatnonzero(plain.order == step)
+    by_step = np.argsort(plain.order, kind="stable")
+    bounds = np.searchsorted(plain.order[by_step], np.arange(int(plain.order.max(initial=-1)) + 2))
+    for first, last in itertools.pairwise(bounds):
+        now = by_step[first:last]
         rows, surface = row[now], plain.surface[now]
         helix = _Helix.of(position[rows], momentum[rows], tracks.charge[rows], bfield)
         barrel = geometry.barrel[surface]
-        path = np.where(
-            barrel,
-            helix.cylinder_paths(geometry.radius[surface][:, None]).min(axis=(1, 2)),
-            helix.plane_paths(geometry.z[surface][:, None])[:, 0],
+        path = np.empty(len(now))
+        path[barrel] = (
+            _select(helix, barrel).cylinder_paths(geometry.radius[surface[barrel], None]).min(axis=(1, 2))
         )
+        path[~barrel] = _select(helix, ~barrel).plane_paths(geometry.z[surface[~barrel], None])[:, 0]
         point, direction = helix.at(np.where(np.isfinite(path), path, 0.0))
         r = np.hypot(point[:, 0], point[:, 1])
         on_surface = np.isfinite(path) & np.where(
@@ -344,6 +347,10 @@ def _scatter(
     angles = rng.normal(size=(len(p), 2)) * theta0[:, None]
     turned = direction + np.tan(angles[:, :1]) * first + np.tan(angles[:, 1:]) * second
     return turned / np.linalg.norm(turned, axis=1, keepdims=True) * p[:, None]
+
+
+def _select(helix: _Helix, chosen: np.ndarray) -> _Helix:
+    return _Helix(*(getattr(helix, name)[chosen] for name in helix.__dataclass_fields__))
 
 
 def _momentum(momentum: np.ndarray, direction: np.ndarray) -> np.ndarray:
