@@ -172,7 +172,7 @@ class _Helix:
             disc = b**2 - np.einsum("ij,ij->i", start, start)[:, None] + radius_sq
             root = np.sqrt(np.maximum(disc, 0))
             paths = np.stack([-b - root, -b + root], axis=-1)
-            return np.where((disc >= 0)[..., None] & (paths > 0), paths, np.inf)
+            return np.where((disc >= 0)[..., None] & (paths > STEP_EPSILON_MM), paths, np.inf)
         kappa = self.kappa
         centre = start + self.normal / kappa[:, None]
         distance = np.maximum(np.hypot(centre[:, 0], centre[:, 1]), 1e-12)
