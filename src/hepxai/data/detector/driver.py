@@ -1,0 +1,287 @@
+"""Simulate many events in worker processes, one file set per event, resuming a run that was stopped.
+
+Event ``i`` depends only on the run's seed and ``i`` (see :mod:`hepxai.data.detector.events`), so the output
+is the same whatever the number of workers. Each worker initialises its Pythia instances once and writes the
+events it makes; a CSV event is complete when its truth file exists (renamed last), an HDF5 event when its
+part file exists. HDF5 parts are merged into files of ``events_per_file`` events once all of a file's events
+are there. ``run.yaml`` in the output folder records the settings: a second run into the same folder with the
+same settings makes only the events that are missing, and refuses different settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from tqdm.auto import tqdm
+
+from hepxai.data.detector.events import EventGenerator, check_process
+from hepxai.data.detector.geometry import Geometry, load_geometry
+from hepxai.data.detector.simulation import DetectorSettings, detect
+from hepxai.data.detector.trackml_io import event_prefix, read_hdf, write_csv, write_hdf
+from hepxai.errors import InputError
+
+log = logging.getLogger(__name__)
+
+Format = Literal["csv", "hdf5"]
+FORMATS = ("csv", "hdf5")
+RUN_FILE = "run.yaml"
+PARTS = "parts"
+
+
+@dataclass(frozen=True)
+class EventTiming:
+    """What one event cost and holds."""
+
+    event_id: int
+    pythia_seconds: float  # generation and copying the particles out of Pythia
+    detector_seconds: float  # propagation, digitisation and the tables
+    num_hits: int
+    num_particles: int
+
+
+def simulate_events(
+    out: str | Path,
+    *,
+    process: str,
+    events: int,
+    pileup: float = 0.0,
+    settings: DetectorSettings | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    output_format: str = "csv",
+    geometry: str | Path | None = None,
+    events_per_file: int = 100,
+    progress: bool = True,
+) -> list[EventTiming]:
+    """Simulate ``events`` events into the folder ``out``; returns the timing of each event made now.
+
+    Args:
+        out: output folder (created); a folder of an earlier run with the same settings is completed.
+        process: hard process, ``zmumu``, ``ttbar`` or ``minbias``.
+        events: number of events (event ids 0 to events - 1).
+        pileup: mean number of soft-QCD pile-up interactions (Poisson).
+        settings: field, scattering and digitisation (the defaults of :class:`DetectorSettings` if None).
+        seed: the run's seed; event ``i`` depends on ``seed`` and ``i`` only.
+        workers: worker processes.
+        output_format: ``csv`` (TrackML files per event) or ``hdf5`` (``events_per_file`` events per file).
+        geometry: geometry YAML (the default TrackML-like detector if None).
+        events_per_file: events per HDF5 file.
+        progress: show a progress bar.
+
+    Raises:
+        InputError: a setting out of range, or an output folder made with other settings.
+    """
+    settings = settings or DetectorSettings()
+    _check(process, events, pileup, settings, workers, output_format, events_per_file)
+    detector = load_geometry(geometry)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    _claim(
+        folder, _run_record(process, events, pileup, settings, seed, output_format, detector, events_per_file)
+    )
+    pending = [index for index in range(events) if not _done(folder, index, output_format, events_per_file)]
+    if len(pending) < events:
+        log.info(
+            "%s: %d of %d events already there, making the other %d",
+            folder,
+            events - len(pending),
+            events,
+            len(pending),
+        )
+    task = (process, pileup, detector, settings, seed, folder, output_format)
+    timings: list[EventTiming] = []
+    workers = max(1, min(workers, len(pending)))
+    with tqdm(total=len(pending), unit="event", desc="simulating", disable=not progress, leave=False) as bar:
+        if workers == 1 and pending:
+            _start_worker(*task)
+            results = map(_make_event, pending)
+            for timing in results:
+                timings.append(timing)
+                bar.update()
+        elif pending:
+            context = multiprocessing.get_context(
+                "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            )
+            with context.Pool(workers, initializer=_start_worker, initargs=task) as pool:
+                for timing in pool.imap_unordered(_make_event, pending):
+                    timings.append(timing)
+                    bar.update()
+    if output_format == "hdf5":
+        _merge_parts(folder, events, events_per_file)
+    if timings:
+        log.info(
+            "made %d events in %s: %.0f hits, %.0f particles per event; Pythia %.3f s, detector %.3f s each",
+            len(timings),
+            folder,
+            np.mean([t.num_hits for t in timings]),
+            np.mean([t.num_particles for t in timings]),
+            np.mean([t.pythia_seconds for t in timings]),
+            np.mean([t.detector_seconds for t in timings]),
+        )
+    return sorted(timings, key=lambda timing: timing.event_id)
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _start_worker(
+    process: str,
+    pileup: float,
+    geometry: Geometry,
+    settings: DetectorSettings,
+    seed: int,
+    folder: Path,
+    output_format: str,
+) -> None:
+    _WORKER.update(
+        generator=EventGenerator(process, pileup),
+        geometry=geometry,
+        settings=settings,
+        seed=seed,
+        folder=folder,
+        output_format=output_format,
+    )
+
+
+def _make_event(index: int) -> EventTiming:
+    start = time.perf_counter()
+    particles, rng = _WORKER["generator"].generate(_WORKER["seed"], index)
+    generated = time.perf_counter()
+    event = detect(particles, _WORKER["geometry"], _WORKER["settings"], rng, event_id=index)
+    detected = time.perf_counter()
+    folder = _WORKER["folder"]
+    if _WORKER["output_format"] == "csv":
+        write_csv(event, folder)
+    else:
+        (folder / PARTS).mkdir(exist_ok=True)
+        write_hdf([event], folder / PARTS / f"{event_prefix(index)}.h5")
+    return EventTiming(index, generated - start, detected - generated, len(event.hits), len(event.particles))
+
+
+def _check(
+    process: str,
+    events: int,
+    pileup: float,
+    settings: DetectorSettings,
+    workers: int,
+    output_format: str,
+    events_per_file: int,
+) -> None:
+    check_process(process)
+    digitization = settings.digitization
+    problems = [
+        (events < 1, "events", f"must be >= 1 (got {events})"),
+        (not pileup >= 0, "pileup", f"must be >= 0 (got {pileup})"),
+        (
+            not settings.bfield >= 0,
+            "bfield",
+            f"must be >= 0 T (got {settings.bfield}); 0 gives straight tracks",
+        ),
+        (not settings.max_turns > 0, "max_turns", f"must be > 0 (got {settings.max_turns})"),
+        (
+            not 0 < digitization.efficiency <= 1,
+            "efficiency",
+            f"must be in (0, 1] (got {digitization.efficiency})",
+        ),
+        (
+            not digitization.noise_per_module >= 0,
+            "noise",
+            f"must be >= 0 (got {digitization.noise_per_module})",
+        ),
+        (workers < 1, "workers", f"must be >= 1 (got {workers})"),
+        (
+            output_format not in FORMATS,
+            "format",
+            f"is {output_format!r}, expected one of {', '.join(FORMATS)}",
+        ),
+        (events_per_file < 1, "events_per_file", f"must be >= 1 (got {events_per_file})"),
+    ]
+    for bad, name, text in problems:
+        if bad:
+            msg = f"detector simulate: field '{name}' {text}"
+            raise InputError(msg)
+
+
+def _run_record(
+    process: str,
+    events: int,
+    pileup: float,
+    settings: DetectorSettings,
+    seed: int,
+    output_format: str,
+    geometry: Geometry,
+    events_per_file: int,
+) -> dict:
+    record = {
+        "process": process,
+        "events": events,
+        "pileup": float(pileup),
+        "seed": seed,
+        "format": output_format,
+        "geometry": geometry.source,
+        "geometry_sha256": geometry.digest,
+        **{key: value for key, value in asdict(settings).items() if key != "digitization"},
+        **asdict(settings.digitization),
+    }
+    if output_format == "hdf5":
+        record["events_per_file"] = events_per_file
+    return {key: float(value) if isinstance(value, np.floating) else value for key, value in record.items()}
+
+
+def _claim(folder: Path, record: dict) -> None:
+    """Write ``run.yaml``, or check that the folder's earlier run had the same settings."""
+    path = folder / RUN_FILE
+    if path.is_file():
+        earlier = yaml.safe_load(path.read_text()) or {}
+        for key, value in record.items():
+            if key != "geometry" and earlier.get(key) != value:
+                msg = (
+                    f"{path}: field '{key}' is {earlier.get(key)!r}, this run asks for {value!r}; "
+                    "use the same settings to resume, or another --out"
+                )
+                raise InputError(msg)
+        return
+    temporary = path.with_name(f".{RUN_FILE}.tmp")
+    temporary.write_text(yaml.safe_dump(record, sort_keys=False))
+    temporary.replace(path)
+
+
+def _block_name(first: int, last: int) -> str:
+    return f"events{first:09d}-{last:09d}.h5"
+
+
+def _block(index: int, events: int, events_per_file: int) -> tuple[int, int]:
+    first = index // events_per_file * events_per_file
+    return first, min(first + events_per_file, events) - 1
+
+
+def _done(folder: Path, index: int, output_format: str, events_per_file: int) -> bool:
+    if output_format == "csv":
+        return (folder / f"{event_prefix(index)}-truth.csv").is_file()
+    events = yaml.safe_load((folder / RUN_FILE).read_text())["events"]
+    return (folder / _block_name(*_block(index, events, events_per_file))).is_file() or (
+        folder / PARTS / f"{event_prefix(index)}.h5"
+    ).is_file()
+
+
+def _merge_parts(folder: Path, events: int, events_per_file: int) -> None:
+    """Merge the one-event part files into files of ``events_per_file`` events, then delete the parts."""
+    for first in range(0, events, events_per_file):
+        last = min(first + events_per_file, events) - 1
+        target = folder / _block_name(first, last)
+        parts = [folder / PARTS / f"{event_prefix(index)}.h5" for index in range(first, last + 1)]
+        if not target.is_file():
+            if not all(part.is_file() for part in parts):
+                continue
+            write_hdf([event for part in parts for event in read_hdf(part)], target)
+        for part in parts:
+            part.unlink(missing_ok=True)
+    if (folder / PARTS).is_dir() and not any((folder / PARTS).iterdir()):
+        (folder / PARTS).rmdir()
