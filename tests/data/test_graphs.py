@@ -158,12 +158,23 @@ def test_neighbour_search_without_batch_and_bad_arguments():
     pos, batch = random_points(1, [15])
     assert torch.equal(knn_edge_index(pos, None, 4), knn_edge_index(pos, batch, 4))
     assert knn_edge_index(pos[:0], None, 3).shape == (2, 0)
+    gaps = torch.tensor([0] * 6 + [3] * 9)  # graphs 1 and 2 have no points
+    expected = knn_edge_index(pos, torch.tensor([0] * 6 + [1] * 9), 4)
+    assert torch.equal(knn_edge_index(pos, gaps, 4), expected)
     with pytest.raises(ValueError, match="k must be >= 1"):
         knn_edge_index(pos, batch, 0)
     with pytest.raises(ValueError, match="r must be >= 0"):
         radius_edge_index(pos, batch, -1.0)
     with pytest.raises(ValueError, match=r"batch has shape \(3,\), expected \(15,\)"):
         knn_edge_index(pos, batch[:3], 2)
+
+
+def test_graph_numbers_without_points_in_a_group_of_their_own(monkeypatch):
+    monkeypatch.setattr(graphs, "NEIGHBOUR_BUDGET", 100)
+    pos, _ = random_points(2, [4, 3])
+    batch = torch.tensor([0] * 4 + [9] * 3)
+    expected = brute_force_edges(pos, batch, k=2)
+    assert knn_edge_index(pos, batch, 2).T.tolist() == [list(e) for e in expected]
 
 
 def test_distance_and_direction():

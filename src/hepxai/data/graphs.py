@@ -162,6 +162,8 @@ def _neighbour_edges(
     for first, last in _graph_groups(counts.tolist(), dims):
         group_counts = counts[first:last]
         width = int(group_counts.max())
+        if width == 0:  # graph numbers without points
+            continue
         rows = slice(int(starts[first]), int(starts[last - 1] + counts[last - 1]))
         dense, present = to_dense_batch(
             pos[rows], batch[rows] - first, fill_value=0.0, max_num_nodes=width, batch_size=last - first
