@@ -40,8 +40,14 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """HIN size; the feature count comes from the data."""
+    """Which model to train; the feature count comes from the data.
 
+    Attributes:
+        kind: A registered model kind (``hepxai.models.model_kinds()``).
+        hidden: Width of the hidden layers.
+    """
+
+    kind: str = "interaction_network"
     hidden: int = 128
 
 

@@ -22,17 +22,14 @@ from hepxai.metrics.classification import (
     roc_curve,
     threshold_at_efficiency,
 )
-from hepxai.models.fused import fused_forward
-from hepxai.models.interaction_network import InteractionNetwork
+from hepxai.models.registry import GraphModel
 from hepxai.plots.classification import mass_sculpting_figure, roc_figure
 
 log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def predict(
-    model: InteractionNetwork, jets: Jets, *, batch_size: int = 1024, progress: bool = False
-) -> np.ndarray:
+def predict(model: GraphModel, jets: Jets, *, batch_size: int = 1024, progress: bool = False) -> np.ndarray:
     """``[num_jets, num_classes]`` logits of ``model`` in eval mode, in the order of ``jets``.
 
     The model's train/eval mode is restored afterwards.
@@ -43,16 +40,17 @@ def predict(
     starts = range(0, len(jets), batch_size)
     for start in tqdm(starts, desc="scoring", unit="batch", leave=False, disable=not progress):
         batch = jets.select(np.arange(start, min(start + batch_size, len(jets)))).to_batch()
-        logits.append(fused_forward(model, batch))
+        logits.append(model.fast_forward(batch))
     model.train(was_training)
     if not logits:
-        return np.zeros((0, model.num_classes), dtype=np.float32)
+        return np.zeros((0, len(model.classes)), dtype=np.float32)
     return torch.cat(logits).numpy()
 
 
 def tagger_score(logits: np.ndarray) -> np.ndarray:
-    """``[num_jets]`` logit difference H - QCD: monotonic in P(H) and free of float saturation near 1."""
-    return logits[:, 1] - logits[:, 0]
+    """``[num_graphs]`` the signal score: the logit difference H - QCD for two columns (monotonic in P(H)
+    and free of float saturation near 1), the logit itself for one."""
+    return logits[:, 0] if logits.shape[1] == 1 else logits[:, 1] - logits[:, 0]
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class Performance:
         )
 
 
-def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
+def check_jets(jets: Jets, model: GraphModel, source: str) -> None:
     """Refuse jets the model cannot score or that give no ROC curve.
 
     Raises:
@@ -83,9 +81,9 @@ def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
     if len(jets) == 0:
         msg = f"{source}: no jets"
         raise InputError(msg)
-    if jets.features.shape[1] != model.num_features:
+    if jets.num_features != model.num_features:
         msg = (
-            f"{source}: the data has {jets.features.shape[1]} track features, "
+            f"{source}: the data has {jets.num_features} track features, "
             f"the model expects {model.num_features}"
         )
         raise InputError(msg)
@@ -96,7 +94,7 @@ def check_jets(jets: Jets, model: InteractionNetwork, source: str) -> None:
 
 
 def evaluate(
-    model: InteractionNetwork,
+    model: GraphModel,
     jets: Jets,
     out_dir: str | Path,
     *,

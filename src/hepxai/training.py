@@ -1,4 +1,7 @@
-"""Training the HIN: seeded split, minibatch Adam, early stopping, atomic checkpoints and exact resume.
+"""Training any model: seeded split, minibatch Adam, early stopping, atomic checkpoints and exact resume.
+
+One loop for every model kind and every kind of labelled graphs (:class:`GraphData`: jets, point clouds);
+what is minimised is an :class:`Objective`, graph classification by default.
 
 A run folder holds ``config.yaml`` (the resolved settings and data files), ``last.pt`` (model, optimizer
 and loop state after the latest finished epoch) and ``best.pt`` (the model with the lowest validation
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional
 from torch_geometric.data import Batch
 from tqdm.auto import tqdm
@@ -28,11 +32,26 @@ from hepxai.data.schema import load_schema
 from hepxai.errors import InputError
 from hepxai.evaluation import check_jets, predict, tagger_score
 from hepxai.metrics.classification import roc_auc
-from hepxai.models.checkpoint import model_from_state, read_checkpoint, save_checkpoint
-from hepxai.models.fused import fused_forward
-from hepxai.models.interaction_network import InteractionNetwork
+from hepxai.models.checkpoint import read_checkpoint, save_checkpoint
+from hepxai.models.registry import GraphModel, build_model
 
 log = logging.getLogger(__name__)
+
+
+class GraphData(Protocol):
+    """Labelled graphs the loop can split and batch: :class:`~hepxai.data.jets.Jets` or
+    :class:`~hepxai.data.graph_list.GraphList`."""
+
+    label: np.ndarray  # [num_graphs] class of each graph
+
+    def __len__(self) -> int: ...
+
+    @property
+    def num_features(self) -> int: ...
+
+    def select(self, index: np.ndarray) -> GraphData: ...
+
+    def to_batch(self) -> Batch: ...
 
 
 class NonFiniteLossError(InputError):
@@ -121,40 +140,77 @@ def pt_weights(pt: np.ndarray, label: np.ndarray, *, num_bins: int = 40) -> np.n
     return weights.astype(np.float32)
 
 
+class Objective(nn.Module):
+    """What a training run minimises, per graph; its parameters (if any) train together with the model's.
+
+    The default classifies graphs. A method that trains something beside the model (learnable randomness
+    injection trains a noise generator with it) subclasses this and adds its loss terms and parameters;
+    the loop, checkpoints and resume stay the same. Checkpoints store the objective's ``state_dict``.
+    """
+
+    def forward(self, model: GraphModel, batch: Batch, epoch: int) -> torch.Tensor:
+        """``[num_graphs]`` loss of every graph of ``batch`` (the loop weighs and averages them)."""
+        return classification_loss(model.fast_forward(batch), batch.y)
+
+
+class PlainForwardObjective(Objective):
+    """Graph classification with the model's plain ``forward`` instead of its fast path."""
+
+    def forward(self, model: GraphModel, batch: Batch, epoch: int) -> torch.Tensor:
+        return classification_loss(model(batch), batch.y)
+
+
+def classification_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """``[num_graphs]`` cross entropy over the output columns, or binary cross entropy for one column."""
+    if logits.shape[1] == 1:
+        return functional.binary_cross_entropy_with_logits(
+            logits[:, 0], label.to(logits.dtype), reduction="none"
+        )
+    return functional.cross_entropy(logits, label, reduction="none")
+
+
 def train(
-    jets: Jets,
+    data: GraphData,
     config: RunConfig,
     out_dir: str | Path,
     *,
+    model: GraphModel | None = None,
+    objective: Objective | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train a HIN on ``jets`` and write the run folder ``out_dir``.
+    """Train a model on labelled graphs (jets or any :class:`GraphData`) and write the run folder ``out_dir``.
 
     Args:
-        jets: Labelled jets; 20% (``config.train.validation_fraction``) are held out for validation.
+        data: Labelled graphs; 20% (``config.train.validation_fraction``) are held out for validation.
         config: Settings; ``config.data`` is recorded, not read.
         out_dir: The run folder; holds ``config.yaml``, ``last.pt`` and ``best.pt``.
+        model: The model to train; by default a new ``config.model.kind`` with the data's feature count.
+        objective: The loss; by default graph classification (with the fast forward unless
+            ``config.train.fused`` is off).
         resume: Continue from ``out_dir/last.pt``; the settings must match the stored ones
             (``epochs`` may grow).
         progress: Show progress bars.
 
     Raises:
-        InputError: no or single-class training or validation jets, a run in ``out_dir`` without
+        InputError: no or single-class training or validation graphs, a run in ``out_dir`` without
             ``resume``, a resume that does not match,
             or (as :class:`NonFiniteLossError`) a NaN loss; ``last.pt`` then keeps the last good epoch.
     """
     out_dir = Path(out_dir)
     settings = config.train
     torch.manual_seed(settings.seed)
-    model = InteractionNetwork(num_features=jets.features.shape[1], hidden=config.model.hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    train_index, val_index = split_indices(len(jets), settings.validation_fraction, settings.seed)
-    train_jets, val_jets = jets.select(train_index), jets.select(val_index)
-    check_jets(jets, model, "training data")
-    check_jets(train_jets, model, "training split")
-    check_jets(val_jets, model, "validation split")
-    weights = _weights(jets, settings.reweight_pt)
+    if model is None:
+        model = build_model(config.model.kind, num_features=data.num_features, hidden=config.model.hidden)
+    if objective is None:
+        objective = Objective() if settings.fused else PlainForwardObjective()
+    optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=settings.lr)
+    train_index, val_index = split_indices(len(data), settings.validation_fraction, settings.seed)
+    train_data, val_data = data.select(train_index), data.select(val_index)
+    check_jets(data, model, "training data")
+    check_jets(train_data, model, "training split")
+    check_jets(val_data, model, "validation split")
+    weights = _weights(data, settings.reweight_pt)
     train_weights, val_weights = weights[train_index], weights[val_index]
 
     history: list[EpochRecord] = []
@@ -165,12 +221,12 @@ def train(
         raise InputError(msg)
     if resume:
         state = _resume_state(last_path, config)
-        model.load_state_dict(model_from_state(state, last_path).state_dict())
+        model.load_state_dict(state["state_dict"])
+        objective.load_state_dict(state.get("objective", {}))
         optimizer.load_state_dict(state["optimizer"])
         history = [EpochRecord(**record) for record in state["history"]]
         best_loss, best_epoch, stale = state["best_val_loss"], state["best_epoch"], state["stale_epochs"]
     write_config(config, out_dir / "config.yaml")
-    forward = (lambda batch: fused_forward(model, batch)) if settings.fused else model
 
     epochs = range(len(history) + 1, settings.epochs + 1)
     bar = tqdm(
@@ -187,26 +243,26 @@ def train(
         start = time.perf_counter()
         train_loss = _train_epoch(
             model,
-            forward,
+            objective,
             optimizer,
-            train_jets,
+            train_data,
             train_weights,
             epoch,
             settings.seed,
             settings.batch_size,
             progress,
         )
-        logits = predict(model, val_jets)
-        val_loss = _weighted_loss(
-            torch.from_numpy(logits), torch.from_numpy(val_jets.label), torch.from_numpy(val_weights)
+        logits = torch.from_numpy(predict(model, val_data))
+        val_loss = _weighted(
+            classification_loss(logits, torch.from_numpy(val_data.label)), torch.from_numpy(val_weights)
         ).item()
-        val_auc = roc_auc(tagger_score(logits), val_jets.label)
+        val_auc = roc_auc(tagger_score(logits.numpy()), val_data.label)
         history.append(EpochRecord(epoch, train_loss, val_loss, val_auc, time.perf_counter() - start))
         improved = val_loss < best_loss
         best_loss, best_epoch, stale = (
             (val_loss, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
         )
-        run = {"run_config": config_to_dict(config), "epoch": epoch}
+        run = {"run_config": config_to_dict(config), "epoch": epoch, "objective": objective.state_dict()}
         if improved:
             save_checkpoint(best_path, model, **run, val_loss=val_loss, val_auc=val_auc)
         save_checkpoint(
@@ -244,29 +300,29 @@ def train(
 
 
 def _train_epoch(
-    model: InteractionNetwork,
-    forward: Callable[[Batch], torch.Tensor],
+    model: GraphModel,
+    objective: Objective,
     optimizer: torch.optim.Optimizer,
-    jets: Jets,
+    data: GraphData,
     weights: np.ndarray,
     epoch: int,
     seed: int,
     batch_size: int,
     progress: bool,
 ) -> float:
-    """One pass over ``jets`` in an order drawn from (seed, epoch); returns the mean batch loss."""
+    """One pass over ``data`` in an order drawn from (seed, epoch); returns the mean batch loss."""
     model.train()
-    order = np.random.default_rng([seed, epoch]).permutation(len(jets))
+    objective.train()
+    order = np.random.default_rng([seed, epoch]).permutation(len(data))
     starts = range(0, len(order), batch_size)
     losses = []
     bar = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress)
     for number, start in enumerate(bar, 1):
         index = order[start : start + batch_size]
-        if len(index) < 2:  # BatchNorm needs two jets for the global MLP's statistics
+        if len(index) < 2:  # BatchNorm needs two graphs for the statistics of graph-level layers
             continue
-        batch = jets.select(index).to_batch()
-        logits = forward(batch)
-        loss = _weighted_loss(logits, batch.y, torch.from_numpy(weights[index]))
+        batch = data.select(index).to_batch()
+        loss = _weighted(objective(model, batch, epoch), torch.from_numpy(weights[index]))
         if not torch.isfinite(loss):
             msg = (
                 f"loss is {loss.item()} at epoch {epoch}, batch {number}; stopped, the last good "
@@ -282,18 +338,19 @@ def _train_epoch(
     return float(np.mean(losses))
 
 
-def _weighted_loss(logits: torch.Tensor, label: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    per_jet = functional.cross_entropy(logits, label, reduction="none")
-    return (per_jet * weight).sum() / weight.sum()
+def _weighted(per_graph: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    weight = weight.to(per_graph)
+    return (per_graph * weight).sum() / weight.sum()
 
 
-def _weights(jets: Jets, reweight_pt: bool) -> np.ndarray:
+def _weights(data: GraphData, reweight_pt: bool) -> np.ndarray:
     if not reweight_pt:
-        return np.ones(len(jets), dtype=np.float32)
-    if "fj_pt" not in jets.spectators:
-        msg = f"reweight_pt needs the spectator 'fj_pt', the data has {list(jets.spectators) or 'none'}"
+        return np.ones(len(data), dtype=np.float32)
+    spectators = getattr(data, "spectators", {})
+    if "fj_pt" not in spectators:
+        msg = f"reweight_pt needs the spectator 'fj_pt', the data has {list(spectators) or 'none'}"
         raise InputError(msg)
-    return pt_weights(jets.spectators["fj_pt"], jets.label)
+    return pt_weights(spectators["fj_pt"], data.label)
 
 
 def _resume_state(path: Path, config: RunConfig) -> dict:
@@ -306,6 +363,7 @@ def _resume_state(path: Path, config: RunConfig) -> dict:
         raise InputError(msg)
     stored, current = state["run_config"], config_to_dict(config)
     stored["train"]["epochs"] = current["train"]["epochs"]  # a finished run may be extended
+    stored["model"].setdefault("kind", "interaction_network")  # runs from before model kinds
     for section, values in current.items():
         for key, value in values.items():
             if stored[section].get(key) != value:

@@ -32,6 +32,11 @@ class Jets:
         return len(self.num_tracks)
 
     @property
+    def num_features(self) -> int:
+        """Features per track."""
+        return int(self.features.shape[1])
+
+    @property
     def offsets(self) -> np.ndarray:
         """``[num_jets]`` index of each jet's first track."""
         return np.cumsum(self.num_tracks) - self.num_tracks

@@ -65,6 +65,14 @@ class InteractionNetwork(GraphModel):
         """Constructor arguments, stored in checkpoints."""
         return {"num_features": self.num_features, "hidden": self.hidden, "num_classes": self.num_classes}
 
+    def fast_forward(self, batch: Batch) -> Tensor:
+        """:func:`~hepxai.models.fused.fused_forward` (unweighted batches), else ``forward``."""
+        from hepxai.models.fused import fused_forward
+
+        if getattr(batch, "edge_weight", None) is not None or getattr(batch, "node_weight", None) is not None:
+            return self(batch)
+        return fused_forward(self, batch)
+
     def forward(self, batch: Batch) -> Tensor:
         """``[num_jets, num_classes]`` logits for a PyG ``Batch`` with ``x``, ``edge_index`` and ``batch``."""
         x, edge_index = batch.x, batch.edge_index
