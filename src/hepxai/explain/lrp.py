@@ -154,11 +154,15 @@ class LRP:
         captured: dict[str, Tensor] = {}
 
         def capture(name: str, tensor: Tensor, columns: int | None = None) -> Tensor:
-            """Keep the relevance ``t * grad_t`` of (the first ``columns`` columns of) ``tensor``."""
+            """Keep the relevance ``t * grad_t`` of (the first ``columns`` columns of) ``tensor``.
+
+            The hook must not reference ``tensor``: its grad_fn holds the hook, so the closure would
+            close a cycle through autograd's C++ graph that Python's collector cannot see, and every
+            call would leak the tensor and the graph behind it. It holds a detached view instead.
+            """
             kept = slice(None, columns)
-            tensor.register_hook(
-                lambda grad: captured.__setitem__(name, tensor.detach()[:, kept] * grad[:, kept])
-            )
+            value = tensor.detach()[:, kept]
+            tensor.register_hook(lambda grad: captured.__setitem__(name, value * grad[:, kept]))
             return tensor
 
         with torch.enable_grad():
