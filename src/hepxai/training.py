@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from hepxai.config import DataConfig, RunConfig, config_to_dict, write_config
 from hepxai.data.inspect import detect_schema
 from hepxai.data.jets import Jets
-from hepxai.data.root_io import ORIGINAL_SELECTION, read_jets
+from hepxai.data.root_io import read_jets, resolve_selection, selection_window
 from hepxai.data.schema import load_schema
 from hepxai.errors import InputError
 from hepxai.evaluation import check_jets, predict, tagger_score
@@ -79,10 +79,8 @@ def read_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataCon
             msg = f"{path}: file not found"
             raise InputError(msg)
     schema = detect_schema(data.files[0]) if data.schema == "auto" else load_schema(data.schema)
-    selection = data.selection
-    if selection == "auto":
-        selection = "original" if set(ORIGINAL_SELECTION) <= set(schema.spectators) else "none"
-    window = ORIGINAL_SELECTION if selection == "original" else None
+    selection = resolve_selection(data.selection, schema)
+    window = selection_window(selection)
     jets = read_jets(list(data.files), schema, selection=window, max_jets=data.max_jets, progress=progress)
     return jets, replace(
         data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection
