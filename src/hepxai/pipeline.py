@@ -23,7 +23,7 @@ from hepxai.explain.sanity import SanityResult, sanity_result
 from hepxai.models.checkpoint import load_checkpoint
 from hepxai.plots.gallery import write_plots
 from hepxai.plots.report import write_report
-from hepxai.training import read_data, train
+from hepxai.training import read_data, stream_data, train
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def run_chain(
     test_data = DataConfig(
         files=tuple(str(p) for p in test_files), schema=data.schema, selection=data.selection
     )
-    test_jets, _ = read_data(test_data, progress=progress)
+    test_jets, _ = stream_data(test_data, progress=progress)
     model = load_checkpoint(result.best_path)
     performance = evaluate(
         model,

@@ -163,7 +163,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hepxai.errors import InputError
     from hepxai.evaluation import evaluate
     from hepxai.models.checkpoint import load_checkpoint
-    from hepxai.training import read_data
+    from hepxai.training import stream_data
 
     if not 0 < args.sculpting_efficiency <= 1:
         msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
@@ -179,11 +179,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         selection=args.selection,
         max_jets=args.max_jets,
     )
-    jets, data = read_data(data, progress=args.progress)
+    chunks, data = stream_data(data, progress=args.progress)
     source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"
     results = evaluate(
         model,
-        jets,
+        chunks,
         args.out,
         source=source,
         sculpting_efficiency=args.sculpting_efficiency,
