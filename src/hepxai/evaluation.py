@@ -123,7 +123,7 @@ def evaluate(
     sculpting_efficiency: float = 0.5,
     with_baselines: bool = True,
     seed: int = 0,
-    batch_size: int = 1024,
+    batch_size: int = 256,
     progress: bool = False,
 ) -> list[Performance]:
     """Score ``jets`` and write the evaluation to ``out_dir``.
