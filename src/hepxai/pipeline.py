@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from hepxai.config import DataConfig, RunConfig
@@ -111,10 +112,15 @@ def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:
 def relevance_sanity(path: Path) -> SanityResult:
     """The sanity proof's numbers (feature shares, how often f3 is top) from a relevance file."""
     relevance = read_relevance_file(path)
-    jet_id = torch.as_tensor(relevance.tracks["jet_id"].to_numpy(dtype=np.int64).copy())
+    # Shares depend on |relevance| summed per jet only: one row per jet stands for the jet's tracks.
+    per_jet = [
+        tracks[relevance.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
+        for tracks in relevance.iter_tracks()
+    ]
+    magnitude = torch.as_tensor(pd.concat(per_jet).to_numpy(dtype=np.float64))
     explanation = Explanation(
-        node=torch.as_tensor(relevance.track_relevance().copy()),
-        batch=torch.unique(jet_id, return_inverse=True)[1],
+        node=magnitude,
+        batch=torch.arange(len(magnitude)),
         target=str(relevance.meta.get("target", "H")),
     )
     return sanity_result(explanation)
