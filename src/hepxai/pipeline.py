@@ -117,7 +117,7 @@ def relevance_sanity(path: Path) -> SanityResult:
         tracks[relevance.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
         for tracks in relevance.iter_tracks()
     ]
-    magnitude = torch.as_tensor(pd.concat(per_jet).to_numpy(dtype=np.float64))
+    magnitude = torch.tensor(pd.concat(per_jet).to_numpy(dtype=np.float64))
     explanation = Explanation(
         node=magnitude,
         batch=torch.arange(len(magnitude)),
