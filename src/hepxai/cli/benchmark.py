@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
 from pathlib import Path
@@ -39,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "random, track_pt, impact_parameter)",
     )
     benchmark.add_argument("--schema", default="auto", help="cms_hbb, a YAML file, or auto (from the tree)")
+    cli.add_model_selection_argument(benchmark)
     benchmark.add_argument("--batch-size", type=int, default=256, help="jets explained at once")
     benchmark.add_argument("--deletion-steps", type=int, default=10, help="most tracks removed per jet")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of the random ranking and the masks")
@@ -46,9 +48,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    from hepxai.benchmark import METHODS, read_signal_jets, run_benchmark, write_benchmark
+    from hepxai.benchmark import METHODS, read_signal_jets, resolve_schema, run_benchmark, write_benchmark
+    from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
     from hepxai.errors import InputError
-    from hepxai.models import load_checkpoint
+    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
 
     for name, value in (
         ("--max-jets", args.max_jets),
@@ -62,8 +65,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
     if unknown:
         msg = f"--methods: unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
         raise InputError(msg)
-    model = load_checkpoint(args.model)
-    jets = read_signal_jets(args.data, schema=args.schema, max_jets=args.max_jets, progress=args.progress)
+    content = read_checkpoint(args.model)
+    model = model_from_state(content, args.model)
+    schema = resolve_schema(args.data, args.schema)
+    selection = resolve_selection(args.selection, schema, trained=training_selection(content))
+    log.info("jet selection: %s (%s)", selection, describe_selection(selection))
+    jets = read_signal_jets(
+        args.data,
+        schema=schema,
+        selection=selection_window(selection),
+        max_jets=args.max_jets,
+        progress=args.progress,
+    )
     result = run_benchmark(
         model,
         jets,
@@ -74,6 +87,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     command = _command(args)
+    result = dataclasses.replace(result, selection=f"{selection} ({describe_selection(selection)})")
     for path in write_benchmark(result, args.out, command=command):
         log.info("wrote %s", path)
     return 0
@@ -97,6 +111,7 @@ def _command(args: argparse.Namespace) -> str:
         words += ["--methods", *args.methods]
     for flag, value, default in (
         ("--schema", args.schema, "auto"),
+        ("--selection", args.selection, "model"),
         ("--batch-size", args.batch_size, 256),
         ("--deletion-steps", args.deletion_steps, 10),
         ("--seed", args.seed, 0),

@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
     """The LRP settings shared by ``explain`` and ``sanity explain``."""
     parser.add_argument("--target", choices=("H", "QCD", "H-QCD"), default="H", help="the logit explained")
+    cli.add_model_selection_argument(parser)
     parser.add_argument("--max-jets", type=int, default=None, help="explain only the first N jets")
     parser.add_argument("--edges", action="store_true", help="also write the full per-edge relevance")
     parser.add_argument(
@@ -77,6 +78,7 @@ def explain_with_arguments(
         out,
         schema,
         target=args.target,
+        selection=args.selection,
         max_jets=args.max_jets,
         edges=args.edges,
         input=args.input,
