@@ -109,12 +109,18 @@ def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:
 
 
 def relevance_sanity(path: Path) -> SanityResult:
-    """The sanity proof's numbers (feature shares, how often f3 is top) from a relevance file."""
+    """The sanity proof's numbers and verdict (shares, how often f3 is top, AUC) from a relevance file."""
     relevance = read_relevance_file(path)
     jet_id = torch.as_tensor(relevance.tracks["jet_id"].to_numpy(dtype=np.int64).copy())
+    unique_ids, batch = torch.unique(jet_id, return_inverse=True)
+    jets = relevance.jets.set_index("jet_id").loc[unique_ids.numpy()]
     explanation = Explanation(
         node=torch.as_tensor(relevance.track_relevance().copy()),
-        batch=torch.unique(jet_id, return_inverse=True)[1],
+        batch=batch,
         target=str(relevance.meta.get("target", "H")),
     )
-    return sanity_result(explanation)
+    return sanity_result(
+        explanation,
+        label=torch.tensor(jets["label"].to_numpy(dtype=np.int64)),
+        prob_h=torch.tensor(jets["prob_H"].to_numpy(dtype=np.float64)),
+    )
