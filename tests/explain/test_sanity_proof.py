@@ -97,7 +97,7 @@ def test_untrained_model_is_not_a_proof(sanity_jets, input_space):
     assert result.dominant_fraction >= MIN_DOMINANT_FRACTION
     assert result.dominance >= MIN_DOMINANCE
     assert not result.passed
-    assert result.failures == [result.failures[0]]
+    assert len(result.failures) == 1
     assert "does not classify" in result.failures[0]
 
 
