@@ -31,7 +31,13 @@ from hepxai.explain import gradients, masks, trivial  # noqa: F401  (registers t
 from hepxai.explain.base import get_explainer, track_scores
 from hepxai.explain.forward import drop_tracks, eval_mode
 from hepxai.explain.rules import Epsilon, Gamma, ZPlus
-from hepxai.metrics.interpretation import deletion_area, interpretation_auc, precision_at_k, rank_within_jets
+from hepxai.metrics.interpretation import (
+    deletion_area,
+    interpretation_auc,
+    precision_at_k,
+    random_tiebreak,
+    rank_within_jets,
+)
 from hepxai.models.interaction_network import CLASSES, InteractionNetwork
 
 log = logging.getLogger(__name__)
@@ -218,7 +224,7 @@ def run_benchmark(
         for name in names:
             bar.set_postfix_str(name)
             score, seconds = _explain(model, batches, name, jets.feature_names, seed, bar)
-            curves[name] = _deletion_curve(model, batches, score, deletion_steps)
+            curves[name] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
             row = {"method": name, "interp_auc": interpretation_auc(score, truth)}
             for k in PRECISION_AT:
                 row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
@@ -268,10 +274,14 @@ def _explain(
     return torch.cat(scores), time.perf_counter() - start
 
 
-def _deletion_curve(model: InteractionNetwork, batches: list[Batch], score: Tensor, steps: int) -> Tensor:
+def _deletion_curve(
+    model: InteractionNetwork, batches: list[Batch], score: Tensor, steps: int, *, seed: int
+) -> Tensor:
     """``[steps + 1]`` mean drop of P(H) after removing the top-scored ``k`` tracks of each jet, k = 0 ... K.
 
     A jet keeps at least one track: from a jet of ``n ≤ k`` tracks only the top ``n − 1`` are removed.
+    Tied scores are ordered at random, seeded by ``seed`` and the jet's position among all jets (not by the
+    stored track order, which would favour a constant score), so the curve does not depend on batching.
     """
     drop = torch.zeros(steps + 1, dtype=torch.float64)
     num_jets, offset = 0, 0
@@ -279,7 +289,9 @@ def _deletion_curve(model: InteractionNetwork, batches: list[Batch], score: Tens
         for batch in batches:
             batch_score = score[offset : offset + batch.x.shape[0]]
             offset += batch.x.shape[0]
-            rank = rank_within_jets(batch_score, batch.batch)
+            jet_id = num_jets + torch.arange(batch.num_graphs)
+            tiebreak = random_tiebreak(batch.batch, jet_id, seed=seed)
+            rank = rank_within_jets(batch_score, batch.batch, tiebreak=tiebreak)
             num_tracks = torch.bincount(batch.batch, minlength=batch.num_graphs)[batch.batch]
             full = _probability_h(model, batch)
             for k in range(1, steps + 1):
