@@ -18,6 +18,7 @@ from hepxai.data import Jets, TreeWriter
 from hepxai.errors import InputError
 from hepxai.metrics.interpretation import deletion_area
 from hepxai.models import InteractionNetwork, save_checkpoint
+from hepxai.models.registry import GraphModel
 
 FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
 SCHEMA = f"""
@@ -234,8 +235,12 @@ def test_signal_jets_needs_truth() -> None:
         signal_jets(jets)
 
 
-class MeanFirstFeature(torch.nn.Module):
+class MeanFirstFeature(GraphModel):
     """logit_H = 4 × (mean over a jet's tracks of feature 0), logit_QCD = 0: every track counts equally."""
+
+    kind = "mean_first_feature"
+    classes = ("QCD", "H")
+    default_target = "H"
 
     def forward(self, batch: Batch) -> torch.Tensor:
         mean = scatter(batch.x[:, 0], batch.batch, dim=0, dim_size=batch.num_graphs, reduce="mean")

@@ -24,6 +24,7 @@ from torch_geometric.data import Batch
 from tqdm import tqdm
 
 from hepxai.data import Jets
+from hepxai.data.graph_list import GraphList
 from hepxai.data.root_io import STREAM_CHUNK_SIZE, Selection
 from hepxai.data.schema import Schema
 from hepxai.errors import InputError
@@ -31,6 +32,7 @@ from hepxai.explain import gradients, masks, trivial  # noqa: F401  (registers t
 from hepxai.explain.base import get_explainer, track_scores
 from hepxai.explain.forward import drop_tracks, eval_mode
 from hepxai.explain.rules import Epsilon, Gamma, ZPlus
+from hepxai.explain.targets import target_probability
 from hepxai.metrics.interpretation import (
     deletion_area,
     interpretation_auc,
@@ -38,7 +40,7 @@ from hepxai.metrics.interpretation import (
     random_tiebreak,
     rank_within_jets,
 )
-from hepxai.models.interaction_network import CLASSES, InteractionNetwork
+from hepxai.models.registry import GraphModel
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ class _Batches:
     """The jets as PyG batches of ``batch_size``, built anew on every pass: the graphs' edges of all jets
     are never held at once. Every method and the deletion curves pass over the same batches."""
 
-    def __init__(self, jets: Jets, batch_size: int, dtype: torch.dtype) -> None:
+    def __init__(self, jets: Jets | GraphList, batch_size: int, dtype: torch.dtype) -> None:
         self.jets, self.batch_size, self.dtype = jets, batch_size, dtype
 
     def __len__(self) -> int:
@@ -178,25 +180,30 @@ class _Batches:
             batch = self.jets.select(
                 np.arange(start, min(start + self.batch_size, len(self.jets)))
             ).to_batch()
-            batch.x = batch.x.to(self.dtype)
+            for key in ("x", "pos", "edge_attr"):
+                if getattr(batch, key, None) is not None:
+                    batch[key] = batch[key].to(self.dtype)
             yield batch
 
 
 def run_benchmark(
-    model: InteractionNetwork,
-    jets: Jets,
+    model: GraphModel,
+    jets: Jets | GraphList,
     *,
+    truth: str = TRUTH,
     methods: Sequence[str] | None = None,
     batch_size: int = 256,
     deletion_steps: int = 10,
     seed: int = 0,
     progress: bool = True,
 ) -> BenchmarkResult:
-    """Explain the H logit of every jet with every method and score the explanations.
+    """Explain the signal logit of every signal graph with every method and score the explanations.
 
     Args:
-        model: The trained HIN (left unchanged).
-        jets: Signal jets with ``track_fromB`` (see :func:`signal_jets`).
+        model: The trained model (left unchanged); its ``default_target`` is explained (the HIN: H).
+        jets: Jets with ``track_fromB`` (see :func:`signal_jets`), or any labelled graphs whose nodes
+            carry the truth (``GraphList``); only the signal ones (label 1) are scored.
+        truth: The per-node truth that should rank high.
         methods: Names from :data:`METHODS`; all by default.
         batch_size: Jets explained at once.
         deletion_steps: Largest number of tracks removed for the deletion curve.
@@ -211,19 +218,23 @@ def run_benchmark(
     if unknown:
         msg = f"unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
         raise InputError(msg)
-    jets = signal_jets(jets)
+    jets, truth_name = _signal_graphs(jets, truth), truth
     batches = _Batches(jets, batch_size, next(model.parameters()).dtype)
-    truth = torch.from_numpy(jets.track_truth[TRUTH]).bool()
-    jet_of_track = torch.from_numpy(np.repeat(np.arange(len(jets)), jets.num_tracks))
+    truth, jet_of_track = _node_truth(jets, truth_name)
     log.info(
-        "benchmark: %d signal jets, %d tracks, %d from b hadrons", len(jets), len(truth), int(truth.sum())
+        "benchmark: %d signal graphs, %d nodes, %d with %s",
+        len(jets),
+        len(truth),
+        int(truth.sum()),
+        truth_name,
     )
 
     rows, curves = [], {}
     with tqdm(total=len(names) * len(batches), unit="batch", desc="benchmark", disable=not progress) as bar:
         for name in names:
             bar.set_postfix_str(name)
-            score, seconds = _explain(model, batches, name, jets.feature_names, seed, bar)
+            feature_names = getattr(jets, "feature_names", ())
+            score, seconds = _explain(model, batches, name, feature_names, seed, bar)
             curves[name] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
             row = {"method": name, "interp_auc": interpretation_auc(score, truth)}
             for k in PRECISION_AT:
@@ -246,8 +257,32 @@ def run_benchmark(
     )
 
 
+def _signal_graphs(data: Jets | GraphList, truth: str) -> Jets | GraphList:
+    if isinstance(data, Jets):
+        return signal_jets(data) if truth == TRUTH else data.select(data.label == 1)
+    signal = data.select(data.label == 1)
+    if len(signal) == 0 or any(getattr(graph, truth, None) is None for graph in signal.graphs):
+        msg = f"the benchmark needs signal graphs whose nodes carry '{truth}' ({len(signal)} signal graphs)"
+        raise InputError(msg)
+    return signal
+
+
+def _node_truth(data: Jets | GraphList, truth: str) -> tuple[Tensor, Tensor]:
+    """``[num_nodes]`` truth of every node and the graph it belongs to, in graph order."""
+    if isinstance(data, Jets):
+        if truth not in data.track_truth:
+            msg = f"data: no per-track truth '{truth}' (it has {', '.join(data.track_truth) or 'none'})"
+            raise InputError(msg)
+        counts = data.num_tracks
+        values = torch.from_numpy(np.asarray(data.track_truth[truth]))
+    else:
+        counts = np.array([graph.num_nodes for graph in data.graphs])
+        values = torch.cat([torch.as_tensor(graph[truth]).reshape(-1) for graph in data.graphs])
+    return values.bool(), torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
+
+
 def _explain(
-    model: InteractionNetwork,
+    model: GraphModel,
     batches: Iterable[Batch],
     name: str,
     feature_names: Sequence[str],
@@ -266,18 +301,18 @@ def _explain(
     explainer = get_explainer(method.explainer, model, **options)
     fit = getattr(explainer, "fit", None)
     if fit is not None:
-        fit(batches, target="H")
+        fit(batches, target=model.default_target)
     scores = []
     for batch in batches:
-        scores.append(track_scores(explainer.explain(batch, target="H")).detach())
+        scores.append(track_scores(explainer.explain(batch, target=model.default_target)).detach())
         bar.update()
     return torch.cat(scores), time.perf_counter() - start
 
 
 def _deletion_curve(
-    model: InteractionNetwork, batches: list[Batch], score: Tensor, steps: int, *, seed: int
+    model: GraphModel, batches: list[Batch], score: Tensor, steps: int, *, seed: int
 ) -> Tensor:
-    """``[steps + 1]`` mean drop of P(H) after removing the top-scored ``k`` tracks of each jet, k = 0 ... K.
+    """``[steps + 1]`` mean drop of P(signal) after removing the top-scored ``k`` tracks of each jet, k = 0..K
 
     A jet keeps at least one track: from a jet of ``n ≤ k`` tracks only the top ``n − 1`` are removed.
     Tied scores are ordered at random, seeded by ``seed`` and the jet's position among all jets (not by the
@@ -293,16 +328,12 @@ def _deletion_curve(
             tiebreak = random_tiebreak(batch.batch, jet_id, seed=seed)
             rank = rank_within_jets(batch_score, batch.batch, tiebreak=tiebreak)
             num_tracks = torch.bincount(batch.batch, minlength=batch.num_graphs)[batch.batch]
-            full = _probability_h(model, batch)
+            full = target_probability(model, model(batch))
             for k in range(1, steps + 1):
                 keep = rank >= torch.clamp(num_tracks - 1, max=k)
-                drop[k] += (full - _probability_h(model, drop_tracks(batch, keep))).sum()
+                drop[k] += (full - target_probability(model, model(drop_tracks(batch, keep)))).sum()
             num_jets += batch.num_graphs
     return drop / num_jets
-
-
-def _probability_h(model: InteractionNetwork, batch: Batch) -> Tensor:
-    return torch.softmax(model(batch).double(), dim=1)[:, CLASSES.index("H")]
 
 
 def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> list[Path]:
