@@ -60,13 +60,18 @@ class Method:
 
 
 METHODS: dict[str, Method] = {
-    "lrp_epsilon": Method("lrp", {}),
-    "lrp_epsilon_raw": Method("lrp", {"input": "raw"}),
-    # γ and z⁺ on the track-level MLPs, ε on the global MLP (a usual composite: sparser rules near the input).
+    # Per-track scores only: the edge relevance is not computed.
+    "lrp_epsilon": Method("lrp", {"edges": False}),
+    "lrp_epsilon_raw": Method("lrp", {"input": "raw", "edges": False}),
+    # γ and z⁺ on the HIN's track-level MLPs, ε on the global MLP (a usual composite: sparser rules near the
+    # input).
     "lrp_gamma": Method(
-        "lrp", {"rules": {"default": Epsilon(1e-6), **{m: Gamma(0.25) for m in _TRACK_MLPS}}}
+        "lrp",
+        {"rules": {"default": Epsilon(1e-6), **{m: Gamma(0.25) for m in _TRACK_MLPS}}, "edges": False},
     ),
-    "lrp_zplus": Method("lrp", {"rules": {"default": Epsilon(1e-6), **{m: ZPlus() for m in _TRACK_MLPS}}}),
+    "lrp_zplus": Method(
+        "lrp", {"rules": {"default": Epsilon(1e-6), **{m: ZPlus() for m in _TRACK_MLPS}}, "edges": False}
+    ),
     "saliency": Method("saliency", {}),
     "gradient_x_input": Method("gradient_x_input", {}),
     "integrated_gradients": Method("integrated_gradients", {}),
