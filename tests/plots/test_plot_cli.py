@@ -54,7 +54,7 @@ def test_max_jets_caps_the_selection(sanity_relevance_path, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("selection", "message"),
     [
-        (["--jets", "99"], "no jet 99 in the relevance file"),
+        (["--jet-ids", "99"], "no jet 99 in the relevance file"),
         (["--top-confident", "0"], "--top-confident must be at least 1"),
     ],
 )
