@@ -261,7 +261,8 @@ def _feature_index(feature_names: Sequence[str], names: Sequence[str]) -> Tensor
     """
     unknown = [name for name in names if name not in feature_names]
     if unknown:
-        msg = f"--score-features: unknown feature '{unknown[0]}' (valid: {', '.join(dict.fromkeys(feature_names))})"
+        valid = ", ".join(dict.fromkeys(feature_names))
+        msg = f"--score-features: unknown feature '{unknown[0]}' (valid: {valid})"
         raise InputError(msg)
     return torch.tensor([i for i, name in enumerate(feature_names) if name in set(names)])
 

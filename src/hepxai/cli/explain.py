@@ -25,10 +25,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=cli.formatter(),
     )
     explain.add_argument(
-        "--model", type=Path, required=True, metavar="CHECKPOINT", help="checkpoint (.pt or the original .npz)"
+        "--model",
+        type=Path,
+        required=True,
+        metavar="CHECKPOINT",
+        help="checkpoint (.pt or the original .npz)",
     )
     explain.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE", help="ROOT files")
-    explain.add_argument("--out", type=Path, required=True, metavar="FILE", help="relevance file to write (.h5)")
+    explain.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="relevance file to write (.h5)"
+    )
     add_lrp_arguments(explain)
     explain.add_argument(
         "--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)"

@@ -120,9 +120,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, defaults: dict | None =
     parser.argument_default = argparse.SUPPRESS
     parser.add_argument("--epochs", type=int, help=f"maximum epochs (default: {shown['epochs']})")
     parser.add_argument("--lr", type=float, help=f"Adam learning rate (default: {shown['lr']:g})")
-    parser.add_argument(
-        "--batch-size", type=int, help=f"jets per minibatch (default: {shown['batch_size']})"
-    )
+    parser.add_argument("--batch-size", type=int, help=f"jets per minibatch (default: {shown['batch_size']})")
     parser.add_argument(
         "--validation-fraction",
         type=float,
