@@ -157,14 +157,15 @@ def evaluate(
         name: (*roc_curve(values, jets.label)[:2], result.auc)
         for (name, values), result in zip(scores.items(), results, strict=True)
     }
-    _atomic(out_dir / "roc.png", roc_figure(curves).savefig)
+    num_background = int(len(jets) - jets.label.sum())
+    _atomic(out_dir / "roc.png", roc_figure(curves, num_background=num_background).savefig)
     if "fj_sdmass" in jets.spectators:
         threshold = threshold_at_efficiency(score, jets.label, sculpting_efficiency)
-        is_qcd = jets.label == 0
         figure = mass_sculpting_figure(
-            jets.spectators["fj_sdmass"][is_qcd],
-            score[is_qcd] >= threshold,
-            cut_label=f"score cut at {100 * sculpting_efficiency:.0f}% H eff.",
+            jets.spectators["fj_sdmass"],
+            jets.label,
+            score >= threshold,
+            cut_label=f"HIN cut at {100 * sculpting_efficiency:.0f}% H eff.",
         )
         _atomic(out_dir / "mass_sculpting.png", figure.savefig)
     for result in results:
