@@ -28,12 +28,16 @@ class RelevanceSummary:
     feature_share: dict[str, np.ndarray]  # class -> [num_features] mean share of the jet's |relevance|
     rank_share: dict[str, np.ndarray]  # class -> [max_rank] mean share on the track of that rank, over
     # the jets that have one
+    rank_jets: dict[str, np.ndarray]  # class -> [max_rank] jets that have a track of that rank
     ranked_by: str  # "track pT" (rank 1 = hardest) or "track position"
-    category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share; may be empty
+    category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share and their standard
+    # errors relevance_share_error, track_share_error (0 for one jet); may be empty
     top_feature_count: dict[
         str, np.ndarray
     ]  # class -> [num_features] tracks whose most relevant feature it is
-    confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first
+    confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first, then the
+    # borderline (P(H) nearest 0.5) and the most confidently misclassified jets
+    confident_group: list[str]  # [num_confident] "confident", "borderline" or "misclassified"
     confident_prob_h: np.ndarray  # [num_confident]
     confident_labels: np.ndarray  # [num_confident] 1 = H, 0 = QCD
     confident_share: np.ndarray  # [num_confident, num_features] each jet's feature shares
@@ -73,7 +77,7 @@ def summarize_relevance(
 
     top_feature = np.argmax(magnitude, axis=1) if len(magnitude) else np.zeros(0, dtype=int)
     num_features = len(relevance_file.feature_names)
-    num_jets, feature_share, rank_share, top_feature_count = {}, {}, {}, {}
+    num_jets, feature_share, rank_share, rank_jets, top_feature_count = {}, {}, {}, {}, {}
     for label, name in CLASS_NAMES.items():
         in_class = labels.index[labels.to_numpy() == label]
         num_jets[name] = len(in_class)
@@ -86,10 +90,11 @@ def summarize_relevance(
         rank_sum = np.bincount(rank[track_mask] - 1, weights=track_share[track_mask], minlength=max_rank)
         jets_with_rank = np.bincount(rank[track_mask] - 1, minlength=max_rank)
         rank_share[name] = _divide(rank_sum, jets_with_rank)
+        rank_jets[name] = jets_with_rank
         counted = track_mask & (track_total > 0)
         top_feature_count[name] = np.bincount(top_feature[counted], minlength=num_features)
 
-    confident = jets.sort_values("prob_H", ascending=False, kind="stable").head(top_confident)
+    confident, groups = _showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
     return RelevanceSummary(
         feature_names=list(relevance_file.display_names),
@@ -97,6 +102,7 @@ def summarize_relevance(
         ranked_by=ranked_by,
         category_share=_category_share(tracks, track_share, jet_of_track, labels),
         confident_jet_ids=confident_ids,
+        confident_group=groups,
         confident_prob_h=confident["prob_H"].to_numpy(dtype=float),
         confident_labels=confident["label"].to_numpy(dtype=int)
         if "label" in confident
@@ -105,8 +111,28 @@ def summarize_relevance(
         num_jets=num_jets,
         feature_share=feature_share,
         rank_share=rank_share,
+        rank_jets=rank_jets,
         top_feature_count=top_feature_count,
     )
+
+
+def _showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:
+    """The ``top_confident`` jets with the highest P(H), then up to half as many borderline jets (P(H) nearest
+    0.5) and as many misclassified jets (the most confidently wrong), each jet once."""
+    ranked = jets.sort_values("prob_H", ascending=False, kind="stable")
+    chosen = [("confident", ranked.head(top_confident))]
+    extra = max(top_confident // 2, 1)
+    rest = ranked.iloc[top_confident:]
+    borderline = rest.assign(distance=(rest["prob_H"] - 0.5).abs()).sort_values("distance", kind="stable")
+    chosen.append(("borderline", borderline.head(extra).drop(columns="distance")))
+    if "label" in jets:
+        wrong = rest[(rest["prob_H"] >= 0.5) != (rest["label"] == 1)]
+        wrong = wrong[~wrong["jet_id"].isin(chosen[1][1]["jet_id"])]
+        confidence = (wrong["prob_H"] - 0.5).abs()
+        chosen.append(("misclassified", wrong.loc[confidence.sort_values(ascending=False).index].head(extra)))
+    table = pd.concat([frame for _, frame in chosen])
+    groups = [group for group, frame in chosen for _ in range(len(frame))]
+    return table, groups
 
 
 def jet_overview(relevance_file: RelevanceFile, *, max_jets: int | None = None) -> pd.DataFrame:
@@ -155,18 +181,16 @@ def _category_share(
         count_share = tracks_flagged / per_jet["flag"].size()
         for label, name in CLASS_NAMES.items():
             with_category = (labels.reindex(tracks_flagged.index).to_numpy() == label) & (tracks_flagged > 0)
-            rows.append(
-                {
-                    "class": name,
-                    "category": category,
-                    "jets": int(with_category.sum()),
-                    "relevance_share": float(relevance_share[with_category].mean())
-                    if with_category.any()
-                    else 0.0,
-                    "track_share": float(count_share[with_category].mean()) if with_category.any() else 0.0,
-                }
-            )
-    return pd.DataFrame(rows, columns=["class", "category", "jets", "relevance_share", "track_share"])
+            row = {"class": name, "category": category, "jets": int(with_category.sum())}
+            for column, values in (("relevance_share", relevance_share), ("track_share", count_share)):
+                chosen = values[with_category].to_numpy(dtype=float)
+                row[column] = float(chosen.mean()) if len(chosen) else 0.0
+                row[f"{column}_error"] = (
+                    float(chosen.std(ddof=1) / np.sqrt(len(chosen))) if len(chosen) > 1 else 0.0
+                )
+            rows.append(row)
+    columns = ["class", "category", "jets", "relevance_share", "relevance_share_error"]
+    return pd.DataFrame(rows, columns=[*columns, "track_share", "track_share_error"])
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
