@@ -247,8 +247,9 @@ def _performance(evaluation: Path, num_explained: int) -> str:
         f'<p class="note">Evaluated on {metrics["num_jets"]} jets ({metrics["num_H"]} H, '
         f"{metrics['num_QCD']} QCD) "
         f"that pass the jet selection. The relevance file explains {num_explained} jets: "
-        "the two sets differ when the explanation reads another number of jets or another selection. A rejection of inf means no QCD jet passed the cut; with few QCD jets the "
-        "rejection is only a bound (see the bands in the ROC plot).</p>"
+        "the two sets differ when the explanation reads another number of jets or another selection. "
+        "A rejection of inf means no QCD jet passed the cut; with few QCD jets the rejection is only a "
+        "bound (see the bands in the ROC plot).</p>"
     )
     images = "".join(
         f'<figure><img class="zoomable" id="evaluation-{name}" alt="{name}" '
