@@ -285,8 +285,8 @@ def write_report(
         top_confident: Jets in the "most confidently H" summary.
         magnitude: Heatmaps of ``|R|`` instead of signed relevance.
         edge_threshold: Edge significance above which an edge is coloured; default: each jet's top 2%.
-        evaluation: An ``hepxai evaluate`` folder (``metrics.yaml``, ``roc.png``, ``mass_sculpting.png``) whose
-            results open the report.
+        evaluation: An ``hepxai evaluate`` folder (``metrics.yaml``, ``roc.png``, ``mass_sculpting.png``),
+            shown first.
         title: The page title.
         progress: Show a progress bar over jets.
     """
@@ -316,6 +316,11 @@ def write_report(
     toc = [("performance", "Tagger performance")] if has_performance else []
     toc += [("summary", "Dataset summary"), ("jets", "Jets"), ("jet-sections", "Jets one by one")]
     plotly_js = plotly.offline.get_plotlyjs()
+    performance = (
+        f'<h2 id="performance">Tagger performance</h2>{_performance(evaluation, len(relevance_file.jets))}'
+        if has_performance
+        else ""
+    )
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{_STYLE}</style><script>{plotly_js}</script></head><body>"
@@ -323,12 +328,8 @@ def write_report(
         '<nav class="toc">'
         + "".join(f'<a href="#{key}">{text}</a>' for key, text in toc)
         + "</nav>"
-        + (
-            f'<h2 id="performance">Tagger performance</h2>{_performance(evaluation, len(relevance_file.jets))}'
-            if has_performance
-            else ""
-        )
-        + f'<h2 id="summary">Dataset summary</h2><p class="note">Click a figure to enlarge it (Esc closes).</p>'
+        + performance
+        + '<h2 id="summary">Dataset summary</h2><p class="note">Click a figure to enlarge it (Esc closes).</p>'
         f'<div class="figure-grid">{figures}</div>'
         f'<h2 id="jets">Jets</h2>{_jet_table(relevance_file, set(jet_ids))}'
         '<h2 id="jet-sections">Jets one by one</h2><p class="note">Open a jet to draw its 3D graph; drag to '
