@@ -329,7 +329,8 @@ def write_report(
         + "".join(f'<a href="#{key}">{text}</a>' for key, text in toc)
         + "</nav>"
         + performance
-        + '<h2 id="summary">Dataset summary</h2><p class="note">Click a figure to enlarge it (Esc closes).</p>'
+        + '<h2 id="summary">Dataset summary</h2>'
+        '<p class="note">Click a figure to enlarge it (Esc closes).</p>'
         f'<div class="figure-grid">{figures}</div>'
         f'<h2 id="jets">Jets</h2>{_jet_table(relevance_file, set(jet_ids))}'
         '<h2 id="jet-sections">Jets one by one</h2><p class="note">Open a jet to draw its 3D graph; drag to '
