@@ -78,13 +78,14 @@ def test_missing_file_is_one_line(tmp_path, capsys):
 def test_report_command_is_self_contained(cms_relevance_path, tmp_path, capsys):
     path = tmp_path / "report.html"
     assert (
-        main(["-q", "report", "--relevance", str(cms_relevance_path), "--out", str(path), "--jets", "6"]) == 0
+        main(["-q", "report", "--relevance", str(cms_relevance_path), "--out", str(path), "--jets", "6"])
+        == 0  # the old name of --jet-ids
     )
     page = path.read_text()
     assert capsys.readouterr().out.strip() == str(path)
     assert "<script src" not in page
     assert "<link" not in page
-    assert len(re.findall(r'<img class="summary-plot"', page)) == 5
+    assert len(re.findall(r'<img class="summary-plot zoomable"', page)) == 5
     assert 'id="jet-6"' in page
     assert 'id="jet-2"' not in page
     assert 'id="jet-table"' in page
