@@ -53,4 +53,4 @@ def test_mass_sculpting_says_when_too_few_qcd_jets_pass():
     label = np.r_[np.zeros(90, int), np.ones(10, int)]
     figure = mass_sculpting_figure(mass, label, mass > 185)
     drawn = "\n".join(t.get_text() for t in figure.findobj(Text))
-    assert "only 0 of 90 QCD jets pass: too few to measure sculpting" in drawn
+    assert "only 0 of 90 QCD jets pass:\ntoo few to measure sculpting" in drawn

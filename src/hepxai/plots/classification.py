@@ -101,6 +101,7 @@ def mass_sculpting_figure(
     centres = (bins[1:] + bins[:-1]) / 2
     if ax is None:
         _, ax = new_figure(9.0, 7.5)
+    warning = None
     with plot_style():
         for value, name, color in ((1, r"H$\to b\bar{b}$", SIGNAL_COLOR), (0, "QCD", BACKGROUND_COLOR)):
             in_class = label == value
@@ -123,18 +124,12 @@ def mass_sculpting_figure(
                 lw=1.2,
             )
             if value == 0 and chosen.sum() < MIN_PASSING:
-                ax.text(
-                    0.03,
-                    0.04,
-                    f"only {chosen.sum()} of {total} QCD jets pass: too few to measure sculpting",
-                    transform=ax.transAxes,
-                    fontsize=11,
-                    color=BACKGROUND_COLOR,
-                )
+                warning = f"only {chosen.sum()} of {total} QCD jets pass:\ntoo few to measure sculpting"
         ax.set_yscale("log")
-        ax.set_ylim(bottom=0.3 / max(len(label), 1))
+        ax.set_ylim(0.3 / max(len(label), 1), 10 * ax.get_ylim()[1])  # room for the legend
         ax.set_xlabel("Soft-drop mass $m_{SD}$ [GeV]")
         ax.set_ylabel(f"fraction of the class's jets / {bins[1] - bins[0]:.0f} GeV")
         ax.axvline(125, color="grey", lw=0.8, ls=":")
-        ax.legend(loc="upper right", fontsize=10, frameon=True)
+        legend = ax.legend(loc="upper right", fontsize=10, frameon=True, title=warning, title_fontsize=10)
+        legend.get_title().set_color(BACKGROUND_COLOR)
     return ax.figure
