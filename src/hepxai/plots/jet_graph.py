@@ -64,12 +64,20 @@ def _signed_relevance(jet: JetRelevance) -> np.ndarray:
 
 
 def _node_norm(jet: JetRelevance) -> TwoSlopeNorm:
-    limit = float(np.abs(_signed_relevance(jet)).max()) or 1.0
-    return TwoSlopeNorm(0.0, -limit, limit)
+    """Colours of the signed track relevance, centred on 0 and ending at the 90th percentile of its size, so
+    that one dominant track (a muon, say) does not leave the others white; stronger tracks saturate."""
+    signed = np.abs(_signed_relevance(jet))
+    limit = float(np.percentile(signed, 90)) if len(signed) else 1.0
+    return TwoSlopeNorm(0.0, -(limit or 1.0), limit or 1.0)
 
 
-def _edge_norm(jet: JetRelevance) -> Normalize:
-    return Normalize(0.0, 100 * float(jet.edge_significance.max(initial=0.0)) or 1.0)
+def _edge_norm(jet: JetRelevance, significant: np.ndarray) -> Normalize:
+    """Colours of edge significance [%] over the range of the coloured edges."""
+    values = 100 * jet.edge_significance[significant]
+    if len(values) == 0:
+        return Normalize(0.0, 1.0)
+    low, high = float(values.min()), float(values.max())
+    return Normalize(low, high if high > low else low + 1e-9)
 
 
 def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes | None = None) -> Figure:
@@ -100,7 +108,7 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             edges = Line3DCollection(
                 _edge_segments(jet, positions, significant),
                 cmap=EDGE_CMAP,
-                norm=_edge_norm(jet),
+                norm=_edge_norm(jet, significant),
                 linewidths=2.0,
                 alpha=0.9,
             )
@@ -137,7 +145,7 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
                     linewidths=np.where(rim[chosen] == B_HADRON_COLOR, 2.2, 0.6) if rim is not None else 0.6,
                     alpha=0.95,
                 )
-        colorbar = ax.figure.colorbar(nodes, ax=ax, shrink=0.5, pad=0.1)
+        colorbar = ax.figure.colorbar(nodes, ax=ax, shrink=0.5, pad=0.1, extend="both")
         colorbar.set_label(f"track relevance (sum over features), logit {jet.target}", fontsize=10)
         lift = 0.07 * (np.ptp(positions[:, 2]) or 1.0)
         for index in np.argsort(jet.node_relevance)[-5:]:
@@ -226,7 +234,7 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         segments = _edge_segments(jet, positions, significant)
         # A line's colour varies along its points: each segment's two ends and the gap share its value.
         value = np.repeat(100 * jet.edge_significance[significant], 3)
-        norm = _edge_norm(jet)
+        norm = _edge_norm(jet, significant)
         lines(
             segments,
             "most significant edges",
