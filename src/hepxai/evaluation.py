@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from hepxai.models.registry import GraphModel
 from hepxai.plots.classification import mass_sculpting_figure, roc_figure
 
 log = logging.getLogger(__name__)
+_PNG = {"dpi": 110, "bbox_inches": "tight"}
 
 
 @torch.no_grad()
@@ -158,7 +160,7 @@ def evaluate(
         for (name, values), result in zip(scores.items(), results, strict=True)
     }
     num_background = int(len(jets) - jets.label.sum())
-    _atomic(out_dir / "roc.png", roc_figure(curves, num_background=num_background).savefig)
+    _atomic(out_dir / "roc.png", partial(roc_figure(curves, num_background=num_background).savefig, **_PNG))
     if "fj_sdmass" in jets.spectators:
         threshold = threshold_at_efficiency(score, jets.label, sculpting_efficiency)
         figure = mass_sculpting_figure(
@@ -167,7 +169,7 @@ def evaluate(
             score >= threshold,
             cut_label=f"HIN cut at {100 * sculpting_efficiency:.0f}% H eff.",
         )
-        _atomic(out_dir / "mass_sculpting.png", figure.savefig)
+        _atomic(out_dir / "mass_sculpting.png", partial(figure.savefig, **_PNG))
     for result in results:
         log.info(
             "%-30s AUC %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",
