@@ -77,7 +77,9 @@ def _edge_norm(jet: JetRelevance, significant: np.ndarray) -> Normalize:
     if len(values) == 0:
         return Normalize(0.0, 1.0)
     low, high = float(values.min()), float(values.max())
-    return Normalize(low, high if high > low else low + 1e-9)
+    if high - low <= 1e-3 * high:  # one coloured edge, or equal ones: a scale from 0
+        low = 0.0
+    return Normalize(low, high or 1.0)
 
 
 def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes | None = None) -> Figure:
