@@ -15,7 +15,12 @@ def mass_score(jets: Jets) -> np.ndarray | None:
     """``[num_jets]`` score ``-|m_SD - 125 GeV|``, or None when the jets carry no ``fj_sdmass``."""
     if "fj_sdmass" not in jets.spectators:
         return None
-    return -np.abs(jets.spectators["fj_sdmass"].astype(np.float64) - HIGGS_MASS)
+    return higgs_mass_score(jets.spectators["fj_sdmass"])
+
+
+def higgs_mass_score(mass: np.ndarray) -> np.ndarray:
+    """``[num_jets]`` score ``-|m_SD - 125 GeV|`` of soft-drop masses."""
+    return -np.abs(mass.astype(np.float64) - HIGGS_MASS)
 
 
 def jet_quantities(jets: Jets) -> tuple[np.ndarray, list[str]]:
@@ -40,7 +45,11 @@ def boosted_tree_score(jets: Jets, *, folds: int = 2, seed: int = 0) -> np.ndarr
 
     Each jet is scored by a tree trained on the other folds, so the score is honest on the jets given.
     """
-    quantities, _ = jet_quantities(jets)
+    return tree_score(jet_quantities(jets)[0], jets.label, folds=folds, seed=seed)
+
+
+def tree_score(quantities: np.ndarray, label: np.ndarray, *, folds: int = 2, seed: int = 0) -> np.ndarray:
+    """:func:`boosted_tree_score` from ``[num_jets, num_quantities]`` :func:`jet_quantities` and labels."""
     classifier = HistGradientBoostingClassifier(random_state=seed)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return cross_val_predict(classifier, quantities, jets.label, cv=splitter, method="predict_proba")[:, 1]
+    return cross_val_predict(classifier, quantities, label, cv=splitter, method="predict_proba")[:, 1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from torch_geometric.data import Batch
 from tqdm import tqdm
 
 from hepxai.data import Jets
+from hepxai.data.root_io import STREAM_CHUNK_SIZE, Selection
+from hepxai.data.schema import Schema
 from hepxai.errors import InputError
 from hepxai.explain import gradients, masks, trivial  # noqa: F401  (registers the explainers)
 from hepxai.explain.base import get_explainer, track_scores
@@ -80,6 +82,7 @@ class BenchmarkResult:
     num_jets: int
     num_tracks: int
     num_true_tracks: int
+    selection: str = ""  # the jet selection applied, e.g. "original (40 < fj_sdmass < 200, ...)"
 
 
 def signal_jets(jets: Jets, *, max_jets: int | None = None, source: str = "data") -> Jets:
@@ -102,26 +105,33 @@ def signal_jets(jets: Jets, *, max_jets: int | None = None, source: str = "data"
 
 
 def read_signal_jets(
-    paths: Sequence[Path], *, schema: str = "auto", max_jets: int | None = None, progress: bool = True
+    paths: Sequence[Path],
+    *,
+    schema: str | Schema = "auto",
+    selection: Selection | None = None,
+    max_jets: int | None = None,
+    progress: bool = True,
 ) -> Jets:
-    """Read the signal jets of ``paths`` (up to ``max_jets``) with their per-track truth.
+    """Read the signal jets of ``paths`` (up to ``max_jets``) with their per-track truth, chunk by chunk.
 
     Args:
         paths: ROOT files.
-        schema: A built-in schema name, a YAML file, or ``"auto"`` (detected from the first file).
+        schema: A schema, a built-in schema name, a YAML file, or ``"auto"`` (from the first file).
+        selection: Spectator window (``{name: (low, high)}``) the jets pass, e.g. the model's training one.
         max_jets: Stop after this many signal jets.
         progress: Show the reading progress bar.
 
     Raises:
         InputError: a file cannot be read, or has no ``track_fromB`` or no signal jet.
     """
-    from hepxai.data import iter_jets, load_schema
-    from hepxai.data.inspect import detect_schema
+    from hepxai.data import iter_jets
 
-    resolved = detect_schema(paths[0]) if schema == "auto" else load_schema(schema)
+    resolved = resolve_schema(paths, schema)
     source = ", ".join(str(path) for path in paths)
     parts, total = [], 0
-    for chunk in iter_jets(paths, resolved, progress=progress):
+    for chunk in iter_jets(
+        paths, resolved, selection=selection, chunk_size=STREAM_CHUNK_SIZE, progress=progress
+    ):
         if TRUTH not in chunk.track_truth:
             break
         chunk = chunk.select(chunk.label == 1)
@@ -136,6 +146,35 @@ def read_signal_jets(
         )
         raise InputError(msg)
     return signal_jets(Jets.concatenate(parts), max_jets=max_jets, source=source)
+
+
+def resolve_schema(paths: Sequence[Path], schema: str | Schema) -> Schema:
+    """``schema`` itself, the built-in or YAML schema it names, or the first file's (``"auto"``)."""
+    from hepxai.data import load_schema
+    from hepxai.data.inspect import detect_schema
+
+    if isinstance(schema, Schema):
+        return schema
+    return detect_schema(paths[0]) if schema == "auto" else load_schema(schema)
+
+
+class _Batches:
+    """The jets as PyG batches of ``batch_size``, built anew on every pass: the graphs' edges of all jets
+    are never held at once. Every method and the deletion curves pass over the same batches."""
+
+    def __init__(self, jets: Jets, batch_size: int, dtype: torch.dtype) -> None:
+        self.jets, self.batch_size, self.dtype = jets, batch_size, dtype
+
+    def __len__(self) -> int:
+        return -(-len(self.jets) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for start in range(0, len(self.jets), self.batch_size):
+            batch = self.jets.select(
+                np.arange(start, min(start + self.batch_size, len(self.jets)))
+            ).to_batch()
+            batch.x = batch.x.to(self.dtype)
+            yield batch
 
 
 def run_benchmark(
@@ -175,12 +214,7 @@ def run_benchmark(
         raise InputError(msg)
     jets = signal_jets(jets)
     restricted = _feature_index(jets.feature_names, score_features) if score_features else None
-    dtype = next(model.parameters()).dtype
-    batches = []
-    for start in range(0, len(jets), batch_size):
-        batch = jets.select(np.arange(start, min(start + batch_size, len(jets)))).to_batch()
-        batch.x = batch.x.to(dtype)
-        batches.append(batch)
+    batches = _Batches(jets, batch_size, next(model.parameters()).dtype)
     truth = torch.from_numpy(jets.track_truth[TRUTH]).bool()
     jet_of_track = torch.from_numpy(np.repeat(np.arange(len(jets)), jets.num_tracks))
     log.info(
@@ -219,7 +253,7 @@ def run_benchmark(
 
 def _explain(
     model: InteractionNetwork,
-    batches: list[Batch],
+    batches: Iterable[Batch],
     name: str,
     feature_names: Sequence[str],
     seed: int,
@@ -312,7 +346,8 @@ def format_markdown(result: BenchmarkResult, *, command: str) -> str:
     columns = list(result.table.columns)
     lines = [
         f"{result.num_jets} signal jets, {result.num_tracks} tracks, {result.num_true_tracks} from b hadrons "
-        f"({result.num_true_tracks / result.num_tracks:.1%}).",
+        f"({result.num_true_tracks / result.num_tracks:.1%})"
+        + (f"; jet selection: {result.selection}." if result.selection else "."),
         "",
         f"`{command}`",
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -15,7 +16,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from hepxai import baselines
-from hepxai.data.jets import Jets
+from hepxai.data.jets import Jets, rechunk
 from hepxai.errors import InputError
 from hepxai.metrics.classification import (
     background_rejection,
@@ -83,27 +84,46 @@ def check_jets(jets: Jets, model: GraphModel, source: str) -> None:
     if len(jets) == 0:
         msg = f"{source}: no jets"
         raise InputError(msg)
+    check_features(jets, model, source)
+    check_classes(jets.label, source)
+
+
+def check_features(jets: Jets, model: GraphModel, source: str) -> None:
+    """Refuse jets whose feature count differs from the model's.
+
+    Raises:
+        InputError: naming both counts.
+    """
     if jets.num_features != model.num_features:
         msg = (
             f"{source}: the data has {jets.num_features} track features, "
             f"the model expects {model.num_features}"
         )
         raise InputError(msg)
-    num_signal = int(jets.label.sum())
-    if num_signal in (0, len(jets)):
-        msg = f"{source}: only one class ({num_signal} H, {len(jets) - num_signal} QCD jets)"
+
+
+def check_classes(label: np.ndarray, source: str) -> None:
+    """Refuse labels of one class only: no ROC curve.
+
+    Raises:
+        InputError: counting both classes.
+    """
+    num_signal = int(label.sum())
+    if num_signal in (0, len(label)):
+        msg = f"{source}: only one class ({num_signal} H, {len(label) - num_signal} QCD jets)"
         raise InputError(msg)
 
 
 def evaluate(
     model: GraphModel,
-    jets: Jets,
+    jets: Jets | Iterable[Jets],
     out_dir: str | Path,
     *,
     source: str = "data",
     sculpting_efficiency: float = 0.5,
     with_baselines: bool = True,
     seed: int = 0,
+    batch_size: int = 256,
     progress: bool = False,
 ) -> list[Performance]:
     """Score ``jets`` and write the evaluation to ``out_dir``.
@@ -112,60 +132,60 @@ def evaluate(
     ``roc.png`` and, when the jets carry ``fj_sdmass``, ``mass_sculpting.png`` (QCD soft-drop mass before
     and after the cut keeping ``sculpting_efficiency`` of the H jets).
 
+    Jets are scored ``batch_size`` at a time and only per-jet values are kept, so memory does not grow
+    with the number of tracks when ``jets`` is a stream of chunks (:func:`hepxai.training.stream_data`).
+
     Args:
         model: The tagger.
-        jets: Labelled jets with the model's feature count.
+        jets: Labelled jets with the model's feature count, or chunks of them.
         out_dir: Output folder, created if needed.
         source: Names the data in error messages.
         sculpting_efficiency: H efficiency of the score cut in the mass-sculpting plot.
         with_baselines: Also measure the soft-drop mass alone and a boosted tree on jet quantities.
         seed: Seeds the boosted tree's folds.
+        batch_size: Jets scored at once.
         progress: Show a progress bar.
 
     Returns:
         The HIN's performance first, then the baselines'.
     """
-    check_jets(jets, model, source)
+    table = _score(
+        model, [jets] if isinstance(jets, Jets) else jets, source, batch_size, with_baselines, progress
+    )
+    label, logits, spectators = table.label, table.logits, table.spectators
+    check_classes(label, source)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    logits = predict(model, jets, progress=progress)
     score = tagger_score(logits)
     scores = {"HIN": score}
     if with_baselines:
-        mass = baselines.mass_score(jets)
-        if mass is not None:
-            scores["soft-drop mass"] = mass
-        scores["boosted tree (jet quantities)"] = baselines.boosted_tree_score(jets, seed=seed)
-    results = [Performance.measure(name, values, jets.label) for name, values in scores.items()]
+        if "fj_sdmass" in spectators:
+            scores["soft-drop mass"] = baselines.higgs_mass_score(spectators["fj_sdmass"])
+        scores["boosted tree (jet quantities)"] = baselines.tree_score(table.quantities, label, seed=seed)
+    results = [Performance.measure(name, values, label) for name, values in scores.items()]
 
-    table = pd.DataFrame(
-        {
-            "label": jets.label,
-            "logit_QCD": logits[:, 0],
-            "logit_H": logits[:, 1],
-            "score": score,
-            **jets.spectators,
-        }
+    predictions = pd.DataFrame(
+        {"label": label, "logit_QCD": logits[:, 0], "logit_H": logits[:, 1], "score": score, **spectators}
     )
-    _atomic(out_dir / "predictions.h5", lambda path: table.to_hdf(path, key="predictions", mode="w"))
+    _atomic(out_dir / "predictions.h5", lambda path: predictions.to_hdf(path, key="predictions", mode="w"))
     metrics = {
-        "num_jets": len(jets),
-        "num_H": int(jets.label.sum()),
-        "num_QCD": int(len(jets) - jets.label.sum()),
+        "num_jets": len(label),
+        "num_H": int(label.sum()),
+        "num_QCD": int(len(label) - label.sum()),
         "taggers": [asdict(r) for r in results],
     }
     _atomic(out_dir / "metrics.yaml", lambda path: path.write_text(yaml.safe_dump(metrics, sort_keys=False)))
     curves = {
-        name: (*roc_curve(values, jets.label)[:2], result.auc)
+        name: (*roc_curve(values, label)[:2], result.auc)
         for (name, values), result in zip(scores.items(), results, strict=True)
     }
-    num_background = int(len(jets) - jets.label.sum())
+    num_background = int(len(label) - label.sum())
     _atomic(out_dir / "roc.png", partial(roc_figure(curves, num_background=num_background).savefig, **_PNG))
-    if "fj_sdmass" in jets.spectators:
-        threshold = threshold_at_efficiency(score, jets.label, sculpting_efficiency)
+    if "fj_sdmass" in spectators:
+        threshold = threshold_at_efficiency(score, label, sculpting_efficiency)
         figure = mass_sculpting_figure(
-            jets.spectators["fj_sdmass"],
-            jets.label,
+            spectators["fj_sdmass"],
+            label,
             score >= threshold,
             cut_label=f"HIN cut at {100 * sculpting_efficiency:.0f}% H eff.",
         )
@@ -179,6 +199,48 @@ def evaluate(
             result.rejection_at_50,
         )
     return results
+
+
+@dataclass(frozen=True)
+class _JetScores:
+    """What the evaluation keeps of every jet: no tracks."""
+
+    label: np.ndarray  # [num_jets]
+    logits: np.ndarray  # [num_jets, num_classes]
+    spectators: dict[str, np.ndarray]  # name -> [num_jets]
+    quantities: np.ndarray | None  # [num_jets, num_quantities] inputs of the boosted tree
+
+
+def _score(
+    model: GraphModel,
+    chunks: Iterable[Jets],
+    source: str,
+    batch_size: int,
+    with_quantities: bool,
+    progress: bool,
+) -> _JetScores:
+    """Logits and per-jet values of every jet of ``chunks``, ``batch_size`` jets at a time."""
+    labels, logits, quantities = [], [], []
+    spectators: dict[str, list[np.ndarray]] = {}
+    with tqdm(unit="jet", desc="scoring", leave=False, disable=not progress) as bar:
+        for batch in rechunk(chunks, batch_size):
+            check_features(batch, model, source)
+            labels.append(batch.label)
+            logits.append(predict(model, batch, batch_size=batch_size))
+            for name, values in batch.spectators.items():
+                spectators.setdefault(name, []).append(values)
+            if with_quantities:
+                quantities.append(baselines.jet_quantities(batch)[0])
+            bar.update(len(batch))
+    if not labels:
+        msg = f"{source}: no jets"
+        raise InputError(msg)
+    return _JetScores(
+        label=np.concatenate(labels),
+        logits=np.concatenate(logits),
+        spectators={name: np.concatenate(parts) for name, parts in spectators.items()},
+        quantities=np.concatenate(quantities) if with_quantities else None,
+    )
 
 
 def _atomic(path: Path, write: object) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from hepxai.config import DataConfig, RunConfig
@@ -23,7 +24,7 @@ from hepxai.explain.sanity import SanityResult, sanity_result
 from hepxai.models.checkpoint import load_checkpoint
 from hepxai.plots.gallery import write_plots
 from hepxai.plots.report import write_report
-from hepxai.training import read_data, train
+from hepxai.training import read_data, stream_data, train
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def run_chain(
     test_data = DataConfig(
         files=tuple(str(p) for p in test_files), schema=data.schema, selection=data.selection
     )
-    test_jets, _ = read_data(test_data, progress=progress)
+    test_jets, _ = stream_data(test_data, progress=progress)
     model = load_checkpoint(result.best_path)
     performance = evaluate(
         model,
@@ -112,10 +113,15 @@ def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:
 def relevance_sanity(path: Path) -> SanityResult:
     """The sanity proof's numbers (feature shares, how often f3 is top) from a relevance file."""
     relevance = read_relevance_file(path)
-    jet_id = torch.as_tensor(relevance.tracks["jet_id"].to_numpy(dtype=np.int64).copy())
+    # Shares depend on |relevance| summed per jet only: one row per jet stands for the jet's tracks.
+    per_jet = [
+        tracks[relevance.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
+        for tracks in relevance.iter_tracks()
+    ]
+    magnitude = torch.tensor(pd.concat(per_jet).to_numpy(dtype=np.float64))
     explanation = Explanation(
-        node=torch.as_tensor(relevance.track_relevance().copy()),
-        batch=torch.unique(jet_id, return_inverse=True)[1],
+        node=magnitude,
+        batch=torch.arange(len(magnitude)),
         target=str(relevance.meta.get("target", "H")),
     )
     return sanity_result(explanation)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -26,9 +27,9 @@ from tqdm.auto import tqdm
 
 from hepxai.config import DataConfig, RunConfig, config_to_dict, write_config
 from hepxai.data.inspect import detect_schema
-from hepxai.data.jets import Jets
-from hepxai.data.root_io import ORIGINAL_SELECTION, read_jets
-from hepxai.data.schema import load_schema
+from hepxai.data.jets import Jets, rechunk
+from hepxai.data.root_io import STREAM_CHUNK_SIZE, iter_jets, read_jets, resolve_selection, selection_window
+from hepxai.data.schema import Schema, load_schema
 from hepxai.errors import InputError
 from hepxai.evaluation import check_jets, predict, tagger_score
 from hepxai.metrics.classification import roc_auc
@@ -90,6 +91,33 @@ def read_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataCon
     Returns:
         The jets and the config with the schema and selection actually used.
     """
+    schema, resolved = resolve_data(data)
+    window = selection_window(resolved.selection)
+    jets = read_jets(list(data.files), schema, selection=window, max_jets=data.max_jets, progress=progress)
+    return jets, resolved
+
+
+def stream_data(
+    data: DataConfig, *, chunk_size: int = STREAM_CHUNK_SIZE, progress: bool = True
+) -> tuple[Iterator[Jets], DataConfig]:
+    """The jets ``data`` names as a stream of chunks of ``chunk_size`` jets (:func:`read_data` in pieces).
+
+    Raises:
+        InputError: a file is missing or malformed; when iterated, no jet passes the labels and selection.
+    """
+    schema, resolved = resolve_data(data)
+    chunks = iter_jets(
+        list(data.files),
+        schema,
+        selection=selection_window(resolved.selection),
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+    return _not_empty(rechunk(chunks, chunk_size, max_jets=data.max_jets), data), resolved
+
+
+def resolve_data(data: DataConfig) -> tuple[Schema, DataConfig]:
+    """The schema of ``data`` and the config with ``schema: auto`` and ``selection: auto`` resolved."""
     if not data.files:
         msg = "no data files given (--data or data.files in the config)"
         raise InputError(msg)
@@ -98,14 +126,21 @@ def read_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataCon
             msg = f"{path}: file not found"
             raise InputError(msg)
     schema = detect_schema(data.files[0]) if data.schema == "auto" else load_schema(data.schema)
-    selection = data.selection
-    if selection == "auto":
-        selection = "original" if set(ORIGINAL_SELECTION) <= set(schema.spectators) else "none"
-    window = ORIGINAL_SELECTION if selection == "original" else None
-    jets = read_jets(list(data.files), schema, selection=window, max_jets=data.max_jets, progress=progress)
-    return jets, replace(
+    selection = resolve_selection(data.selection, schema)
+    return schema, replace(
         data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection
     )
+
+
+def _not_empty(chunks: Iterator[Jets], data: DataConfig) -> Iterator[Jets]:
+    empty = True
+    for chunk in chunks:
+        empty = False
+        yield chunk
+    if empty:
+        source = data.files[0] if len(data.files) == 1 else f"{len(data.files)} files"
+        msg = f"{source}: no jet passed the labels and selection"
+        raise InputError(msg)
 
 
 def split_indices(num_jets: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

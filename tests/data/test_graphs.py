@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from hepxai.data.graphs import fully_connected_edge_index
+from hepxai.data import graphs
+from hepxai.data.graphs import (
+    distance_and_direction,
+    fully_connected_edge_index,
+    knn_edge_index,
+    radius_edge_index,
+)
 from hepxai.data.jets import Jets
 
 
@@ -73,3 +79,107 @@ def test_consecutive_selection_equals_a_gather():
     np.testing.assert_array_equal(sliced.num_tracks, [3, 1, 4])
     np.testing.assert_array_equal(sliced.track_truth["track_fromB"], gathered.track_truth["track_fromB"])
     np.testing.assert_array_equal(sliced.spectators["fj_pt"], jets.spectators["fj_pt"][1:4])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# kNN and radius graphs, against a brute-force search written from the definition.
+
+
+def brute_force_edges(pos, batch, *, k=None, r=None, loop=False) -> list[tuple[int, int]]:
+    """(source, target): per point, the other points of its graph by (distance, index), cut by k and r."""
+    edges = []
+    for target in range(len(pos)):
+        candidates = [
+            (float(((pos[source] - pos[target]) ** 2).sum()), source)
+            for source in range(len(pos))
+            if source != target and batch[source] == batch[target]
+        ]
+        candidates = sorted(c for c in candidates if r is None or c[0] <= r * r)
+        edges += [(source, target) for _, source in candidates[:k]]
+        if loop:
+            edges.append((target, target))
+    return sorted(edges, key=lambda edge: (edge[1], edge[0]))
+
+
+def random_points(seed, counts, *, grid=False, dims=3, shuffle=False):
+    generator = torch.Generator().manual_seed(seed)
+    total = sum(counts)
+    if grid:  # small integer coordinates: many exactly equal distances
+        pos = torch.randint(0, 3, (total, dims), generator=generator).double()
+    else:
+        pos = torch.rand(total, dims, generator=generator, dtype=torch.float64)
+    batch = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+    if shuffle:
+        permutation = torch.randperm(total, generator=generator)
+        pos, batch = pos[permutation], batch[permutation]
+    return pos, batch
+
+
+CASES = [
+    ([7], False, False),
+    ([12, 1, 3, 40, 5], False, False),
+    ([30, 2, 17], True, False),  # ties on a grid, and duplicate points
+    ([9, 4, 25, 1, 6], False, True),  # graphs interleaved in storage
+    ([20, 20, 3], True, True),
+]
+
+
+@pytest.mark.parametrize(("counts", "grid", "shuffle"), CASES)
+@pytest.mark.parametrize("k", [1, 5, 8])
+@pytest.mark.parametrize("loop", [False, True])
+def test_knn_matches_brute_force(counts, grid, shuffle, k, loop):
+    pos, batch = random_points(sum(counts) + k, counts, grid=grid, shuffle=shuffle)
+    edges = knn_edge_index(pos, batch, k, loop=loop)
+    assert edges.T.tolist() == [list(e) for e in brute_force_edges(pos, batch, k=k, loop=loop)]
+    in_degree = torch.bincount(edges[1], minlength=len(pos))
+    graph_size = torch.bincount(batch)[batch]
+    assert torch.equal(in_degree, torch.clamp(graph_size - 1, max=k) + int(loop))
+
+
+@pytest.mark.parametrize(("counts", "grid", "shuffle"), CASES)
+@pytest.mark.parametrize(("r", "max_neighbors"), [(0.3, None), (0.5, 3), (1.0, None), (0.0, None)])
+@pytest.mark.parametrize("loop", [False, True])
+def test_radius_matches_brute_force(counts, grid, shuffle, r, max_neighbors, loop):
+    pos, batch = random_points(sum(counts), counts, grid=grid, shuffle=shuffle)
+    edges = radius_edge_index(pos, batch, r, max_neighbors=max_neighbors, loop=loop)
+    expected = brute_force_edges(pos, batch, k=max_neighbors, r=r, loop=loop)
+    assert edges.T.tolist() == [list(e) for e in expected]
+
+
+def test_neighbour_search_in_blocks_equals_one_block(monkeypatch):
+    pos, batch = random_points(5, [50, 3, 64, 1, 20], grid=True)
+    whole = knn_edge_index(pos, batch, 6), radius_edge_index(pos, batch, 1.5, max_neighbors=4)
+    monkeypatch.setattr(graphs, "NEIGHBOUR_BUDGET", 500)  # a few query points of one graph at a time
+    assert torch.equal(knn_edge_index(pos, batch, 6), whole[0])
+    assert torch.equal(radius_edge_index(pos, batch, 1.5, max_neighbors=4), whole[1])
+
+
+def test_neighbour_search_without_batch_and_bad_arguments():
+    pos, batch = random_points(1, [15])
+    assert torch.equal(knn_edge_index(pos, None, 4), knn_edge_index(pos, batch, 4))
+    assert knn_edge_index(pos[:0], None, 3).shape == (2, 0)
+    gaps = torch.tensor([0] * 6 + [3] * 9)  # graphs 1 and 2 have no points
+    expected = knn_edge_index(pos, torch.tensor([0] * 6 + [1] * 9), 4)
+    assert torch.equal(knn_edge_index(pos, gaps, 4), expected)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        knn_edge_index(pos, batch, 0)
+    with pytest.raises(ValueError, match="r must be >= 0"):
+        radius_edge_index(pos, batch, -1.0)
+    with pytest.raises(ValueError, match=r"batch has shape \(3,\), expected \(15,\)"):
+        knn_edge_index(pos, batch[:3], 2)
+
+
+def test_graph_numbers_without_points_in_a_group_of_their_own(monkeypatch):
+    monkeypatch.setattr(graphs, "NEIGHBOUR_BUDGET", 100)
+    pos, _ = random_points(2, [4, 3])
+    batch = torch.tensor([0] * 4 + [9] * 3)
+    expected = brute_force_edges(pos, batch, k=2)
+    assert knn_edge_index(pos, batch, 2).T.tolist() == [list(e) for e in expected]
+
+
+def test_distance_and_direction():
+    pos = torch.tensor([[0.0, 0.0, 0.0], [3.0, 0.0, 4.0], [1.0, 1.0, 1.0]])
+    edge_index = torch.tensor([[1, 0, 2], [0, 1, 2]])  # 1 → 0, 0 → 1, a self loop at 2
+    features = distance_and_direction(pos, edge_index)
+    expected = torch.tensor([[5.0, 0.6, 0.0, 0.8], [5.0, -0.6, 0.0, -0.8], [0.0, 0.0, 0.0, 0.0]])
+    torch.testing.assert_close(features, expected)

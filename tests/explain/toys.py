@@ -1,13 +1,14 @@
-"""Tiny models and jets for the tests of the benchmarked explainers, in float64 with fixed seeds."""
+"""Tiny models, jets and point clouds for the tests of the explainers, in float64 with fixed seeds."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 
 from hepxai.data import Jets
-from hepxai.models import InteractionNetwork
+from hepxai.data.graphs import distance_and_direction, knn_edge_index
+from hepxai.models import DGCNN, InteractionNetwork
 
 NUM_FEATURES = 5
 FEATURE_NAMES = ("track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality")
@@ -71,3 +72,59 @@ def planted_track_model() -> tuple[InteractionNetwork, Batch, torch.Tensor]:
     planted_index = jets.offsets + generator.integers(0, num_tracks)
     features[planted_index, 0] = generator.uniform(0.5, 2.0, size=len(num_tracks))
     return model.eval(), jets.to_batch(), torch.from_numpy(planted_index)
+
+
+def random_dgcnn(
+    seed: int,
+    *,
+    num_features: int = 3,
+    hidden: int = 8,
+    num_layers: int = 3,
+    edge_features: int = 4,
+    aggregation: str = "mean",
+    pooling: str = "sum",
+    bias: bool = True,
+    dropout: float = 0.2,
+) -> DGCNN:
+    """A float64 DGCNN with random weights and random BatchNorm statistics, in eval mode.
+
+    ``bias=False`` zeroes every Linear bias, BatchNorm shift and running mean: a model without any bias.
+    """
+    torch.manual_seed(seed)
+    model = DGCNN(
+        num_features=num_features,
+        hidden=hidden,
+        num_layers=num_layers,
+        edge_features=edge_features,
+        aggregation=aggregation,
+        pooling=pooling,
+        dropout=dropout,
+    ).double()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.normal_(0.0, 0.5 if bias else 0.0)
+                module.running_var.uniform_(0.3, 3.0)
+                module.weight.normal_(1.0, 0.3)
+                module.bias.normal_(0.0, 0.3 if bias else 0.0)
+            elif isinstance(module, torch.nn.Linear) and not bias:
+                module.bias.zero_()
+    return model.eval()
+
+
+def random_clouds(seed: int, num_points: list[int], num_features: int = 3, *, k: int = 5) -> Batch:
+    """Point clouds of the given sizes in float64: N(0, 2²) features, uniform positions, kNN + self loops."""
+    generator = torch.Generator().manual_seed(seed)
+    clouds = []
+    for count in num_points:
+        pos = torch.rand(count, 3, generator=generator, dtype=torch.float64)
+        edge_index = knn_edge_index(pos, None, k, loop=True)
+        clouds.append(
+            Data(
+                x=2 * torch.randn(count, num_features, generator=generator, dtype=torch.float64),
+                pos=pos,
+                edge_index=edge_index,
+                edge_attr=distance_and_direction(pos, edge_index),
+            )
+        )
+    return Batch.from_data_list(clouds)

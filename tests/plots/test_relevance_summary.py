@@ -28,8 +28,9 @@ def tiny_relevance_file(tmp_path):
     return read_relevance_file(path)
 
 
-def test_hand_computed_summary(tiny_relevance_file):
-    summary = summarize_relevance(tiny_relevance_file, top_confident=1)
+@pytest.mark.parametrize("chunk_size", [1, 2, 200_000])  # 1 and 2 track rows: jets split over reads
+def test_hand_computed_summary(tiny_relevance_file, chunk_size):
+    summary = summarize_relevance(tiny_relevance_file, top_confident=1, chunk_size=chunk_size)
     # jet 0: |R| = [[3, 1], [0, 4]], total 8: feature shares 3/8 and 5/8; the pT 20 track (rank 1) holds 4/8
     np.testing.assert_allclose(summary.feature_share["H→bb"], [3 / 8, 5 / 8])
     np.testing.assert_allclose(summary.rank_share["H→bb"], [0.5, 0.5])
@@ -56,8 +57,9 @@ def test_hand_computed_summary(tiny_relevance_file):
     np.testing.assert_allclose(summary.confident_share, [[3 / 8, 5 / 8], [0.0, 1.0]])
 
 
-def test_jet_overview(tiny_relevance_file):
-    table = jet_overview(tiny_relevance_file)
+@pytest.mark.parametrize("chunk_size", [1, 200_000])
+def test_jet_overview(tiny_relevance_file, chunk_size):
+    table = jet_overview(tiny_relevance_file, chunk_size=chunk_size)
     assert list(table["jet_id"]) == [0, 1]
     assert list(table["tracks"]) == [2, 1]
     assert list(table["top_feature"]) == ["b", "b"]
@@ -70,3 +72,19 @@ def test_sanity_summary_ranks_by_position(sanity_relevance_path):
     # the fixture puts the relevance on f3
     assert all(np.argmax(share) == 3 for share in summary.feature_share.values())
     assert sum(summary.num_jets.values()) == 6
+
+
+@pytest.mark.parametrize("jet_ids", [None, [1, 4, 5, 9, 30]])
+def test_summary_read_in_chunks_equals_one_read(cms_relevance_path, jet_ids):
+    relevance_file = read_relevance_file(cms_relevance_path)
+    whole = summarize_relevance(relevance_file, jet_ids=jet_ids, chunk_size=10**9)
+    chunked = summarize_relevance(relevance_file, jet_ids=jet_ids, chunk_size=7)
+    for name in ("feature_share", "rank_share", "top_feature_count"):
+        for label in getattr(whole, name):
+            np.testing.assert_allclose(getattr(chunked, name)[label], getattr(whole, name)[label], rtol=1e-12)
+    pd.testing.assert_frame_equal(chunked.category_share, whole.category_share, rtol=1e-12)
+    np.testing.assert_allclose(chunked.confident_share, whole.confident_share, rtol=1e-12)
+    assert (chunked.num_jets, chunked.confident_jet_ids) == (whole.num_jets, whole.confident_jet_ids)
+    pd.testing.assert_frame_equal(
+        jet_overview(relevance_file, chunk_size=7), jet_overview(relevance_file, chunk_size=10**9)
+    )

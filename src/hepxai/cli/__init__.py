@@ -88,6 +88,18 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def add_model_selection_argument(parser: argparse.ArgumentParser) -> None:
+    """``--selection`` for commands that apply a trained model to a dataset (explain, benchmark)."""
+    parser.add_argument(
+        "--selection",
+        choices=("model", "auto", "original", "none"),
+        default="model",
+        help="jet selection: model = the one the model was trained with (auto for checkpoints that do not "
+        "store it, such as the original HIN); original: 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; auto "
+        "applies original when the schema has those spectators",
+    )
+
+
 def formatter() -> type[argparse.HelpFormatter]:
     """Help formatter that shows defaults, shared by every subcommand."""
     return _DefaultsFormatter

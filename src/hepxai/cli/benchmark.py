@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
 from pathlib import Path
@@ -53,6 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "named method[FEATURE,...] (e.g. trackBTag_Sip3dSig track_dxysig)",
     )
     benchmark.add_argument("--schema", default="auto", help="cms_hbb, a YAML file, or auto (from the tree)")
+    cli.add_model_selection_argument(benchmark)
     benchmark.add_argument("--chunk-size", type=int, default=256, metavar="N", help="jets explained at once")
     benchmark.add_argument("--batch-size", type=int, dest="chunk_size", help=argparse.SUPPRESS)  # old name
     benchmark.add_argument("--deletion-steps", type=int, default=10, help="most tracks removed per jet")
@@ -68,9 +70,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    from hepxai.benchmark import METHODS, read_signal_jets, run_benchmark, write_benchmark, write_results
+    from hepxai.benchmark import (
+        METHODS,
+        read_signal_jets,
+        resolve_schema,
+        run_benchmark,
+        write_benchmark,
+        write_results,
+    )
+    from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
     from hepxai.errors import InputError
-    from hepxai.models import load_checkpoint
+    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
 
     for name, value in (
         ("--max-jets", args.max_jets),
@@ -84,8 +94,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
     if unknown:
         msg = f"--methods: unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
         raise InputError(msg)
-    model = load_checkpoint(args.model)
-    jets = read_signal_jets(args.data, schema=args.schema, max_jets=args.max_jets, progress=args.progress)
+    content = read_checkpoint(args.model)
+    model = model_from_state(content, args.model)
+    schema = resolve_schema(args.data, args.schema)
+    selection = resolve_selection(args.selection, schema, trained=training_selection(content))
+    log.info("jet selection: %s (%s)", selection, describe_selection(selection))
+    jets = read_signal_jets(
+        args.data,
+        schema=schema,
+        selection=selection_window(selection),
+        max_jets=args.max_jets,
+        progress=args.progress,
+    )
     result = run_benchmark(
         model,
         jets,
@@ -97,6 +117,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     command = _command(args)
+    result = dataclasses.replace(result, selection=f"{selection} ({describe_selection(selection)})")
     for path in write_benchmark(result, args.out, command=command):
         log.info("wrote %s", path)
     if args.results is not None:
@@ -124,6 +145,7 @@ def _command(args: argparse.Namespace) -> str:
         words += ["--score-features", *args.score_features]
     for flag, value, default in (
         ("--schema", args.schema, "auto"),
+        ("--selection", args.selection, "model"),
         ("--chunk-size", args.chunk_size, 256),
         ("--deletion-steps", args.deletion_steps, 10),
         ("--seed", args.seed, 0),

@@ -45,6 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
     """The LRP settings shared by ``explain`` and ``sanity explain``."""
     parser.add_argument("--target", choices=("H", "QCD", "H-QCD"), default="H", help="the logit explained")
+    cli.add_model_selection_argument(parser)
     parser.add_argument(
         "--max-jets", type=int, default=None, metavar="N", help="explain only the first N jets (default: all)"
     )
@@ -91,6 +92,7 @@ def explain_with_arguments(
         out,
         schema,
         target=args.target,
+        selection=args.selection,
         max_jets=args.max_jets,
         edges=args.edges,
         input=args.input,

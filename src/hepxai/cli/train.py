@@ -103,6 +103,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--no-baselines", action="store_true", help="skip the soft-drop mass and boosted-tree baselines"
     )
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the boosted tree's folds")
+    evaluate.add_argument(
+        "--chunk-size", type=int, default=256, metavar="N", help="jets scored at once (memory grows with it)"
+    )
+    evaluate.add_argument("--batch-size", type=int, dest="chunk_size", help=argparse.SUPPRESS)  # old name
     evaluate.set_defaults(run=run_evaluate)
 
 
@@ -196,14 +200,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hepxai.errors import InputError
     from hepxai.evaluation import evaluate
     from hepxai.models.checkpoint import load_checkpoint
-    from hepxai.training import read_data
+    from hepxai.training import stream_data
 
     if not 0 < args.sculpting_efficiency <= 1:
         msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
         raise InputError(msg)
-    if args.max_jets is not None and args.max_jets < 1:
-        msg = f"--max-jets must be at least 1 (got {args.max_jets})"
-        raise InputError(msg)
+    for flag, value in (("--max-jets", args.max_jets), ("--chunk-size", args.chunk_size)):
+        if value is not None and value < 1:
+            msg = f"{flag} must be at least 1 (got {value})"
+            raise InputError(msg)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     model = load_checkpoint(args.model)
     data = DataConfig(
@@ -212,16 +217,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         selection=args.selection,
         max_jets=args.max_jets,
     )
-    jets, data = read_data(data, progress=args.progress)
+    chunks, data = stream_data(data, progress=args.progress)
     source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"
     results = evaluate(
         model,
-        jets,
+        chunks,
         args.out,
         source=source,
         sculpting_efficiency=args.sculpting_efficiency,
         with_baselines=not args.no_baselines,
         seed=args.seed,
+        batch_size=args.chunk_size,
         progress=args.progress,
     )
     log.info("wrote %s (HIN AUC %.4f)", args.out / "metrics.yaml", results[0].auc)

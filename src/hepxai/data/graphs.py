@@ -1,4 +1,7 @@
-"""Graph building for jets held as flat track arrays with per-jet counts, vectorized over all jets."""
+"""Graph builders: fully connected jets (flat tracks with per-jet counts), kNN and radius graphs of points.
+
+All vectorized over the graphs of a batch, in plain torch (pyg-lib and torch-cluster are not installable).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 from torch import Tensor
+from torch_geometric.utils import to_dense_batch
 
 
 def fully_connected_edge_index(num_tracks: Tensor | np.ndarray) -> Tensor:
@@ -55,3 +59,152 @@ def _patterns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         targets.append(target[off_diagonal])
         start[n + 1] = start[n] + off_diagonal.sum()
     return np.concatenate(sources), np.concatenate(targets), start
+
+
+NEIGHBOUR_BUDGET = 1 << 22
+"""Pairwise coordinate differences held at once by the neighbour searches (elements; 32 MiB in float64)."""
+
+
+def knn_edge_index(pos: Tensor, batch: Tensor | None, k: int, *, loop: bool = False) -> Tensor:
+    """Edges from each point's ``k`` nearest other points of the same graph.
+
+    Messages flow source → target (PyG's convention): ``edge_index[1]`` is the point ``i``,
+    ``edge_index[0]`` one of its ``k`` nearest neighbours ``j``. A graph of ``n ≤ k`` points gives every
+    point its ``n − 1`` others. Ties in distance go to the lower point index, so the graph is
+    deterministic. Unlike ``torch_geometric.nn.knn_graph`` (which needs torch-cluster), ``loop=True``
+    adds each point's self loop on top of its ``k`` neighbours instead of counting it among them.
+
+    Args:
+        pos: ``[num_points, dims]`` positions.
+        batch: ``[num_points]`` graph index of each point (any order), or ``None`` for one graph.
+        k: Neighbours per point, ≥ 1.
+        loop: Also an edge from every point to itself.
+
+    Returns:
+        ``[2, num_edges]`` global point indices, sorted by target, then source.
+
+    Raises:
+        ValueError: ``k < 1``, or ``pos`` and ``batch`` do not fit.
+    """
+    if k < 1:
+        msg = f"knn_edge_index: k must be >= 1, got {k}"
+        raise ValueError(msg)
+    return _neighbour_edges(pos, batch, limit=k, radius=None, loop=loop)
+
+
+def radius_edge_index(
+    pos: Tensor, batch: Tensor | None, r: float, *, max_neighbors: int | None = None, loop: bool = False
+) -> Tensor:
+    """Edges from every other point of the same graph within distance ``r`` (``‖Δr‖ ≤ r``) of each point.
+
+    Same conventions as :func:`knn_edge_index`. ``max_neighbors`` keeps only the nearest ones (ties to
+    the lower point index); self loops (``loop=True``) come on top of them.
+
+    Args:
+        pos: ``[num_points, dims]`` positions.
+        batch: ``[num_points]`` graph index of each point, or ``None`` for one graph.
+        r: Radius, ≥ 0.
+        max_neighbors: At most this many neighbours per point (``None``: all within ``r``).
+        loop: Also an edge from every point to itself.
+
+    Returns:
+        ``[2, num_edges]`` global point indices, sorted by target, then source.
+
+    Raises:
+        ValueError: ``r < 0``, ``max_neighbors < 1``, or ``pos`` and ``batch`` do not fit.
+    """
+    if r < 0:
+        msg = f"radius_edge_index: r must be >= 0, got {r}"
+        raise ValueError(msg)
+    if max_neighbors is not None and max_neighbors < 1:
+        msg = f"radius_edge_index: max_neighbors must be >= 1, got {max_neighbors}"
+        raise ValueError(msg)
+    return _neighbour_edges(pos, batch, limit=max_neighbors, radius=float(r), loop=loop)
+
+
+def distance_and_direction(pos: Tensor, edge_index: Tensor) -> Tensor:
+    """``[num_edges, 1 + dims]`` the LRI paper's edge features ``(‖Δr‖, Δr / ‖Δr‖)``, Δr = pos_src − pos_dst.
+
+    A self loop (or two points at the same place) has length 0 and direction 0.
+    """
+    source, target = edge_index
+    delta = pos[source] - pos[target]
+    length = torch.linalg.vector_norm(delta, dim=1, keepdim=True)
+    direction = torch.where(length > 0, delta / torch.where(length > 0, length, 1.0), 0.0)
+    return torch.cat([length, direction], dim=1)
+
+
+def _neighbour_edges(
+    pos: Tensor, batch: Tensor | None, *, limit: int | None, radius: float | None, loop: bool
+) -> Tensor:
+    """Nearest (``limit``) and/or close (``radius``) neighbours within each graph, by dense distance blocks.
+
+    Graphs are stored sorted by graph, padded into groups of similar memory, and searched block by block
+    of query points, so neither many small graphs nor one large graph hold more than
+    :data:`NEIGHBOUR_BUDGET` differences at once.
+    """
+    if pos.dim() != 2:
+        msg = f"neighbour search: pos has shape {tuple(pos.shape)}, expected (num_points, dims)"
+        raise ValueError(msg)
+    num_points, dims = pos.shape
+    if batch is None:
+        batch = torch.zeros(num_points, dtype=torch.long, device=pos.device)
+    if batch.shape != (num_points,):
+        msg = f"neighbour search: batch has shape {tuple(batch.shape)}, expected ({num_points},)"
+        raise ValueError(msg)
+    if num_points == 0:
+        return torch.empty((2, 0), dtype=torch.long, device=pos.device)
+    order = torch.argsort(batch, stable=True)
+    pos, batch = pos[order], batch[order]
+    counts = torch.bincount(batch)
+    starts = torch.cumsum(counts, 0) - counts
+    sources, targets = [], []
+    for first, last in _graph_groups(counts.tolist(), dims):
+        group_counts = counts[first:last]
+        width = int(group_counts.max())
+        if width == 0:  # graph numbers without points
+            continue
+        rows = slice(int(starts[first]), int(starts[last - 1] + counts[last - 1]))
+        dense, present = to_dense_batch(
+            pos[rows], batch[rows] - first, fill_value=0.0, max_num_nodes=width, batch_size=last - first
+        )
+        step = max(1, NEIGHBOUR_BUDGET // ((last - first) * width * dims))
+        for query in range(0, width, step):
+            block = slice(query, min(query + step, width))
+            squared = (dense[:, block, None, :] - dense[:, None, :, :]).square().sum(-1)  # [graphs, q, width]
+            local = torch.arange(width, device=pos.device)
+            excluded = ~(present[:, block, None] & present[:, None, :]) | (
+                local[block, None] == local[None, :]
+            )
+            if radius is not None:
+                excluded |= squared > radius * radius
+            if limit is None:
+                graph, row, column = torch.nonzero(~excluded, as_tuple=True)
+            else:
+                squared = squared.masked_fill(excluded, torch.inf)
+                nearest, column = torch.sort(squared, dim=-1, stable=True)
+                nearest, column = nearest[..., :limit], column[..., :limit]
+                graph, row, rank = torch.nonzero(torch.isfinite(nearest), as_tuple=True)
+                column = column[graph, row, rank]
+            offset = starts[first + graph]
+            sources.append(offset + column)
+            targets.append(offset + query + row)
+    if loop:
+        sources.append(torch.arange(num_points, device=pos.device))
+        targets.append(torch.arange(num_points, device=pos.device))
+    source, target = order[torch.cat(sources)], order[torch.cat(targets)]
+    edge_order = torch.argsort(target * num_points + source)
+    return torch.stack([source[edge_order], target[edge_order]])
+
+
+def _graph_groups(counts: list[int], dims: int) -> list[tuple[int, int]]:
+    """Consecutive runs of graphs ``[first, last)`` whose padded ``graphs × width² × dims`` fit the budget."""
+    groups, first, width = [], 0, 0
+    for graph, count in enumerate(counts):
+        wider = max(width, count)
+        if graph > first and (graph - first + 1) * wider * wider * dims > NEIGHBOUR_BUDGET:
+            groups.append((first, graph))
+            first, wider = graph, count
+        width = wider
+    groups.append((first, len(counts)))
+    return groups

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,36 @@ class Jets:
         if not self.spectators:
             return np.zeros((len(self), 0), dtype=np.float32)
         return np.stack(list(self.spectators.values()), axis=1).astype(np.float32)
+
+
+def rechunk(chunks: Iterable[Jets], size: int, *, max_jets: int | None = None) -> Iterator[Jets]:
+    """The jets of ``chunks`` again, in chunks of exactly ``size`` (the last one may be smaller).
+
+    Streaming a file chunk by chunk then gives the same batches as slicing all its jets at once, whatever
+    the reading chunk size, so results do not depend on it. Stops after ``max_jets`` jets.
+    """
+    if size < 1:
+        msg = f"chunk size must be at least 1 (got {size})"
+        raise ValueError(msg)
+    pending: list[Jets] = []
+    num_pending, num_yielded = 0, 0
+    for chunk in chunks:
+        if max_jets is not None and num_yielded + num_pending + len(chunk) > max_jets:
+            chunk = chunk.select(np.arange(max_jets - num_yielded - num_pending))
+        pending.append(chunk)
+        num_pending += len(chunk)
+        if num_pending >= size:
+            joined = Jets.concatenate(pending) if len(pending) > 1 else pending[0]
+            whole = num_pending - num_pending % size
+            for start in range(0, whole, size):
+                yield joined.select(np.arange(start, start + size))
+            num_yielded += whole
+            pending = [joined.select(np.arange(whole, num_pending))] if whole < num_pending else []
+            num_pending -= whole
+        if max_jets is not None and num_yielded + num_pending >= max_jets:
+            break
+    if num_pending:
+        yield Jets.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

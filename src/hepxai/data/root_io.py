@@ -23,6 +23,44 @@ log = logging.getLogger(__name__)
 Selection = Mapping[str, tuple[float, float]]
 ORIGINAL_SELECTION: dict[str, tuple[float, float]] = {"fj_sdmass": (40.0, 200.0), "fj_pt": (300.0, 2000.0)}
 """The window the original HIN training used (GeV), open at both ends."""
+STREAM_CHUNK_SIZE = 10_000
+"""Entries read at once by the commands that stream a dataset (explain, evaluate, benchmark): with their
+batch size it bounds their memory, whatever the number of jets."""
+SELECTIONS = ("model", "auto", "original", "none")
+"""Selection names: ``model`` (the one the model was trained with), ``auto`` (``original`` where the schema
+has its spectators, else ``none``), ``original`` (:data:`ORIGINAL_SELECTION`) or ``none``."""
+
+
+def resolve_selection(selection: str, schema: Schema, *, trained: str | None = None) -> str:
+    """``original`` or ``none``: the selection named ``selection`` (one of :data:`SELECTIONS`).
+
+    Args:
+        selection: The requested name.
+        schema: The data's schema, for ``auto``.
+        trained: The model's training selection, for ``model``; ``None`` (a checkpoint that does not
+            store one, such as the original HIN) falls back to ``auto``, as ``hepxai train`` resolves it.
+    """
+    if selection not in SELECTIONS:
+        msg = f"unknown selection '{selection}' (valid: {', '.join(SELECTIONS)})"
+        raise InputError(msg)
+    if selection == "model" and trained is not None:
+        selection = trained
+    if selection in ("model", "auto"):
+        return "original" if set(ORIGINAL_SELECTION) <= set(schema.spectators) else "none"
+    return selection
+
+
+def selection_window(selection: str) -> Selection | None:
+    """The spectator window of a resolved selection (``original`` or ``none``)."""
+    return ORIGINAL_SELECTION if selection == "original" else None
+
+
+def describe_selection(selection: str) -> str:
+    """E.g. ``"40 < fj_sdmass < 200, 300 < fj_pt < 2000"``; ``"none"`` for no window."""
+    window = selection_window(selection)
+    if not window:
+        return "none"
+    return ", ".join(f"{low:g} < {name} < {high:g}" for name, (low, high) in window.items())
 
 
 def read_jets(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import torch
 from torch_geometric.data import Batch
 from tqdm.auto import tqdm
 
-from hepxai.data.jets import Jets
+from hepxai.data.jets import Jets, rechunk
 from hepxai.data.schema import Schema
 from hepxai.explain.base import Explainer, Explanation
 from hepxai.explain.relevance_file import RelevanceWriter
@@ -28,7 +30,7 @@ def write_relevance(
     path: str | Path,
     explainer: Explainer,
     model: torch.nn.Module,
-    jets: Jets,
+    jets: Jets | Iterable[Jets],
     schema: Schema,
     *,
     target: str = "H",
@@ -36,35 +38,44 @@ def write_relevance(
     chunk_size: int = 256,
     meta: dict[str, Any] | None = None,
     progress: bool = True,
+    total: int | None = None,
 ) -> Path:
     """Explain every jet of ``jets`` and write the jet, track and edge tables, atomically.
+
+    Jets are explained and written ``chunk_size`` at a time, so memory does not grow with their number
+    when ``jets`` is a stream of chunks (:func:`hepxai.data.root_io.iter_jets`).
 
     Args:
         path: The HDF5 file to write.
         explainer: Any registered explainer (``explain(batch, target=...)``).
         model: The model explained, for the logits and ``prob_H`` of the jet table.
-        jets: The jets; ``jet_id`` is their index in this set.
+        jets: The jets, or chunks of them in order; ``jet_id`` is a jet's index in them.
         schema: Their schema (feature names, spectators, truth).
         target: ``"H"``, ``"QCD"`` or ``"H-QCD"``.
         edges: Also write the full ``[num_edges, 2 * num_features]`` edge relevance.
         chunk_size: Jets explained at once.
         meta: Extra settings for the ``meta`` table (method, model path, ...).
+        progress: Show a progress bar.
+        total: Jets expected, for the progress bar when ``jets`` is a stream.
     """
-    meta = {"target": target, "schema": schema.name, "num_jets": len(jets), **(meta or {})}
+    chunks = [jets] if isinstance(jets, Jets) else jets
+    total = len(jets) if isinstance(jets, Jets) else total
+    num_jets = 0
     with (
-        RelevanceWriter(path, list(schema.features), schema.display_names(), meta) as writer,
-        tqdm(total=len(jets), unit="jet", desc="explaining", disable=not progress, leave=False) as bar,
+        RelevanceWriter(path, list(schema.features), schema.display_names(), {}) as writer,
+        tqdm(total=total, unit="jet", desc="explaining", disable=not progress, leave=False) as bar,
     ):
-        for start in range(0, len(jets), chunk_size):
-            jet_id = np.arange(start, min(start + chunk_size, len(jets)))
-            chunk = jets.select(jet_id)
+        for chunk in rechunk(chunks, chunk_size):
+            jet_id = np.arange(num_jets, num_jets + len(chunk))
             batch = chunk.to_batch(jet_id=jet_id)
             explanation = explainer.explain(batch, target=target)
             with torch.no_grad():
                 logits = model.eval()(batch)
             writer.append(**_tables(chunk, batch, jet_id, schema, explanation, logits, edges=edges))
-            bar.update(len(jet_id))
-    log.info("wrote the relevance of %d jets to %s", len(jets), path)
+            num_jets += len(chunk)
+            bar.update(len(chunk))
+        writer.meta.update({"target": target, "schema": schema.name, "num_jets": num_jets, **(meta or {})})
+    log.info("wrote the relevance of %d jets to %s", num_jets, path)
     return Path(path)
 
 
@@ -136,32 +147,59 @@ def explain_files(
     schema: Schema,
     *,
     target: str = "H",
+    selection: str = "model",
     max_jets: int | None = None,
     edges: bool = False,
     input: str = "standardized",
     epsilon: float = 1e-6,
     aggregate: str = "sum",
     chunk_size: int = 256,
+    read_chunk_size: int | None = None,
     progress: bool = True,
 ) -> Path:
-    """Load a checkpoint, read jets from ROOT files and write their LRP relevance to ``out``.
+    """Load a checkpoint, stream jets from ROOT files and write their LRP relevance to ``out``.
+
+    Args:
+        selection: One of :data:`hepxai.data.root_io.SELECTIONS`; ``model`` (default) applies the selection
+            the model was trained with, so the explained jets are those it was trained on; the relevance
+            file's ``meta`` records the one applied.
+        read_chunk_size: Entries read from the files at once (default
+            :data:`~hepxai.data.root_io.STREAM_CHUNK_SIZE`); with ``chunk_size`` it bounds memory.
 
     Raises:
         InputError: a file is missing or malformed, or the model does not fit the schema.
     """
-    from hepxai.data.root_io import read_jets
+    from hepxai.data.root_io import (
+        STREAM_CHUNK_SIZE,
+        describe_selection,
+        iter_jets,
+        resolve_selection,
+        selection_window,
+    )
     from hepxai.errors import InputError
     from hepxai.explain.lrp import LRP
-    from hepxai.models.checkpoint import load_checkpoint
+    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
 
-    model = load_checkpoint(model_path)
+    content = read_checkpoint(model_path)
+    model = model_from_state(content, model_path)
     if model.num_features != schema.num_features:
         msg = (
             f"{model_path}: the model takes {model.num_features} track features, "
             f"schema '{schema.name}' has {schema.num_features}"
         )
         raise InputError(msg)
-    jets = read_jets(data_paths, schema, max_jets=max_jets, progress=progress)
+    applied = resolve_selection(selection, schema, trained=training_selection(content))
+    chunks = iter_jets(
+        data_paths,
+        schema,
+        selection=selection_window(applied),
+        chunk_size=read_chunk_size or STREAM_CHUNK_SIZE,
+        progress=False,
+    )
+    first = next(chunks, None)
+    if first is None:
+        msg = f"{', '.join(map(str, data_paths))}: no jet passed the labels and the '{applied}' selection"
+        raise InputError(msg)
     explainer = LRP(model, epsilon=epsilon, input=input, aggregate=aggregate)  # type: ignore[arg-type]
     meta = {
         "method": "lrp",
@@ -171,16 +209,19 @@ def explain_files(
         "rules": repr(explainer.rules["edge_mlp.0"]),
         "model": str(model_path),
         "data": ";".join(str(p) for p in data_paths),
+        "selection": applied,
+        "selection_window": describe_selection(applied),
     }
     return write_relevance(
         out,
         explainer,
         model,
-        jets,
+        rechunk(itertools.chain([first], chunks), chunk_size, max_jets=max_jets),
         schema,
         target=target,
         edges=edges,
         chunk_size=chunk_size,
         meta=meta,
         progress=progress,
+        total=max_jets,
     )

@@ -361,11 +361,16 @@ class _Tracer:
         raise LRPError(msg)
 
     def _edge_side(self, index: Tensor) -> int | None:
-        """0 if ``index`` is the source row of the batch's edges, 1 if the target row, else ``None``."""
-        for side in (0, 1):
-            row = self.edge_index[side]
-            if index.shape == row.shape and (index.data_ptr() == row.data_ptr() or torch.equal(index, row)):
-                return side
+        """0 if ``index`` is the source row of the batch's edges, 1 if the target row, else ``None``.
+
+        The row ``index`` is (same memory) wins over a row it only equals: where every edge is a self loop
+        (a one-point cloud), both rows are equal and only the memory tells them apart.
+        """
+        rows = [self.edge_index[side] for side in (0, 1)]
+        for same in (lambda row: index.data_ptr() == row.data_ptr(), lambda row: torch.equal(index, row)):
+            for side, row in enumerate(rows):
+                if index.shape == row.shape and same(row):
+                    return side
         return None
 
 

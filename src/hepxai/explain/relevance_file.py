@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -35,11 +36,14 @@ _TABLES = ("jets", "tracks", "edges")
 
 @dataclass(frozen=True)
 class RelevanceFile:
-    """The content of a relevance file, as pandas tables."""
+    """A relevance file: its jet table, features and settings in memory; tracks and edges read on demand.
 
+    Track and edge rows are read jet by jet (:meth:`jet`) or in chunks of whole jets (:meth:`iter_tracks`),
+    so memory does not grow with the number of tracks in the file.
+    """
+
+    path: Path
     jets: pd.DataFrame
-    tracks: pd.DataFrame
-    edges: pd.DataFrame
     feature_names: list[str]
     display_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
@@ -48,16 +52,81 @@ class RelevanceFile:
     def relevance_columns(self) -> list[str]:
         return [f"relevance_{i}" for i in range(len(self.feature_names))]
 
+    @property
+    def track_columns(self) -> list[str]:
+        """The columns of the track table, read without its rows."""
+        with self._store() as store:
+            return list(store.select("tracks", start=0, stop=0).columns)
+
+    @property
+    def tracks(self) -> pd.DataFrame:
+        """The whole track table, read on every access: for small files; else :meth:`iter_tracks`."""
+        return self._read("tracks")
+
+    @property
+    def edges(self) -> pd.DataFrame:
+        """The whole edge table, read on every access: for small files; else :meth:`jet`."""
+        return self._read("edges")
+
     def track_relevance(self) -> np.ndarray:
         """``[num_tracks, num_features]`` relevance of every track, in schema feature order."""
         return self.tracks[self.relevance_columns].to_numpy()
+
+    def iter_tracks(self, chunk_size: int = 200_000) -> Iterator[pd.DataFrame]:
+        """The track table in chunks of about ``chunk_size`` rows, each holding whole jets, in file order."""
+        with self._store() as store:
+            num_rows = store.get_storer("tracks").nrows
+            pending = None
+            for start in range(0, num_rows, chunk_size):
+                chunk = store.select("tracks", start=start, stop=start + chunk_size)
+                chunk.index = pd.RangeIndex(start, start + len(chunk))
+                if pending is not None:
+                    chunk = pd.concat([pending, chunk])
+                # The rows of a jet are contiguous; the last jet may continue in the next rows.
+                complete = chunk["jet_id"].to_numpy() != chunk["jet_id"].iat[-1]
+                pending = chunk[~complete]
+                if complete.any():
+                    yield chunk[complete]
+            if pending is not None:
+                yield pending
 
     def jet(self, jet_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The track and edge rows of one jet."""
         if jet_id not in set(self.jets["jet_id"]):
             msg = f"jet {jet_id} is not in this relevance file"
             raise InputError(msg)
-        return (self.tracks[self.tracks["jet_id"] == jet_id], self.edges[self.edges["jet_id"] == jet_id])
+        with self._store() as store:
+            tables = [
+                _rows_of_jet(store, key, int(jet_id)) if key in _keys(store) else _empty_edges()
+                for key in ("tracks", "edges")
+            ]
+        return tables[0], tables[1]
+
+    def _read(self, key: str) -> pd.DataFrame:
+        with self._store() as store:
+            if key not in _keys(store):
+                return _empty_edges()
+            # Chunks are appended with their own 0-based index: give the table one running index.
+            return store[key].reset_index(drop=True)
+
+    def _store(self) -> pd.HDFStore:
+        return pd.HDFStore(self.path, mode="r")
+
+
+def _keys(store: pd.HDFStore) -> set[str]:
+    return {k.lstrip("/") for k in store.keys()}  # noqa: SIM118 (HDFStore iterates differently)
+
+
+def _rows_of_jet(store: pd.HDFStore, key: str, jet_id: int) -> pd.DataFrame:
+    """The rows of ``key`` with this ``jet_id``: a query where ``jet_id`` is a data column, else a scan."""
+    if "jet_id" in store.get_storer(key).data_columns:
+        return store.select(key, where=f"jet_id == {jet_id}").reset_index(drop=True)
+    parts = [chunk[chunk["jet_id"] == jet_id] for chunk in store.select(key, chunksize=200_000)]
+    return pd.concat(parts).reset_index(drop=True)
+
+
+def _empty_edges() -> pd.DataFrame:
+    return pd.DataFrame(columns=["jet_id", "source", "target", "significance"])
 
 
 class RelevanceWriter:
@@ -74,17 +143,15 @@ class RelevanceWriter:
     ) -> None:
         self.path = Path(path)
         self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-        self._header = {
-            "features": pd.DataFrame({"name": feature_names, "display_name": display_names}),
-            "meta": pd.DataFrame({k: [v] for k, v in meta.items()}),
-        }
+        self._features = pd.DataFrame({"name": feature_names, "display_name": display_names})
+        self.meta = dict(meta)
+        """Settings written as the ``meta`` table when the file is complete; may be added to until then."""
         self._store: pd.HDFStore | None = None
 
     def __enter__(self) -> RelevanceWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._store = pd.HDFStore(self._temporary, mode="w", complevel=5, complib="blosc:lz4")
-        for key, table in self._header.items():
-            self._store.put(key, table, format="fixed", track_times=False)
+        self._store.put("features", self._features, format="fixed", track_times=False)
         return self
 
     def append(self, **tables: pd.DataFrame) -> None:
@@ -96,12 +163,18 @@ class RelevanceWriter:
             if key not in _TABLES:
                 msg = f"unknown relevance table '{key}' (valid: {', '.join(_TABLES)})"
                 raise ValueError(msg)
-            self._store.append(key, table.reset_index(drop=True), format="table", index=False)
+            # ``jet_id`` as a data column: one jet's rows are read with a query, not a scan.
+            self._store.append(
+                key, table.reset_index(drop=True), format="table", index=False, data_columns=["jet_id"]
+            )
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._store is not None:
+            if exc_type is None:
+                meta = pd.DataFrame({k: [v] for k, v in self.meta.items()})
+                self._store.put("meta", meta, format="fixed", track_times=False)
             self._store.close()
         if exc_type is None:
             os.replace(self._temporary, self.path)
@@ -110,7 +183,7 @@ class RelevanceWriter:
 
 
 def read_relevance_file(path: str | Path) -> RelevanceFile:
-    """Read a relevance file written by :class:`RelevanceWriter`.
+    """Open a relevance file written by :class:`RelevanceWriter`: its jet table, features and settings.
 
     Raises:
         InputError: the file is missing, not HDF5, or lacks a table.
@@ -122,24 +195,21 @@ def read_relevance_file(path: str | Path) -> RelevanceFile:
     try:
         with pd.HDFStore(path, mode="r") as store, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            keys = {k.lstrip("/") for k in store.keys()}  # noqa: SIM118 (HDFStore iterates differently)
+            keys = _keys(store)
             for key in ("jets", "tracks", "features", "meta"):
                 if key not in keys:
                     msg = f"{path}: not a relevance file (no table '{key}')"
                     raise InputError(msg)
-            # Chunks are appended with their own 0-based index: give every table one running index.
-            tables = {k: store[k].reset_index(drop=True) for k in (*_TABLES, "features", "meta") if k in keys}
+            jets, features, meta = (store[key] for key in ("jets", "features", "meta"))
     except InputError:
         raise
     except Exception as err:
         msg = f"{path}: not a readable relevance file ({type(err).__name__})"
         raise InputError(msg) from err
-    edges = tables.get("edges", pd.DataFrame(columns=["jet_id", "source", "target", "significance"]))
     return RelevanceFile(
-        jets=tables["jets"],
-        tracks=tables["tracks"],
-        edges=edges,
-        feature_names=list(tables["features"]["name"]),
-        display_names=list(tables["features"]["display_name"]),
-        meta=tables["meta"].iloc[0].to_dict(),
+        path=path,
+        jets=jets.reset_index(drop=True),
+        feature_names=list(features["name"]),
+        display_names=list(features["display_name"]),
+        meta=meta.iloc[0].to_dict(),
     )

@@ -44,75 +44,99 @@ class RelevanceSummary:
 
 
 def summarize_relevance(
-    relevance_file: RelevanceFile, *, jet_ids: Sequence[int] | None = None, top_confident: int = 10
+    relevance_file: RelevanceFile,
+    *,
+    jet_ids: Sequence[int] | None = None,
+    top_confident: int = 10,
+    chunk_size: int = 200_000,
 ) -> RelevanceSummary:
     """Summarise the relevance of the jets ``jet_ids`` (default: all) of a relevance file.
+
+    Tracks are read ``chunk_size`` rows at a time (whole jets per chunk), so memory does not grow with the
+    number of tracks; only per-jet values are kept.
 
     Args:
         relevance_file: What :func:`hepxai.explain.relevance_file.read_relevance_file` returns.
         jet_ids: The jets to include.
         top_confident: How many of the jets with the highest P(H) to keep for the "most confident" view.
+        chunk_size: Track rows read at once.
     """
     jets = relevance_file.jets
-    tracks = relevance_file.tracks
     if jet_ids is not None:
         jets = jets[jets["jet_id"].isin(jet_ids)]
-        tracks = tracks[tracks["jet_id"].isin(jet_ids)]
     labels = jets.set_index("jet_id")["label"] if "label" in jets else pd.Series(-1, index=jets["jet_id"])
-    magnitude = np.abs(tracks[relevance_file.relevance_columns].to_numpy(dtype=float))
-    track_total = magnitude.sum(axis=1)
-    jet_of_track = tracks["jet_id"].to_numpy()
-    jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
-    track_share = _divide(track_total, jet_total)
-    jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
-    feature_share_rows = jet_feature.div(jet_feature.sum(axis=1).replace(0.0, np.inf), axis=0)
-    track_label = labels.reindex(jet_of_track).to_numpy()
-
-    if "track_pt" in tracks:
-        ranked_by, order_key = "track pT", -tracks["track_pt"].to_numpy(dtype=float)
-    else:
-        ranked_by, order_key = "track position", tracks["track"].to_numpy(dtype=float)
-    rank = pd.Series(order_key).groupby(jet_of_track).rank(method="first").to_numpy().astype(int)
-    max_rank = int(rank.max()) if len(rank) else 0
-
-    top_feature = np.argmax(magnitude, axis=1) if len(magnitude) else np.zeros(0, dtype=int)
-    num_features = len(relevance_file.feature_names)
-    num_jets, feature_share, rank_share, rank_jets, top_feature_count = {}, {}, {}, {}, {}
-    for label, name in CLASS_NAMES.items():
-        in_class = labels.index[labels.to_numpy() == label]
-        num_jets[name] = len(in_class)
-        feature_share[name] = (
-            feature_share_rows.reindex(in_class).fillna(0).mean().to_numpy()
-            if len(in_class)
-            else np.zeros(num_features)
-        )
-        track_mask = track_label == label
-        rank_sum = np.bincount(rank[track_mask] - 1, weights=track_share[track_mask], minlength=max_rank)
-        jets_with_rank = np.bincount(rank[track_mask] - 1, minlength=max_rank)
-        rank_share[name] = _divide(rank_sum, jets_with_rank)
-        rank_jets[name] = jets_with_rank
-        counted = track_mask & (track_total > 0)
-        top_feature_count[name] = np.bincount(top_feature[counted], minlength=num_features)
-
     confident, groups = _showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
+    ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
+    num_features = len(relevance_file.feature_names)
+    share_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    rank_sum = {label: np.zeros(0) for label in CLASS_NAMES}
+    jets_with_rank = {label: np.zeros(0, dtype=np.int64) for label in CLASS_NAMES}
+    top_feature_count = {label: np.zeros(num_features, dtype=np.int64) for label in CLASS_NAMES}
+    confident_rows, category_parts = [], []
+
+    for tracks in relevance_file.iter_tracks(chunk_size):
+        if jet_ids is not None:
+            tracks = tracks[tracks["jet_id"].isin(jet_ids)]
+        if not len(tracks):
+            continue
+        magnitude = np.abs(tracks[relevance_file.relevance_columns].to_numpy(dtype=float))
+        track_total = magnitude.sum(axis=1)
+        jet_of_track = tracks["jet_id"].to_numpy()
+        jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
+        track_share = _divide(track_total, jet_total)
+        jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
+        feature_share_rows = jet_feature.div(jet_feature.sum(axis=1).replace(0.0, np.inf), axis=0)
+        track_label = labels.reindex(jet_of_track).to_numpy()
+        jet_label = labels.reindex(feature_share_rows.index).to_numpy()
+        order_key = (
+            -tracks["track_pt"].to_numpy(dtype=float)
+            if ranked_by == "track pT"
+            else tracks["track"].to_numpy(dtype=float)
+        )
+        rank = pd.Series(order_key).groupby(jet_of_track).rank(method="first").to_numpy().astype(int)
+        top_feature = np.argmax(magnitude, axis=1)
+        for label in CLASS_NAMES:
+            share_sum[label] += feature_share_rows[jet_label == label].to_numpy().sum(axis=0)
+            track_mask = track_label == label
+            rank_sum[label] = _add(
+                rank_sum[label], np.bincount(rank[track_mask] - 1, track_share[track_mask])
+            )
+            jets_with_rank[label] = _add(jets_with_rank[label], np.bincount(rank[track_mask] - 1))
+            counted = track_mask & (track_total > 0)
+            top_feature_count[label] += np.bincount(top_feature[counted], minlength=num_features)
+        confident_rows.append(feature_share_rows[feature_share_rows.index.isin(confident_ids)])
+        category_parts.append(_category_per_jet(tracks, track_share, jet_of_track))
+
+    num_jets, feature_share, rank_share = {}, {}, {}
+    for label, name in CLASS_NAMES.items():
+        num_jets[name] = int((labels.to_numpy() == label).sum())
+        feature_share[name] = share_sum[label] / num_jets[name] if num_jets[name] else np.zeros(num_features)
+        rank_share[name] = _divide(*_same_length(rank_sum[label], jets_with_rank[label]))
+    max_rank = max((len(share) for share in rank_share.values()), default=0)
+    confident_share = (
+        pd.concat(confident_rows) if confident_rows else pd.DataFrame(columns=range(num_features))
+    )
     return RelevanceSummary(
         feature_names=list(relevance_file.display_names),
         target=str(relevance_file.meta.get("target", "H")),
         ranked_by=ranked_by,
-        category_share=_category_share(tracks, track_share, jet_of_track, labels),
+        category_share=_category_share(category_parts, labels),
         confident_jet_ids=confident_ids,
         confident_group=groups,
         confident_prob_h=confident["prob_H"].to_numpy(dtype=float),
         confident_labels=confident["label"].to_numpy(dtype=int)
         if "label" in confident
         else np.full(len(confident), -1),
-        confident_share=feature_share_rows.reindex(confident_ids).fillna(0).to_numpy(),
+        confident_share=confident_share.reindex(confident_ids).fillna(0).to_numpy(dtype=float),
         num_jets=num_jets,
         feature_share=feature_share,
-        rank_share=rank_share,
-        rank_jets=rank_jets,
-        top_feature_count=top_feature_count,
+        rank_share={name: np.pad(share, (0, max_rank - len(share))) for name, share in rank_share.items()},
+        rank_jets={
+            name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
+            for label, name in CLASS_NAMES.items()
+        },
+        top_feature_count={CLASS_NAMES[label]: count for label, count in top_feature_count.items()},
     )
 
 
@@ -135,7 +159,9 @@ def _showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, lis
     return table, groups
 
 
-def jet_overview(relevance_file: RelevanceFile, *, max_jets: int | None = None) -> pd.DataFrame:
+def jet_overview(
+    relevance_file: RelevanceFile, *, max_jets: int | None = None, chunk_size: int = 200_000
+) -> pd.DataFrame:
     """One row per jet, highest P(H) first: ``jet_id``, ``label``, ``prob_H``, ``explained_logit``, the
     spectators present, ``tracks`` and ``top_feature`` (the feature with the largest share of the jet's
     |relevance|).
@@ -143,12 +169,17 @@ def jet_overview(relevance_file: RelevanceFile, *, max_jets: int | None = None) 
     Args:
         relevance_file: What :func:`hepxai.explain.relevance_file.read_relevance_file` returns.
         max_jets: Keep only this many rows.
+        chunk_size: Track rows read at once.
     """
     jets = relevance_file.jets.sort_values("prob_H", ascending=False, kind="stable")
     if max_jets is not None:
         jets = jets.head(max_jets)
-    tracks = relevance_file.tracks[relevance_file.tracks["jet_id"].isin(jets["jet_id"])]
-    per_jet = tracks[relevance_file.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
+    sums, counts = [], []
+    for chunk in relevance_file.iter_tracks(chunk_size):
+        tracks = chunk[chunk["jet_id"].isin(jets["jet_id"])]
+        sums.append(tracks[relevance_file.relevance_columns].abs().groupby(tracks["jet_id"]).sum())
+        counts.append(tracks.groupby("jet_id").size())
+    per_jet = pd.concat(sums) if sums else pd.DataFrame(columns=relevance_file.relevance_columns)
     names = np.asarray(relevance_file.display_names)
     top = pd.Series(
         names[np.argmax(per_jet.to_numpy(), axis=1)] if len(per_jet) else [],
@@ -157,18 +188,17 @@ def jet_overview(relevance_file: RelevanceFile, *, max_jets: int | None = None) 
     )
     columns = [c for c in ("jet_id", "label", "prob_H", "explained_logit", "fj_pt", "fj_sdmass") if c in jets]
     table = jets[columns].reset_index(drop=True)
-    table["tracks"] = (
-        tracks.groupby("jet_id").size().reindex(table["jet_id"]).fillna(0).astype(int).to_numpy()
-    )
+    num_tracks = pd.concat(counts) if counts else pd.Series(dtype=int)
+    table["tracks"] = num_tracks.reindex(table["jet_id"]).fillna(0).astype(int).to_numpy()
     table["top_feature"] = top.reindex(table["jet_id"]).fillna("").to_numpy()
     return table
 
 
-def _category_share(
-    tracks: pd.DataFrame, track_share: np.ndarray, jet_of_track: np.ndarray, labels: pd.Series
-) -> pd.DataFrame:
-    """Per class and track category: the mean relevance share and track share, over jets with such a track."""
-    rows = []
+def _category_per_jet(
+    tracks: pd.DataFrame, track_share: np.ndarray, jet_of_track: np.ndarray
+) -> dict[str, pd.DataFrame]:
+    """Per track category and jet: its share of the relevance, its tracks, and their share of tracks."""
+    per_category = {}
     for category, column in TRACK_CATEGORIES.items():
         if column not in tracks:
             continue
@@ -176,14 +206,31 @@ def _category_share(
         per_jet = pd.DataFrame({"relevance": np.where(flag, track_share, 0.0), "flag": flag}).groupby(
             jet_of_track
         )
-        relevance_share = per_jet["relevance"].sum()
         tracks_flagged = per_jet["flag"].sum()
-        count_share = tracks_flagged / per_jet["flag"].size()
+        per_category[category] = pd.DataFrame(
+            {
+                "relevance_share": per_jet["relevance"].sum(),
+                "tracks_flagged": tracks_flagged,
+                "count_share": tracks_flagged / per_jet["flag"].size(),
+            }
+        )
+    return per_category
+
+
+def _category_share(parts: list[dict[str, pd.DataFrame]], labels: pd.Series) -> pd.DataFrame:
+    """Per class and track category: the mean relevance share and track share, over jets with such a track."""
+    rows = []
+    for category in TRACK_CATEGORIES:
+        chunks = [part[category] for part in parts if category in part]
+        if not chunks:
+            continue
+        per_jet = pd.concat(chunks)
+        tracks_flagged = per_jet["tracks_flagged"]
         for label, name in CLASS_NAMES.items():
-            with_category = (labels.reindex(tracks_flagged.index).to_numpy() == label) & (tracks_flagged > 0)
+            with_category = (labels.reindex(per_jet.index).to_numpy() == label) & (tracks_flagged > 0)
             row = {"class": name, "category": category, "jets": int(with_category.sum())}
-            for column, values in (("relevance_share", relevance_share), ("track_share", count_share)):
-                chosen = values[with_category].to_numpy(dtype=float)
+            for column, source in (("relevance_share", "relevance_share"), ("track_share", "count_share")):
+                chosen = per_jet[source][with_category].to_numpy(dtype=float)
                 row[column] = float(chosen.mean()) if len(chosen) else 0.0
                 row[f"{column}_error"] = (
                     float(chosen.std(ddof=1) / np.sqrt(len(chosen))) if len(chosen) > 1 else 0.0
@@ -191,6 +238,17 @@ def _category_share(
             rows.append(row)
     columns = ["class", "category", "jets", "relevance_share", "relevance_share_error"]
     return pd.DataFrame(rows, columns=[*columns, "track_share", "track_share_error"])
+
+
+def _add(total: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """``total + more`` for 1-d arrays of different lengths, the shorter padded with zeros."""
+    total, more = _same_length(total, more)
+    return total + more
+
+
+def _same_length(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    length = max(len(first), len(second))
+    return np.pad(first, (0, length - len(first))), np.pad(second, (0, length - len(second)))
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Models: every kind registered by name, one interface, and their checkpoints."""
 
 from hepxai.models.checkpoint import load_checkpoint, save_checkpoint
+from hepxai.models.dgcnn import DGCNN
 from hepxai.models.interaction_network import CLASSES, InteractionNetwork
 from hepxai.models.registry import GraphModel, build_model, model_kinds, register_model
 
 __all__ = [
     "CLASSES",
+    "DGCNN",
     "GraphModel",
     "InteractionNetwork",
     "build_model",

@@ -81,6 +81,16 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return {"state_dict": content}
 
 
+def training_selection(content: dict[str, Any]) -> str | None:
+    """The jet selection the model was trained with (``original`` or ``none``), from
+    :func:`read_checkpoint`'s content; ``None`` where the checkpoint does not store it (the original HIN,
+    checkpoints written before runs stored their config).
+    """
+    data = (content.get("run_config") or {}).get("data") or {}
+    selection = data.get("selection")
+    return selection if selection in ("original", "none") else None
+
+
 def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -> GraphModel:
     """Build the model from :func:`read_checkpoint`'s content and load its weights, checking every key."""
     kind = content.get("kind", InteractionNetwork.kind)

@@ -73,7 +73,7 @@ def write_plots(
     paths = []
     for name, figure in summary_figures(summary).items():
         paths += save_figure(figure, out_dir / "summary" / name, formats)
-    if not {"track_pt", "track_etarel", "track_phirel"} <= set(relevance_file.tracks.columns):
+    if not {"track_pt", "track_etarel", "track_phirel"} <= set(relevance_file.track_columns):
         log.info(
             "no track_pt/etarel/phirel in the relevance file: 3D graphs place tracks on a ring by position"
         )

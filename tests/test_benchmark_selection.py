@@ -1,0 +1,84 @@
+"""``hepxai benchmark`` explains the jets the model was trained on: its training selection by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hepxai.cli import main
+from hepxai.data import TreeWriter
+from hepxai.models import InteractionNetwork, save_checkpoint
+
+FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
+SCHEMA = f"""
+name: bench
+tree: deepntuplizer/tree
+max_tracks: 20
+features: [{", ".join(FEATURES)}]
+spectators: [fj_sdmass, fj_pt]
+labels:
+  signal: [label_H_bb]
+  background_flag: sample_isQCD
+  background: [label_QCD_others]
+truth:
+  track: [track_fromB]
+"""
+NUM_JETS = 40
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    """Signal jets only, half of them with a soft-drop mass outside the original window."""
+    rng = np.random.default_rng(0)
+    counts = rng.integers(3, 10, size=NUM_JETS)
+    total = int(counts.sum())
+    branches = {name: ak.unflatten(rng.normal(size=total).astype(np.float32), counts) for name in FEATURES}
+    branches["track_fromB"] = ak.unflatten((rng.uniform(size=total) < 0.3).astype(np.int32), counts)
+    branches |= {
+        "fj_sdmass": np.where(np.arange(NUM_JETS) % 2 == 0, 100.0, 250.0).astype(np.float32),
+        "fj_pt": np.full(NUM_JETS, 500.0, dtype=np.float32),
+        "label_H_bb": np.ones(NUM_JETS, dtype=np.int32),
+        "sample_isQCD": np.zeros(NUM_JETS, dtype=np.int32),
+        "label_QCD_others": np.zeros(NUM_JETS, dtype=np.int32),
+    }
+    with TreeWriter(tmp_path / "jets.root", "deepntuplizer/tree") as writer:
+        writer.extend(branches)
+    (tmp_path / "bench.yml").write_text(SCHEMA)
+    torch.manual_seed(0)
+    model = InteractionNetwork(num_features=len(FEATURES), hidden=8).eval()
+    return {
+        "data": tmp_path / "jets.root",
+        "schema": tmp_path / "bench.yml",
+        "old_model": save_checkpoint(tmp_path / "old.pt", model),
+        "model_none": save_checkpoint(
+            tmp_path / "none.pt", model, run_config={"data": {"selection": "none"}}
+        ),
+    }
+
+
+def _benchmark(files: dict[str, Path], model: str, out: Path, *extra: str) -> str:
+    command = ["-q", "benchmark", "--model", str(files[model]), "--data", str(files["data"])]
+    command += ["--out", str(out), "--schema", str(files["schema"]), "--methods", "random", *extra]
+    assert main(command) == 0
+    assert len(pd.read_csv(out / "table.csv")) == 1
+    return (out / "table.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "num_jets", "selection"),
+    [
+        ("model_none", (), NUM_JETS, "none (none)"),  # trained without a window
+        ("old_model", (), NUM_JETS // 2, "original (40 < fj_sdmass < 200, 300 < fj_pt < 2000)"),  # not stored
+        ("model_none", ("--selection", "original"), NUM_JETS // 2, "original"),
+    ],
+)
+def test_benchmark_uses_the_training_selection(files, tmp_path, model, extra, num_jets, selection):
+    table = _benchmark(files, model, tmp_path / "out", *extra)
+    first_line = table.splitlines()[0]
+    assert first_line.startswith(f"{num_jets} signal jets,")
+    assert f"jet selection: {selection}" in first_line
