@@ -122,7 +122,10 @@ def help_text(capsys, *command) -> str:
 
 
 def test_help_texts_show_the_values_used(capsys):
-    assert "30% and 50%" in help_text(capsys, "evaluate")
+    evaluate = help_text(capsys, "evaluate")
+    assert "30% and 50%" in evaluate
+    assert "--chunk-size N" in evaluate
+    assert "--batch-size" not in evaluate
     demo = help_text(capsys, "demo")
     assert "maximum epochs (default: 8)" in demo
     assert "Adam learning rate (default: 0.001)" in demo
