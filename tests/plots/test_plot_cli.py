@@ -1,6 +1,8 @@
 import re
 
 import pytest
+import yaml
+from PIL import Image
 
 from hepxai.cli import main
 
@@ -96,3 +98,22 @@ def test_help_describes_outputs(capsys):
     with pytest.raises(SystemExit):
         main(["plot", "--help"])
     assert "OUT/jets/jet_<id>_{heatmap,graph}" in capsys.readouterr().out
+
+
+def test_report_shows_an_evaluation_folder(cms_relevance_path, tmp_path):
+    evaluation = tmp_path / "evaluation"
+    evaluation.mkdir()
+    metrics = {"num_jets": 382, "num_H": 282, "num_QCD": 100}
+    metrics["taggers"] = [{"tagger": "HIN", "auc": 0.982, "rejection_at_30": 100.0, "rejection_at_50": 50.0}]
+    (evaluation / "metrics.yaml").write_text(yaml.safe_dump(metrics))
+    Image.new("RGB", (40, 30), "white").save(evaluation / "roc.png")
+    path = tmp_path / "report.html"
+    arguments = ["report", "--relevance", str(cms_relevance_path), "--out", str(path), "-q"]
+    assert main([*arguments, "--evaluation", str(evaluation), "--jet-ids", "1"]) == 0
+    page = path.read_text()
+    assert '<a href="#performance">Tagger performance</a>' in page
+    assert "<td>0.9820</td>" in page
+    assert "Evaluated on 382 jets (282 H, 100 QCD)" in page
+    assert "The relevance file explains 8 jets" in page
+    assert 'id="evaluation-roc"' in page
+    assert 'id="evaluation-mass_sculpting"' not in page  # no such file: left out

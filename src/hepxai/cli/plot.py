@@ -70,6 +70,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _add_selection_arguments(report, max_jets=20)
     report.add_argument("--out", type=Path, required=True, metavar="FILE", help="HTML file to write")
+    report.add_argument(
+        "--evaluation",
+        type=Path,
+        metavar="DIR",
+        help="an hepxai evaluate folder: its metrics, ROC and mass plot open the report",
+    )
     report.set_defaults(run=run_report)
 
 
@@ -122,6 +128,7 @@ def run_report(args: argparse.Namespace) -> int:
         top_confident=args.top_confident or 10,
         magnitude=args.magnitude,
         edge_threshold=args.edge_threshold,
+        evaluation=args.evaluation,
         title=f"Relevance report: {args.relevance.name}",
         progress=args.progress,
     )
