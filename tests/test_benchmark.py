@@ -9,12 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch_geometric.data import Batch
+from torch_geometric.utils import scatter
 
-from hepxai.benchmark import METHODS, run_benchmark, signal_jets
+from hepxai.benchmark import METHODS, _deletion_curve, run_benchmark, signal_jets
 from hepxai.cli import main
 from hepxai.data import Jets, TreeWriter
 from hepxai.errors import InputError
+from hepxai.metrics.interpretation import deletion_area
 from hepxai.models import InteractionNetwork, save_checkpoint
+from hepxai.models.registry import GraphModel
 
 FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
 SCHEMA = f"""
@@ -262,3 +266,61 @@ def test_signal_jets_needs_truth() -> None:
     )
     with pytest.raises(InputError, match="no 'track_fromB' branch"):
         signal_jets(jets)
+
+
+class MeanFirstFeature(GraphModel):
+    """logit_H = 4 × (mean over a jet's tracks of feature 0), logit_QCD = 0: every track counts equally."""
+
+    kind = "mean_first_feature"
+    classes = ("QCD", "H")
+    default_target = "H"
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        mean = scatter(batch.x[:, 0], batch.batch, dim=0, dim_size=batch.num_graphs, reduce="mean")
+        return torch.stack([torch.zeros_like(mean), 4 * mean], dim=1)
+
+
+def _truth_sorted_batches(*, truth_first: bool, num_jets: int = 12_000, size: int = 2000) -> list[Batch]:
+    """Jets of 3-15 tracks, ~40% 'from B' with feature 0 = +1 (else -1), stored sorted truth first or last."""
+    rng = np.random.default_rng(5)
+    counts = rng.integers(3, 16, size=num_jets)
+    jet = np.repeat(np.arange(num_jets), counts)
+    from_b = rng.uniform(size=counts.sum()) < 0.4
+    order = np.lexsort((~from_b if truth_first else from_b, jet))
+    features = np.where(from_b[order], 1.0, -1.0)[:, None]
+    jets = Jets(
+        features=features,
+        num_tracks=counts,
+        label=np.ones(num_jets, dtype=np.int64),
+        feature_names=("f0",),
+    )
+    return [jets.select(np.arange(s, min(s + size, num_jets))).to_batch() for s in range(0, num_jets, size)]
+
+
+@pytest.mark.parametrize("truth_first", [True, False])
+def test_constant_score_deletes_like_random(truth_first: bool) -> None:
+    model = MeanFirstFeature()
+    batches = _truth_sorted_batches(truth_first=truth_first)
+    num_tracks = sum(batch.num_nodes for batch in batches)
+    random = torch.rand(num_tracks, generator=torch.Generator().manual_seed(0))
+    area = {
+        name: deletion_area(_deletion_curve(model, batches, score, 10, seed=1))
+        for name, score in {
+            "constant": torch.zeros(num_tracks),
+            "random": random,
+            "stored_order": -torch.arange(num_tracks).double(),  # what ties by track order amounted to
+        }.items()
+    }
+    assert area["constant"] == pytest.approx(area["random"], abs=0.01)
+    # The setting is one where track order would be far off (b tracks carry the H evidence here).
+    assert abs(area["stored_order"] - area["random"]) > 0.1
+
+
+def test_deletion_curve_does_not_depend_on_batching() -> None:
+    model = MeanFirstFeature()
+    batches = _truth_sorted_batches(truth_first=True, num_jets=600)
+    rebatched = _truth_sorted_batches(truth_first=True, num_jets=600, size=250)
+    score = torch.zeros(sum(batch.num_nodes for batch in batches))
+    torch.testing.assert_close(
+        _deletion_curve(model, batches, score, 5, seed=3), _deletion_curve(model, rebatched, score, 5, seed=3)
+    )

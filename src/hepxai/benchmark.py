@@ -24,6 +24,7 @@ from torch_geometric.data import Batch
 from tqdm import tqdm
 
 from hepxai.data import Jets
+from hepxai.data.graph_list import GraphList
 from hepxai.data.root_io import STREAM_CHUNK_SIZE, Selection
 from hepxai.data.schema import Schema
 from hepxai.errors import InputError
@@ -31,8 +32,15 @@ from hepxai.explain import gradients, masks, trivial  # noqa: F401  (registers t
 from hepxai.explain.base import get_explainer, track_scores
 from hepxai.explain.forward import drop_tracks, eval_mode
 from hepxai.explain.rules import Epsilon, Gamma, ZPlus
-from hepxai.metrics.interpretation import deletion_area, interpretation_auc, precision_at_k, rank_within_jets
-from hepxai.models.interaction_network import CLASSES, InteractionNetwork
+from hepxai.explain.targets import target_probability
+from hepxai.metrics.interpretation import (
+    deletion_area,
+    interpretation_auc,
+    precision_at_k,
+    random_tiebreak,
+    rank_within_jets,
+)
+from hepxai.models.registry import GraphModel
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +61,18 @@ class Method:
 
 
 METHODS: dict[str, Method] = {
-    "lrp_epsilon": Method("lrp", {}),
-    "lrp_epsilon_raw": Method("lrp", {"input": "raw"}),
-    # γ and z⁺ on the track-level MLPs, ε on the global MLP (a usual composite: sparser rules near the input).
+    # Per-track scores only: the edge relevance is not computed.
+    "lrp_epsilon": Method("lrp", {"edges": False}),
+    "lrp_epsilon_raw": Method("lrp", {"input": "raw", "edges": False}),
+    # γ and z⁺ on the HIN's track-level MLPs, ε on the global MLP (a usual composite: sparser rules near the
+    # input).
     "lrp_gamma": Method(
-        "lrp", {"rules": {"default": Epsilon(1e-6), **{m: Gamma(0.25) for m in _TRACK_MLPS}}}
+        "lrp",
+        {"rules": {"default": Epsilon(1e-6), **{m: Gamma(0.25) for m in _TRACK_MLPS}}, "edges": False},
     ),
-    "lrp_zplus": Method("lrp", {"rules": {"default": Epsilon(1e-6), **{m: ZPlus() for m in _TRACK_MLPS}}}),
+    "lrp_zplus": Method(
+        "lrp", {"rules": {"default": Epsilon(1e-6), **{m: ZPlus() for m in _TRACK_MLPS}}, "edges": False}
+    ),
     "saliency": Method("saliency", {}),
     "gradient_x_input": Method("gradient_x_input", {}),
     "integrated_gradients": Method("integrated_gradients", {}),
@@ -162,7 +175,7 @@ class _Batches:
     """The jets as PyG batches of ``batch_size``, built anew on every pass: the graphs' edges of all jets
     are never held at once. Every method and the deletion curves pass over the same batches."""
 
-    def __init__(self, jets: Jets, batch_size: int, dtype: torch.dtype) -> None:
+    def __init__(self, jets: Jets | GraphList, batch_size: int, dtype: torch.dtype) -> None:
         self.jets, self.batch_size, self.dtype = jets, batch_size, dtype
 
     def __len__(self) -> int:
@@ -173,14 +186,17 @@ class _Batches:
             batch = self.jets.select(
                 np.arange(start, min(start + self.batch_size, len(self.jets)))
             ).to_batch()
-            batch.x = batch.x.to(self.dtype)
+            for key in ("x", "pos", "edge_attr"):
+                if getattr(batch, key, None) is not None:
+                    batch[key] = batch[key].to(self.dtype)
             yield batch
 
 
 def run_benchmark(
-    model: InteractionNetwork,
-    jets: Jets,
+    model: GraphModel,
+    jets: Jets | GraphList,
     *,
+    truth: str = TRUTH,
     methods: Sequence[str] | None = None,
     batch_size: int = 256,
     deletion_steps: int = 10,
@@ -188,14 +204,16 @@ def run_benchmark(
     score_features: Sequence[str] | None = None,
     progress: bool = True,
 ) -> BenchmarkResult:
-    """Explain the H logit of every jet with every method and score the explanations.
+    """Explain the signal logit of every signal graph with every method and score the explanations.
 
     With ``score_features``, each explainer also gets a row ``method[f1,f2,...]`` scored by the sum of
     ``|relevance|`` over those features only (trivial rankings have no such row).
 
     Args:
-        model: The trained HIN (left unchanged).
-        jets: Signal jets with ``track_fromB`` (see :func:`signal_jets`).
+        model: The trained model (left unchanged); its ``default_target`` is explained (the HIN: H).
+        jets: Jets with ``track_fromB`` (see :func:`signal_jets`), or any labelled graphs whose nodes
+            carry the truth (``GraphList``); only the signal ones (label 1) are scored.
+        truth: The per-node truth that should rank high.
         methods: Names from :data:`METHODS`; all by default.
         batch_size: Jets explained at once.
         deletion_steps: Largest number of tracks removed for the deletion curve.
@@ -212,13 +230,17 @@ def run_benchmark(
     if unknown:
         msg = f"unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
         raise InputError(msg)
-    jets = signal_jets(jets)
-    restricted = _feature_index(jets.feature_names, score_features) if score_features else None
+    jets, truth_name = _signal_graphs(jets, truth), truth
+    feature_names = getattr(jets, "feature_names", ())
+    restricted = _feature_index(feature_names, score_features) if score_features else None
     batches = _Batches(jets, batch_size, next(model.parameters()).dtype)
-    truth = torch.from_numpy(jets.track_truth[TRUTH]).bool()
-    jet_of_track = torch.from_numpy(np.repeat(np.arange(len(jets)), jets.num_tracks))
+    truth, jet_of_track = _node_truth(jets, truth_name)
     log.info(
-        "benchmark: %d signal jets, %d tracks, %d from b hadrons", len(jets), len(truth), int(truth.sum())
+        "benchmark: %d signal graphs, %d nodes, %d with %s",
+        len(jets),
+        len(truth),
+        int(truth.sum()),
+        truth_name,
     )
 
     rows, curves = [], {}
@@ -226,10 +248,10 @@ def run_benchmark(
         for name in names:
             bar.set_postfix_str(name)
             index = None if METHODS[name].ranking else restricted
-            scores, seconds = _explain(model, batches, name, jets.feature_names, seed, bar, index)
+            scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index)
             labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
             for label, score in zip(labels, scores, strict=True):
-                curves[label] = _deletion_curve(model, batches, score, deletion_steps)
+                curves[label] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
                 row = {"method": label, "interp_auc": interpretation_auc(score, truth)}
                 for k in PRECISION_AT:
                     row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
@@ -251,8 +273,32 @@ def run_benchmark(
     )
 
 
+def _signal_graphs(data: Jets | GraphList, truth: str) -> Jets | GraphList:
+    if isinstance(data, Jets):
+        return signal_jets(data) if truth == TRUTH else data.select(data.label == 1)
+    signal = data.select(data.label == 1)
+    if len(signal) == 0 or any(getattr(graph, truth, None) is None for graph in signal.graphs):
+        msg = f"the benchmark needs signal graphs whose nodes carry '{truth}' ({len(signal)} signal graphs)"
+        raise InputError(msg)
+    return signal
+
+
+def _node_truth(data: Jets | GraphList, truth: str) -> tuple[Tensor, Tensor]:
+    """``[num_nodes]`` truth of every node and the graph it belongs to, in graph order."""
+    if isinstance(data, Jets):
+        if truth not in data.track_truth:
+            msg = f"data: no per-track truth '{truth}' (it has {', '.join(data.track_truth) or 'none'})"
+            raise InputError(msg)
+        counts = data.num_tracks
+        values = torch.from_numpy(np.asarray(data.track_truth[truth]))
+    else:
+        counts = np.array([graph.num_nodes for graph in data.graphs])
+        values = torch.cat([torch.as_tensor(graph[truth]).reshape(-1) for graph in data.graphs])
+    return values.bool(), torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
+
+
 def _explain(
-    model: InteractionNetwork,
+    model: GraphModel,
     batches: Iterable[Batch],
     name: str,
     feature_names: Sequence[str],
@@ -275,10 +321,10 @@ def _explain(
     explainer = get_explainer(method.explainer, model, **options)
     fit = getattr(explainer, "fit", None)
     if fit is not None:
-        fit(batches, target="H")
+        fit(batches, target=model.default_target)
     scores: list[list[Tensor]] = [[], []]
     for batch in batches:
-        explanation = explainer.explain(batch, target="H")
+        explanation = explainer.explain(batch, target=model.default_target)
         scores[0].append(track_scores(explanation).detach())
         if feature_index is not None:
             scores[1].append(explanation.node.detach().abs()[:, feature_index].sum(dim=1))
@@ -301,10 +347,14 @@ def _feature_index(feature_names: Sequence[str], names: Sequence[str]) -> Tensor
     return torch.tensor([i for i, name in enumerate(feature_names) if name in set(names)])
 
 
-def _deletion_curve(model: InteractionNetwork, batches: list[Batch], score: Tensor, steps: int) -> Tensor:
-    """``[steps + 1]`` mean drop of P(H) after removing the top-scored ``k`` tracks of each jet, k = 0 ... K.
+def _deletion_curve(
+    model: GraphModel, batches: list[Batch], score: Tensor, steps: int, *, seed: int
+) -> Tensor:
+    """``[steps + 1]`` mean drop of P(signal) after removing the top-scored ``k`` tracks of each jet, k = 0..K
 
     A jet keeps at least one track: from a jet of ``n ≤ k`` tracks only the top ``n − 1`` are removed.
+    Tied scores are ordered at random, seeded by ``seed`` and the jet's position among all jets (not by the
+    stored track order, which would favour a constant score), so the curve does not depend on batching.
     """
     drop = torch.zeros(steps + 1, dtype=torch.float64)
     num_jets, offset = 0, 0
@@ -312,18 +362,16 @@ def _deletion_curve(model: InteractionNetwork, batches: list[Batch], score: Tens
         for batch in batches:
             batch_score = score[offset : offset + batch.x.shape[0]]
             offset += batch.x.shape[0]
-            rank = rank_within_jets(batch_score, batch.batch)
+            jet_id = num_jets + torch.arange(batch.num_graphs)
+            tiebreak = random_tiebreak(batch.batch, jet_id, seed=seed)
+            rank = rank_within_jets(batch_score, batch.batch, tiebreak=tiebreak)
             num_tracks = torch.bincount(batch.batch, minlength=batch.num_graphs)[batch.batch]
-            full = _probability_h(model, batch)
+            full = target_probability(model, model(batch))
             for k in range(1, steps + 1):
                 keep = rank >= torch.clamp(num_tracks - 1, max=k)
-                drop[k] += (full - _probability_h(model, drop_tracks(batch, keep))).sum()
+                drop[k] += (full - target_probability(model, model(drop_tracks(batch, keep)))).sum()
             num_jets += batch.num_graphs
     return drop / num_jets
-
-
-def _probability_h(model: InteractionNetwork, batch: Batch) -> Tensor:
-    return torch.softmax(model(batch).double(), dim=1)[:, CLASSES.index("H")]
 
 
 def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> list[Path]:

@@ -111,17 +111,24 @@ def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:
 
 
 def relevance_sanity(path: Path) -> SanityResult:
-    """The sanity proof's numbers (feature shares, how often f3 is top) from a relevance file."""
+    """The sanity proof's numbers and verdict (shares, how often f3 is top, AUC) from a relevance file."""
     relevance = read_relevance_file(path)
     # Shares depend on |relevance| summed per jet only: one row per jet stands for the jet's tracks.
-    per_jet = [
-        tracks[relevance.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
-        for tracks in relevance.iter_tracks()
-    ]
-    magnitude = torch.tensor(pd.concat(per_jet).to_numpy(dtype=np.float64))
+    per_jet = pd.concat(
+        [
+            tracks[relevance.relevance_columns].abs().groupby(tracks["jet_id"]).sum()
+            for tracks in relevance.iter_tracks()
+        ]
+    )
+    magnitude = torch.tensor(per_jet.to_numpy(dtype=np.float64))
+    jets = relevance.jets.set_index("jet_id").loc[per_jet.index.to_numpy()]
     explanation = Explanation(
         node=magnitude,
         batch=torch.arange(len(magnitude)),
         target=str(relevance.meta.get("target", "H")),
     )
-    return sanity_result(explanation)
+    return sanity_result(
+        explanation,
+        label=torch.tensor(jets["label"].to_numpy(dtype=np.int64)),
+        prob_h=torch.tensor(jets["prob_H"].to_numpy(dtype=np.float64)),
+    )

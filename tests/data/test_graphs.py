@@ -183,3 +183,40 @@ def test_distance_and_direction():
     features = distance_and_direction(pos, edge_index)
     expected = torch.tensor([[5.0, 0.6, 0.0, 0.8], [5.0, -0.6, 0.0, -0.8], [0.0, 0.0, 0.0, 0.0]])
     torch.testing.assert_close(features, expected)
+
+
+@pytest.mark.parametrize(
+    "jet_index",
+    [np.arange(1, 4), np.array([3, 1]), np.array([True, False, True, True, False]), np.arange(5)],
+    ids=["consecutive", "gathered", "mask", "all"],
+)
+def test_select_returns_independent_data(jet_index):
+    jets = make_jets([2, 3, 1, 4, 2])
+    jets.jet_truth["fj_isH"] = np.ones(5, dtype=np.int32)
+    original = {
+        "features": jets.features.copy(),
+        "label": jets.label.copy(),
+        "num_tracks": jets.num_tracks.copy(),
+    }
+    picked = jets.select(jet_index)
+    arrays = [
+        picked.features,
+        picked.num_tracks,
+        picked.label,
+        *picked.spectators.values(),
+        *picked.track_truth.values(),
+        *picked.jet_truth.values(),
+    ]
+    sources = [
+        jets.features,
+        jets.num_tracks,
+        jets.label,
+        *jets.spectators.values(),
+        *jets.track_truth.values(),
+        *jets.jet_truth.values(),
+    ]
+    for array in arrays:
+        assert not any(np.shares_memory(array, source) for source in sources)
+        array[...] = 0  # writing to the selection leaves the jets unchanged
+    for name, values in original.items():
+        np.testing.assert_array_equal(getattr(jets, name), values)

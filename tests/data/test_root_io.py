@@ -172,8 +172,29 @@ def test_non_finite_features(tmp_path, tiny_schema, bad, tiny_branches, write_ti
     values[3] = bad
     branches["track_dxy"] = ak.unflatten(values, [2, 3, 2])
     path = write_tiny(tmp_path / "t.root", branches)
-    with pytest.raises(InputError, match=r"t\.root: branch 'track_dxy' has 1 NaN/inf values"):
+    with pytest.raises(
+        InputError, match=r"t\.root: branch 'track_dxy' has 1 NaN/inf values \(first in jet 1\)"
+    ):
         read_jets(path, tiny_schema, progress=False)
+
+
+@pytest.mark.parametrize("chunk_size", [2, 3, 100])
+def test_non_finite_error_names_the_jet_that_holds_it(
+    tmp_path, tiny_schema, tiny_branches, write_tiny, chunk_size
+):
+    # Jets of 2, 5, 1, 6, 3 tracks (max_tracks 4 cuts jets 1 and 3). Track 5 of jet 1 is cut, so its NaN is
+    # never read; the inf at track 1 of jet 3 and the NaN at track 2 of jet 4 are. Jets count file entries.
+    counts = [2, 5, 1, 6, 3]
+    branches = tiny_branches(counts)
+    values = ak.to_numpy(ak.flatten(branches["track_dxy"])).copy()
+    first = np.cumsum(counts) - counts
+    values[first[1] + 4] = np.nan
+    values[first[3] + 1] = np.inf
+    values[first[4] + 2] = np.nan
+    branches["track_dxy"] = ak.unflatten(values, counts)
+    path = write_tiny(tmp_path / "t.root", branches)
+    with pytest.raises(InputError, match=r"NaN/inf values \(first in jet 3\)"):
+        read_jets(path, tiny_schema, chunk_size=chunk_size, progress=False)
 
 
 def test_empty_file(tmp_path, tiny_schema, tiny_branches):

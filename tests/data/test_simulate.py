@@ -180,9 +180,12 @@ def test_lepton_flags_agree_with_pdg_ids(track_branches: dict[str, np.ndarray]) 
     assert (track_branches["track_mass"][pdg > 100] == np.float32(0.1396)).all()
 
 
-def test_same_seed_same_file_other_seed_other_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_same_seed_same_file_other_seed_other_file(tmp_path: Path, workers: int) -> None:
     def arrays(name: str, seed: int) -> ak.Array:
-        path = simulate(tmp_path / name, num_signal=6, num_background=6, seed=seed, workers=2, progress=False)
+        path = simulate(
+            tmp_path / name, num_signal=6, num_background=6, seed=seed, workers=workers, progress=False
+        )
         with uproot.open(path) as file:
             return file["deepntuplizer/tree"].arrays(library="ak")
 

@@ -17,8 +17,6 @@ from torch_geometric.data import Batch, Data
 from hepxai.data.graphs import fully_connected_edge_index
 from hepxai.models import InteractionNetwork
 
-_REPOSITORY = Path(__file__).resolve().parents[2]
-
 
 def random_model(
     seed: int,
@@ -66,19 +64,6 @@ def random_batch(
     return Batch.from_data_list(jets)
 
 
-def reference_file(name: str) -> Path:
-    """Original HIN reference file: ``$HEPXAI_REFERENCE_DIR``, else ``../shared/reference/hin_cms``."""
-    folder = Path(
-        os.environ.get("HEPXAI_REFERENCE_DIR", _REPOSITORY.parent / "shared" / "reference" / "hin_cms")
-    )
-    path = folder / name
-    if not path.is_file():
-        if os.environ.get("HEPXAI_REQUIRE_ALL") == "1":
-            pytest.fail(f"{path}: reference file missing (HEPXAI_REQUIRE_ALL=1)")
-        pytest.skip(f"{path}: reference file missing; set HEPXAI_REFERENCE_DIR")
-    return path
-
-
 def load_zennit() -> types.SimpleNamespace:
     """zennit's ``core``, ``rules``, ``composites`` and ``canonizers`` modules, imported for real.
 
@@ -116,19 +101,19 @@ def zennit() -> types.SimpleNamespace:
 
 
 @pytest.fixture(scope="session")
-def cms_model():
+def cms_model(reference_dir: Path):
     """The original CMS checkpoint, in float64."""
     from hepxai.models import load_checkpoint
 
-    return load_checkpoint(reference_file("hin_cms_state_dict.npz")).double()
+    return load_checkpoint(reference_dir / "hin_cms_state_dict.npz").double()
 
 
 @pytest.fixture(scope="session")
-def cms_jet() -> Batch:
+def cms_jet(reference_dir: Path) -> Batch:
     """The shared real CMS jet: 67 tracks, 48 features (zero-valued and boolean ones among them)."""
     import numpy as np
 
-    with np.load(reference_file("cms_jet_67tracks.npz")) as archive:
+    with np.load(reference_dir / "cms_jet_67tracks.npz") as archive:
         x, edge_index = torch.from_numpy(archive["x"]), torch.from_numpy(archive["edge_index"])
     return Batch(
         x=x, edge_index=edge_index, batch=torch.zeros(len(x), dtype=torch.long), ptr=torch.tensor([0, len(x)])

@@ -130,9 +130,11 @@ def test_explain_reports_bad_input_in_one_line(sanity_run, tmp_path, capsys):
     assert not (tmp_path / "r.h5").exists()
 
 
-def test_sanity_explain_prints_feature_shares(sanity_run, capsys):
+def test_sanity_explain_prints_feature_shares_and_fails_an_untrained_model(sanity_run, capsys):
     folder, _ = sanity_run
-    assert main(["-q", "sanity", "explain", "--out", str(folder)]) == 0
-    printed = capsys.readouterr().out
-    assert "feature 3 is the most relevant feature in" in printed
+    assert main(["-q", "sanity", "explain", "--out", str(folder)]) == 1  # a random model proves nothing
+    printed = capsys.readouterr()
+    assert "feature 3 is the most relevant feature in" in printed.out
+    assert "sanity proof: FAILED" in printed.out
+    assert "sanity proof failed: the model does not classify the sanity jets" in printed.err
     assert len(read_relevance_file(folder / "relevance.h5").jets) == 40

@@ -14,6 +14,7 @@ from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
+from hepxai.benchmark import run_benchmark
 from hepxai.config import ModelConfig, RunConfig, TrainConfig
 from hepxai.data.graph_list import GraphList
 from hepxai.data.pointsets import FEATURE_NAMES, synthetic_point_clouds
@@ -203,3 +204,22 @@ def test_trained_dgcnn_separates_the_classes_and_lrp_finds_the_track(trained_dgc
     assert prediction_auc > 0.95
     assert lrp_auc > 0.70
     assert abs(random_auc - 0.5) < 0.05
+
+
+def test_the_explainer_benchmark_runs_on_the_dgcnn(trained_dgcnn):
+    # The benchmark that scores HIN explainers against b-hadron tracks scores DGCNN explainers against the
+    # planted track: the same machinery, another model and another kind of graph.
+    model, test = trained_dgcnn
+    clouds = GraphList.of(test.to_data_list())
+    result = run_benchmark(
+        model, clouds, truth="node_truth", methods=["lrp_epsilon", "random"], deletion_steps=4, progress=False
+    )
+    table = result.table.set_index("method")
+    assert result.num_jets == int((test.y == 1).sum())
+    explanation = LRP(model).explain(test)
+    positive = test.y[test.batch] == 1
+    direct = interpretation_auc(track_scores(explanation)[positive], test.node_truth[positive])
+    assert table.loc["lrp_epsilon", "interp_auc"] == pytest.approx(direct, abs=1e-6)
+    assert abs(table.loc["random", "interp_auc"] - 0.5) < 0.05
+    # Removing the points LRP ranks first lowers P(signal) more than removing random points.
+    assert table.loc["lrp_epsilon", "deletion_auc"] > table.loc["random", "deletion_auc"]

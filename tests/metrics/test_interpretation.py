@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from hepxai.errors import InputError
-from hepxai.metrics.interpretation import deletion_area, interpretation_auc, precision_at_k, rank_within_jets
+from hepxai.metrics.interpretation import (
+    deletion_area,
+    interpretation_auc,
+    precision_at_k,
+    random_tiebreak,
+    rank_within_jets,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,12 +69,87 @@ def test_precision_at_k(k: int, expected: float) -> None:
     assert precision_at_k(SCORE, TRUTH, BATCH, k) == pytest.approx(expected)
 
 
-def test_precision_at_k_ties_keep_track_order() -> None:
-    # All scores equal: top-1 is each jet's first track; jet 0 -> track 0 (true), jet 1 -> track 2 (false).
-    score = torch.zeros(4)
-    assert precision_at_k(score, torch.tensor([1, 0, 0, 1]), torch.tensor([0, 0, 1, 1]), 1) == pytest.approx(
-        0.5
+@pytest.mark.parametrize(
+    ("score", "truth", "k", "expected"),
+    [
+        ([0.0, 0.0, 0.0, 0.0], [1, 0, 0, 1], 1, 2 / 4),  # one slot over four tied tracks, two true
+        ([0.0, 0.0, 0.0, 0.0], [1, 0, 0, 1], 3, 3 / 4 * 2 / 3),  # 3 slots over 4: each true counts 3/4, of 3
+        ([0.9, 0.5, 0.5, 0.1], [0, 1, 0, 1], 2, (0 + 1 / 2) / 2),  # top-1 false; 1 slot over {1, 2}, one true
+        ([0.9, 0.5, 0.5, 0.1], [0, 1, 0, 1], 3, (0 + 1 + 0) / 3),  # the tie fits the slots: no sharing
+        # GradGAM-like: one positive score, the rest zero. Top-1 false, 1 slot over 3 zeros, two true.
+        ([0.9, 0.0, 0.0, 0.0], [0, 1, 1, 0], 2, (0 + 2 / 3) / 2),
+        ([0.0, 0.0], [1, 0], 3, 1 / 2),  # fewer tracks than k: all of them, ties do not matter
+    ],
+)
+def test_precision_at_k_averages_over_ties(
+    score: list[float], truth: list[int], k: int, expected: float
+) -> None:
+    batch = torch.zeros(len(score), dtype=torch.long)
+    assert precision_at_k(torch.tensor(score), torch.tensor(truth), batch, k) == pytest.approx(expected)
+
+
+def test_precision_at_k_ties_ignore_track_order() -> None:
+    # All scores equal. Track order would pick tracks 0 and 2 (both true) -> 1.0; the expectation over the
+    # ties is 1/2 for jet 0 (one of two true) and 1 for jet 1 (both true).
+    score, truth, batch = torch.zeros(4), torch.tensor([1, 0, 1, 1]), torch.tensor([0, 0, 1, 1])
+    assert precision_at_k(score, truth, batch, 1) == pytest.approx((1 / 2 + 1) / 2)
+
+
+def _precision_from_ranks(rank: torch.Tensor, truth: torch.Tensor, batch: torch.Tensor, k: int) -> float:
+    """precision@k of one ordering, by definition: true tracks among each jet's top min(k, n), averaged."""
+    top = rank < k
+    hits = torch.bincount(batch, weights=(top & truth.bool()).double())
+    return float((hits / torch.bincount(batch, weights=top.double())).mean())
+
+
+def _jets(num_jets: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Truth and jet index of jets of 2-20 tracks, about 40% true, stored truth-first (as if sorted)."""
+    generator = torch.Generator().manual_seed(seed)
+    counts = torch.randint(2, 21, (num_jets,), generator=generator)
+    batch = torch.repeat_interleave(torch.arange(num_jets), counts)
+    truth = torch.rand(batch.numel(), generator=generator) < 0.4
+    # Sort each jet's tracks truth first: by jet, then true before false.
+    order = torch.argsort(batch * 2 + (~truth).long(), stable=True)
+    return truth[order], batch
+
+
+@pytest.mark.parametrize("truth_first", [True, False])
+@pytest.mark.parametrize("k", [3, 5, 10])
+def test_constant_score_scores_like_random(truth_first: bool, k: int) -> None:
+    truth, batch = _jets(4000, seed=1)
+    if not truth_first:
+        truth = truth.flip(0)
+        batch = batch.flip(0).max() - batch.flip(0)
+    constant = precision_at_k(torch.zeros(truth.numel()), truth, batch, k)
+    random = precision_at_k(
+        torch.rand(truth.numel(), generator=torch.Generator().manual_seed(2)), truth, batch, k
     )
+    assert constant == pytest.approx(random, abs=0.01)
+    # The setting is one where track order would be far off: truth-first storage puts true tracks on top,
+    # truth-last below.
+    by_order = _precision_from_ranks(rank_within_jets(torch.zeros(truth.numel()), batch), truth, batch, k)
+    assert abs(by_order - random) > 0.1  # 0.11 (k = 10) to 0.44 (k = 3) here
+
+
+def test_precision_at_k_is_the_mean_over_random_tie_breaks() -> None:
+    # GradGAM-like scores: about half exact zeros, the rest on three levels, so ties cross the k boundary.
+    truth, batch = _jets(50, seed=3)
+    generator = torch.Generator().manual_seed(4)
+    score = torch.randint(0, 4, (truth.numel(),), generator=generator).double()
+    score[torch.rand(truth.numel(), generator=generator) < 0.5] = 0.0
+    jet_id = torch.arange(50)
+    for k in (3, 5):
+        draws = [
+            _precision_from_ranks(
+                rank_within_jets(score, batch, tiebreak=random_tiebreak(batch, jet_id, seed=seed)),
+                truth,
+                batch,
+                k,
+            )
+            for seed in range(400)
+        ]
+        # 400 draws: the standard error of the mean is below 0.003 here.
+        assert sum(draws) / len(draws) == pytest.approx(precision_at_k(score, truth, batch, k), abs=0.01)
 
 
 def test_precision_at_k_rejects_k_below_one() -> None:
@@ -81,6 +162,27 @@ def test_rank_within_jets_unsorted_batch() -> None:
     score = torch.tensor([1.0, 5.0, 3.0, 2.0, 4.0])
     batch = torch.tensor([0, 1, 0, 0, 1])
     assert rank_within_jets(score, batch).tolist() == [2, 0, 0, 1, 1]
+
+
+def test_rank_within_jets_tiebreak_orders_ties_only() -> None:
+    # Jet 0 = tracks 0-2 with scores 1, 1, 2; keys put track 1 before track 0. Jet 1 = tracks 3, 4 tied.
+    score = torch.tensor([1.0, 1.0, 2.0, 0.0, 0.0])
+    batch = torch.tensor([0, 0, 0, 1, 1])
+    tiebreak = torch.tensor([5, 3, 9, 2, 1])
+    assert rank_within_jets(score, batch, tiebreak=tiebreak).tolist() == [2, 1, 0, 1, 0]
+
+
+def test_random_tiebreak_does_not_depend_on_batching() -> None:
+    batch = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    jet_id = torch.tensor([10, 11, 12])
+    whole = random_tiebreak(batch, jet_id, seed=7)
+    first, second = (
+        random_tiebreak(batch[:3], jet_id[:1], seed=7),
+        random_tiebreak(batch[3:] - 1, jet_id[1:], seed=7),
+    )
+    assert torch.equal(whole, torch.cat([first, second]))
+    assert whole.unique().numel() == whole.numel()
+    assert not torch.equal(whole, random_tiebreak(batch, jet_id, seed=8))
 
 
 @pytest.mark.parametrize(

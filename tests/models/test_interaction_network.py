@@ -12,13 +12,11 @@ from hepxai.errors import InputError
 from hepxai.models import InteractionNetwork, load_checkpoint, save_checkpoint
 from hepxai.models.fused import fused_forward
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "hin_cms"  # beside the checkout
 ORIGINAL_LOGITS = torch.tensor([[3.513144, -1.476648]])
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="original HIN checkpoint not available")
 
 
-def reference_jet() -> Batch:
-    jet = np.load(REFERENCE / "cms_jet_67tracks.npz")
+def reference_jet(reference_dir: Path) -> Batch:
+    jet = np.load(reference_dir / "cms_jet_67tracks.npz")
     data = Data(x=torch.from_numpy(jet["x"]), edge_index=torch.from_numpy(jet["edge_index"]))
     return Batch.from_data_list([data])
 
@@ -32,29 +30,28 @@ def random_jets(num_jets: int, *, seed: int, max_tracks: int = 8, num_features: 
     )
 
 
-@needs_reference
-def test_original_npz_reproduces_original_logits():
-    model = load_checkpoint(REFERENCE / "hin_cms_state_dict.npz")
+def test_original_npz_reproduces_original_logits(reference_dir):
+    model = load_checkpoint(reference_dir / "hin_cms_state_dict.npz")
     assert not model.training
     with torch.no_grad():
-        torch.testing.assert_close(model(reference_jet()), ORIGINAL_LOGITS, atol=1e-4, rtol=0)
-        torch.testing.assert_close(fused_forward(model, reference_jet()), ORIGINAL_LOGITS, atol=1e-4, rtol=0)
+        torch.testing.assert_close(model(reference_jet(reference_dir)), ORIGINAL_LOGITS, atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            fused_forward(model, reference_jet(reference_dir)), ORIGINAL_LOGITS, atol=1e-4, rtol=0
+        )
 
 
-@needs_reference
-def test_original_state_dict_as_pth_loads(tmp_path):
-    with np.load(REFERENCE / "hin_cms_state_dict.npz") as archive:
+def test_original_state_dict_as_pth_loads(tmp_path, reference_dir):
+    with np.load(reference_dir / "hin_cms_state_dict.npz") as archive:
         state = {key: torch.from_numpy(archive[key]) for key in archive.files}
     torch.save(state, tmp_path / "hin.pth")
     with torch.no_grad():
-        logits = load_checkpoint(tmp_path / "hin.pth")(reference_jet())
+        logits = load_checkpoint(tmp_path / "hin.pth")(reference_jet(reference_dir))
     torch.testing.assert_close(logits, ORIGINAL_LOGITS, atol=1e-4, rtol=0)
 
 
-@needs_reference
-def test_track_order_changes_no_logit():
-    model = load_checkpoint(REFERENCE / "hin_cms_state_dict.npz")
-    x = torch.from_numpy(np.load(REFERENCE / "cms_jet_67tracks.npz")["x"])
+def test_track_order_changes_no_logit(reference_dir):
+    model = load_checkpoint(reference_dir / "hin_cms_state_dict.npz")
+    x = torch.from_numpy(np.load(reference_dir / "cms_jet_67tracks.npz")["x"])
     shuffled = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))]
     jets = [
         Jets(t.numpy(), np.array([len(t)]), np.array([0]), tuple(map(str, range(48)))) for t in (x, shuffled)

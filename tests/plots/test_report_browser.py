@@ -115,6 +115,7 @@ def test_dom_shows_3d_graphs_and_summary_images(chromium, report_path, tmp_path)
     assert all(int(w) > 300 for w in heatmaps)
 
 
+@pytest.mark.slow  # the DOM test above is the fast check that the browser draws the report
 def test_screenshot_is_not_blank(chromium, report_path, tmp_path):
     screenshot = tmp_path / "report.png"
     open_in_chromium(

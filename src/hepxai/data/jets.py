@@ -43,26 +43,34 @@ class Jets:
         return np.cumsum(self.num_tracks) - self.num_tracks
 
     def select(self, jet_index: np.ndarray) -> Jets:
-        """The jets at ``jet_index`` (integer indices or a boolean mask), in that order."""
+        """The jets at ``jet_index`` (integer indices or a boolean mask), in that order, as a copy.
+
+        The result never shares memory with ``self``: writing to one leaves the other unchanged, whether the
+        jets were consecutive or not.
+        """
         jet_index = np.asarray(jet_index)
         if jet_index.dtype == bool:
             jet_index = np.flatnonzero(jet_index)
         counts = self.num_tracks[jet_index]
         if len(jet_index) and np.all(np.diff(jet_index) == 1):
-            # consecutive jets (chunks, batches in file order): slices give views instead of copies
+            # consecutive jets (chunks, batches in file order): copying a slice is faster than gathering
             first = int(self.offsets[jet_index[0]])
             track_index = slice(first, first + int(counts.sum()))
             jet_index = slice(int(jet_index[0]), int(jet_index[-1]) + 1)
         else:
             track_index = _ranges(self.offsets[jet_index], counts)
+
+        def take(values: np.ndarray, index: slice | np.ndarray) -> np.ndarray:
+            return values[index].copy() if isinstance(index, slice) else values[index]
+
         return Jets(
-            features=self.features[track_index],
+            features=take(self.features, track_index),
             num_tracks=counts,
-            label=self.label[jet_index],
+            label=take(self.label, jet_index),
             feature_names=self.feature_names,
-            spectators={k: v[jet_index] for k, v in self.spectators.items()},
-            track_truth={k: v[track_index] for k, v in self.track_truth.items()},
-            jet_truth={k: v[jet_index] for k, v in self.jet_truth.items()},
+            spectators={k: take(v, jet_index) for k, v in self.spectators.items()},
+            track_truth={k: take(v, track_index) for k, v in self.track_truth.items()},
+            jet_truth={k: take(v, jet_index) for k, v in self.jet_truth.items()},
         )
 
     @staticmethod

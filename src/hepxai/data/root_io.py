@@ -213,8 +213,11 @@ def _to_jets(
         columns[branch] = _flatten(values, cut)
         bad = ~np.isfinite(columns[branch])
         if bad.any():
+            # the flattened tracks are the first `cut` of each jet: the jet (file entry) of the first bad one
+            jet = int(np.searchsorted(np.cumsum(np.minimum(num_tracks, cut)), np.argmax(bad), side="right"))
             msg = (
-                f"{path}: branch '{branch}' has {int(bad.sum())} NaN/inf values (first in jet {first_entry})"
+                f"{path}: branch '{branch}' has {int(bad.sum())} NaN/inf values "
+                f"(first in jet {first_entry + jet})"
             )
             raise InputError(msg)
     num_tracks = np.minimum(num_tracks, schema.max_tracks)

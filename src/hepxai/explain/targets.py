@@ -89,3 +89,13 @@ def _node_graph(batch: Batch) -> Tensor:
     if graph is None:
         return torch.zeros(batch.x.shape[0], dtype=torch.long, device=batch.x.device)
     return graph
+
+
+def target_probability(model: GraphModel, logits: Tensor, target: str | None = None) -> Tensor:
+    """``[rows]`` the probability of the target's (first) class: softmax over the columns, σ for one."""
+    if logits.shape[1] == 1:
+        return torch.sigmoid(logits[:, 0].double())
+    target = resolve_target(model, target)
+    classes = tuple(model.classes)
+    column = classes.index(target if target in classes else target.partition("-")[0])
+    return torch.softmax(logits.double(), dim=1)[:, column]

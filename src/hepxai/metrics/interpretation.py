@@ -8,6 +8,7 @@ important. Miao et al., "Interpretable geometric deep learning via learnable ran
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 from torch import Tensor
@@ -41,7 +42,12 @@ def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float
 
     A jet with fewer than ``k`` tracks is scored on all of its ``n`` tracks: its precision is the fraction
     of true tracks among them, ``Σ truth / n`` (dividing by ``k`` would punish a short jet for tracks it
-    does not have). Ties keep the earlier track first.
+    does not have).
+
+    Ties are averaged over, not broken: it is the expected precision when tied tracks are taken in random
+    order. Tracks tied at the ``k`` boundary share the slots left, each counting ``slots / group size`` of
+    its truth. Breaking ties by stored track order would reward a constant score whenever tracks are stored
+    sorted by something that correlates with the truth (simulated tracks are stored by ``Sip2dSig``).
 
     Args:
         score: ``[num_tracks]`` importance of each track.
@@ -56,22 +62,79 @@ def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float
         msg = f"precision_at_k: k must be >= 1, got {k}"
         raise InputError(msg)
     score, truth = _check(score, truth)
-    rank = rank_within_jets(score, batch)
-    num_tracks = scatter(torch.ones_like(score), batch, dim=0, reduce="sum")
-    in_top = rank < k
-    hits = scatter((in_top & truth).double(), batch, dim=0, dim_size=num_tracks.shape[0], reduce="sum")
-    return float((hits / num_tracks.clamp(max=k)).mean())
+    num_tracks = torch.bincount(batch)
+    slots = num_tracks.clamp(max=k)
+    above, tied = _tie_groups(score, batch)
+    # Of a group of `tied` equal scores after `above` higher ones, min(tied, slots - above) are in the top k.
+    share = (slots[batch] - above).clamp(min=0).minimum(tied).double() / tied
+    hits = scatter(share * truth, batch, dim=0, dim_size=num_tracks.shape[0], reduce="sum")
+    return float((hits / slots).mean())
 
 
-def rank_within_jets(score: Tensor, batch: Tensor) -> Tensor:
-    """``[num_tracks]`` rank of each track within its jet: 0 for the highest score, ties in track order."""
+def rank_within_jets(score: Tensor, batch: Tensor, *, tiebreak: Tensor | None = None) -> Tensor:
+    """``[num_tracks]`` rank of each track within its jet: 0 for the highest score.
+
+    Args:
+        score: ``[num_tracks]`` importance of each track.
+        batch: ``[num_tracks]`` jet index of each track.
+        tiebreak: ``[num_tracks]`` keys that order tied scores, lowest first (e.g. :func:`random_tiebreak`);
+            without it ties keep track order.
+    """
+    order = torch.arange(score.numel(), device=score.device)
+    if tiebreak is not None:
+        order = torch.argsort(tiebreak, stable=True)
     # Sort by score (descending), then stably by jet: each jet's tracks end up contiguous, best first.
-    order = torch.argsort(score.double(), descending=True, stable=True)
+    order = order[torch.argsort(score.double()[order], descending=True, stable=True)]
     order = order[torch.argsort(batch[order], stable=True)]
-    first = torch.cumsum(torch.bincount(batch), dim=0) - torch.bincount(batch)
+    counts = torch.bincount(batch)
+    first = torch.cumsum(counts, dim=0) - counts
     rank = torch.empty_like(order)
     rank[order] = torch.arange(order.numel(), device=order.device) - first[batch[order]]
     return rank
+
+
+def random_tiebreak(batch: Tensor, jet_id: Tensor, *, seed: int) -> Tensor:
+    """``[num_tracks]`` random keys for :func:`rank_within_jets`, a pure function of (seed, jet id, track).
+
+    Each key hashes the seed, the jet's id and the track's position within its jet (SplitMix64, Steele,
+    Lea & Flood, OOPSLA 2014), so a jet's ties are broken the same way however the jets are batched.
+
+    Args:
+        batch: ``[num_tracks]`` jet index (0 ... num_jets-1) of each track.
+        jet_id: ``[num_jets]`` an id of each jet that is unique within the data set being scored.
+        seed: The seed; another seed gives independent keys.
+    """
+    position = rank_within_jets(torch.zeros(batch.numel()), batch.cpu())
+    key = np.uint64(seed & 0xFFFF_FFFF_FFFF_FFFF)
+    for part in (jet_id.cpu()[batch.cpu()].numpy(), position.numpy()):
+        key = _splitmix64(key ^ part.astype(np.uint64))
+    return torch.from_numpy(key.view(np.int64)).to(batch.device)
+
+
+def _splitmix64(value: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective 64-bit mix; each input bit flips about half the output bits."""
+    value = value + np.uint64(0x9E3779B97F4A7C15)
+    value = (value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return value ^ (value >> np.uint64(31))
+
+
+def _tie_groups(score: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
+    """Per track: how many tracks of its jet score higher, and how many score the same (itself included)."""
+    order = torch.argsort(score.double(), descending=True, stable=True)
+    order = order[torch.argsort(batch[order], stable=True)]
+    sorted_score, sorted_batch = score.double()[order], batch[order]
+    new_group = torch.ones_like(sorted_batch, dtype=torch.bool)
+    new_group[1:] = (sorted_score[1:] != sorted_score[:-1]) | (sorted_batch[1:] != sorted_batch[:-1])
+    group = torch.cumsum(new_group.long(), dim=0) - 1
+    group_size = torch.bincount(group)
+    position = torch.arange(order.numel(), device=order.device)
+    counts = torch.bincount(batch)
+    group_start = position[new_group] - (torch.cumsum(counts, dim=0) - counts)[sorted_batch[new_group]]
+    above, tied = torch.empty_like(order), torch.empty_like(order)
+    above[order] = group_start[group]
+    tied[order] = group_size[group]
+    return above, tied
 
 
 def deletion_area(drop: Tensor) -> float:
