@@ -7,7 +7,9 @@ Bad input (:class:`hepxai.errors.InputError`, a missing file) ends as one line o
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
+import platform
 import sys
 from collections.abc import Sequence
 
@@ -58,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("numexpr").setLevel(logging.WARNING)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # mplhep's styles name absent fonts
     args.progress = not args.quiet
+    _fixed_mmap_threshold()
     try:
         return int(args.run(args) or 0)
     except (InputError, FileNotFoundError) as err:
@@ -66,6 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{args.command_name}: interrupted", file=sys.stderr)  # noqa: T201
         return 130
+
+
+def _fixed_mmap_threshold(threshold: int = 128 * 1024) -> None:
+    """Serve every allocation of ``threshold`` bytes or more with its own ``mmap`` (glibc only).
+
+    glibc raises its mmap threshold each time a large block is freed, up to 32 MB, so the tensors of later
+    batches come from the heap, where batches of different sizes fragment it: explaining a file grew the
+    resident memory by about 200 MB over its first 3,000 jets, and on. A fixed threshold returns large
+    blocks to the system when they are freed, and memory stays flat (bench/bench_memory.py).
+    """
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return
+    m_mmap_threshold = -3  # from glibc's malloc.h
+    ctypes.CDLL(None).mallopt(m_mmap_threshold, threshold)
 
 
 def require_at_least(option: str, value: float | None, minimum: float) -> None:
