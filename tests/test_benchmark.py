@@ -128,6 +128,39 @@ def test_benchmark_command_writes_table_and_plot(files: dict[str, Path], tmp_pat
     assert (out / "deletion.png").stat().st_size > 0
 
 
+def test_score_features_rows_and_results_csv(files: dict[str, Path], tmp_path: Path) -> None:
+    out, results = tmp_path / "out", tmp_path / "results" / "benchmark_jets.csv"
+    arguments = ["benchmark", "--model", str(files["model"]), "--data", str(files["data"]), "--out", str(out)]
+    arguments += ["--schema", str(files["schema"]), "--max-jets", "6", "--chunk-size", "4"]
+    arguments += ["--methods", "lrp_epsilon", "random", "--score-features", "track_dxysig"]
+    assert main([*arguments, "--deletion-steps", "2", "--results", str(results), "-q"]) == 0
+    table = pd.read_csv(out / "table.csv").set_index("method")
+    # The trivial ranking has no restricted row; the explainer has one of its own.
+    assert list(table.index) == ["lrp_epsilon", "lrp_epsilon[track_dxysig]", "random"]
+    csv = pd.read_csv(results)
+    assert list(csv.columns) == [
+        "method",
+        "interp_auc",
+        "prec_at_3",
+        "prec_at_5",
+        "prec_at_10",
+        "deletion_auc",
+        "jets",
+        "model",
+    ]
+    assert (csv.jets == 6).all()
+    assert (csv.model == str(files["model"])).all()
+    assert csv.interp_auc.tolist() == pytest.approx(table.interp_auc.tolist(), abs=1e-4)
+    assert "--chunk-size 4" in (out / "table.md").read_text()
+
+
+def test_score_features_unknown_feature(files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    arguments = ["benchmark", "--model", str(files["model"]), "--data", str(files["data"])]
+    arguments += ["--out", str(tmp_path), "--schema", str(files["schema"]), "--score-features", "Sip3d"]
+    assert main(arguments) == 2
+    assert "--score-features: unknown feature 'Sip3d' (valid: track_pt," in capsys.readouterr().err
+
+
 def test_benchmark_without_truth_is_one_line_error(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

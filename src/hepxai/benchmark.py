@@ -57,6 +57,7 @@ class Method:
     options: dict[str, Any]
     needs_feature_names: bool = False  # reads features by schema name
     seeded: bool = False  # takes a ``seed``
+    ranking: bool = False  # a trivial ranking, not an explanation: no feature-restricted score
 
 
 METHODS: dict[str, Method] = {
@@ -78,9 +79,9 @@ METHODS: dict[str, Method] = {
     "gradgam": Method("gradgam", {}),
     "bernmask": Method("bernmask", {}, seeded=True),
     "bernmask_p": Method("bernmask_p", {}, seeded=True),
-    "random": Method("random", {}, seeded=True),
-    "track_pt": Method("track_pt", {}, needs_feature_names=True),
-    "impact_parameter": Method("impact_parameter", {}, needs_feature_names=True),
+    "random": Method("random", {}, seeded=True, ranking=True),
+    "track_pt": Method("track_pt", {}, needs_feature_names=True, ranking=True),
+    "impact_parameter": Method("impact_parameter", {}, needs_feature_names=True, ranking=True),
 }
 """Every benchmarked method by table name; ``random`` is also the reference of the deletion curves."""
 
@@ -200,9 +201,13 @@ def run_benchmark(
     batch_size: int = 256,
     deletion_steps: int = 10,
     seed: int = 0,
+    score_features: Sequence[str] | None = None,
     progress: bool = True,
 ) -> BenchmarkResult:
     """Explain the signal logit of every signal graph with every method and score the explanations.
+
+    With ``score_features``, each explainer also gets a row ``method[f1,f2,...]`` scored by the sum of
+    ``|relevance|`` over those features only (trivial rankings have no such row).
 
     Args:
         model: The trained model (left unchanged); its ``default_target`` is explained (the HIN: H).
@@ -213,10 +218,12 @@ def run_benchmark(
         batch_size: Jets explained at once.
         deletion_steps: Largest number of tracks removed for the deletion curve.
         seed: Seeds every random element (random ranking, masks).
+        score_features: Feature names (schema names; a repeated name takes all its copies) of the
+            restricted per-track score.
         progress: Show a progress bar.
 
     Raises:
-        InputError: an unknown method, or jets without ``track_fromB``.
+        InputError: an unknown method or feature, or jets without ``track_fromB``.
     """
     names = list(methods or METHODS)
     unknown = [name for name in names if name not in METHODS]
@@ -224,6 +231,8 @@ def run_benchmark(
         msg = f"unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
         raise InputError(msg)
     jets, truth_name = _signal_graphs(jets, truth), truth
+    feature_names = getattr(jets, "feature_names", ())
+    restricted = _feature_index(feature_names, score_features) if score_features else None
     batches = _Batches(jets, batch_size, next(model.parameters()).dtype)
     truth, jet_of_track = _node_truth(jets, truth_name)
     log.info(
@@ -238,21 +247,23 @@ def run_benchmark(
     with tqdm(total=len(names) * len(batches), unit="batch", desc="benchmark", disable=not progress) as bar:
         for name in names:
             bar.set_postfix_str(name)
-            feature_names = getattr(jets, "feature_names", ())
-            score, seconds = _explain(model, batches, name, feature_names, seed, bar)
-            curves[name] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
-            row = {"method": name, "interp_auc": interpretation_auc(score, truth)}
-            for k in PRECISION_AT:
-                row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
-            row["deletion_auc"] = deletion_area(curves[name])
-            row["seconds_per_1000_jets"] = 1000 * seconds / len(jets)
-            rows.append(row)
-            log.info(
-                "%s: interp_auc %.3f, %.2f s per 1000 jets",
-                name,
-                row["interp_auc"],
-                row["seconds_per_1000_jets"],
-            )
+            index = None if METHODS[name].ranking else restricted
+            scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index)
+            labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
+            for label, score in zip(labels, scores, strict=True):
+                curves[label] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
+                row = {"method": label, "interp_auc": interpretation_auc(score, truth)}
+                for k in PRECISION_AT:
+                    row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
+                row["deletion_auc"] = deletion_area(curves[label])
+                row["seconds_per_1000_jets"] = 1000 * seconds / len(jets)
+                rows.append(row)
+                log.info(
+                    "%s: interp_auc %.3f, %.2f s per 1000 jets",
+                    label,
+                    row["interp_auc"],
+                    row["seconds_per_1000_jets"],
+                )
     return BenchmarkResult(
         table=pd.DataFrame(rows),
         deletion_curves=curves,
@@ -293,8 +304,12 @@ def _explain(
     feature_names: Sequence[str],
     seed: int,
     bar: tqdm,
-) -> tuple[Tensor, float]:
-    """Per-track scores of every jet (in jet order) and the seconds it took, fitting included."""
+    feature_index: Tensor | None = None,
+) -> tuple[list[Tensor], float]:
+    """Per-track scores of every jet (in jet order) and the seconds it took, fitting included.
+
+    The scores are the sum of ``|relevance|`` over all features and, with ``feature_index``, over those only.
+    """
     method = METHODS[name]
     options = dict(method.options)
     if method.needs_feature_names:
@@ -307,11 +322,29 @@ def _explain(
     fit = getattr(explainer, "fit", None)
     if fit is not None:
         fit(batches, target=model.default_target)
-    scores = []
+    scores: list[list[Tensor]] = [[], []]
     for batch in batches:
-        scores.append(track_scores(explainer.explain(batch, target=model.default_target)).detach())
+        explanation = explainer.explain(batch, target=model.default_target)
+        scores[0].append(track_scores(explanation).detach())
+        if feature_index is not None:
+            scores[1].append(explanation.node.detach().abs()[:, feature_index].sum(dim=1))
         bar.update()
-    return torch.cat(scores), time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return [torch.cat(score) for score in scores if score], seconds
+
+
+def _feature_index(feature_names: Sequence[str], names: Sequence[str]) -> Tensor:
+    """Columns of the named features (every copy of a repeated name).
+
+    Raises:
+        InputError: a name the schema does not have.
+    """
+    unknown = [name for name in names if name not in feature_names]
+    if unknown:
+        valid = ", ".join(dict.fromkeys(feature_names))
+        msg = f"--score-features: unknown feature '{unknown[0]}' (valid: {valid})"
+        raise InputError(msg)
+    return torch.tensor([i for i, name in enumerate(feature_names) if name in set(names)])
 
 
 def _deletion_curve(
@@ -373,3 +406,18 @@ def format_markdown(result: BenchmarkResult, *, command: str) -> str:
         cells = [value if isinstance(value, str) else f"{value:.3f}" for value in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_results(result: BenchmarkResult, path: Path, *, model: str) -> Path:
+    """Write the committed results table: one row per method, the scores, the jet count and the model.
+
+    Columns: ``method, interp_auc, prec_at_3, prec_at_5, prec_at_10, deletion_auc, jets, model``; timing is
+    left out (it depends on the machine).
+    """
+    columns = ["method", "interp_auc", *(f"prec@{k}" for k in PRECISION_AT), "deletion_auc"]
+    table = result.table[columns].rename(columns={f"prec@{k}": f"prec_at_{k}" for k in PRECISION_AT})
+    table["jets"] = result.num_jets
+    table["model"] = model
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, float_format="%.4f")
+    return path

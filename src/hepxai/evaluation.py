@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from hepxai.models.registry import GraphModel
 from hepxai.plots.classification import mass_sculpting_figure, roc_figure
 
 log = logging.getLogger(__name__)
+_PNG = {"dpi": 110, "bbox_inches": "tight"}
 
 
 @torch.no_grad()
@@ -177,16 +179,17 @@ def evaluate(
         name: (*roc_curve(values, label)[:2], result.auc)
         for (name, values), result in zip(scores.items(), results, strict=True)
     }
-    _atomic(out_dir / "roc.png", roc_figure(curves).savefig)
+    num_background = int(len(label) - label.sum())
+    _atomic(out_dir / "roc.png", partial(roc_figure(curves, num_background=num_background).savefig, **_PNG))
     if "fj_sdmass" in spectators:
         threshold = threshold_at_efficiency(score, label, sculpting_efficiency)
-        is_qcd = label == 0
         figure = mass_sculpting_figure(
-            spectators["fj_sdmass"][is_qcd],
-            score[is_qcd] >= threshold,
-            cut_label=f"score cut at {100 * sculpting_efficiency:.0f}% H eff.",
+            spectators["fj_sdmass"],
+            label,
+            score >= threshold,
+            cut_label=f"HIN cut at {100 * sculpting_efficiency:.0f}% H eff.",
         )
-        _atomic(out_dir / "mass_sculpting.png", figure.savefig)
+        _atomic(out_dir / "mass_sculpting.png", partial(figure.savefig, **_PNG))
     for result in results:
         log.info(
             "%-30s AUC %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",

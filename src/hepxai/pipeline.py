@@ -94,6 +94,7 @@ def run_chain(
         relevance,
         out / "report.html",
         jet_ids=jet_ids,
+        evaluation=out / "evaluation",
         title=f"hepxai: {schema.name} jets, LRP of the {target} logit",
         progress=progress,
     )

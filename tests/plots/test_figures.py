@@ -1,15 +1,17 @@
+import dataclasses
 import io
 
 import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.text import Text
+from mpl_toolkits.mplot3d.art3d import Path3DCollection
 
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import read_relevance_file
 from hepxai.explain.relevance_summary import summarize_relevance
 from hepxai.plots.gallery import SUMMARY_PLOTS, write_plots
-from hepxai.plots.heatmap import relevance_heatmap
+from hepxai.plots.heatmap import MIN_ROW_SHARE, relevance_heatmap
 from hepxai.plots.jet_graph import jet_graph, jet_graph_plotly
 from hepxai.plots.style import save_figure
 from hepxai.plots.summary import category_share_plot, feature_share_plot, top_feature_plot
@@ -21,9 +23,14 @@ def texts(figure) -> str:
 
 
 def edge_collections(figure) -> list[LineCollection]:
-    """The grey and red edge collections of a drawn 3D graph (3D segments are projected when drawn)."""
+    """The faint and coloured edge collections of a drawn 3D graph (3D segments are projected when drawn);
+    the drop lines (dotted) are left out."""
     figure.savefig(io.BytesIO(), format="png")
-    return [c for c in figure.axes[0].collections if isinstance(c, LineCollection)]
+    return [
+        c
+        for c in figure.axes[0].collections
+        if isinstance(c, LineCollection) and c.get_linestyle()[0][1] is None
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +51,36 @@ def test_heatmap_signed(cms, tmp_path):
     assert "jet 1: true H" in drawn
     for name in ("trackBTag_Sip3dSig", "track_isMu", "track_pt (2)", "track_dlambdadz (2)"):
         assert name in drawn
-    assert [t.get_text() for t in ax.get_yticklabels()] == cms.display_names
+    # Rows by decreasing share of the jet's |R|, the smallest left out and counted.
+    share = np.abs(jet.relevance).sum(axis=0) / np.abs(jet.relevance).sum()
+    rows = [i for i in np.argsort(-share, kind="stable") if share[i] >= MIN_ROW_SHARE]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [cms.display_names[i] for i in rows]
     assert [t.get_text() for t in ax.get_xticklabels()] == jet.track_labels()
     assert "track $p_T$ [GeV]" in drawn
+    assert "μ: muon, e: electron" in drawn
     image = ax.images[0]
-    np.testing.assert_allclose(image.get_array(), jet.relevance.T)
+    np.testing.assert_allclose(image.get_array(), jet.relevance.T[rows])
     assert image.norm.vmin == -image.norm.vmax  # centred on 0
+    assert image.norm.vmax == pytest.approx(np.percentile(np.abs(jet.relevance.T[rows]), 99))
     paths = save_figure(figure, tmp_path / "heatmap")
     assert [p.suffix for p in paths] == [".png", ".pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths[1].read_bytes()[:5] == b"%PDF-"
+
+
+def test_heatmap_drops_empty_rows_and_takes_a_common_scale(cms):
+    jet = jet_relevance(cms, 1)
+    relevance = jet.relevance.copy()
+    relevance[:, 5:] = 0.0  # only five features carry relevance
+    empty = dataclasses.replace(jet, relevance=relevance)
+    figure = relevance_heatmap(empty, limit=2.0)
+    ax = figure.axes[0]
+    assert len(ax.get_yticklabels()) == 5
+    assert f"{len(cms.display_names) - 5} features with < 0.2% of |R| not shown" in texts(figure)
+    assert ax.images[0].norm.vmax == 2.0
+    assert len(relevance_heatmap(empty, all_features=True).axes[0].get_yticklabels()) == len(
+        cms.display_names
+    )
 
 
 def test_heatmap_magnitude_and_without_pt(sanity):
@@ -72,23 +99,38 @@ def test_jet_graph_edges_and_markers(cms):
     jet = jet_relevance(cms, 1)
     figure = jet_graph(jet)
     ax = figure.axes[0]
-    grey, red = edge_collections(figure)
-    assert len(red.get_segments()) == jet.significant_edges().sum()
-    assert len(grey.get_segments()) + len(red.get_segments()) == len(jet.edge_significance)
+    grey, coloured = edge_collections(figure)
+    assert len(coloured.get_segments()) == jet.significant_edges().sum()
+    assert len(grey.get_segments()) + len(coloured.get_segments()) == len(jet.edge_significance)
+    np.testing.assert_allclose(
+        coloured.get_array(), 100 * jet.edge_significance[jet.significant_edges()]
+    )  # a colour scale, not a cut
     drawn = texts(figure)
     assert "jet 1: true H" in drawn
     assert "$p_T$ [GeV]" in ax.get_zlabel()
     assert "muon" in drawn
     assert "track from b-hadron decay" in drawn
+    assert "edge significance [% of the jet's edge relevance]" in drawn  # the colour bar
+    assert "top" not in drawn
     top_track = jet.track[np.argmax(jet.node_relevance)]
-    assert f"track {top_track}" in drawn
-    assert len(red.get_segments()) == 0 or "edge significance" in drawn
+    assert str(top_track) in drawn.splitlines()
+    # Node colour is the signed relevance; a drop line per track reaches the eta-phi plane (pT = 0).
+    nodes = [c for c in ax.collections if isinstance(c, Path3DCollection)]
+    signed = np.concatenate([c.get_array() for c in nodes])
+    np.testing.assert_allclose(np.sort(signed), np.sort(jet.relevance.sum(axis=1)))
+    assert len(figure.axes) == 3  # the graph and two colour bars
+
+
+def test_qcd_jet_without_b_tracks_has_no_b_legend(cms):
+    jet = jet_relevance(cms, 0)
+    jet = dataclasses.replace(jet, from_b=np.zeros(jet.num_tracks, dtype=bool))
+    assert "track from b-hadron decay" not in texts(jet_graph(jet))
 
 
 def test_jet_graph_threshold(cms):
     jet = jet_relevance(cms, 1)
     threshold = float(np.median(jet.edge_significance))
-    red = edge_collections(jet_graph(jet, edge_threshold=threshold))[1]
+    red = edge_collections(jet_graph(jet, edge_threshold=threshold))[1]  # the coloured edges
     assert len(red.get_segments()) == (jet.edge_significance > threshold).sum()
 
 
@@ -104,7 +146,15 @@ def test_plotly_graph(cms):
     names = [trace.name for trace in figure.data]
     assert "most significant edges" in names
     assert "other edges" in names
-    assert sum(len(t.x) for t in figure.data if t.mode == "markers") == jet.num_tracks
+    markers = [t for t in figure.data if t.mode == "markers+text"]
+    assert sum(len(t.x) for t in markers) == jet.num_tracks
+    # Every track is numbered as in the heatmap; colours are the signed relevance.
+    assert sorted(int(n) for t in markers for n in t.text) == sorted(jet.track.tolist())
+    np.testing.assert_allclose(
+        np.sort(np.concatenate([t.marker.color for t in markers])), np.sort(jet.relevance.sum(axis=1))
+    )
+    assert "drop lines to the η-φ plane" in names
+    assert figure.layout.legend.orientation == "h"  # below the scene, off the pT axis
     assert "jet 1" in figure.layout.title.text
     assert figure.layout.scene.zaxis.title.text == "track p<sub>T</sub> [GeV]"
 
@@ -112,12 +162,19 @@ def test_plotly_graph(cms):
 @pytest.mark.parametrize("name", SUMMARY_PLOTS)
 def test_summary_plots(cms, name):
     summary = summarize_relevance(cms, top_confident=4)
-    drawn = texts(SUMMARY_PLOTS[name](summary))
+    figure = SUMMARY_PLOTS[name](summary)
+    drawn = texts(figure)
     assert drawn.strip()
-    if name in ("feature_share", "confident_jets"):
-        assert all(feature in drawn for feature in cms.display_names)
+    if name == "feature_share":  # largest first; features below 0.5% in both classes are counted
+        largest = np.max(np.stack(list(summary.feature_share.values())), axis=0)
+        shown = [summary.feature_names[i] for i in np.argsort(-largest, kind="stable") if largest[i] >= 0.005]
+        assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == shown
     if name == "confident_jets":
         assert all(f"jet {j}" in drawn for j in summary.confident_jet_ids)
+        assert "confident" in drawn
+        assert "borderline" in drawn
+    if name == "rank_share":  # the panel of jet counts per rank
+        assert "jets" in drawn.splitlines()
     if name in ("feature_share", "rank_share", "top_feature"):
         assert "H→bb (4 jets)" in drawn
         assert "QCD (4 jets)" in drawn

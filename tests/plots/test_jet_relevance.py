@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,11 @@ def test_empty_selection_is_a_one_line_input_error(cms_relevance_path, jet_ids, 
     with pytest.raises(InputError, match=message) as error:
         select_jets(read_relevance_file(cms_relevance_path), jet_ids=jet_ids, top_confident=top_confident)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("prob_h", "text"), [(0.8731, "P(H) = 0.873"), (1 - 3e-5, "P(H) = 1 − 3e-05"), (2e-6, "P(H) = 2e-06")]
+)
+def test_caption_shows_the_digits_that_matter(cms_relevance_path, prob_h, text):
+    jet = jet_relevance(read_relevance_file(cms_relevance_path), 3)
+    assert dataclasses.replace(jet, prob_h=prob_h).caption == f"jet 3: true H, {text}"

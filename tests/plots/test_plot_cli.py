@@ -1,6 +1,8 @@
 import re
 
 import pytest
+import yaml
+from PIL import Image
 
 from hepxai.cli import main
 
@@ -54,7 +56,7 @@ def test_max_jets_caps_the_selection(sanity_relevance_path, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("selection", "message"),
     [
-        (["--jets", "99"], "no jet 99 in the relevance file"),
+        (["--jet-ids", "99"], "no jet 99 in the relevance file"),
         (["--top-confident", "0"], "--top-confident must be at least 1"),
     ],
 )
@@ -78,13 +80,14 @@ def test_missing_file_is_one_line(tmp_path, capsys):
 def test_report_command_is_self_contained(cms_relevance_path, tmp_path, capsys):
     path = tmp_path / "report.html"
     assert (
-        main(["-q", "report", "--relevance", str(cms_relevance_path), "--out", str(path), "--jets", "6"]) == 0
+        main(["-q", "report", "--relevance", str(cms_relevance_path), "--out", str(path), "--jets", "6"])
+        == 0  # the old name of --jet-ids
     )
     page = path.read_text()
     assert capsys.readouterr().out.strip() == str(path)
     assert "<script src" not in page
     assert "<link" not in page
-    assert len(re.findall(r'<img class="summary-plot"', page)) == 5
+    assert len(re.findall(r'<img class="summary-plot zoomable"', page)) == 5
     assert 'id="jet-6"' in page
     assert 'id="jet-2"' not in page
     assert 'id="jet-table"' in page
@@ -95,3 +98,22 @@ def test_help_describes_outputs(capsys):
     with pytest.raises(SystemExit):
         main(["plot", "--help"])
     assert "OUT/jets/jet_<id>_{heatmap,graph}" in capsys.readouterr().out
+
+
+def test_report_shows_an_evaluation_folder(cms_relevance_path, tmp_path):
+    evaluation = tmp_path / "evaluation"
+    evaluation.mkdir()
+    metrics = {"num_jets": 382, "num_H": 282, "num_QCD": 100}
+    metrics["taggers"] = [{"tagger": "HIN", "auc": 0.982, "rejection_at_30": 100.0, "rejection_at_50": 50.0}]
+    (evaluation / "metrics.yaml").write_text(yaml.safe_dump(metrics))
+    Image.new("RGB", (40, 30), "white").save(evaluation / "roc.png")
+    path = tmp_path / "report.html"
+    arguments = ["report", "--relevance", str(cms_relevance_path), "--out", str(path), "-q"]
+    assert main([*arguments, "--evaluation", str(evaluation), "--jet-ids", "1"]) == 0
+    page = path.read_text()
+    assert '<a href="#performance">Tagger performance</a>' in page
+    assert "<td>0.9820</td>" in page
+    assert "Evaluated on 382 jets (282 H, 100 QCD)" in page
+    assert "The relevance file explains 8 jets" in page
+    assert 'id="evaluation-roc"' in page
+    assert 'id="evaluation-mass_sculpting"' not in page  # no such file: left out

@@ -47,8 +47,14 @@ def test_hand_computed_summary(tiny_relevance_file, chunk_size):
     assert muon.loc[("H→bb", "muon"), "track_share"] == pytest.approx(0.5)
     assert muon.loc[("QCD", "muon"), "jets"] == 0
     assert set(summary.category_share["category"]) == {"muon"}
-    assert summary.confident_jet_ids == [0]
-    np.testing.assert_allclose(summary.confident_share, [[3 / 8, 5 / 8]])
+    assert muon.loc[("H→bb", "muon"), "relevance_share_error"] == 0.0  # one jet: no spread to measure
+    # jets with a track of rank 1 and 2
+    np.testing.assert_array_equal(summary.rank_jets["H→bb"], [1, 1])
+    np.testing.assert_array_equal(summary.rank_jets["QCD"], [1, 0])
+    # the most confident H jet, then the borderline one (P(H) = 0.2 is nearest 0.5); none misclassified
+    assert summary.confident_jet_ids == [0, 1]
+    assert summary.confident_group == ["confident", "borderline"]
+    np.testing.assert_allclose(summary.confident_share, [[3 / 8, 5 / 8], [0.0, 1.0]])
 
 
 @pytest.mark.parametrize("chunk_size", [1, 200_000])

@@ -15,9 +15,20 @@ from hepxai.plots.report import OPEN_JETS, write_report
 CHROMIUM = next((path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None)
 JETS = [1, 3, 5, 0]  # the first OPEN_JETS are drawn on load, the last stays closed
 SCENE_COLOR = np.array([229, 236, 246])  # the 3D scene panes of plotly's default template, drawn by WebGL
+MISCLASSIFIED = 2  # a QCD jet (even id) given P(H) = 0.9 for the test
 # Waits until every image has decoded, then records its size where the dumped DOM shows it.
 MEASURE_IMAGES = """<script>window.addEventListener('load', () => document.querySelectorAll('img').forEach(
   image => image.dataset.naturalWidth = image.naturalWidth));</script></body>"""
+# What a reader does: click the table link of the closed jet, tick "only misclassified", sort by P(H) twice.
+INTERACT = """<script>window.addEventListener('load', () => setTimeout(() => {
+  document.querySelector('#jet-table a[href="#jet-%d"]').click();
+  const box = document.getElementById('only-misclassified'); box.checked = true;
+  box.dispatchEvent(new Event('change'));
+  document.body.dataset.visibleRows = Array.from(document.querySelectorAll('#jet-table tbody tr'))
+    .filter(row => getComputedStyle(row).display !== 'none').map(row => row.cells[0].textContent).join(',');
+  const header = document.querySelectorAll('#jet-table th')[2]; header.click(); header.click();
+  document.body.dataset.order = header.dataset.order;
+}, 500));</script></body>"""
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +42,29 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def report_path(cms_relevance_path, tmp_path_factory):
+def relevance(cms_relevance_path):
+    relevance = read_relevance_file(cms_relevance_path)
+    relevance.jets.loc[relevance.jets["jet_id"] == MISCLASSIFIED, "prob_H"] = 0.9
+    return relevance
+
+
+@pytest.fixture(scope="module")
+def report_path(relevance, tmp_path_factory):
     path = write_report(
-        read_relevance_file(cms_relevance_path),
-        tmp_path_factory.mktemp("report") / "report.html",
-        jet_ids=JETS,
-        progress=False,
+        relevance, tmp_path_factory.mktemp("report") / "report.html", jet_ids=JETS, progress=False
     )
     page = path.read_text(encoding="utf-8")
     path.write_text(page.replace("</body>", MEASURE_IMAGES), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def interaction_path(relevance, tmp_path_factory):
+    path = write_report(
+        relevance, tmp_path_factory.mktemp("interaction") / "report.html", jet_ids=JETS, progress=False
+    )
+    page = path.read_text(encoding="utf-8")
+    path.write_text(page.replace("</body>", INTERACT % JETS[-1]), encoding="utf-8")
     return path
 
 
@@ -77,13 +102,15 @@ def test_dom_shows_3d_graphs_and_summary_images(chromium, report_path, tmp_path)
         assert 'class="gl-container"' in graph, f"jet {jet}: no 3D scene"
         assert "<canvas" in graph, f"jet {jet}: no WebGL canvas"
         assert "most significant edges" in graph  # the legend, drawn by plotly
+        assert "edge<br>significance" in graph or "significance [%]" in graph  # the colour bar
     closed = sections[JETS[-1]][: sections[JETS[-1]].index("</details>")]
     assert "js-plotly-plot" not in closed  # drawn only when opened
     assert "get.webgl.org" not in rendered  # plotly's "WebGL is not supported" notice
-    widths = re.findall(r'<img class="summary-plot"[^>]*data-natural-width="(\d+)"', rendered)
+    widths = re.findall(r'<img class="summary-plot zoomable"[^>]*data-natural-width="(\d+)"', rendered)
     assert len(widths) == 5
-    assert all(int(w) > 300 for w in widths)
-    heatmaps = re.findall(r'<img class="heatmap"[^>]*data-natural-width="(\d+)"', rendered)
+    assert all(int(w) > 600 for w in widths)  # drawn large enough to read, and enlargeable
+    assert rendered.count('class="summary-plot zoomable"') == 5
+    heatmaps = re.findall(r'<img class="heatmap zoomable"[^>]*data-natural-width="(\d+)"', rendered)
     assert len(heatmaps) == len(JETS)
     assert all(int(w) > 300 for w in heatmaps)
 
@@ -96,13 +123,32 @@ def test_screenshot_is_not_blank(chromium, report_path, tmp_path):
         report_path,
         tmp_path,
         "--hide-scrollbars",
-        "--window-size=1400,3600",
+        "--window-size=1400,6000",
         f"--screenshot={screenshot}",
     )
     pixels = np.asarray(Image.open(screenshot).convert("RGB")).astype(int)
-    assert pixels.shape == (3600, 1400, 3)
+    assert pixels.shape == (6000, 1400, 3)
     assert pixels.std() > 20  # not a blank page
     non_white = (np.abs(pixels - 255).max(axis=-1) > 10).mean()
     assert non_white > 0.05
     scene = (np.abs(pixels - SCENE_COLOR).max(axis=-1) <= 4).sum()
     assert scene > 5_000, f"only {scene} pixels of the 3D scene drawn"
+
+
+def test_table_link_opens_and_draws_a_closed_jet_and_the_filter_shows_misclassified(
+    chromium, interaction_path, relevance, tmp_path
+):
+    dom = open_in_chromium(chromium, interaction_path, tmp_path, "--dump-dom")
+    rendered = re.sub(r"<script[^>]*>.*?</script>", "", dom, flags=re.DOTALL)
+    closed = rendered[rendered.index(f'id="jet-{JETS[-1]}"') :]
+    closed = closed[: closed.index("</details>")]
+    assert re.match(rf'id="jet-{JETS[-1]}"\s+open', closed)  # the click opened the section ...
+    assert "js-plotly-plot" in closed  # ... and drew its scene
+    assert 'class="gl-container"' in closed
+    jets = relevance.jets
+    wrong = jets[(jets["prob_H"] >= 0.5) != (jets["label"] == 1)]["jet_id"].astype(int).tolist()
+    assert MISCLASSIFIED in wrong
+    visible = re.search(r'data-visible-rows="([^"]*)"', rendered).group(1)
+    assert sorted(int(j) for j in visible.split(",")) == sorted(wrong)
+    assert 'data-order="desc"' in rendered  # clicked twice: the header shows the direction
+    assert re.search(r'<th onclick="sortTable\(this\)" data-order="desc">P\(H\)</th>', rendered)

@@ -26,12 +26,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train graph neural networks on jets and explain their decisions.",
     )
     parser.add_argument("--version", action="version", version=f"hepxai {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only, no progress bars")
+    _add_verbosity(parser, default=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in _GROUPS:
         group.register(commands)
+    _add_verbosity_to_subcommands(parser)
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log debug messages")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="log warnings only, no progress bars"
+    )
+
+
+def _add_verbosity_to_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Accept ``-v``/``-q`` after any (sub)command too; unset there, they keep the value given before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in dict.fromkeys(action.choices.values()):
+                _add_verbosity(subparser, default=argparse.SUPPRESS)
+                subparser.set_defaults(command_name=subparser.prog)  # the deepest one wins
+                _add_verbosity_to_subcommands(subparser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,10 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except (InputError, FileNotFoundError) as err:
-        print(f"hepxai {args.command}: error: {err}", file=sys.stderr)  # noqa: T201
+        print(f"{args.command_name}: error: {err}", file=sys.stderr)  # noqa: T201
         return 2
     except KeyboardInterrupt:
-        print(f"hepxai {args.command}: interrupted", file=sys.stderr)  # noqa: T201
+        print(f"{args.command_name}: interrupted", file=sys.stderr)  # noqa: T201
         return 130
 
 
@@ -68,14 +85,15 @@ def _fixed_mmap_threshold(threshold: int = 128 * 1024) -> None:
     ctypes.CDLL(None).mallopt(m_mmap_threshold, threshold)
 
 
-def not_available(feature: str) -> object:
-    """A command handler for a feature that is planned but not built yet."""
+def require_at_least(option: str, value: float | None, minimum: float) -> None:
+    """Refuse an option below ``minimum`` (``None``, an unset option, passes).
 
-    def run(args: argparse.Namespace) -> int:
-        print(f"hepxai: '{feature}' is not available yet in hepxai {__version__}", file=sys.stderr)  # noqa: T201
-        return 2
-
-    return run
+    Raises:
+        InputError: ``value < minimum``, naming the option.
+    """
+    if value is not None and value < minimum:
+        msg = f"{option} must be at least {minimum} (got {value})"
+        raise InputError(msg)
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -26,36 +26,65 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=_DESCRIPTION,
         formatter_class=cli.formatter(),
     )
-    benchmark.add_argument("--model", type=Path, required=True, help="model checkpoint (hepxai train)")
-    benchmark.add_argument("--data", type=Path, nargs="+", required=True, help="ROOT files with track_fromB")
-    benchmark.add_argument("--out", type=Path, required=True, help="output folder")
-    benchmark.add_argument("--max-jets", type=int, default=None, help="signal jets to use; None: all")
+    benchmark.add_argument(
+        "--model", type=Path, required=True, metavar="CHECKPOINT", help="model checkpoint (hepxai train)"
+    )
+    benchmark.add_argument(
+        "--data", type=Path, nargs="+", required=True, metavar="FILE", help="ROOT files with track_fromB"
+    )
+    benchmark.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    benchmark.add_argument(
+        "--max-jets", type=int, default=None, metavar="N", help="signal jets to use (default: all)"
+    )
     benchmark.add_argument(
         "--methods",
         nargs="+",
         default=None,
         metavar="METHOD",
-        help="methods to run; None: all (lrp_epsilon, lrp_epsilon_raw, lrp_gamma, lrp_zplus, "
+        help="methods to run (default: all: lrp_epsilon, lrp_epsilon_raw, lrp_gamma, lrp_zplus, "
         "saliency, gradient_x_input, integrated_gradients, gradgam, bernmask, bernmask_p, "
         "random, track_pt, impact_parameter)",
     )
+    benchmark.add_argument(
+        "--score-features",
+        nargs="+",
+        default=None,
+        metavar="FEATURE",
+        help="also score each explainer by the sum of |relevance| over these features only, in rows "
+        "named method[FEATURE,...] (e.g. trackBTag_Sip3dSig track_dxysig)",
+    )
     benchmark.add_argument("--schema", default="auto", help="cms_hbb, a YAML file, or auto (from the tree)")
     cli.add_model_selection_argument(benchmark)
-    benchmark.add_argument("--batch-size", type=int, default=256, help="jets explained at once")
+    benchmark.add_argument("--chunk-size", type=int, default=256, metavar="N", help="jets explained at once")
+    benchmark.add_argument("--batch-size", type=int, dest="chunk_size", help=argparse.SUPPRESS)  # old name
     benchmark.add_argument("--deletion-steps", type=int, default=10, help="most tracks removed per jet")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of the random ranking and the masks")
+    benchmark.add_argument(
+        "--results",
+        type=Path,
+        metavar="CSV",
+        help="also write the scores (no timing) with the jet count and --model to this CSV, "
+        "e.g. results/benchmark_jets.csv",
+    )
     benchmark.set_defaults(run=run_benchmark)
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    from hepxai.benchmark import METHODS, read_signal_jets, resolve_schema, run_benchmark, write_benchmark
+    from hepxai.benchmark import (
+        METHODS,
+        read_signal_jets,
+        resolve_schema,
+        run_benchmark,
+        write_benchmark,
+        write_results,
+    )
     from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
     from hepxai.errors import InputError
     from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
 
     for name, value in (
         ("--max-jets", args.max_jets),
-        ("--batch-size", args.batch_size),
+        ("--chunk-size", args.chunk_size),
         ("--deletion-steps", args.deletion_steps),
     ):
         if value is not None and value < 1:
@@ -81,15 +110,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
         model,
         jets,
         methods=args.methods,
-        batch_size=args.batch_size,
+        batch_size=args.chunk_size,
         deletion_steps=args.deletion_steps,
         seed=args.seed,
+        score_features=args.score_features,
         progress=args.progress,
     )
     command = _command(args)
     result = dataclasses.replace(result, selection=f"{selection} ({describe_selection(selection)})")
     for path in write_benchmark(result, args.out, command=command):
         log.info("wrote %s", path)
+    if args.results is not None:
+        log.info("wrote %s", write_results(result, args.results, model=str(args.model)))
     return 0
 
 
@@ -109,10 +141,12 @@ def _command(args: argparse.Namespace) -> str:
         words += ["--max-jets", str(args.max_jets)]
     if args.methods is not None:
         words += ["--methods", *args.methods]
+    if args.score_features is not None:
+        words += ["--score-features", *args.score_features]
     for flag, value, default in (
         ("--schema", args.schema, "auto"),
         ("--selection", args.selection, "model"),
-        ("--batch-size", args.batch_size, 256),
+        ("--chunk-size", args.chunk_size, 256),
         ("--deletion-steps", args.deletion_steps, 10),
         ("--seed", args.seed, 0),
     ):

@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="jets, tracks per jet, labels, feature ranges, NaN/inf counts",
         formatter_class=cli.formatter(),
     )
-    inspect.add_argument("files", nargs="+", type=Path, help="ROOT files")
+    inspect.add_argument("files", nargs="+", type=Path, metavar="FILE", help="ROOT files")
     inspect.add_argument(
         "--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)"
     )
@@ -50,8 +50,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def add_sanity_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="output folder; writes sanity.root there")
-    parser.add_argument("--jets", type=int, default=50_000, help="number of jets")
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="output folder; writes sanity.root there"
+    )
+    parser.add_argument("--jets", type=int, default=50_000, metavar="N", help="number of jets")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
 
 
@@ -59,10 +61,10 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     required = {"required": True, "default": argparse.SUPPRESS}
     parser.add_argument("--signal", type=int, help="number of H->bb jets", **required)
     parser.add_argument("--background", type=int, help="number of QCD jets", **required)
-    parser.add_argument("--out", type=Path, help="ROOT file to write", **required)
+    parser.add_argument("--out", type=Path, metavar="FILE", help="ROOT file to write", **required)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="worker processes (all CPU cores)"
+        "--workers", type=int, default=None, metavar="N", help="worker processes (default: all CPU cores)"
     )
     parser.add_argument(
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
@@ -95,7 +97,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         num_signal=args.signal,
         num_background=args.background,
         seed=args.seed,
-        workers=args.workers,
+        workers=args.workers or os.cpu_count() or 1,
         pthat_min=args.pthat_min,
         progress=args.progress,
     )

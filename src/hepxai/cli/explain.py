@@ -24,9 +24,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "'edges' (edge significance; full edge relevance with --edges), readable with pandas.",
         formatter_class=cli.formatter(),
     )
-    explain.add_argument("--model", type=Path, required=True, help="checkpoint (.pt or the original .npz)")
-    explain.add_argument("--data", type=Path, nargs="+", required=True, help="ROOT files")
-    explain.add_argument("--out", type=Path, required=True, help="relevance file to write (.h5)")
+    explain.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        metavar="CHECKPOINT",
+        help="checkpoint (.pt or the original .npz)",
+    )
+    explain.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE", help="ROOT files")
+    explain.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="relevance file to write (.h5)"
+    )
     add_lrp_arguments(explain)
     explain.add_argument(
         "--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)"
@@ -38,7 +46,9 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
     """The LRP settings shared by ``explain`` and ``sanity explain``."""
     parser.add_argument("--target", choices=("H", "QCD", "H-QCD"), default="H", help="the logit explained")
     cli.add_model_selection_argument(parser)
-    parser.add_argument("--max-jets", type=int, default=None, help="explain only the first N jets")
+    parser.add_argument(
+        "--max-jets", type=int, default=None, metavar="N", help="explain only the first N jets (default: all)"
+    )
     parser.add_argument("--edges", action="store_true", help="also write the full per-edge relevance")
     parser.add_argument(
         "--input",
@@ -46,14 +56,14 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
         default="standardized",
         help="relevance of the standardised (after input BatchNorm) or the raw features",
     )
-    parser.add_argument("--epsilon", type=float, default=1e-6, help="LRP-epsilon stabiliser")
+    parser.add_argument("--epsilon", type=float, default=1e-6, help="LRP-epsilon stabiliser (0: LRP-0)")
     parser.add_argument(
         "--aggregate",
         choices=("sum", "mean"),
         default="sum",
         help="node relevance: exact sum over pathways, or the paper's mean over edges",
     )
-    parser.add_argument("--chunk-size", type=int, default=256, help="jets explained at once")
+    parser.add_argument("--chunk-size", type=int, default=256, metavar="N", help="jets explained at once")
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -71,6 +81,10 @@ def explain_with_arguments(
 ) -> Path:
     """Run :func:`hepxai.explain.export.explain_files` with the options of :func:`add_lrp_arguments`."""
     from hepxai.explain.export import explain_files
+
+    cli.require_at_least("--max-jets", args.max_jets, 1)
+    cli.require_at_least("--chunk-size", args.chunk_size, 1)
+    cli.require_at_least("--epsilon", args.epsilon, 0)
 
     return explain_files(
         model,

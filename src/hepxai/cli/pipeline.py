@@ -43,9 +43,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Simulate a few thousand H->bb and QCD jets (Pythia 8 + FastJet), train the HIN, "
         "evaluate "
         "it, explain held-out jets with LRP and write plots and an HTML report to OUT. Simulated files "
-        "already in OUT are reused. Unless given, training runs 8 epochs at lr 1e-3.",
+        "already in OUT are reused. Training is shorter than hepxai train's (see --epochs, --lr).",
     )
-    _add_chain_arguments(demo, _DEMO, default_out=Path("demo"))
+    _add_chain_arguments(demo, _DEMO, default_out=Path("demo"), training=_DEMO_TRAINING)
     demo.set_defaults(run=run_all, training_defaults=_DEMO_TRAINING)
 
     everything = commands.add_parser(
@@ -56,6 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "simulated first. Writes OUT/model, OUT/evaluation, OUT/relevance.h5, OUT/plots, OUT/report.html.",
     )
     _add_chain_arguments(everything, _ALL, default_out=Path("runs/all"))
+    train.add_data_model_arguments(everything)
     everything.add_argument("--data", nargs="+", type=Path, metavar="FILE", help="training ROOT files")
     everything.add_argument(
         "--test-data",
@@ -73,18 +74,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     _register_sanity_steps(steps)
 
 
-def _add_chain_arguments(parser: argparse.ArgumentParser, defaults: dict, *, default_out: Path) -> None:
-    parser.add_argument("--out", type=Path, default=default_out, help="output folder")
-    parser.add_argument("--signal", type=int, help="simulated H->bb training jets")
-    parser.add_argument("--background", type=int, help="simulated QCD training jets")
-    parser.add_argument("--test-signal", type=int, help="simulated H->bb test jets")
-    parser.add_argument("--test-background", type=int, help="simulated QCD test jets")
-    parser.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
-    parser.add_argument("--explain-jets", type=int, help="test jets to explain")
-    parser.add_argument("--report-jets", type=int, help="jets per class drawn in the plots and report")
+def _add_chain_arguments(
+    parser: argparse.ArgumentParser, defaults: dict, *, default_out: Path, training: dict | None = None
+) -> None:
+    parser.add_argument("--out", type=Path, default=default_out, metavar="DIR", help="output folder")
+    parser.add_argument("--signal", type=int, metavar="N", help="simulated H->bb training jets")
+    parser.add_argument("--background", type=int, metavar="N", help="simulated QCD training jets")
+    parser.add_argument("--test-signal", type=int, metavar="N", help="simulated H->bb test jets")
+    parser.add_argument("--test-background", type=int, metavar="N", help="simulated QCD test jets")
+    parser.add_argument(
+        "--workers", type=int, default=None, metavar="N", help="simulation processes (default: all cores)"
+    )
+    parser.add_argument("--explain-jets", type=int, metavar="N", help="test jets to explain")
+    parser.add_argument(
+        "--report-jets", type=int, metavar="N", help="jets per class drawn in the plots and report"
+    )
     parser.add_argument("--target", choices=["H", "QCD", "H-QCD"], default="H", help="logit to explain")
     parser.add_argument("--no-baselines", action="store_true", help="skip the baseline taggers")
-    train.add_train_arguments(parser)
+    train.add_train_arguments(parser, training)
     parser.set_defaults(**defaults)
 
 
@@ -232,7 +239,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
         description="The sanity proof: synthetic jets, a HIN trained on them, LRP on held-out jets. "
         "A faithful explainer puts the most relevance on f3 (and the next on f0); the proof also needs "
         "the model to classify the held-out jets (ROC AUC >= 0.95), since an untrained model's relevance "
-        "lands on f3 too. Exits with code 1 when the proof fails. Unless given, training runs 10 epochs.",
+        "lands on f3 too. Exits with code 1 when the proof fails.",
     )
     sanity_all.add_argument("--out", type=Path, required=True, help="sanity folder")
     sanity_all.add_argument(
@@ -241,7 +248,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_all.add_argument("--data-seed", type=int, default=0, help="seed of the jets")
     sanity_all.add_argument("--explain-jets", type=int, default=2000, help="held-out jets to explain")
     sanity_all.add_argument("--report-jets", type=int, default=5, help="jets per class drawn")
-    train.add_train_arguments(sanity_all)
+    train.add_train_arguments(sanity_all, _SANITY_TRAINING)
     sanity_all.set_defaults(run=run_sanity_all, training_defaults=_SANITY_TRAINING)
 
 

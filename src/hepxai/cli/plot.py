@@ -16,23 +16,30 @@ log = logging.getLogger(__name__)
 
 
 def _add_selection_arguments(parser: argparse.ArgumentParser, max_jets: int) -> None:
-    parser.add_argument("--relevance", type=Path, required=True, help="relevance file from `hepxai explain`")
     parser.add_argument(
-        "--jets", type=int, nargs="+", metavar="ID", help="jet ids to draw; none given: all, up to --max-jets"
+        "--relevance", type=Path, required=True, metavar="FILE", help="relevance file from `hepxai explain`"
     )
+    parser.add_argument(
+        "--jet-ids",
+        type=int,
+        nargs="+",
+        metavar="ID",
+        help="jet ids to draw (default: all, up to --max-jets)",
+    )
+    parser.add_argument("--jets", type=int, nargs="+", dest="jet_ids", help=argparse.SUPPRESS)  # old name
     parser.add_argument(
         "--top-confident",
         type=int,
         metavar="N",
-        help="draw the N jets (of --jets, or of all) with the highest P(H)",
+        help="draw the N jets (of --jet-ids, or of all) with the highest P(H)",
     )
-    parser.add_argument("--max-jets", type=int, default=max_jets, help="draw at most this many jets")
+    parser.add_argument("--max-jets", type=int, default=max_jets, metavar="N", help="draw at most N jets")
     parser.add_argument("--magnitude", action="store_true", help="heatmaps of |relevance| instead of signed")
     parser.add_argument(
         "--edge-threshold",
         type=float,
         metavar="S",
-        help="edge significance above which an edge is red; none given: each jet's top 2%%",
+        help="edge significance above which an edge is drawn strongly (default: each jet's top 2%%)",
     )
 
 
@@ -47,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf} for each selected jet.",
     )
     _add_selection_arguments(plot, max_jets=10)
-    plot.add_argument("--out", type=Path, required=True, help="output folder")
+    plot.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     plot.add_argument(
         "--formats", nargs="+", default=["png", "pdf"], choices=["png", "pdf", "svg"], help="file formats"
     )
@@ -62,7 +69,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "per selected jet, the heatmap and an interactive 3D graph.",
     )
     _add_selection_arguments(report, max_jets=20)
-    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    report.add_argument("--out", type=Path, required=True, metavar="FILE", help="HTML file to write")
+    report.add_argument(
+        "--evaluation",
+        type=Path,
+        metavar="DIR",
+        help="an hepxai evaluate folder: its metrics, ROC and mass plot open the report",
+    )
     report.set_defaults(run=run_report)
 
 
@@ -75,7 +88,7 @@ def _selection(args: argparse.Namespace) -> tuple[RelevanceFile, list[int]]:
         msg = f"--max-jets must be at least 1 (got {args.max_jets})"
         raise InputError(msg)
     relevance_file = read_relevance_file(args.relevance)
-    jet_ids = select_jets(relevance_file, jet_ids=args.jets, top_confident=args.top_confident)
+    jet_ids = select_jets(relevance_file, jet_ids=args.jet_ids, top_confident=args.top_confident)
     if len(jet_ids) > args.max_jets:
         log.warning(
             "drawing the first %d of %d selected jets; raise --max-jets to draw more",
@@ -115,6 +128,7 @@ def run_report(args: argparse.Namespace) -> int:
         top_confident=args.top_confident or 10,
         magnitude=args.magnitude,
         edge_threshold=args.edge_threshold,
+        evaluation=args.evaluation,
         title=f"Relevance report: {args.relevance.name}",
         progress=args.progress,
     )

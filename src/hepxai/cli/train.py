@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "validation loss). Flags override --config; unset flags show the built-in defaults.",
     )
     train.argument_default = argparse.SUPPRESS
-    train.add_argument("--out", type=Path, required=True, help="run folder")
+    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder")
     train.add_argument("--config", type=Path, help="YAML run config (sections data, model, train)")
     train.add_argument(
         "--resume",
@@ -54,15 +54,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_train_arguments(train)
     train.add_argument("--data", nargs="+", metavar="FILE", help="ROOT files of jets")
-    train.add_argument("--schema", help="cms_hbb, sanity, a schema YAML file, or auto (default: auto)")
-    train.add_argument(
-        "--selection",
-        choices=["auto", "original", "none"],
-        help="original: 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; auto applies it when the "
-        "schema has those spectators (default: auto)",
-    )
-    train.add_argument("--max-jets", type=int, help="read at most this many jets (default: all)")
-    train.add_argument("--hidden", type=int, help="hidden width of every MLP (default: 128)")
+    add_data_model_arguments(train)
+    train.add_argument("--max-jets", type=int, metavar="N", help="read at most N jets (default: all)")
     train.add_argument(
         "--reweight-pt",
         action=argparse.BooleanOptionalAction,
@@ -80,17 +73,18 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="ROC AUC, background rejection and plots for a checkpoint",
         formatter_class=cli.formatter(),
         description="Score jets with a checkpoint. Writes OUT/metrics.yaml (AUC, background rejection "
-        "at 30%% and 50%% H efficiency, for the HIN and the baselines), OUT/predictions.h5 (per jet), "
+        "at 30% and 50% H efficiency, for the HIN and the baselines), OUT/predictions.h5 (per jet), "
         "OUT/roc.png and, with fj_sdmass, OUT/mass_sculpting.png.",
     )
     evaluate.add_argument(
         "--model",
         type=Path,
         required=True,
+        metavar="CHECKPOINT",
         help="checkpoint: best.pt/last.pt of a run, or an original HIN state dict (.npz/.pth)",
     )
     evaluate.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE", help="ROOT files")
-    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     evaluate.add_argument("--schema", default="auto", help="cms_hbb, sanity, a schema YAML file, or auto")
     evaluate.add_argument(
         "--selection",
@@ -98,7 +92,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="auto",
         help="jet selection window, as for train",
     )
-    evaluate.add_argument("--max-jets", type=int, help="read at most this many jets")
+    evaluate.add_argument("--max-jets", type=int, metavar="N", help="read at most N jets (default: all)")
     evaluate.add_argument(
         "--sculpting-efficiency",
         type=float,
@@ -110,24 +104,64 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the boosted tree's folds")
     evaluate.add_argument(
-        "--batch-size", type=int, default=256, help="jets scored at once (memory grows with it)"
+        "--chunk-size", type=int, default=256, metavar="N", help="jets scored at once (memory grows with it)"
     )
+    evaluate.add_argument("--batch-size", type=int, dest="chunk_size", help=argparse.SUPPRESS)  # old name
     evaluate.set_defaults(run=run_evaluate)
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """The training-loop flags, shared with ``hepxai sanity train``; unset, they keep the config's value."""
+def add_train_arguments(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:
+    """The training-loop flags, shared with ``hepxai sanity train``; unset, they keep the config's value.
+
+    Args:
+        parser: The command's parser.
+        defaults: The command's own defaults (e.g. the demo's shorter run), shown in the help instead of
+            the config's.
+    """
+    from hepxai.config import TrainConfig
+
+    shown = {**dataclasses.asdict(TrainConfig()), **(defaults or {})}
     parser.argument_default = argparse.SUPPRESS
-    parser.add_argument("--epochs", type=int, help="maximum epochs (default: 30)")
-    parser.add_argument("--lr", type=float, help="Adam learning rate (default: 1e-4)")
-    parser.add_argument("--batch-size", type=int, help="jets per minibatch (default: 128)")
+    parser.add_argument("--epochs", type=int, help=f"maximum epochs (default: {shown['epochs']})")
+    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default: {shown['lr']:g})")
+    parser.add_argument("--batch-size", type=int, help=f"jets per minibatch (default: {shown['batch_size']})")
     parser.add_argument(
-        "--validation-fraction", type=float, help="share of jets for validation (default: 0.2)"
+        "--validation-fraction",
+        type=float,
+        help=f"share of jets for validation (default: {shown['validation_fraction']})",
     )
     parser.add_argument(
-        "--patience", type=int, help="early stopping: epochs without a lower validation loss (default: 5)"
+        "--patience",
+        type=int,
+        help=f"early stopping: epochs without a lower validation loss (default: {shown['patience']})",
     )
-    parser.add_argument("--seed", type=int, help="seeds split, initial weights, batch order (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, help=f"seeds split, initial weights, batch order (default: {shown['seed']})"
+    )
+
+
+def add_data_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--schema``, ``--selection`` and ``--hidden``, shared by ``train`` and ``all``; unset, they keep the
+    config's value."""
+    parser.add_argument(
+        "--schema",
+        default=argparse.SUPPRESS,
+        help="cms_hbb, sanity, a schema YAML file, or auto (default: auto)",
+    )
+    parser.add_argument(
+        "--selection",
+        choices=["auto", "original", "none"],
+        default=argparse.SUPPRESS,
+        help="original: 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; auto applies it when the "
+        "schema has those spectators (default: auto)",
+    )
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        metavar="N",
+        default=argparse.SUPPRESS,
+        help="hidden width of every MLP (default: 128)",
+    )
 
 
 def resolve_config(args: argparse.Namespace, base: Path | None) -> RunConfig:
@@ -171,7 +205,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not 0 < args.sculpting_efficiency <= 1:
         msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
         raise InputError(msg)
-    for flag, value in (("--max-jets", args.max_jets), ("--batch-size", args.batch_size)):
+    for flag, value in (("--max-jets", args.max_jets), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             msg = f"{flag} must be at least 1 (got {value})"
             raise InputError(msg)
@@ -193,7 +227,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         sculpting_efficiency=args.sculpting_efficiency,
         with_baselines=not args.no_baselines,
         seed=args.seed,
-        batch_size=args.batch_size,
+        batch_size=args.chunk_size,
         progress=args.progress,
     )
     log.info("wrote %s (HIN AUC %.4f)", args.out / "metrics.yaml", results[0].auc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,21 +58,48 @@ class FileSummary:
 
 
 def detect_schema(path: str | Path) -> Schema:
-    """The built-in schema whose tree the file holds (``cms_hbb`` first, then ``sanity``)."""
+    """The built-in schema whose tree and branches the file holds (``cms_hbb`` first, then ``sanity``).
+
+    Raises:
+        InputError: an unreadable file, or one that fits no built-in schema; the message says why each
+            schema was rejected.
+    """
     path = Path(path)
     try:
-        keys = {k.split(";")[0] for k in uproot.open(path)}
+        file = uproot.open(path)
+        keys = {k.split(";")[0] for k in file}
     except Exception as err:
         msg = f"{path}: not a readable ROOT file ({type(err).__name__})"
         raise InputError(msg) from err
+    reasons = []
     for name in ("cms_hbb", "sanity"):
         schema = load_schema(name)
-        if schema.tree in keys:
+        if schema.tree not in keys:
+            reasons.append(f"{name}: no tree '{schema.tree}'")
+            continue
+        available = set(file[schema.tree].keys())
+        needed = (*schema.unique_features, *schema.label_branches, *schema.spectators)
+        missing = [branch for branch in needed if branch not in available]
+        if not missing:
             return schema
-    msg = (
-        f"{path}: no tree of a built-in schema (found: {', '.join(sorted(keys)) or 'nothing'}); pass --schema"
-    )
+        reasons.append(f"{name}: tree '{schema.tree}' lacks branch '{missing[0]}'")
+    msg = f"{path}: fits no built-in schema ({'; '.join(reasons)}); pass --schema with a schema YAML"
     raise InputError(msg)
+
+
+def _chunks(path: Path, tree: uproot.TTree, branches: list[str], chunk_size: int) -> Iterator[ak.Array]:
+    """``tree.iterate``, with a truncated or corrupt file ending as one :class:`InputError`."""
+    iterator = tree.iterate(branches, step_size=chunk_size, library="ak")
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        except Exception as err:  # uproot raises OSError, ValueError, ... for damaged baskets
+            reason = " ".join(str(err).split())  # uproot's messages span lines
+            msg = f"{path}: could not read tree '{tree.name}' ({type(err).__name__}: {reason})"
+            raise InputError(msg) from err
+        yield chunk
 
 
 def summarize(path: str | Path, schema: Schema, *, chunk_size: int = 100_000) -> FileSummary:
@@ -86,7 +114,7 @@ def summarize(path: str | Path, schema: Schema, *, chunk_size: int = 100_000) ->
     bad = dict.fromkeys(names, 0)
     counts, signal, background = [], 0, 0
     branches = [*names, *schema.label_branches]
-    for chunk in tree.iterate(branches, step_size=chunk_size, library="ak"):
+    for chunk in _chunks(path, tree, branches, chunk_size):
         counts.append(ak.to_numpy(ak.num(chunk[names[0]], axis=1)))
         is_signal = sum(ak.to_numpy(chunk[b]) for b in schema.signal_labels) > 0
         is_background = (

@@ -64,8 +64,15 @@ class JetRelevance:
 
     @property
     def caption(self) -> str:
-        """``jet 17: true H, P(H) = 0.998``."""
-        prob = f"P(H) = {self.prob_h:.3f}" if self.prob_h is not None else "P(H) unknown"
+        """``jet 17: true H, P(H) = 0.998``; near 0 and 1 with the digits that matter (``1 − 3e-05``)."""
+        if self.prob_h is None:
+            prob = "P(H) unknown"
+        elif self.prob_h > 0.999:
+            prob = f"P(H) = 1 − {1 - self.prob_h:.0e}"
+        elif self.prob_h < 0.001:
+            prob = f"P(H) = {self.prob_h:.0e}"
+        else:
+            prob = f"P(H) = {self.prob_h:.3f}"
         return f"jet {self.jet_id}: true {self.label_name}, {prob}"
 
     def track_labels(self) -> list[str]:

@@ -28,12 +28,16 @@ class RelevanceSummary:
     feature_share: dict[str, np.ndarray]  # class -> [num_features] mean share of the jet's |relevance|
     rank_share: dict[str, np.ndarray]  # class -> [max_rank] mean share on the track of that rank, over
     # the jets that have one
+    rank_jets: dict[str, np.ndarray]  # class -> [max_rank] jets that have a track of that rank
     ranked_by: str  # "track pT" (rank 1 = hardest) or "track position"
-    category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share; may be empty
+    category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share and their standard
+    # errors relevance_share_error, track_share_error (0 for one jet); may be empty
     top_feature_count: dict[
         str, np.ndarray
     ]  # class -> [num_features] tracks whose most relevant feature it is
-    confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first
+    confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first, then the
+    # borderline (P(H) nearest 0.5) and the most confidently misclassified jets
+    confident_group: list[str]  # [num_confident] "confident", "borderline" or "misclassified"
     confident_prob_h: np.ndarray  # [num_confident]
     confident_labels: np.ndarray  # [num_confident] 1 = H, 0 = QCD
     confident_share: np.ndarray  # [num_confident, num_features] each jet's feature shares
@@ -61,7 +65,7 @@ def summarize_relevance(
     if jet_ids is not None:
         jets = jets[jets["jet_id"].isin(jet_ids)]
     labels = jets.set_index("jet_id")["label"] if "label" in jets else pd.Series(-1, index=jets["jet_id"])
-    confident = jets.sort_values("prob_H", ascending=False, kind="stable").head(top_confident)
+    confident, groups = _showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
     ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
     num_features = len(relevance_file.feature_names)
@@ -119,6 +123,7 @@ def summarize_relevance(
         ranked_by=ranked_by,
         category_share=_category_share(category_parts, labels),
         confident_jet_ids=confident_ids,
+        confident_group=groups,
         confident_prob_h=confident["prob_H"].to_numpy(dtype=float),
         confident_labels=confident["label"].to_numpy(dtype=int)
         if "label" in confident
@@ -127,8 +132,31 @@ def summarize_relevance(
         num_jets=num_jets,
         feature_share=feature_share,
         rank_share={name: np.pad(share, (0, max_rank - len(share))) for name, share in rank_share.items()},
+        rank_jets={
+            name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
+            for label, name in CLASS_NAMES.items()
+        },
         top_feature_count={CLASS_NAMES[label]: count for label, count in top_feature_count.items()},
     )
+
+
+def _showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:
+    """The ``top_confident`` jets with the highest P(H), then up to half as many borderline jets (P(H) nearest
+    0.5) and as many misclassified jets (the most confidently wrong), each jet once."""
+    ranked = jets.sort_values("prob_H", ascending=False, kind="stable")
+    chosen = [("confident", ranked.head(top_confident))]
+    extra = max(top_confident // 2, 1)
+    rest = ranked.iloc[top_confident:]
+    borderline = rest.assign(distance=(rest["prob_H"] - 0.5).abs()).sort_values("distance", kind="stable")
+    chosen.append(("borderline", borderline.head(extra).drop(columns="distance")))
+    if "label" in jets:
+        wrong = rest[(rest["prob_H"] >= 0.5) != (rest["label"] == 1)]
+        wrong = wrong[~wrong["jet_id"].isin(chosen[1][1]["jet_id"])]
+        confidence = (wrong["prob_H"] - 0.5).abs()
+        chosen.append(("misclassified", wrong.loc[confidence.sort_values(ascending=False).index].head(extra)))
+    table = pd.concat([frame for _, frame in chosen])
+    groups = [group for group, frame in chosen for _ in range(len(frame))]
+    return table, groups
 
 
 def jet_overview(
@@ -200,20 +228,16 @@ def _category_share(parts: list[dict[str, pd.DataFrame]], labels: pd.Series) -> 
         tracks_flagged = per_jet["tracks_flagged"]
         for label, name in CLASS_NAMES.items():
             with_category = (labels.reindex(per_jet.index).to_numpy() == label) & (tracks_flagged > 0)
-            rows.append(
-                {
-                    "class": name,
-                    "category": category,
-                    "jets": int(with_category.sum()),
-                    "relevance_share": float(per_jet["relevance_share"][with_category].mean())
-                    if with_category.any()
-                    else 0.0,
-                    "track_share": float(per_jet["count_share"][with_category].mean())
-                    if with_category.any()
-                    else 0.0,
-                }
-            )
-    return pd.DataFrame(rows, columns=["class", "category", "jets", "relevance_share", "track_share"])
+            row = {"class": name, "category": category, "jets": int(with_category.sum())}
+            for column, source in (("relevance_share", "relevance_share"), ("track_share", "count_share")):
+                chosen = per_jet[source][with_category].to_numpy(dtype=float)
+                row[column] = float(chosen.mean()) if len(chosen) else 0.0
+                row[f"{column}_error"] = (
+                    float(chosen.std(ddof=1) / np.sqrt(len(chosen))) if len(chosen) > 1 else 0.0
+                )
+            rows.append(row)
+    columns = ["class", "category", "jets", "relevance_share", "relevance_share_error"]
+    return pd.DataFrame(rows, columns=[*columns, "track_share", "track_share_error"])
 
 
 def _add(total: np.ndarray, more: np.ndarray) -> np.ndarray:

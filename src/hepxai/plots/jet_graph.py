@@ -1,4 +1,5 @@
-"""3D jet graph: tracks at (η_rel, φ_rel, p_T), size ∝ ‖relevance‖, significant edges red (seed Figs. 7-13).
+"""3D jet graph: tracks at (η_rel, φ_rel, p_T), size ∝ ‖relevance‖, colour = signed relevance, the most
+significant edges coloured by significance (seed Figs. 7-13).
 
 :func:`jet_graph` draws it with matplotlib (PNG/PDF); :func:`jet_graph_plotly` builds the same picture as an
 interactive plotly figure for the HTML report. Where a file has no track kinematics the tracks sit on a ring
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 from matplotlib.axes import Axes
+from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
@@ -17,10 +19,10 @@ from mpl_toolkits.mplot3d.art3d import Line3DCollection
 from hepxai.explain.jet_relevance import JetRelevance
 from hepxai.plots.style import new_figure, plot_style
 
-TRACK_COLOR = "#5790fc"
 B_HADRON_COLOR = "#f89c20"
-EDGE_COLOR = "#e42536"
-_MARKERS = {"hadron": ("o", "circle"), "muon": ("^", "diamond"), "electron": ("s", "square")}
+EDGE_CMAP = "plasma_r"
+# matplotlib and plotly markers that look alike: circle, diamond, square.
+_MARKERS = {"hadron": ("o", "circle"), "muon": ("D", "diamond"), "electron": ("s", "square")}
 
 
 def _positions(jet: JetRelevance) -> tuple[np.ndarray, tuple[str, str, str]]:
@@ -56,54 +58,101 @@ def _edge_segments(jet: JetRelevance, positions: np.ndarray, mask: np.ndarray) -
     return np.stack([positions[jet.edge_source[mask]], positions[jet.edge_target[mask]]], axis=1)
 
 
+def _signed_relevance(jet: JetRelevance) -> np.ndarray:
+    """``[num_tracks]`` each track's relevance summed over features: > 0 pushes the explained logit up."""
+    return jet.relevance.sum(axis=1)
+
+
+def _node_norm(jet: JetRelevance) -> TwoSlopeNorm:
+    """Colours of the signed track relevance, centred on 0 and ending at the 90th percentile of its size, so
+    that one dominant track (a muon, say) does not leave the others white; stronger tracks saturate."""
+    signed = np.abs(_signed_relevance(jet))
+    limit = float(np.percentile(signed, 90)) if len(signed) else 1.0
+    return TwoSlopeNorm(0.0, -(limit or 1.0), limit or 1.0)
+
+
+def _edge_norm(jet: JetRelevance, significant: np.ndarray) -> Normalize:
+    """Colours of edge significance [%] over the range of the coloured edges."""
+    values = 100 * jet.edge_significance[significant]
+    if len(values) == 0:
+        return Normalize(0.0, 1.0)
+    low, high = float(values.min()), float(values.max())
+    if high - low <= 1e-3 * high:  # one coloured edge, or equal ones: a scale from 0
+        low = 0.0
+    return Normalize(low, high or 1.0)
+
+
 def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes | None = None) -> Figure:
     """Draw a jet as a 3D graph of its tracks and edges.
 
+    Tracks sit at (η_rel, φ_rel, p_T) with a drop line to the η-φ plane, so their p_T reads off the axis
+    whatever the perspective. Node size grows with ‖R‖; node colour is the signed relevance (red pushes
+    the explained logit up, blue down); b-hadron tracks (truth) have an orange rim. The most significant edges
+    are coloured by their significance (colour bar); the others are faint grey. The five most relevant tracks
+    carry their number (the heatmap's column label).
+
     Args:
         jet: One jet, from :func:`hepxai.explain.jet_relevance.jet_relevance`.
-        edge_threshold: Edge significance above which an edge is red; default: the jet's top 2% of edges.
+        edge_threshold: Edge significance above which an edge is coloured; default: the jet's top 2% of edges.
         ax: A 3D axes to draw on; a new figure otherwise.
     """
     if ax is None:
-        _, ax = new_figure(10.0, 8.5, projection="3d")
+        _, ax = new_figure(11.0, 8.5, projection="3d")
     with plot_style():
         positions, axis_labels = _positions(jet)
         significant = jet.significant_edges(edge_threshold)
         if len(significant):
             ax.add_collection3d(
                 Line3DCollection(
-                    _edge_segments(jet, positions, ~significant), colors="grey", linewidths=0.4, alpha=0.12
+                    _edge_segments(jet, positions, ~significant), colors="grey", linewidths=0.5, alpha=0.25
                 )
             )
-            strength = jet.edge_significance[significant] / jet.edge_significance[significant].max()
-            ax.add_collection3d(
-                Line3DCollection(
-                    _edge_segments(jet, positions, significant),
-                    colors=EDGE_COLOR,
-                    linewidths=0.8 + 2.2 * strength,
-                    alpha=0.85,
-                )
+            edges = Line3DCollection(
+                _edge_segments(jet, positions, significant),
+                cmap=EDGE_CMAP,
+                norm=_edge_norm(jet, significant),
+                linewidths=2.0,
+                alpha=0.9,
             )
-        sizes = _node_sizes(jet, 15.0, 600.0)
-        colors = np.where(jet.from_b, B_HADRON_COLOR, TRACK_COLOR) if jet.from_b is not None else TRACK_COLOR
+            edges.set_array(100 * jet.edge_significance[significant])
+            ax.add_collection3d(edges)
+            colorbar = ax.figure.colorbar(edges, ax=ax, shrink=0.5, pad=0.0, location="left")
+            colorbar.set_label("edge significance [% of the jet's edge relevance]", fontsize=10)
+        floor = positions[:, 2].min() if not jet.has_kinematics else 0.0
+        ax.add_collection3d(
+            Line3DCollection(
+                np.stack([positions, np.column_stack([positions[:, :2], np.full(jet.num_tracks, floor)])], 1),
+                colors="black",
+                linewidths=0.6,
+                linestyles=":",
+                alpha=0.5,
+            )
+        )
+        sizes = _node_sizes(jet, 30.0, 600.0)
+        rim = np.where(jet.from_b, B_HADRON_COLOR, "black") if jet.from_b is not None else None
         kinds = _track_kind(jet)
+        nodes = None
         for kind, (marker, _) in _MARKERS.items():
             chosen = kinds == kind
             if chosen.any():
-                ax.scatter(
+                nodes = ax.scatter(
                     *positions[chosen].T,
                     s=sizes[chosen],
                     marker=marker,
                     depthshade=False,
-                    c=np.broadcast_to(colors, (jet.num_tracks,))[chosen],
-                    edgecolors="black",
-                    linewidths=0.6,
-                    alpha=0.9,
+                    c=_signed_relevance(jet)[chosen],
+                    cmap="RdBu_r",
+                    norm=_node_norm(jet),
+                    edgecolors=rim[chosen] if rim is not None else "black",
+                    linewidths=np.where(rim[chosen] == B_HADRON_COLOR, 2.2, 0.6) if rim is not None else 0.6,
+                    alpha=0.95,
                 )
-        lift = 0.06 * (np.ptp(positions[:, 2]) or 1.0)
-        for index in np.argsort(jet.node_relevance)[-3:]:
+        colorbar = ax.figure.colorbar(nodes, ax=ax, shrink=0.5, pad=0.1, extend="both")
+        colorbar.set_label(f"track relevance (sum over features), logit {jet.target}", fontsize=10)
+        lift = 0.07 * (np.ptp(positions[:, 2]) or 1.0)
+        for index in np.argsort(jet.node_relevance)[-5:]:
             x, y, z = positions[index]
-            ax.text(x, y, z + lift, f"track {jet.track[index]}", fontsize=10, fontweight="bold")
+            ax.text(x, y, z + lift, str(jet.track[index]), fontsize=10, fontweight="bold", ha="center")
         for set_label, label in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), axis_labels, strict=True):
             set_label(
                 label.replace("η_rel", r"$\eta_{rel}$")
@@ -115,31 +164,32 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
         ax.minorticks_off()
         ax.tick_params(labelsize=9)
         ax.set_title(jet.caption, fontsize=14)
-        ax.legend(handles=_legend_handles(jet, significant), loc="upper left", fontsize=9, frameon=True)
+        ax.legend(handles=_legend_handles(jet), loc="upper left", fontsize=9, frameon=True)
     return ax.figure
 
 
-def _legend_handles(jet: JetRelevance, significant: np.ndarray) -> list[Line2D]:
+def _legend_handles(jet: JetRelevance) -> list[Line2D]:
     handles = [
         Line2D(
             [],
             [],
             ls="",
             marker="o",
-            color=TRACK_COLOR,
+            color="lightgrey",
             markeredgecolor="black",
-            label="track (size grows with ‖R‖)",
+            label="track: size grows with ‖R‖, number = heatmap column",
         )
     ]
-    if jet.from_b is not None:
+    if jet.from_b is not None and jet.from_b.any():
         handles.append(
             Line2D(
                 [],
                 [],
                 ls="",
                 marker="o",
-                color=B_HADRON_COLOR,
-                markeredgecolor="black",
+                color="lightgrey",
+                markeredgecolor=B_HADRON_COLOR,
+                markeredgewidth=2.2,
                 label="track from b-hadron decay",
             )
         )
@@ -149,88 +199,122 @@ def _legend_handles(jet: JetRelevance, significant: np.ndarray) -> list[Line2D]:
         for kind in ("muon", "electron")
         if kind in kinds
     ]
-    if len(significant):
-        handles += [
-            Line2D([], [], color=EDGE_COLOR, label=f"edge significance: top {significant.sum()} edges"),
-            Line2D([], [], color="grey", alpha=0.4, label="other edges"),
-        ]
     return handles
 
 
 def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) -> go.Figure:
     """The same jet graph as an interactive plotly figure (rotate, zoom, hover a track for its values).
 
+    Same encoding as :func:`jet_graph`: colour = signed relevance, orange rim = b-hadron track, track numbers
+    on the nodes, drop lines to the η-φ plane, the most significant edges coloured by significance.
+
     Args:
         jet: One jet, from :func:`hepxai.explain.jet_relevance.jet_relevance`.
-        edge_threshold: Edge significance above which an edge is red; default: the jet's top 2% of edges.
+        edge_threshold: Edge significance above which an edge is coloured; default: the jet's top 2% of edges.
     """
     positions, axis_labels = _positions(jet)
     significant = jet.significant_edges(edge_threshold)
     figure = go.Figure()
-    for mask, color, width, name in (
-        (~significant, "rgba(128,128,128,0.15)", 1, "other edges"),
-        (significant, EDGE_COLOR, 4, "most significant edges"),
-    ):
-        if mask.any():
-            segments = _edge_segments(jet, positions, mask)
-            gaps = np.full((len(segments), 1, 3), np.nan)
-            x, y, z = np.concatenate([segments, gaps], axis=1).reshape(-1, 3).T
-            figure.add_trace(
-                go.Scatter3d(
-                    x=x,
-                    y=y,
-                    z=z,
-                    mode="lines",
-                    name=name,
-                    hoverinfo="skip",
-                    line={"color": color, "width": width},
-                )
-            )
+
+    def lines(segments: np.ndarray, name: str, line: dict, **options: object) -> None:
+        gaps = np.full((len(segments), 1, 3), np.nan)
+        x, y, z = np.concatenate([segments, gaps], axis=1).reshape(-1, 3).T
+        figure.add_trace(
+            go.Scatter3d(x=x, y=y, z=z, mode="lines", name=name, hoverinfo="skip", line=line, **options)
+        )
+
+    floor = positions[:, 2].min() if not jet.has_kinematics else 0.0
+    drops = np.stack([positions, np.column_stack([positions[:, :2], np.full(jet.num_tracks, floor)])], 1)
+    lines(drops, "drop lines to the η-φ plane", {"color": "rgba(0,0,0,0.35)", "width": 2, "dash": "dot"})
+    if (~significant).any():
+        lines(
+            _edge_segments(jet, positions, ~significant),
+            "other edges",
+            {"color": "rgba(90,90,90,0.35)", "width": 2},
+        )
+    if significant.any():
+        segments = _edge_segments(jet, positions, significant)
+        # A line's colour varies along its points: each segment's two ends and the gap share its value.
+        value = np.repeat(100 * jet.edge_significance[significant], 3)
+        norm = _edge_norm(jet, significant)
+        lines(
+            segments,
+            "most significant edges",
+            {
+                "color": value,
+                "colorscale": "Plasma",
+                "reversescale": True,
+                "cmin": norm.vmin,
+                "cmax": norm.vmax,
+                "width": 6,
+                "showscale": True,
+                "colorbar": {"title": {"text": "edge<br>significance [%]"}, "x": 1.0, "len": 0.45, "y": 0.25},
+            },
+        )
     top_feature = np.asarray(jet.feature_names)[np.argmax(np.abs(jet.relevance), axis=1)]
+    signed = _signed_relevance(jet)
     hover = [
-        f"track {t}<br>‖R‖ = {r:.3g}<br>top feature: {f}"
-        + (f"<br>p_T = {pt:.1f} GeV" if jet.pt is not None else "")
-        for t, r, f, pt in zip(
+        f"track {t}<br>ΣR = {r:+.3g}, ‖R‖ = {n:.3g}<br>top feature: {f}"
+        + (f"<br>p<sub>T</sub> = {pt:.1f} GeV" if jet.pt is not None else "")
+        for t, r, n, f, pt in zip(
             jet.track,
+            signed,
             jet.node_relevance,
             top_feature,
             jet.pt if jet.pt is not None else jet.track,
             strict=True,
         )
     ]
-    sizes = _node_sizes(jet, 4.0, 30.0)
+    sizes = _node_sizes(jet, 8.0, 34.0)
     kinds = _track_kind(jet)
     from_b = jet.from_b if jet.from_b is not None else np.zeros(jet.num_tracks, dtype=bool)
+    limit = _node_norm(jet).vmax
+    first = True
     for kind, (_, symbol) in _MARKERS.items():
         for is_b in (False, True):
             chosen = (kinds == kind) & (from_b == is_b)
-            if chosen.any():
-                figure.add_trace(
-                    go.Scatter3d(
-                        x=positions[chosen, 0],
-                        y=positions[chosen, 1],
-                        z=positions[chosen, 2],
-                        mode="markers",
-                        name=kind + (" from b-hadron decay" if is_b else ""),
-                        marker={
-                            "size": sizes[chosen],
-                            "symbol": symbol,
-                            "color": B_HADRON_COLOR if is_b else TRACK_COLOR,
-                            "line": {"color": "black", "width": 1},
-                        },
-                        hovertext=np.asarray(hover, dtype=object)[chosen],
-                        hoverinfo="text",
-                    )
+            if not chosen.any():
+                continue
+            figure.add_trace(
+                go.Scatter3d(
+                    x=positions[chosen, 0],
+                    y=positions[chosen, 1],
+                    z=positions[chosen, 2],
+                    mode="markers+text",
+                    text=[str(t) for t in jet.track[chosen]],
+                    textposition="top center",
+                    textfont={"size": 11},
+                    name=(kind if kind != "hadron" else "track") + (" from b-hadron decay" if is_b else ""),
+                    marker={
+                        "size": sizes[chosen],
+                        "symbol": symbol,
+                        "color": signed[chosen],
+                        "colorscale": "RdBu",
+                        "reversescale": True,
+                        "cmin": -limit,
+                        "cmax": limit,
+                        "showscale": first,
+                        "colorbar": {"title": {"text": "track ΣR"}, "x": 1.0, "len": 0.45, "y": 0.75},
+                        "line": {"color": B_HADRON_COLOR if is_b else "black", "width": 6 if is_b else 1},
+                        "opacity": 1.0,
+                    },
+                    hovertext=np.asarray(hover, dtype=object)[chosen],
+                    hoverinfo="text",
                 )
+            )
+            first = False
     figure.update_layout(
         template="plotly",
         title={"text": jet.caption, "x": 0.02},
-        height=560,
+        height=680,
         margin={"l": 0, "r": 0, "t": 40, "b": 0},
-        legend={"x": 0.0, "y": 0.92},
+        legend={"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"},
         scene={
-            f"{axis}axis_title": label.replace("_rel", "<sub>rel</sub>").replace("p_T", "p<sub>T</sub>")
-            for axis, label in zip("xyz", axis_labels, strict=True)
+            "aspectmode": "cube",
+            **{
+                f"{axis}axis_title": label.replace("_rel", "<sub>rel</sub>").replace("p_T", "p<sub>T</sub>")
+                for axis, label in zip("xyz", axis_labels, strict=True)
+            },
         },
     )
     return figure

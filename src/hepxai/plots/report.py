@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import plotly.offline
+import yaml
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
@@ -41,34 +42,58 @@ _SUMMARY_CAPTIONS = {
 }
 
 _STYLE = """
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em auto; max-width: 1500px; color: #222; }
-h1 { margin-bottom: 0.2em; } .meta { color: #555; }
-.summary-grid { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
-.summary-grid figure { margin: 0; max-width: 480px; }
-.summary-grid img { width: 100%; border: 1px solid #ddd; }
-figcaption { font-size: 0.85em; color: #555; }
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em auto; max-width: 1500px; color: #222;
+       padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+nav.toc { background: #f6f6f6; padding: 0.4em 0.8em; display: inline-block; }
+nav.toc a { margin-right: 1.2em; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.15em 1em; margin: 0.6em 0; }
+dl.meta dt { color: #555; } dl.meta dd { margin: 0; }
+.note { color: #555; font-size: 0.9em; max-width: 70em; }
+.figure-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1em; }
+.figure-grid figure { margin: 0; }
+.figure-grid img { width: 100%; border: 1px solid #ddd; cursor: zoom-in; }
+img.zoomed { position: fixed; inset: 2vh 2vw; width: 96vw !important; height: 96vh; object-fit: contain;
+             background: white; z-index: 10; cursor: zoom-out; box-shadow: 0 0 0 100vmax rgba(0,0,0,0.6); }
+figcaption { font-size: 0.9em; color: #444; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #eee; cursor: pointer; user-select: none; } th::after { content: " \\2195"; color: #999; }
+th { background: #eee; cursor: pointer; user-select: none; position: sticky; top: 0; }
+th::after { content: " \\2195"; color: #999; }
+th[data-order="asc"]::after { content: " \\25B2"; color: #222; }
+th[data-order="desc"]::after { content: " \\25BC"; color: #222; }
 tr.signal td:nth-child(2) { color: #c0392b; font-weight: bold; }
-.table-wrap { max-height: 26em; overflow-y: auto; display: inline-block; }
+tr.misclassified { background: #fff3cd; }
+tr.hidden { display: none; }
+.table-wrap { max-height: 28em; overflow-y: auto; display: inline-block; }
 details.jet { border-top: 1px solid #ccc; padding: 0.5em 0; }
 details.jet summary { font-size: 1.1em; font-weight: bold; cursor: pointer; }
 .jet-row { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
-.jet-row img.heatmap { max-width: 640px; width: 100%; }
-.graph3d { width: 720px; height: 560px; border: 1px solid #ddd; }
+.jet-row img.heatmap { max-width: 680px; width: 100%; cursor: zoom-in; }
+.graph3d { width: 760px; height: 680px; border: 1px solid #ddd; }
 """
 
 _SCRIPT = """
 function sortTable(th) {
   const table = th.closest('table'), body = table.tBodies[0], column = th.cellIndex;
   const ascending = th.dataset.order !== 'asc';
+  table.querySelectorAll('th').forEach(h => delete h.dataset.order);
   th.dataset.order = ascending ? 'asc' : 'desc';
   const key = row => { const t = row.cells[column].dataset.value ?? row.cells[column].textContent;
                        const n = parseFloat(t); return isNaN(n) ? t : n; };
   const rows = Array.from(body.rows).sort((a, b) => {
     const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1); });
   rows.forEach(row => body.appendChild(row));
+}
+function filterTable() {
+  const misclassified = document.getElementById('only-misclassified').checked;
+  const drawn = document.getElementById('only-drawn').checked;
+  let shown = 0;
+  document.querySelectorAll('#jet-table tbody tr').forEach(row => {
+    const hide = (misclassified && !row.classList.contains('misclassified')) ||
+                 (drawn && !row.classList.contains('drawn'));
+    row.classList.toggle('hidden', hide); if (!hide) shown += 1; });
+  document.getElementById('shown-rows').textContent = shown;
 }
 function showGraph(details) {
   const target = details.querySelector('.graph3d');
@@ -77,8 +102,21 @@ function showGraph(details) {
     Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
   } else { Plotly.purge(target); }
 }
+function openJet(hash) {
+  const details = hash && document.getElementById(hash.slice(1));
+  if (details && details.matches('details.jet')) {
+    details.open = true; details.scrollIntoView(); }
+}
 document.querySelectorAll('details.jet').forEach(d => {
   d.addEventListener('toggle', () => showGraph(d)); if (d.open) showGraph(d); });
+document.querySelectorAll('a.jet-link').forEach(a => a.addEventListener('click', event => {
+  event.preventDefault(); history.replaceState(null, '', a.hash); openJet(a.hash); }));
+document.querySelectorAll('img.zoomable').forEach(image => image.addEventListener('click',
+  () => image.classList.toggle('zoomed')));
+document.addEventListener('keydown', event => { if (event.key === 'Escape')
+  document.querySelectorAll('img.zoomed').forEach(image => image.classList.remove('zoomed')); });
+window.addEventListener('hashchange', () => openJet(location.hash));
+openJet(location.hash);
 """
 
 
@@ -89,7 +127,20 @@ def _png(figure: Figure, dpi: int) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _jet_table(relevance_file: RelevanceFile, linked: set[int]) -> str:
+def _base64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _probability(value: float) -> str:
+    """P(H) with its digits where they matter: ``0.8731``, ``1 − 3e-05``, ``2e-06``."""
+    if value > 0.9999:
+        return f"1 − {1 - value:.0e}"
+    if value < 0.0001:
+        return f"{value:.0e}"
+    return f"{value:.4f}"
+
+
+def _jet_table(relevance_file: RelevanceFile, drawn: set[int]) -> str:
     table = jet_overview(relevance_file, max_jets=TABLE_ROWS)
     headers = {
         "jet_id": "jet",
@@ -107,25 +158,110 @@ def _jet_table(relevance_file: RelevanceFile, linked: set[int]) -> str:
         cells = []
         for column, value in record.items():
             if column == "jet_id":
-                text = f'<a href="#jet-{value}">{value}</a>' if value in linked else str(value)
+                text = (
+                    f'<a class="jet-link" href="#jet-{value}">{value}</a>'
+                    if value in drawn
+                    else f'<span title="not drawn here: hepxai report --jet-ids {value} ...">{value}</span>'
+                )
             elif column == "label":
                 text = {1: "H", 0: "QCD"}.get(int(value), "?")
+            elif column == "prob_H":
+                text = _probability(float(value))
             elif isinstance(value, float):
                 text = f"{value:.4g}"
             else:
                 text = html.escape(str(value))
             cells.append(f'<td data-value="{html.escape(str(value))}">{text}</td>')
-        css = ' class="signal"' if record.get("label") == 1 else ""
-        rows.append(f"<tr{css}>{''.join(cells)}</tr>")
-    note = (
-        f"<p>The {TABLE_ROWS} jets with the highest P(H) of {len(relevance_file.jets)}.</p>"
+        classes = []
+        if record.get("label") == 1:
+            classes.append("signal")
+        if (
+            "label" in record
+            and record["label"] in (0, 1)
+            and (record["prob_H"] >= 0.5) != (record["label"] == 1)
+        ):
+            classes.append("misclassified")
+        if record["jet_id"] in drawn:
+            classes.append("drawn")
+        rows.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
+    num_wrong = sum("misclassified" in row for row in rows)
+    shown = (
+        f"the {TABLE_ROWS} jets with the highest P(H) of {len(relevance_file.jets)}"
         if len(relevance_file.jets) > TABLE_ROWS
-        else ""
+        else f"all {len(table)} explained jets"
+    )
+    controls = (
+        f'<p class="note">{shown.capitalize()}, highest P(H) first; click a header to sort. Jets with a '
+        f"link ({len(drawn)}) are drawn below; <code>hepxai report --jet-ids ...</code> draws others. "
+        "Misclassified jets (P(H) on the wrong side of 0.5) are shaded.</p>"
+        '<p><label><input type="checkbox" id="only-misclassified" onchange="filterTable()"> only '
+        f"misclassified jets ({num_wrong})</label> &nbsp; "
+        '<label><input type="checkbox" id="only-drawn" onchange="filterTable()"> only jets drawn '
+        "below</label>"
+        f' &nbsp; <span class="note">showing <span id="shown-rows">{len(rows)}</span> rows</span></p>'
     )
     return (
-        f'{note}<div class="table-wrap"><table id="jet-table"><thead><tr>{head}</tr></thead>'
+        f'{controls}<div class="table-wrap"><table id="jet-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _header(relevance_file: RelevanceFile, summary_counts: dict[str, int]) -> str:
+    """The run in a few lines (what was explained, how, model and data); every setting on demand."""
+    meta = relevance_file.meta
+    counts = ", ".join(f"{count} {name}" for name, count in summary_counts.items())
+    method = str(meta.get("method", "?"))
+    if "rules" in meta:
+        method += f" ({meta['rules']})"
+    rows = {
+        "explained": f"{len(relevance_file.jets)} jets ({counts}), logit {meta.get('target', 'H')}",
+        "method": method,
+        "relevance of": f"{meta.get('input', '?')} inputs, node relevance aggregated by "
+        f"{meta.get('aggregate', '?')}",
+        "model": meta.get("model", "?"),
+        "data": f"{meta.get('data', '?')} (schema {meta.get('schema', '?')})",
+    }
+    items = "".join(f"<dt>{key}</dt><dd>{html.escape(str(value))}</dd>" for key, value in rows.items())
+    settings = "".join(
+        f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in meta.items()
+    )
+    return (
+        f'<dl class="meta">{items}</dl><details><summary class="note">every setting in the file</summary>'
+        f'<dl class="meta">{settings}</dl></details>'
+    )
+
+
+def _performance(evaluation: Path, num_explained: int) -> str:
+    """The tagger's ROC, mass plot and metrics from an ``hepxai evaluate`` folder."""
+    metrics = yaml.safe_load((evaluation / "metrics.yaml").read_text())
+    rows = "".join(
+        f"<tr><td style='text-align:left'>{html.escape(t['tagger'])}</td><td>{t['auc']:.4f}</td>"
+        f"<td>{t['rejection_at_30']:.1f}</td><td>{t['rejection_at_50']:.1f}</td></tr>"
+        for t in metrics["taggers"]
+    )
+    table = (
+        "<table><thead><tr><th>tagger</th><th>ROC AUC</th><th>QCD rejection at 30% H eff.</th>"
+        f"<th>at 50% H eff.</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    note = (
+        f'<p class="note">Evaluated on {metrics["num_jets"]} jets ({metrics["num_H"]} H, '
+        f"{metrics['num_QCD']} QCD) "
+        f"that pass the jet selection. The relevance file explains {num_explained} jets: "
+        "the two sets differ when the explanation reads another number of jets or another selection. "
+        "A rejection of inf means no QCD jet passed the cut; with few QCD jets the rejection is only a "
+        "bound (see the bands in the ROC plot).</p>"
+    )
+    images = "".join(
+        f'<figure><img class="zoomable" id="evaluation-{name}" alt="{name}" '
+        f'src="data:image/png;base64,{_base64(evaluation / f"{name}.png")}">'
+        f"<figcaption>{caption}</figcaption></figure>"
+        for name, caption in (
+            ("roc", "QCD rejection against H→bb̄ efficiency (log), with binomial bands."),
+            ("mass_sculpting", "Soft-drop mass before and after the HIN cut, as fractions of each class."),
+        )
+        if (evaluation / f"{name}.png").is_file()
+    )
+    return f'{table}{note}<div class="figure-grid">{images}</div>'
 
 
 def write_report(
@@ -136,6 +272,7 @@ def write_report(
     top_confident: int = 10,
     magnitude: bool = False,
     edge_threshold: float | None = None,
+    evaluation: str | Path | None = None,
     title: str = "Relevance report",
     progress: bool = True,
 ) -> Path:
@@ -147,42 +284,65 @@ def write_report(
         jet_ids: The jets that get a section with heatmap and 3D graph, in this order.
         top_confident: Jets in the "most confidently H" summary.
         magnitude: Heatmaps of ``|R|`` instead of signed relevance.
-        edge_threshold: Edge significance above which an edge is red; default: each jet's top 2%.
+        edge_threshold: Edge significance above which an edge is coloured; default: each jet's top 2%.
+        evaluation: An ``hepxai evaluate`` folder (``metrics.yaml``, ``roc.png``, ``mass_sculpting.png``),
+            shown first.
         title: The page title.
         progress: Show a progress bar over jets.
     """
     path = Path(path)
     summary = summarize_relevance(relevance_file, top_confident=top_confident)
     figures = "".join(
-        f'<figure><img class="summary-plot" id="summary-{name}" alt="{name}" '
-        f'src="data:image/png;base64,{_png(figure, 80)}">'
+        f'<figure><img class="summary-plot zoomable" id="summary-{name}" alt="{name}" '
+        f'src="data:image/png;base64,{_png(figure, 100)}">'
         f"<figcaption>{_SUMMARY_CAPTIONS[name]}</figcaption></figure>"
         for name, figure in summary_figures(summary).items()
     )
     sections = []
     for index, jet_id in enumerate(tqdm(jet_ids, desc="jets", unit="jet", leave=False, disable=not progress)):
         jet = jet_relevance(relevance_file, jet_id)
-        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude), 80)
+        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude), 90)
         graph = jet_graph_plotly(jet, edge_threshold=edge_threshold).to_json().replace("</", "<\\/")
         sections.append(
             f'<details class="jet" id="jet-{jet_id}"{" open" if index < OPEN_JETS else ""}>'
             f"<summary>{html.escape(jet.caption)}, {jet.num_tracks} tracks</summary>"
-            f'<div class="jet-row"><img class="heatmap" alt="heatmap of jet {jet_id}" '
+            f'<div class="jet-row"><img class="heatmap zoomable" alt="heatmap of jet {jet_id}" '
             f'src="data:image/png;base64,{heatmap}">'
             f'<div class="graph3d" id="graph-{jet_id}" data-figure="figure-{jet_id}"></div></div>'
             f'<script type="application/json" id="figure-{jet_id}">{graph}</script></details>'
         )
-    meta = ", ".join(f"{key}: {html.escape(str(value))}" for key, value in relevance_file.meta.items())
-    counts = ", ".join(f"{count} {name}" for name, count in summary.num_jets.items())
+    evaluation = Path(evaluation) if evaluation is not None else None
+    has_performance = evaluation is not None and (evaluation / "metrics.yaml").is_file()
+    toc = [("performance", "Tagger performance")] if has_performance else []
+    toc += [("summary", "Dataset summary"), ("jets", "Jets"), ("jet-sections", "Jets one by one")]
+    plotly_js = plotly.offline.get_plotlyjs()
+    performance = (
+        f'<h2 id="performance">Tagger performance</h2>{_performance(evaluation, len(relevance_file.jets))}'
+        if has_performance
+        else ""
+    )
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_STYLE}</style><script>{plotly.offline.get_plotlyjs()}</script></head><body>"
-        f"<h1>{html.escape(title)}</h1><p class='meta'>{len(relevance_file.jets)} jets ({counts}); {meta}</p>"
-        f'<h2>Dataset summary</h2><div class="summary-grid">{figures}</div>'
-        f"<h2>Jets</h2>{_jet_table(relevance_file, set(jet_ids))}"
-        "<h2>Jets one by one</h2><p>Open a jet to draw its 3D graph; drag to rotate, scroll to zoom, hover a "
-        "track for its values. Heatmap columns: tracks by increasing p<sub>T</sub>; rows: features.</p>"
-        f"{''.join(sections)}<script>{_SCRIPT}</script></body></html>"
+        f"<style>{_STYLE}</style><script>{plotly_js}</script></head><body>"
+        f"<h1>{html.escape(title)}</h1>{_header(relevance_file, summary.num_jets)}"
+        '<nav class="toc">'
+        + "".join(f'<a href="#{key}">{text}</a>' for key, text in toc)
+        + "</nav>"
+        + performance
+        + '<h2 id="summary">Dataset summary</h2>'
+        '<p class="note">Click a figure to enlarge it (Esc closes).</p>'
+        f'<div class="figure-grid">{figures}</div>'
+        f'<h2 id="jets">Jets</h2>{_jet_table(relevance_file, set(jet_ids))}'
+        '<h2 id="jet-sections">Jets one by one</h2><p class="note">Open a jet to draw its 3D graph; drag to '
+        "rotate, scroll to zoom, hover a track for its values. Heatmap columns: tracks by increasing "
+        "p<sub>T</sub>, numbered as the nodes of the 3D graph; rows: features by their share of the jet's "
+        "|R|. Node colour: the track's relevance summed over features (red: for the explained logit, blue: "
+        "against); orange rim: track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, "
+        "squares electrons, in the PNGs as here.</p>"
+        f"{''.join(sections)}"
+        f'<p class="note">This file embeds plotly.js ({len(plotly_js) / 1e6:.1f} MB) and every image so that '
+        "it opens offline; 3D graphs are drawn only while their section is open.</p>"
+        f"<script>{_SCRIPT}</script></body></html>"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")

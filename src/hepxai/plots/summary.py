@@ -18,55 +18,81 @@ def _class_label(summary: RelevanceSummary, name: str) -> str:
     return f"{name} ({summary.num_jets[name]} jets)"
 
 
+MIN_FEATURE_SHARE = 0.005  # features below this share in both classes are left out (and counted)
+
+
 def feature_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> Figure:
-    """Mean share of a jet's |relevance| carried by each feature, for H→bb and QCD jets."""
-    num_features = len(summary.feature_names)
+    """Mean share of a jet's |relevance| carried by each feature, for H→bb and QCD jets, largest first.
+
+    Features below :data:`MIN_FEATURE_SHARE` in both classes are left out; the axis label says how many.
+    """
+    largest = np.max(np.stack(list(summary.feature_share.values())), axis=0)
+    order = np.argsort(-largest, kind="stable")
+    order = order[largest[order] >= MIN_FEATURE_SHARE]
     if ax is None:
-        _, ax = new_figure(9.0, 2.0 + 0.22 * num_features)
+        _, ax = new_figure(9.0, 2.5 + 0.3 * max(len(order), 4))
     with plot_style():
-        rows = np.arange(num_features)
+        rows = np.arange(len(order))
         height = 0.4
         for offset, (name, share) in zip(
             (-height / 2, height / 2), summary.feature_share.items(), strict=True
         ):
             ax.barh(
                 rows + offset,
-                100 * share,
+                100 * share[order],
                 height=height,
                 color=CLASS_COLORS[name],
                 label=_class_label(summary, name),
             )
-        ax.set_yticks(rows, summary.feature_names, fontsize=9)
-        ax.set_ylim(num_features - 0.5, -0.5)
+        ax.set_yticks(rows, [summary.feature_names[i] for i in order], fontsize=10)
+        ax.set_ylim(len(order) - 0.5, -0.5)
         ax.tick_params(axis="y", which="both", left=False, right=False)
-        ax.set_xlabel(f"mean share of the jet's |relevance| for logit {summary.target} [%]")
+        dropped = len(summary.feature_names) - len(order)
+        note = f"\n({dropped} features below {100 * MIN_FEATURE_SHARE:.1f}% not shown)" if dropped else ""
+        ax.set_xlabel(f"mean share of the jet's |relevance| for logit {summary.target} [%]{note}")
         ax.legend(loc="lower right", frameon=True)
         ax.set_title("Which features the model uses", loc="left")
     return ax.figure
 
 
+MIN_RANK_JETS = 5  # ranks held by fewer jets of a class end its curve
+
+
 def rank_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> Figure:
-    """Mean share of a jet's |relevance| on its hardest, second hardest, ... track (over jets with it)."""
+    """Mean share of a jet's |relevance| on its hardest, second hardest, ... track, with its standard error.
+
+    A class's curve stops where fewer than :data:`MIN_RANK_JETS` of its jets (all of them, if it has fewer)
+    have a track of that rank; the lower panel shows how many do.
+    """
     if ax is None:
-        _, ax = new_figure(9.0, 6.5)
+        _, ax = new_figure(9.0, 7.5)
     with plot_style():
+        counts_ax = ax.inset_axes([0.0, -0.3, 1.0, 0.22], sharex=ax)
         for name, share in summary.rank_share.items():
-            if summary.num_jets[name]:
-                ranks = np.arange(1, len(share) + 1)
-                ax.step(
-                    ranks,
-                    100 * share,
-                    where="mid",
-                    color=CLASS_COLORS[name],
-                    lw=2,
-                    label=_class_label(summary, name),
-                )
+            jets = summary.rank_jets[name]
+            if not summary.num_jets[name]:
+                continue
+            shown = np.flatnonzero(jets >= min(MIN_RANK_JETS, summary.num_jets[name]))
+            ranks = np.arange(1, len(share) + 1)
+            ax.step(
+                ranks[shown],
+                100 * share[shown],
+                where="mid",
+                color=CLASS_COLORS[name],
+                lw=2,
+                label=_class_label(summary, name),
+            )
+            counts_ax.step(ranks, jets, where="mid", color=CLASS_COLORS[name], lw=1.5)
         what = "track $p_T$ rank (1 = highest $p_T$)" if summary.ranked_by == "track pT" else "track position"
-        ax.set_xlabel(what)
+        counts_ax.set_xlabel(what)
+        counts_ax.set_ylabel("jets", fontsize=11)
+        counts_ax.set_yscale("log")
+        counts_ax.axhline(MIN_RANK_JETS, color="grey", ls=":", lw=1)
+        ax.tick_params(labelbottom=False)
         ax.set_ylabel("mean share of the jet's |relevance| [%]")
         ax.set_xlim(0.5, None)
         ax.set_ylim(0, None)
-        ax.legend(frameon=True)
+        ax.legend(frameon=True, title=f"curves end below {MIN_RANK_JETS} jets", title_fontsize=10)
         ax.set_title(
             "Relevance versus track $p_T$"
             if summary.ranked_by == "track pT"
@@ -103,6 +129,7 @@ def category_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
                 x - width / 2,
                 100 * rows["relevance_share"],
                 width,
+                yerr=100 * rows["relevance_share_error"],
                 color=color,
                 label=f"{name}: share of |relevance|",
             )
@@ -110,17 +137,34 @@ def category_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
                 x + width / 2,
                 100 * rows["track_share"],
                 width,
+                yerr=100 * rows["track_share_error"],
                 color="white",
                 edgecolor=color,
                 hatch="//",
                 label=f"{name}: share of tracks",
             )
-            for xi, jets in zip(x, rows["jets"], strict=True):
-                ax.text(xi, 0, f"{jets}\njets", ha="center", va="bottom", fontsize=8)
+            tops = 100 * np.maximum(
+                rows["relevance_share"] + rows["relevance_share_error"],
+                rows["track_share"] + rows["track_share_error"],
+            )
+            for xi, top, jets in zip(x, tops, rows["jets"], strict=True):
+                ax.annotate(
+                    f"{jets} jet{'s' if jets != 1 else ''}",
+                    (xi, top),
+                    xytext=(0, 4),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=9,
+                )
         ax.set_xticks(np.arange(len(categories)), [f"{c} tracks" for c in categories])
         ax.minorticks_off()
         ax.set_ylabel("mean over jets with such tracks [%]")
-        ax.legend(fontsize=9, frameon=True)
+        ax.set_ylim(0, 1.3 * ax.get_ylim()[1])
+        ax.legend(fontsize=9, frameon=True, ncols=2, loc="upper left")
+        ax.text(
+            1.0, -0.1, "error bars: standard error over jets", transform=ax.transAxes, ha="right", fontsize=9
+        )
     return ax.figure
 
 
@@ -154,31 +198,55 @@ def top_feature_plot(summary: RelevanceSummary, *, ax: Axes | None = None, num_f
     return ax.figure
 
 
+def _probability(p: float) -> str:
+    """P(H) readable near 1: ``0.873``, ``1 - 3e-05``."""
+    return f"{p:.3f}" if p < 0.999 else f"1 − {1 - p:.0e}"
+
+
 def confident_jets_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> Figure:
-    """Feature shares of the jets the model is most confident are Higgs (the seed's selected jets)."""
+    """Feature shares of the jets the model is most confident are Higgs (the seed's selected jets), then of
+    borderline and misclassified jets, for contrast. Rows: the features with the largest share over them."""
     num_jets = len(summary.confident_jet_ids)
+    share = summary.confident_share
+    largest = share.max(axis=0) if len(share) else np.zeros(len(summary.feature_names))
+    rows = np.argsort(-largest, kind="stable")[:25]
     if ax is None:
-        _, ax = new_figure(4.5 + 0.7 * num_jets, 2.5 + 0.2 * len(summary.feature_names))
+        _, ax = new_figure(5.5 + 0.75 * num_jets, 3.5 + 0.3 * len(rows))
     with plot_style():
-        image = ax.imshow(
-            100 * summary.confident_share.T, aspect="auto", interpolation="nearest", cmap="Reds", vmin=0
-        )
+        image = ax.imshow(100 * share[:, rows].T, aspect="auto", interpolation="nearest", cmap="Reds", vmin=0)
         ax.minorticks_off()
         ax.tick_params(top=False, right=False)
-        ax.set_yticks(range(len(summary.feature_names)), summary.feature_names, fontsize=9)
+        ax.set_yticks(range(len(rows)), [summary.feature_names[i] for i in rows], fontsize=9)
         truth = {1: "H", 0: "QCD"}
         ax.set_xticks(
             range(num_jets),
             [
-                f"jet {j}\n{p:.3f}\n{truth.get(int(label), '?')}"
+                f"jet {j}\n{_probability(p)}\n{truth.get(int(label), '?')}"
                 for j, p, label in zip(
                     summary.confident_jet_ids, summary.confident_prob_h, summary.confident_labels, strict=True
                 )
             ],
             fontsize=8,
         )
-        ax.set_xlabel("jet, P(H), true label (most confident first)", loc="center")
+        groups = summary.confident_group
+        for start in (i for i in range(1, num_jets) if groups[i] != groups[i - 1]):
+            ax.axvline(start - 0.5, color="black", lw=2)
+        for group in dict.fromkeys(groups):
+            columns = [i for i, g in enumerate(groups) if g == group]
+            ax.text(
+                np.mean(columns),
+                -0.7,
+                group,
+                ha="center",
+                va="bottom",
+                fontsize=10,
+                fontweight="bold",
+                clip_on=False,
+            )
+        ax.set_xlabel("jet, P(H), true label", loc="center")
+        dropped = len(summary.feature_names) - len(rows)
+        ax.set_ylabel(f"feature ({dropped} smallest not shown)" if dropped > 0 else "feature", loc="center")
         colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
         colorbar.set_label("share of the jet's |relevance| [%]")
-        ax.set_title(f"The {num_jets} jets most confidently H", loc="left")
+        ax.set_title("Jets the model is most sure are H, borderline and misclassified", loc="left", pad=28)
     return ax.figure
