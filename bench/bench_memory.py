@@ -1,9 +1,10 @@
 """Peak resident memory and jets/s of ``hepxai explain`` and ``hepxai evaluate`` against the number of jets.
 
-Every command runs in a fresh process under GNU ``/usr/bin/time -v`` (its "Maximum resident set size"); jets/s
-is jets over the command's whole wall time (start-up, reading, writing included); medians of ``--repeats``. Input files hold the jets
-of ``--source`` (a ROOT file, e.g. simulated jets) repeated, or, without it, synthetic jets in the CMS schema
-with 2-60 tracks (gamma distributed, mean ~22, as in boosted jets); both are cached in ``--work``.
+Every command runs in a fresh process under GNU ``/usr/bin/time -v`` (its "Maximum resident set size");
+jets/s is jets over the command's whole wall time (start-up, reading, writing included); medians of
+``--repeats``. Input files hold the jets of ``--source`` (a ROOT file, e.g. simulated jets) repeated, or,
+without it, synthetic jets in the CMS schema with 2-60 tracks (gamma distributed, mean ~22, as in boosted
+jets); both are cached in ``--work``.
 
 Goals (issue: memory): peak RSS flat in the number of jets (within 25% from 2,400 to 12,000 jets and from
 30k to 300k) and under 2 GB with default settings. ``--baseline-src`` runs the same commands with another
