@@ -132,11 +132,11 @@ def test_score_features_rows_and_results_csv(files: dict[str, Path], tmp_path: P
     out, results = tmp_path / "out", tmp_path / "results" / "benchmark_jets.csv"
     arguments = ["benchmark", "--model", str(files["model"]), "--data", str(files["data"]), "--out", str(out)]
     arguments += ["--schema", str(files["schema"]), "--max-jets", "6", "--chunk-size", "4"]
-    arguments += ["--methods", "lrp_epsilon", "random", "--score-features", "track_dxysig"]
+    arguments += ["--methods", "lrp_epsilon", "gradgam", "random", "--score-features", "track_dxysig"]
     assert main([*arguments, "--deletion-steps", "2", "--results", str(results), "-q"]) == 0
     table = pd.read_csv(out / "table.csv").set_index("method")
-    # The trivial ranking has no restricted row; the explainer has one of its own.
-    assert list(table.index) == ["lrp_epsilon", "lrp_epsilon[track_dxysig]", "random"]
+    # The trivial ranking and GradGAM (one score per track) have no restricted row; LRP has one of its own.
+    assert list(table.index) == ["lrp_epsilon", "lrp_epsilon[track_dxysig]", "gradgam", "random"]
     csv = pd.read_csv(results)
     assert list(csv.columns) == [
         "method",

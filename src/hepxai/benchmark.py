@@ -250,6 +250,7 @@ def run_benchmark(
             index = None if METHODS[name].ranking else restricted
             scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index)
             labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
+            labels = labels[: len(scores)]  # methods with one score per track get no restricted row
             for label, score in zip(labels, scores, strict=True):
                 curves[label] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
                 row = {"method": label, "interp_auc": interpretation_auc(score, truth)}
@@ -308,7 +309,8 @@ def _explain(
 ) -> tuple[list[Tensor], float]:
     """Per-track scores of every jet (in jet order) and the seconds it took, fitting included.
 
-    The scores are the sum of ``|relevance|`` over all features and, with ``feature_index``, over those only.
+    The scores are the sum of ``|relevance|`` over all features and, with ``feature_index``, over those only
+    (for explainers that give relevance per feature).
     """
     method = METHODS[name]
     options = dict(method.options)
@@ -326,7 +328,7 @@ def _explain(
     for batch in batches:
         explanation = explainer.explain(batch, target=model.default_target)
         scores[0].append(track_scores(explanation).detach())
-        if feature_index is not None:
+        if feature_index is not None and explanation.node.shape[1] > 1:  # not for one score per track
             scores[1].append(explanation.node.detach().abs()[:, feature_index].sum(dim=1))
         bar.update()
     seconds = time.perf_counter() - start
