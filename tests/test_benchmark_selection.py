@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from hepxai.cli import main
 from hepxai.data import TreeWriter
@@ -82,3 +83,27 @@ def test_benchmark_uses_the_training_selection(files, tmp_path, model, extra, nu
     first_line = table.splitlines()[0]
     assert first_line.startswith(f"{num_jets} signal jets,")
     assert f"jet selection: {selection}" in first_line
+
+
+@pytest.mark.parametrize(("model", "num_jets"), [("model_none", NUM_JETS), ("old_model", NUM_JETS // 2)])
+def test_evaluate_uses_the_training_selection(files, tmp_path, model, num_jets):
+    # The same jets as above, with every other pair of jets relabelled QCD so both classes are there.
+    labelled = tmp_path / "labelled.root"
+    rng = np.random.default_rng(1)
+    counts = rng.integers(3, 10, size=NUM_JETS)
+    total = int(counts.sum())
+    branches = {name: ak.unflatten(rng.normal(size=total).astype(np.float32), counts) for name in FEATURES}
+    is_qcd = (np.arange(NUM_JETS) // 2) % 2 == 1
+    branches |= {
+        "fj_sdmass": np.where(np.arange(NUM_JETS) % 2 == 0, 100.0, 250.0).astype(np.float32),
+        "fj_pt": np.full(NUM_JETS, 500.0, dtype=np.float32),
+        "label_H_bb": (~is_qcd).astype(np.int32),
+        "sample_isQCD": is_qcd.astype(np.int32),
+        "label_QCD_others": is_qcd.astype(np.int32),
+    }
+    with TreeWriter(labelled, "deepntuplizer/tree") as writer:
+        writer.extend(branches)
+    out = tmp_path / "eval"
+    command = ["-q", "evaluate", "--model", str(files[model]), "--data", str(labelled), "--out", str(out)]
+    assert main([*command, "--schema", str(files["schema"]), "--no-baselines"]) == 0
+    assert yaml.safe_load((out / "metrics.yaml").read_text())["num_jets"] == num_jets

@@ -88,9 +88,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--schema", default="auto", help="cms_hbb, sanity, a schema YAML file, or auto")
     evaluate.add_argument(
         "--selection",
-        choices=["auto", "original", "none"],
-        default="auto",
-        help="jet selection window, as for train",
+        choices=["model", "auto", "original", "none"],
+        default="model",
+        help="jet selection: model = the one the model was trained with (auto for checkpoints that do not "
+        "store it, such as the original HIN); otherwise as for train",
     )
     evaluate.add_argument("--max-jets", type=int, metavar="N", help="read at most N jets (default: all)")
     evaluate.add_argument(
@@ -199,7 +200,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hepxai.config import DataConfig
     from hepxai.errors import InputError
     from hepxai.evaluation import evaluate
-    from hepxai.models.checkpoint import load_checkpoint
+    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
     from hepxai.training import stream_data
 
     if not 0 < args.sculpting_efficiency <= 1:
@@ -210,11 +211,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
             msg = f"{flag} must be at least 1 (got {value})"
             raise InputError(msg)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    model = load_checkpoint(args.model)
+    content = read_checkpoint(args.model)
+    model = model_from_state(content, args.model).eval()
+    selection = args.selection
+    if selection == "model":  # the jets the model was trained on, as explain and benchmark do
+        selection = training_selection(content) or "auto"
     data = DataConfig(
         files=tuple(str(p) for p in args.data),
         schema=args.schema,
-        selection=args.selection,
+        selection=selection,
         max_jets=args.max_jets,
     )
     chunks, data = stream_data(data, progress=args.progress)
