@@ -15,6 +15,7 @@ from typing import Literal, get_args
 import numpy as np
 import pythia8mc
 
+from hepxai.data.simulate.generation import initialised_pythia
 from hepxai.errors import InputError
 
 Process = Literal["zmumu", "ttbar", "minbias"]
@@ -106,20 +107,8 @@ class EventGenerator:
 
 
 def _make_pythia(settings: tuple[str, ...]) -> pythia8mc.Pythia:
-    pythia = pythia8mc.Pythia("", False)
-    for line in (
-        f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}",
-        *settings,
-        "Next:numberCount = 0",
-        "Print:quiet = on",
-    ):
-        if not pythia.readString(line):
-            msg = f"Pythia rejected the setting '{line}'"
-            raise RuntimeError(msg)
-    if not pythia.init():
-        msg = f"Pythia failed to initialise with {settings}"
-        raise RuntimeError(msg)
-    return pythia
+    lines = (f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}", *settings, "Next:numberCount = 0", "Print:quiet = on")
+    return initialised_pythia(lines, what=f"with {settings}")
 
 
 def _next(pythia: pythia8mc.Pythia) -> pythia8mc.Event:

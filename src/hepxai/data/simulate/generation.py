@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import pythia8mc
@@ -58,12 +59,23 @@ def pythia_settings(process: Process, *, seed: int, pthat_min: float) -> list[st
 
 def make_pythia(process: Process, *, seed: int, pthat_min: float) -> pythia8mc.Pythia:
     """An initialised Pythia generator for ``process``."""
+    return initialised_pythia(
+        pythia_settings(process, seed=seed, pthat_min=pthat_min), what=f"the {process} sample"
+    )
+
+
+def initialised_pythia(settings: Iterable[str], *, what: str) -> pythia8mc.Pythia:
+    """A quiet Pythia generator initialised with ``settings`` (one ``readString`` line each).
+
+    Raises:
+        RuntimeError: Pythia rejects a setting or fails to initialise ``what``.
+    """
     pythia = pythia8mc.Pythia("", False)
-    for line in pythia_settings(process, seed=seed, pthat_min=pthat_min):
+    for line in settings:
         if not pythia.readString(line):
             msg = f"Pythia rejected the setting '{line}'"
             raise RuntimeError(msg)
     if not pythia.init():
-        msg = f"Pythia failed to initialise the {process} sample"
+        msg = f"Pythia failed to initialise {what}"
         raise RuntimeError(msg)
     return pythia
