@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import awkward as ak
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,26 +13,16 @@ from torch_geometric.utils import scatter
 
 from hepxai.benchmark import METHODS, _deletion_curve, run_benchmark, signal_jets
 from hepxai.cli import main
-from hepxai.data import Jets, TreeWriter
+from hepxai.data import Jets
 from hepxai.errors import InputError
 from hepxai.metrics.interpretation import deletion_area
 from hepxai.models import InteractionNetwork, save_checkpoint
 from hepxai.models.registry import GraphModel
 
-FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
-SCHEMA = f"""
-name: bench
-tree: deepntuplizer/tree
-max_tracks: 20
-features: [{", ".join(FEATURES)}]
-spectators: [fj_sdmass, fj_pt]
-labels:
-  signal: [label_H_bb]
-  background_flag: sample_isQCD
-  background: [label_QCD_others]
-truth:
-  track: [track_fromB]
-"""
+from .cms_like import FEATURES, schema_yaml
+from .cms_like import write_jets as write_jets_file
+
+SCHEMA = schema_yaml("bench", max_tracks=20)
 
 
 def write_jets(path: Path, *, num_jets: int = 24, truth: bool = True, seed: int = 0) -> Path:
@@ -47,19 +36,15 @@ def write_jets(path: Path, *, num_jets: int = 24, truth: bool = True, seed: int 
     values["track_dxysig"] = np.where(from_b, rng.uniform(3, 10, total), rng.normal(0, 1, total)).astype(
         np.float32
     )
-    branches = {name: ak.unflatten(v, counts) for name, v in values.items()}
-    if truth:
-        branches["track_fromB"] = ak.unflatten(from_b.astype(np.int32), counts)
-    branches |= {
-        "fj_sdmass": rng.uniform(50, 200, num_jets).astype(np.float32),
-        "fj_pt": rng.uniform(300, 900, num_jets).astype(np.float32),
-        "label_H_bb": is_h.astype(np.int32),
-        "sample_isQCD": (~is_h).astype(np.int32),
-        "label_QCD_others": (~is_h).astype(np.int32),
-    }
-    with TreeWriter(path, "deepntuplizer/tree") as writer:
-        writer.extend(branches)
-    return path
+    return write_jets_file(
+        path,
+        counts,
+        is_h,
+        values,
+        from_b=from_b if truth else None,
+        sdmass=rng.uniform(50, 200, num_jets),
+        pt=rng.uniform(300, 900, num_jets),
+    )
 
 
 @pytest.fixture

@@ -15,20 +15,9 @@ from hepxai.cli import main
 from hepxai.data import TreeWriter
 from hepxai.models import InteractionNetwork, save_checkpoint
 
-FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
-SCHEMA = f"""
-name: bench
-tree: deepntuplizer/tree
-max_tracks: 20
-features: [{", ".join(FEATURES)}]
-spectators: [fj_sdmass, fj_pt]
-labels:
-  signal: [label_H_bb]
-  background_flag: sample_isQCD
-  background: [label_QCD_others]
-truth:
-  track: [track_fromB]
-"""
+from .cms_like import FEATURES, schema_yaml, write_jets
+
+SCHEMA = schema_yaml("bench", max_tracks=20)
 NUM_JETS = 40
 
 
@@ -38,17 +27,15 @@ def files(tmp_path: Path) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     counts = rng.integers(3, 10, size=NUM_JETS)
     total = int(counts.sum())
-    branches = {name: ak.unflatten(rng.normal(size=total).astype(np.float32), counts) for name in FEATURES}
-    branches["track_fromB"] = ak.unflatten((rng.uniform(size=total) < 0.3).astype(np.int32), counts)
-    branches |= {
-        "fj_sdmass": np.where(np.arange(NUM_JETS) % 2 == 0, 100.0, 250.0).astype(np.float32),
-        "fj_pt": np.full(NUM_JETS, 500.0, dtype=np.float32),
-        "label_H_bb": np.ones(NUM_JETS, dtype=np.int32),
-        "sample_isQCD": np.zeros(NUM_JETS, dtype=np.int32),
-        "label_QCD_others": np.zeros(NUM_JETS, dtype=np.int32),
-    }
-    with TreeWriter(tmp_path / "jets.root", "deepntuplizer/tree") as writer:
-        writer.extend(branches)
+    write_jets(
+        tmp_path / "jets.root",
+        counts,
+        np.ones(NUM_JETS, dtype=bool),
+        {name: rng.normal(size=total) for name in FEATURES},
+        from_b=rng.uniform(size=total) < 0.3,
+        sdmass=np.where(np.arange(NUM_JETS) % 2 == 0, 100.0, 250.0),
+        pt=np.full(NUM_JETS, 500.0),
+    )
     (tmp_path / "bench.yml").write_text(SCHEMA)
     torch.manual_seed(0)
     model = InteractionNetwork(num_features=len(FEATURES), hidden=8).eval()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import awkward as ak
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from hepxai.cli import main
-from hepxai.data import TreeWriter, load_schema, read_jets
+from hepxai.data import load_schema, read_jets
 from hepxai.data.root_io import ORIGINAL_SELECTION
 from hepxai.data.sanity import write_sanity
 from hepxai.explain import LRP
@@ -20,20 +19,9 @@ from hepxai.explain.export import explain_files, write_relevance
 from hepxai.explain.relevance_file import RelevanceFile, read_relevance_file
 from hepxai.models import save_checkpoint
 
-FEATURES = ["track_pt", "track_dxysig", "track_etarel", "track_phirel", "track_quality"]
-SCHEMA = f"""
-name: stream
-tree: deepntuplizer/tree
-max_tracks: 12
-features: [{", ".join(FEATURES)}]
-spectators: [fj_sdmass, fj_pt]
-labels:
-  signal: [label_H_bb]
-  background_flag: sample_isQCD
-  background: [label_QCD_others]
-truth:
-  track: [track_fromB]
-"""
+from ..cms_like import FEATURES, schema_yaml, write_jets
+
+SCHEMA = schema_yaml("stream", max_tracks=12)
 NUM_JETS = 45
 
 
@@ -44,18 +32,10 @@ def _write_jets(path: Path) -> Path:
     counts = rng.integers(1, 16, size=NUM_JETS)
     is_h = rng.uniform(size=NUM_JETS) < 0.5
     total = int(counts.sum())
-    branches = {name: ak.unflatten(rng.normal(size=total).astype(np.float32), counts) for name in FEATURES}
-    branches["track_fromB"] = ak.unflatten((rng.uniform(size=total) < 0.3).astype(np.int32), counts)
-    branches |= {
-        "fj_sdmass": rng.uniform(10, 250, NUM_JETS).astype(np.float32),
-        "fj_pt": rng.uniform(350, 900, NUM_JETS).astype(np.float32),
-        "label_H_bb": is_h.astype(np.int32),
-        "sample_isQCD": (~is_h).astype(np.int32),
-        "label_QCD_others": (~is_h).astype(np.int32),
-    }
-    with TreeWriter(path, "deepntuplizer/tree") as writer:
-        writer.extend(branches)
-    return path
+    values = {name: rng.normal(size=total) for name in FEATURES}
+    from_b = rng.uniform(size=total) < 0.3
+    sdmass, pt = rng.uniform(10, 250, NUM_JETS), rng.uniform(350, 900, NUM_JETS)
+    return write_jets(path, counts, is_h, values, from_b=from_b, sdmass=sdmass, pt=pt)
 
 
 @pytest.fixture(scope="module")
