@@ -174,8 +174,12 @@ def test_feature_ranking_missing_feature(model: InteractionNetwork) -> None:
 
 
 def test_random_ranking_is_seeded(model: InteractionNetwork, jets: Batch) -> None:
-    first = get_explainer("random", model, seed=5).explain(jets).node
-    torch.testing.assert_close(first, get_explainer("random", model, seed=5).explain(jets).node)
+    explainer = get_explainer("random", model, seed=5)
+    first, second = explainer.explain(jets).node, explainer.explain(jets).node
+    assert not torch.equal(first, second)  # batches of one run are independent
+    again = get_explainer("random", model, seed=5)
+    torch.testing.assert_close(first, again.explain(jets).node)
+    torch.testing.assert_close(second, again.explain(jets).node)
     assert not torch.equal(first, get_explainer("random", model, seed=6).explain(jets).node)
 
 

@@ -31,16 +31,17 @@ class RandomRanking:
 
     Args:
         model: The HIN (only its logits are recorded).
-        seed: Seed of the random generator; the same seed and batch give the same scores.
+        seed: Seed of the random generator. One generator serves every batch in turn, so the batches of a
+            run get independent scores and the same seed and sequence of batches give the same scores.
     """
 
     def __init__(self, model: GraphModel, *, seed: int = 0) -> None:
         self.model, self.seed = model, seed
+        self.generator = torch.Generator().manual_seed(seed)
 
     def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
-        """Random score for every track of ``batch``."""
-        generator = torch.Generator().manual_seed(self.seed)
-        score = torch.rand((batch.x.shape[0], 1), generator=generator, dtype=torch.float64)
+        """Random score for every track of ``batch``, drawn after those of the previous batches."""
+        score = torch.rand((batch.x.shape[0], 1), generator=self.generator, dtype=torch.float64)
         return Explanation(
             node=score.to(device=batch.x.device, dtype=batch.x.dtype),
             batch=batch.batch,
