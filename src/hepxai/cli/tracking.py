@@ -1,0 +1,154 @@
+"""``hepxai tracking ...``: the event sample of a setting, hit graphs, and Truth-CC (docs/tracking.md).
+
+One function per action; each is ``run_ACTION(args)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from hepxai import cli
+from hepxai.errors import InputError
+
+log = logging.getLogger(__name__)
+
+BUILDERS = ("module_map", "module_map_nocuts", "embedding")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    tracking = commands.add_parser(
+        "tracking", help="GNN track reconstruction: event samples, hit graphs, Truth-CC"
+    )
+    actions = tracking.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    events = actions.add_parser(
+        "events",
+        help="simulate a setting's detector events (resumable)",
+        description="Run the detector for the setting's sample into ROOT/samples/SAMPLE (HDF5). A stopped "
+        "run resumes: run the same command again.",
+        formatter_class=cli.formatter(),
+    )
+    _add_setting(events)
+    events.add_argument("--workers", type=int, default=1, help="worker processes")
+    events.set_defaults(run=run_events)
+
+    graphs = actions.add_parser(
+        "graphs",
+        help="build hit graphs of every split with a module map or a metric-learning embedding",
+        description="module_map: fit the module map on the training events (once; ROOT/SETTING/"
+        "module_map.npz) with geometric cuts learnt from them, then write every event's graph. "
+        "module_map_nocuts: the same map without cuts. embedding: train the hit embedding on the training "
+        "events (resumable; ROOT/SETTING/embedding/) and write radius graphs in its space. Graphs go to "
+        "ROOT/SETTING/graphs/BUILDER/{train,valid,test}/; a stopped run resumes.",
+        formatter_class=cli.formatter(),
+    )
+    _add_setting(graphs)
+    graphs.add_argument("--builder", choices=BUILDERS, default="module_map", help="graph builder")
+    graphs.add_argument(
+        "--cut-quantile", type=float, default=0.999, help="module map: quantile of the learnt cuts"
+    )
+    graphs.add_argument("--epochs", type=int, default=20, help="embedding: training epochs")
+    graphs.add_argument("--radius", type=float, default=0.1, help="embedding: graph radius in its space")
+    graphs.add_argument(
+        "--max-neighbours", type=int, default=64, help="embedding: neighbours per hit at most"
+    )
+    graphs.add_argument("--seed", type=int, default=0, help="embedding: training seed")
+    graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
+    graphs.set_defaults(run=run_graphs)
+
+    truth = actions.add_parser(
+        "truth-cc",
+        help="Truth-CC efficiency, purity and TrackML score of a graph folder",
+        description="Connected components of each graph's true edges as track candidates: the upper bound "
+        "of edge classification on these graphs.",
+        formatter_class=cli.formatter(),
+    )
+    _add_setting(truth)
+    truth.add_argument("--builder", choices=BUILDERS, default="module_map", help="which graphs")
+    truth.add_argument("--split", default="test", help="train, valid or test")
+    truth.set_defaults(run=run_truth_cc)
+
+
+def _add_setting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--setting", default="pt1_mu200", help="named setting (hepxai.tracking.settings)")
+    parser.add_argument(
+        "--root", type=Path, default=Path("data/tracking"), help="tracking data folder (events, graphs)"
+    )
+
+
+def run_events(args: argparse.Namespace) -> int:
+    from hepxai.tracking.sample import make_events
+    from hepxai.tracking.settings import get_setting
+
+    cli.require_at_least("--workers", args.workers, 1)
+    folder = make_events(get_setting(args.setting), args.root, workers=args.workers, progress=args.progress)
+    log.info("events in %s", folder)
+    return 0
+
+
+def run_graphs(args: argparse.Namespace) -> int:
+    from hepxai.tracking.graph_building import build_graphs, summarize_graphs
+    from hepxai.tracking.settings import get_setting
+
+    setting = get_setting(args.setting)
+    splits = tuple(args.splits)
+    for split in splits:
+        setting.split(split)
+    folder = setting.folder(args.root) / "graphs" / args.builder
+    if args.builder == "embedding":
+        builder, record = _embedding_builder(setting, args)
+    else:
+        builder, record = _module_map_builder(setting, args)
+    table = build_graphs(setting, args.root, folder, builder, record, splits=splits, progress=args.progress)
+    print(summarize_graphs(table).to_string())  # noqa: T201
+    return 0
+
+
+def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+    from hepxai.tracking.event_graph import event_hits
+    from hepxai.tracking.module_map import ModuleMap
+    from hepxai.tracking.sample import read_setting_events
+
+    cuts = args.builder == "module_map"
+    if cuts and not 0 < args.cut_quantile <= 1:
+        msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
+        raise InputError(msg)
+    path = setting.folder(args.root) / ("module_map.npz" if cuts else "module_map_nocuts.npz")
+    if path.is_file():
+        module_map = ModuleMap.load(path)
+    else:
+        log.info("fitting the module map on %d training events", len(setting.train))
+        events = read_setting_events(setting, args.root, setting.train)
+        module_map = ModuleMap.fit(
+            (event_hits(event) for event in events), cut_quantile=args.cut_quantile if cuts else None
+        )
+        module_map.save(path)
+    log.info("module map %s: %d module pairs, cuts %s", path, len(module_map.table), module_map.cuts)
+    record = {
+        "builder": args.builder,
+        "module_map": str(path),
+        "module_pairs": len(module_map.table),
+        "cuts": module_map.cuts,
+        "train_events": [setting.train.start, setting.train.stop],
+    }
+    return module_map, record
+
+
+def _embedding_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+    msg = "embedding graphs are not available yet"
+    raise InputError(msg)
+
+
+def run_truth_cc(args: argparse.Namespace) -> int:
+    from hepxai.tracking.evaluation import evaluate_truth_cc, summarize
+    from hepxai.tracking.settings import get_setting
+
+    setting = get_setting(args.setting)
+    setting.split(args.split)
+    folder = setting.folder(args.root) / "graphs" / args.builder
+    summary = summarize(evaluate_truth_cc(folder, args.split, setting, progress=args.progress))
+    for key, value in summary.items():
+        print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
+    return 0
