@@ -84,8 +84,8 @@ def test_graph_files_round_trip(tiny_hits, tmp_path) -> None:
     write_graph_record(tmp_path, {"builder": "test"})
     assert graph_files(tmp_path, "train") == [path]
     back = read_graph(path)
-    for key in graph:
-        assert torch.equal(back[key], graph[key]), key
+    for key, value in graph:
+        assert torch.equal(back[key], value), key
     with pytest.raises(InputError, match="no graph files"):
         graph_files(tmp_path, "test")
 
