@@ -56,8 +56,8 @@ def main() -> None:
         model, config = load_embedding(embedding)
         for radius in args.radius:
             builders[f"embedding r={radius}"] = EmbeddingGraphBuilder(model, radius, config.max_neighbours)
-    print(f"{args.setting}, {args.split} events {event_ids[0]}-{event_ids[-1]}; medians per event")  # noqa: T201
-    print(f"{'builder':<22} {'hits':>7} {'edges':>9} {'efficiency':>11} {'purity':>8} {'seconds':>8}")  # noqa: T201
+    print(f"{args.setting}, {args.split} events {event_ids[0]}-{event_ids[-1]}; medians per event")
+    print(f"{'builder':<22} {'hits':>7} {'edges':>9} {'efficiency':>11} {'purity':>8} {'seconds':>8}")
     for name, builder in builders.items():
         edges, seconds, kept, true_edges = [], [], 0, 0
         for data in events:
@@ -67,8 +67,9 @@ def main() -> None:
             edges.append(graph.num_edges)
             kept += int(graph.y.sum())
             true_edges += int(graph.num_true_edges)
-        print(  # noqa: T201
-            f"{name:<22} {statistics.median(d.num_nodes for d in events):>7.0f} {statistics.median(edges):>9.0f} "
+        hits = statistics.median(data.num_nodes for data in events)
+        print(
+            f"{name:<22} {hits:>7.0f} {statistics.median(edges):>9.0f} "
             f"{kept / true_edges:>11.4f} {kept / sum(edges):>8.4f} {statistics.median(seconds):>8.3f}"
         )
 
