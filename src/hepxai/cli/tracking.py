@@ -179,14 +179,30 @@ def _epochs_done(folder: Path) -> int:
     return len(torch.load(folder / "last.pt", map_location="cpu", weights_only=True)["history"])
 
 
+PT_BINS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)
+ETA_BINS = (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
+
+
 def run_truth_cc(args: argparse.Namespace) -> int:
-    from hepxai.tracking.evaluation import evaluate_truth_cc, summarize
+    import numpy as np
+
+    from hepxai.tracking.evaluation import evaluate_truth_cc, reconstructable_particles, summarize
+    from hepxai.tracking.metrics import binned_efficiency
     from hepxai.tracking.settings import get_setting
 
     setting = get_setting(args.setting)
     setting.split(args.split)
     folder = setting.folder(args.root) / "graphs" / args.builder
-    summary = summarize(evaluate_truth_cc(folder, args.split, setting, progress=args.progress))
-    for key, value in summary.items():
+    results = evaluate_truth_cc(folder, args.split, setting, progress=args.progress)
+    for key, value in summarize(results).items():
         print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
+    particles = reconstructable_particles(results)
+    for name, edges in (("pt", PT_BINS), ("eta", ETA_BINS)):
+        binned = binned_efficiency(particles[name], particles["matched"], np.asarray(edges))
+        print(f"efficiency against {name} (Clopper-Pearson 68%):")  # noqa: T201
+        for low, high, total, value, lower, upper in zip(
+            edges[:-1], edges[1:], binned.total, binned.efficiency, binned.lower, binned.upper, strict=True
+        ):
+            interval = f"(-{value - lower:.4f} +{upper - value:.4f})"
+            print(f"  [{low:g}, {high:g}): {value:.4f} {interval} of {total}")  # noqa: T201
     return 0
