@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hepxai import cli
 from hepxai.errors import InputError
+
+if TYPE_CHECKING:
+    from hepxai.tracking.graph_building import GraphBuilder
+    from hepxai.tracking.settings import Setting
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +113,7 @@ def run_graphs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+def _module_map_builder(setting: Setting, args: argparse.Namespace) -> tuple[GraphBuilder, dict]:
     from hepxai.tracking.event_graph import event_hits
     from hepxai.tracking.module_map import ModuleMap
     from hepxai.tracking.sample import read_setting_events
@@ -118,7 +123,7 @@ def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[obje
         msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
         raise InputError(msg)
     path = setting.folder(args.root) / ("module_map.npz" if cuts else "module_map_nocuts.npz")
-    if path.is_file():
+    if path.is_file():  # fitted before (delete it to fit again, e.g. with another --cut-quantile)
         module_map = ModuleMap.load(path)
     else:
         log.info("fitting the module map on %d training events", len(setting.train))
@@ -138,7 +143,7 @@ def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[obje
     return module_map, record
 
 
-def _embedding_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+def _embedding_builder(setting: Setting, args: argparse.Namespace) -> tuple[GraphBuilder, dict]:
     from hepxai.tracking.embedding import (
         EmbeddingConfig,
         EmbeddingGraphBuilder,
