@@ -184,7 +184,7 @@ def _epochs_done(folder: Path) -> int:
     return len(torch.load(folder / "last.pt", map_location="cpu", weights_only=True)["history"])
 
 
-PT_BINS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)
+PT_BINS = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)  # from the setting's pT cut on
 ETA_BINS = (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
 
 
@@ -202,7 +202,8 @@ def run_truth_cc(args: argparse.Namespace) -> int:
     for key, value in summarize(results).items():
         print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
     particles = reconstructable_particles(results)
-    for name, edges in (("pt", PT_BINS), ("eta", ETA_BINS)):
+    pt_bins = (setting.pt_min, *(edge for edge in PT_BINS if edge > setting.pt_min))
+    for name, edges in (("pt", pt_bins), ("eta", ETA_BINS)):
         binned = binned_efficiency(particles[name], particles["matched"], np.asarray(edges))
         print(f"efficiency against {name} (Clopper-Pearson 68%):")  # noqa: T201
         for low, high, total, value, lower, upper in zip(
