@@ -51,6 +51,9 @@ def main() -> None:
         "module map": module_map(setting, args.root, "module_map_nocuts", None),
         "module map + cuts": module_map(setting, args.root, "module_map", 0.999),
     }
+    wide = setting.folder(args.root) / "module_map_map0.5.npz"  # hepxai tracking graphs --map-pt-min 0.5
+    if wide.is_file():
+        builders["map from pT>0.5 + cuts"] = ModuleMap.load(wide)
     embedding = setting.folder(args.root) / "embedding"
     if (embedding / "best.pt").is_file():
         model, config = load_embedding(embedding)
