@@ -11,6 +11,7 @@ import torch
 from hepxai.cli import main
 from hepxai.models import build_model, save_checkpoint
 from hepxai.tracking.event_graph import graph_path, write_graph, write_graph_record
+from hepxai.tracking.graph_building import STATS_FILE
 
 from ..tracking.toys import toy_event
 
@@ -21,7 +22,9 @@ def graphs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for split, ids in (("train", range(3)), ("valid", range(3, 5)), ("test", range(5, 7))):
         for event_id in ids:
             write_graph(toy_event(event_id, event_id=event_id), graph_path(folder, split, event_id))
-    write_graph_record(folder, {"setting": "pt1_mu200", "builder": "toy", "seconds_per_event": 0.25})
+    write_graph_record(folder, {"setting": "pt1_mu200", "builder": "toy"})
+    stats = [{"split": "test", "event_id": event_id, "seconds": 0.25} for event_id in (5, 6)]
+    pd.DataFrame(stats).to_csv(folder / STATS_FILE, index=False)
     return folder
 
 
@@ -83,7 +86,7 @@ def test_bad_input_is_one_line(graphs: Path, model: Path, tmp_path: Path, capsys
     write_graph_record(empty, {"setting": "pt1_mu200"})
     cases = [
         (["--model", str(hin), "--graphs", str(graphs)], "scores graphs, not edges"),
-        (["--model", str(model), "--graphs", str(empty)], "field 'edge_index': the graph has no edges"),
+        (["--model", str(model), "--graphs", str(empty)], "field 'edge_index' is empty"),
         (["--model", str(model), "--graphs", str(tmp_path)], "not a graph folder"),
     ]
     for arguments, message in cases:

@@ -220,3 +220,31 @@ def test_select_returns_independent_data(jet_index):
         array[...] = 0  # writing to the selection leaves the jets unchanged
     for name, values in original.items():
         np.testing.assert_array_equal(getattr(jets, name), values)
+
+
+@pytest.mark.parametrize(("counts", "grid", "shuffle"), CASES)
+@pytest.mark.parametrize(
+    ("k", "r", "max_neighbors"), [(1, None, None), (5, None, None), (None, 0.5, 3), (None, 1.0, None)]
+)
+def test_kd_tree_search_matches_brute_force(monkeypatch, counts, grid, shuffle, k, r, max_neighbors):
+    monkeypatch.setattr(graphs, "KD_TREE_MIN_POINTS", 4)  # every graph of more than 4 points on the tree
+    pos, batch = random_points(sum(counts) + 1, counts, grid=grid, shuffle=shuffle)
+    if k is not None:
+        edges = knn_edge_index(pos, batch, k, loop=True)
+        expected = brute_force_edges(pos, batch, k=k, loop=True)
+    else:
+        edges = radius_edge_index(pos, batch, r, max_neighbors=max_neighbors)
+        expected = brute_force_edges(pos, batch, k=max_neighbors, r=r)
+    assert edges.T.tolist() == [list(e) for e in expected]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kd_tree_equals_dense_search_on_a_large_graph(monkeypatch, dtype):
+    generator = torch.Generator().manual_seed(3)
+    pos = torch.rand(2300, 3, generator=generator).to(dtype)
+    batch = torch.repeat_interleave(torch.arange(2), torch.tensor([2100, 200]))
+    tree = knn_edge_index(pos, batch, 7), radius_edge_index(pos, batch, 0.05, max_neighbors=10)
+    assert graphs.KD_TREE_MIN_POINTS < 2100  # the first graph went to the tree
+    monkeypatch.setattr(graphs, "KD_TREE_MIN_POINTS", 10**9)
+    assert torch.equal(knn_edge_index(pos, batch, 7), tree[0])
+    assert torch.equal(radius_edge_index(pos, batch, 0.05, max_neighbors=10), tree[1])

@@ -8,10 +8,14 @@ from torch_geometric.data import Batch
 from hepxai.errors import InputError
 from hepxai.models import build_model
 from hepxai.models.registry import GraphModel
-from hepxai.tracking.evaluation import evaluate_chain
-from hepxai.tracking.reconstruction import check_graph, check_model, reconstruct, truth_tracks
+from hepxai.tracking.chain_evaluation import evaluate_chain
+from hepxai.tracking.evaluation import check_graph
+from hepxai.tracking.reconstruction import check_model, reconstruct, truth_tracks
+from hepxai.tracking.settings import get_setting
 
 from .toys import toy_event
+
+SETTING = get_setting("pt1_mu200")
 
 
 class TruthScorer(GraphModel):
@@ -32,7 +36,7 @@ class TruthScorer(GraphModel):
 def test_perfect_edges_find_every_particle(chain):
     events = [toy_event(seed, event_id=seed) for seed in range(3)]
     method = truth_tracks if chain == "truth-cc" else lambda event: reconstruct(TruthScorer(), event, 0.5)
-    result = evaluate_chain(events, method, progress=False)
+    result = evaluate_chain(events, method, SETTING, progress=False)
     # 6 particles of 7 hits and pT > 1.5 GeV per event, all reconstructable; noise hits stay single
     assert result.counts.reconstructable == 18
     assert (result.efficiency, result.purity) == (1.0, 1.0)
@@ -49,7 +53,7 @@ def test_a_cut_that_keeps_nothing_finds_nothing():
     event = toy_event(1)
     tracks = reconstruct(TruthScorer(), event, 1.0)
     assert len(np.unique(tracks.candidate)) == event.num_nodes  # every hit alone
-    result = evaluate_chain([event], lambda e: reconstruct(TruthScorer(), e, 1.0), progress=False)
+    result = evaluate_chain([event], lambda e: reconstruct(TruthScorer(), e, 1.0), SETTING, progress=False)
     assert result.efficiency == 0.0
 
 
@@ -57,13 +61,13 @@ def test_refusals_name_the_field():
     event = toy_event(2, event_id=4)
     empty = event.clone()
     empty.edge_index = torch.zeros((2, 0), dtype=torch.long)
-    with pytest.raises(InputError, match="field 'edge_index': the graph has no edges"):
+    with pytest.raises(InputError, match="field 'edge_index' is empty"):
         check_graph(empty, "graphs/test/event000000004.pt")
     with pytest.raises(InputError, match="scores graphs, not edges"):
         check_model(build_model("dgcnn"), "hin.pt")
     no_particle = event.clone()
     no_particle.particle_pt = torch.zeros_like(event.particle_pt)
-    with pytest.raises(InputError, match="event 4: field 'particle_id': no reconstructable particle"):
-        evaluate_chain([no_particle], truth_tracks, progress=False)
+    with pytest.raises(InputError, match="event 4: field 'particle_id' has no reconstructable particle"):
+        evaluate_chain([no_particle], truth_tracks, SETTING, progress=False)
     with pytest.raises(InputError, match="no events"):
-        evaluate_chain([], truth_tracks, progress=False)
+        evaluate_chain([], truth_tracks, SETTING, progress=False)

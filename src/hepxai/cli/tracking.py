@@ -1,6 +1,7 @@
-"""``hepxai tracking {train,reconstruct,evaluate,display,explain}``: the edge-classifier chain on hit graphs.
+"""``hepxai tracking ...``: the event sample of a setting, hit graphs, Truth-CC, and the edge-classifier chain
+(train, reconstruct, evaluate, display, explain); see docs/tracking.md.
 
-Graph folders follow :mod:`hepxai.tracking.event_graph` (``FOLDER/graphs.yaml``, ``FOLDER/SPLIT/event*.pt``).
+One function per action; each is ``run_ACTION(args)``.
 """
 
 from __future__ import annotations
@@ -22,20 +23,156 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHAIN = "edge classifier IN + CC"
-TRUTH_CHAIN = "Truth-CC"
+BUILDERS = ("module_map", "module_map_nocuts", "embedding")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     tracking = commands.add_parser(
-        "tracking", help="GNN track reconstruction: train, reconstruct, evaluate, display, explain"
+        "tracking", help="GNN track reconstruction: event samples, hit graphs, Truth-CC, the edge classifier"
     )
     actions = tracking.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    events = actions.add_parser(
+        "events",
+        help="simulate a setting's detector events (resumable)",
+        description="Run the detector for the setting's sample into ROOT/samples/SAMPLE (HDF5). A stopped "
+        "run resumes: run the same command again.",
+        formatter_class=cli.formatter(),
+    )
+    _add_setting(events)
+    events.add_argument("--workers", type=int, default=1, help="worker processes")
+    events.set_defaults(run=run_events)
+
+    graphs = actions.add_parser(
+        "graphs",
+        help="build hit graphs of every split with a module map or a metric-learning embedding",
+        description="module_map: fit the module map on the training events (once; ROOT/SETTING/"
+        "module_map.npz) with geometric cuts learnt from them, then write every event's graph. "
+        "module_map_nocuts: the same map without cuts. embedding: train the hit embedding on the training "
+        "events (resumable; ROOT/SETTING/embedding/) and write radius graphs in its space. Graphs go to "
+        "ROOT/SETTING/graphs/BUILDER/{train,valid,test}/; a stopped run resumes.",
+        formatter_class=cli.formatter(),
+    )
+    _add_setting(graphs)
+    graphs.add_argument("--builder", choices=BUILDERS, default="module_map", help="graph builder")
+    graphs.add_argument(
+        "--cut-quantile", type=float, default=0.999, help="module map: quantile of the learnt cuts"
+    )
+    graphs.add_argument("--epochs", type=int, default=20, help="embedding: training epochs")
+    graphs.add_argument("--radius", type=float, default=0.1, help="embedding: graph radius in its space")
+    graphs.add_argument(
+        "--max-neighbours", type=int, default=64, help="embedding: neighbours per hit at most"
+    )
+    graphs.add_argument("--seed", type=int, default=0, help="embedding: training seed")
+    graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
+    graphs.set_defaults(run=run_graphs)
+
+    truth = actions.add_parser(
+        "truth-cc",
+        help="Truth-CC efficiency, purity and TrackML score of a graph folder",
+        description="Connected components of each graph's true edges as track candidates: the upper bound "
+        "of edge classification on these graphs.",
+        formatter_class=cli.formatter(),
+    )
+    _add_setting(truth)
+    truth.add_argument("--builder", choices=BUILDERS, default="module_map", help="which graphs")
+    truth.add_argument("--split", default="test", help="train, valid or test")
+    truth.set_defaults(run=run_truth_cc)
+
     _register_train(actions)
     _register_reconstruct(actions)
     _register_evaluate(actions)
     _register_display(actions)
     _register_explain(actions)
+
+
+def _add_setting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--setting", default="pt1_mu200", help="named setting (hepxai.tracking.settings)")
+    parser.add_argument(
+        "--root", type=Path, default=Path("data/tracking"), help="tracking data folder (events, graphs)"
+    )
+
+
+def run_events(args: argparse.Namespace) -> int:
+    from hepxai.tracking.sample import make_events
+    from hepxai.tracking.settings import get_setting
+
+    cli.require_at_least("--workers", args.workers, 1)
+    folder = make_events(get_setting(args.setting), args.root, workers=args.workers, progress=args.progress)
+    log.info("events in %s", folder)
+    return 0
+
+
+def run_graphs(args: argparse.Namespace) -> int:
+    from hepxai.tracking.graph_building import build_graphs, summarize_graphs
+    from hepxai.tracking.settings import get_setting
+
+    setting = get_setting(args.setting)
+    splits = tuple(args.splits)
+    for split in splits:
+        setting.split(split)
+    folder = setting.folder(args.root) / "graphs" / args.builder
+    if args.builder == "embedding":
+        builder, record = _embedding_builder(setting, args)
+    else:
+        builder, record = _module_map_builder(setting, args)
+    table = build_graphs(setting, args.root, folder, builder, record, splits=splits, progress=args.progress)
+    print(summarize_graphs(table).to_string())  # noqa: T201
+    return 0
+
+
+def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+    from hepxai.tracking.event_graph import event_hits
+    from hepxai.tracking.module_map import ModuleMap
+    from hepxai.tracking.sample import read_setting_events
+
+    cuts = args.builder == "module_map"
+    if cuts and not 0 < args.cut_quantile <= 1:
+        msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
+        raise InputError(msg)
+    path = setting.folder(args.root) / ("module_map.npz" if cuts else "module_map_nocuts.npz")
+    if path.is_file():
+        module_map = ModuleMap.load(path)
+    else:
+        log.info("fitting the module map on %d training events", len(setting.train))
+        events = read_setting_events(setting, args.root, setting.train)
+        module_map = ModuleMap.fit(
+            (event_hits(event) for event in events), cut_quantile=args.cut_quantile if cuts else None
+        )
+        module_map.save(path)
+    log.info("module map %s: %d module pairs, cuts %s", path, len(module_map.table), module_map.cuts)
+    record = {
+        "builder": args.builder,
+        "module_map": str(path),
+        "module_pairs": len(module_map.table),
+        "cuts": module_map.cuts,
+        "train_events": [setting.train.start, setting.train.stop],
+    }
+    return module_map, record
+
+
+def _embedding_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+    msg = "embedding graphs are not available yet"
+    raise InputError(msg)
+
+
+def run_truth_cc(args: argparse.Namespace) -> int:
+    from hepxai.tracking.evaluation import evaluate_truth_cc, summarize
+    from hepxai.tracking.settings import get_setting
+
+    setting = get_setting(args.setting)
+    setting.split(args.split)
+    folder = setting.folder(args.root) / "graphs" / args.builder
+    summary = summarize(evaluate_truth_cc(folder, args.split, setting, progress=args.progress))
+    for key, value in summary.items():
+        print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
+    return 0
+
+
+# --- the edge-classifier chain -------------------------------------------------------------------------
+
+CHAIN = "edge classifier IN + CC"
+TRUTH_CHAIN = "Truth-CC"
 
 
 def _graphs_argument(parser: argparse.ArgumentParser, split: str | None = "test") -> None:
@@ -182,7 +319,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hepxai.models.checkpoint import read_checkpoint
     from hepxai.plots.style import save_figure
     from hepxai.plots.tracks import efficiency_figure
-    from hepxai.tracking.evaluation import evaluate_chain
+    from hepxai.tracking.chain_evaluation import evaluate_chain
     from hepxai.tracking.event_graph import read_graph_record
     from hepxai.tracking.reconstruction import reconstruct, truth_tracks
     from hepxai.tracking.results import result_row, update_results
@@ -194,16 +331,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     setting_name = str(record.get("setting", args.graphs.name))
     setting = get_setting(setting_name)
     events = GraphFiles.of(args.graphs, args.split, args.max_events)
-    options = {
-        "pt_min": setting.pt_min,
-        "min_hits": setting.min_hits,
-        "min_candidate_hits": args.min_candidate_hits,
-        "progress": args.progress,
-    }
-    chain = evaluate_chain(events, lambda event: reconstruct(model, event, args.cut), cut=args.cut, **options)
-    truth = evaluate_chain(events, truth_tracks, **options)
+    options = {"min_candidate_hits": args.min_candidate_hits, "progress": args.progress}
+    chain = evaluate_chain(
+        events, lambda event: reconstruct(model, event, args.cut), setting, cut=args.cut, **options
+    )
+    truth = evaluate_chain(events, truth_tracks, setting, **options)
     train_events = int(read_checkpoint(args.model).get("train_events", 0))
-    graph_seconds = _graph_seconds(record)
+    graph_seconds = _graph_seconds(args.graphs, args.split, [path.stem for path in events.paths])
     rows = [
         result_row(chain, method=CHAIN, setting=setting_name, train_events=train_events,
                    graph_seconds=graph_seconds, cut=args.cut),
@@ -365,12 +499,12 @@ class GraphFiles(Sequence["Data"]):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> Data:  # type: ignore[override]
+        from hepxai.tracking.evaluation import check_graph
         from hepxai.tracking.event_graph import read_graph
-        from hepxai.tracking.reconstruction import check_graph
 
         path = self.paths[index]
         event = read_graph(path)
-        check_graph(event, str(path))
+        check_graph(event, path)
         return event
 
 
@@ -436,10 +570,20 @@ def _choose_edge(event: Data, scores: object, particle: int, edge: int | None, s
     return int(mine[np.argmin(np.asarray(scores)[mine])])
 
 
-def _graph_seconds(record: dict) -> float:
-    """Graph building time per event from ``graphs.yaml`` (NaN where the builder did not record it)."""
-    value = record.get("seconds_per_event")
-    return math.nan if value is None else float(value)
+def _graph_seconds(folder: Path, split: str, events: list[str]) -> float:
+    """Mean graph building time of ``events`` (file stems) from the folder's ``graph_stats.csv`` (NaN
+    where the builder did not record it)."""
+    import pandas as pd
+
+    from hepxai.tracking.graph_building import STATS_FILE
+
+    path = folder / STATS_FILE
+    if not path.is_file():
+        return math.nan
+    stats = pd.read_csv(path)
+    stems = "event" + stats["event_id"].map("{:09d}".format)
+    chosen = stats[(stats["split"] == split) & stems.isin(events)]
+    return float(chosen["seconds"].mean()) if len(chosen) else math.nan
 
 
 def _event_id(event: Data) -> int:

@@ -1,6 +1,8 @@
 """Graph builders: fully connected jets (flat tracks with per-jet counts), kNN and radius graphs of points.
 
-All vectorized over the graphs of a batch, in plain torch (pyg-lib and torch-cluster are not installable).
+All vectorized over the graphs of a batch, in plain torch (pyg-lib and torch-cluster are not installable);
+graphs of more than :data:`KD_TREE_MIN_POINTS` points (a tracking event's hits) are searched with a scipy
+KD-tree instead, with the same result (a 10k-point graph: 34 ms instead of 19 s).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from torch import Tensor
 from torch_geometric.utils import to_dense_batch
 
@@ -63,6 +66,10 @@ def _patterns(capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 NEIGHBOUR_BUDGET = 1 << 22
 """Pairwise coordinate differences held at once by the neighbour searches (elements; 32 MiB in float64)."""
+KD_TREE_MIN_POINTS = 2048
+"""Graphs with more points than this are searched with a KD-tree; the dense search is quadratic."""
+_TREE_SLACK = 1e-5
+"""Relative widening of the KD-tree's search radius; candidates are then cut on the exact distances."""
 
 
 def knn_edge_index(pos: Tensor, batch: Tensor | None, k: int, *, loop: bool = False) -> Tensor:
@@ -137,16 +144,16 @@ def distance_and_direction(pos: Tensor, edge_index: Tensor) -> Tensor:
 def _neighbour_edges(
     pos: Tensor, batch: Tensor | None, *, limit: int | None, radius: float | None, loop: bool
 ) -> Tensor:
-    """Nearest (``limit``) and/or close (``radius``) neighbours within each graph, by dense distance blocks.
+    """Nearest (``limit``) and/or close (``radius``) neighbours within each graph.
 
-    Graphs are stored sorted by graph, padded into groups of similar memory, and searched block by block
-    of query points, so neither many small graphs nor one large graph hold more than
-    :data:`NEIGHBOUR_BUDGET` differences at once.
+    Graphs of more than :data:`KD_TREE_MIN_POINTS` points go to :func:`_tree_edges`, the others to
+    :func:`_dense_edges`; both rank candidates by the same squared distances (in ``pos``'s dtype), then
+    by index, so the edges do not depend on which search found them.
     """
     if pos.dim() != 2:
         msg = f"neighbour search: pos has shape {tuple(pos.shape)}, expected (num_points, dims)"
         raise ValueError(msg)
-    num_points, dims = pos.shape
+    num_points = pos.shape[0]
     if batch is None:
         batch = torch.zeros(num_points, dtype=torch.long, device=pos.device)
     if batch.shape != (num_points,):
@@ -154,11 +161,74 @@ def _neighbour_edges(
         raise ValueError(msg)
     if num_points == 0:
         return torch.empty((2, 0), dtype=torch.long, device=pos.device)
+    counts = torch.bincount(batch)
+    on_tree = (counts > KD_TREE_MIN_POINTS)[batch]
+    sources, targets = [], []
+    for graph in torch.nonzero(counts > KD_TREE_MIN_POINTS).flatten().tolist():
+        points = torch.nonzero(batch == graph).flatten()
+        source, target = _tree_edges(pos[points], limit=limit, radius=radius)
+        sources.append(points[source])
+        targets.append(points[target])
+    if not on_tree.all():
+        rest = torch.nonzero(~on_tree).flatten()
+        source, target = _dense_edges(pos[rest], batch[rest], limit=limit, radius=radius)
+        sources.append(rest[source])
+        targets.append(rest[target])
+    if loop:
+        sources.append(torch.arange(num_points, device=pos.device))
+        targets.append(torch.arange(num_points, device=pos.device))
+    source, target = torch.cat(sources), torch.cat(targets)
+    edge_order = torch.argsort(target * num_points + source)
+    return torch.stack([source[edge_order], target[edge_order]])
+
+
+def _tree_edges(pos: Tensor, *, limit: int | None, radius: float | None) -> tuple[Tensor, Tensor]:
+    """(source, target) of one graph from a KD-tree: candidates within a slightly wider radius (for
+    ``limit``, the distance of each point's ``limit``-th other point), then the dense search's ranking."""
+    points = pos.detach().cpu().double().numpy()
+    tree = cKDTree(points)
+    if limit is None:
+        reach = np.full(len(points), radius)
+    else:
+        nearest = tree.query(points, k=min(limit + 1, len(points)))[0]  # self included, at distance 0
+        reach = nearest.reshape(len(points), -1)[:, -1]
+        if radius is not None:
+            reach = np.minimum(reach, radius)
+    found = tree.query_ball_point(points, reach * (1 + _TREE_SLACK) + 1e-12, return_sorted=False)
+    size = np.fromiter((len(item) for item in found), np.int64, len(found))
+    target = torch.from_numpy(np.repeat(np.arange(len(points)), size)).to(pos.device)
+    source = torch.from_numpy(np.concatenate(found).astype(np.int64)).to(pos.device)
+    squared = (pos[target] - pos[source]).square().sum(-1)
+    keep = source != target
+    if radius is not None:
+        keep &= squared <= radius * radius
+    source, target, squared = source[keep], target[keep], squared[keep]
+    if limit is not None:
+        order = torch.from_numpy(
+            np.lexsort((source.cpu().numpy(), squared.cpu().numpy(), target.cpu().numpy()))
+        )
+        source, target = source[order], target[order]
+        first = torch.searchsorted(target, target, right=False)
+        rank = torch.arange(len(target), device=pos.device) - first
+        source, target = source[rank < limit], target[rank < limit]
+    return source, target
+
+
+def _dense_edges(
+    pos: Tensor, batch: Tensor, *, limit: int | None, radius: float | None
+) -> tuple[Tensor, Tensor]:
+    """(source, target) by dense distance blocks.
+
+    Graphs are stored sorted by graph, padded into groups of similar memory, and searched block by block
+    of query points, so neither many small graphs nor one large graph hold more than
+    :data:`NEIGHBOUR_BUDGET` differences at once.
+    """
+    dims = pos.shape[1]
     order = torch.argsort(batch, stable=True)
     pos, batch = pos[order], batch[order]
     counts = torch.bincount(batch)
     starts = torch.cumsum(counts, 0) - counts
-    sources, targets = [], []
+    sources, targets = [torch.empty(0, dtype=torch.long)], [torch.empty(0, dtype=torch.long)]
     for first, last in _graph_groups(counts.tolist(), dims):
         group_counts = counts[first:last]
         width = int(group_counts.max())
@@ -189,12 +259,7 @@ def _neighbour_edges(
             offset = starts[first + graph]
             sources.append(offset + column)
             targets.append(offset + query + row)
-    if loop:
-        sources.append(torch.arange(num_points, device=pos.device))
-        targets.append(torch.arange(num_points, device=pos.device))
-    source, target = order[torch.cat(sources)], order[torch.cat(targets)]
-    edge_order = torch.argsort(target * num_points + source)
-    return torch.stack([source[edge_order], target[edge_order]])
+    return order[torch.cat(sources)], order[torch.cat(targets)]
 
 
 def _graph_groups(counts: list[int], dims: int) -> list[tuple[int, int]]:

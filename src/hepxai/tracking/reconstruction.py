@@ -39,20 +39,6 @@ def check_model(model: GraphModel, source: str) -> None:
         raise InputError(msg)
 
 
-def check_graph(event: Data, source: str) -> None:
-    """Refuse a graph that cannot be scored.
-
-    Raises:
-        InputError: the event has no hits or no edges.
-    """
-    if event.x is None or event.x.shape[0] == 0:
-        msg = f"{source}: field 'x': the event has no hits"
-        raise InputError(msg)
-    if event.edge_index is None or event.edge_index.shape[1] == 0:
-        msg = f"{source}: field 'edge_index': the graph has no edges"
-        raise InputError(msg)
-
-
 @torch.no_grad()
 def edge_scores(model: GraphModel, event: Data) -> np.ndarray:
     """``[num_edges]`` the model's probability that each edge is true (eval mode)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hepxai.tracking.evaluation import ChainResult
+from hepxai.tracking.chain_evaluation import ChainResult
 
 KEY = ("method", "setting", "edge_drop")
 COLUMNS = (

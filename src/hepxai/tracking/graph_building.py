@@ -1,0 +1,151 @@
+"""Writing the hit graphs of a setting with one graph builder, event by event, resuming a stopped run.
+
+A builder is anything with ``edges(data) -> [2, E]`` that uses no truth (:class:`GraphBuilder`: the module
+map, the metric-learning embedding). Each event's graph goes to its own file (see
+:mod:`hepxai.tracking.event_graph`); ``graph_stats.csv`` beside them holds, per event, the hits, edges,
+graph edge efficiency and purity and the seconds the builder took (edges found and oriented).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+import torch
+from torch_geometric.data import Data
+from tqdm.auto import tqdm
+
+from hepxai.errors import InputError
+from hepxai.tracking.event_graph import (
+    GRAPHS_FILE,
+    event_hits,
+    graph_path,
+    read_graph_record,
+    with_edges,
+    write_graph,
+    write_graph_record,
+)
+from hepxai.tracking.metrics import graph_efficiency_purity
+from hepxai.tracking.sample import read_setting_events
+from hepxai.tracking.settings import SPLITS, Setting
+
+log = logging.getLogger(__name__)
+
+STATS_FILE = "graph_stats.csv"
+
+
+class GraphBuilder(Protocol):
+    """Makes the candidate edges of an event from its hits, without truth."""
+
+    def edges(self, data: Data) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    """One event's graph."""
+
+    split: str
+    event_id: int
+    hits: int
+    edges: int
+    true_edges: int  # of the event, in the graph or not
+    edge_efficiency: float  # true edges kept / true edges
+    edge_purity: float  # true edges / edges
+    seconds: float
+
+
+def build_graphs(
+    setting: Setting,
+    root: str | Path,
+    folder: str | Path,
+    builder: GraphBuilder,
+    record: dict,
+    *,
+    splits: tuple[str, ...] = SPLITS,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Write the graphs of ``splits`` into ``folder``; returns the stats of every graph there.
+
+    Args:
+        setting: Which events and cut.
+        root: The tracking data root (events under ``ROOT/samples``).
+        folder: Graph folder; an earlier run's folder with the same ``record`` is completed.
+        builder: The graph builder.
+        record: What ``graphs.yaml`` says about the builder (name, parameters); the setting is added.
+
+    Raises:
+        InputError: the folder holds graphs of another builder or setting, or a graph has no edges.
+    """
+    folder = Path(folder)
+    record = {"setting": setting.name, **record}
+    if (folder / GRAPHS_FILE).is_file():
+        earlier = read_graph_record(folder)
+        for key, value in record.items():
+            if earlier.get(key) != value:
+                msg = (
+                    f"{folder / GRAPHS_FILE}: field '{key}' is {earlier.get(key)!r}, this run asks for "
+                    f"{value!r}; use another folder"
+                )
+                raise InputError(msg)
+    else:
+        write_graph_record(folder, record)
+    stats_path = folder / STATS_FILE
+    rows = pd.read_csv(stats_path).to_dict("records") if stats_path.is_file() else []
+    for split in splits:
+        pending = [i for i in setting.split(split) if not graph_path(folder, split, i).is_file()]
+        events = read_setting_events(setting, root, pending) if pending else iter(())
+        for event in tqdm(
+            events, total=len(pending), desc=f"graphs {split}", unit="event", disable=not progress
+        ):
+            data = event_hits(event)
+            start = time.perf_counter()
+            graph = with_edges(data, builder.edges(data))
+            seconds = time.perf_counter() - start
+            path = graph_path(folder, split, event.event_id)
+            if graph.num_edges == 0:
+                msg = f"{path}: field 'edge_index' is empty (the builder found no edges in this event)"
+                raise InputError(msg)
+            write_graph(graph, path)
+            efficiency, purity = graph_efficiency_purity(graph.y.numpy(), int(graph.num_true_edges))
+            stats = GraphStats(
+                split,
+                event.event_id,
+                graph.num_nodes,
+                graph.num_edges,
+                int(graph.num_true_edges),
+                efficiency,
+                purity,
+                seconds,
+            )
+            rows.append(asdict(stats))
+            _write_stats(stats_path, rows)
+    table = pd.DataFrame(rows, columns=[name for name in GraphStats.__dataclass_fields__])
+    log.info("graphs in %s:\n%s", folder, summarize_graphs(table).to_string())
+    return table
+
+
+def summarize_graphs(table: pd.DataFrame) -> pd.DataFrame:
+    """Per split: events, median hits and edges, graph edge efficiency and purity (of the sums), seconds."""
+    kept = table["edge_efficiency"] * table["true_edges"]
+    summary = table.assign(kept=kept).groupby("split", sort=False)
+    return pd.DataFrame(
+        {
+            "events": summary.size(),
+            "hits": summary["hits"].median(),
+            "edges": summary["edges"].median(),
+            "edge_efficiency": summary["kept"].sum() / summary["true_edges"].sum(),
+            "edge_purity": summary["kept"].sum() / summary["edges"].sum(),
+            "seconds": summary["seconds"].median(),
+        }
+    )
+
+
+def _write_stats(path: Path, rows: list[dict]) -> None:
+    table = pd.DataFrame(rows).drop_duplicates(["split", "event_id"], keep="last")
+    temporary = path.with_name(f".{path.name}.partial")
+    table.sort_values(["split", "event_id"]).to_csv(temporary, index=False)
+    temporary.replace(path)
