@@ -4,9 +4,15 @@ Encoders map every hit (features ``x``: r, φ, z scaled) and every edge (its two
 ``edge_attr``) to ``hidden`` channels. Each of ``iterations`` message-passing steps then updates every hit
 from the sums of its incoming and of its outgoing edge embeddings, and every edge from its two hits, both
 with residuals; a last edge MLP gives the logit that the edge joins two consecutive hits of one particle.
-Every MLP is ``Linear → BatchNorm1d → ReLU → Linear → ReLU`` (the output head ends in a ``Linear``), and
-every graph operation goes through :mod:`hepxai.models.graph_ops`, so LRP follows the graph and its
-relevance conserves the explained edge logit.
+
+The encoders are ``Linear → BatchNorm1d → ReLU → Linear → ReLU`` (the BatchNorm standardises the raw
+inputs). The update and output MLPs are ``Linear → ReLU → Linear (→ ReLU)`` whose first layer, on the
+concatenation ``[node_source, node_target, edge]``, is computed part by part: the two node parts are
+projected on the hits and then gathered onto the edges. That is the same function as one ``Linear`` on the
+concatenation, at a third of the multiplications per edge and without the ``[edges, 3 × hidden]`` copy, which
+dominate the cost on 2 CPU cores. Every graph operation goes through :mod:`hepxai.models.graph_ops`, so LRP
+follows the graph and its relevance conserves the explained edge logit (each part's rule sees its own
+pre-activation; the sum of the parts passes relevance on in proportion).
 
 Battaglia et al., "Interaction networks for learning about objects, relations and physics" (2016),
 https://arxiv.org/abs/1612.00222; Ju et al., "Performance of a geometric deep learning pipeline for HL-LHC
@@ -25,15 +31,37 @@ from hepxai.models.graph_ops import aggregate, gather
 from hepxai.models.registry import GraphModel, register_model
 
 
-def _mlp(in_features: int, hidden: int, out_features: int, *, last_activation: bool = True) -> nn.Sequential:
-    """``Linear → BatchNorm1d → ReLU → Linear`` (``→ ReLU``): the block of every part of the network."""
-    layers: list[nn.Module] = [
+def _encoder(in_features: int, hidden: int) -> nn.Sequential:
+    """``Linear → BatchNorm1d → ReLU → Linear → ReLU``."""
+    return nn.Sequential(
         nn.Linear(in_features, hidden),
         nn.BatchNorm1d(hidden),
         nn.ReLU(),
-        nn.Linear(hidden, out_features),
-    ]
-    return nn.Sequential(*layers, nn.ReLU()) if last_activation else nn.Sequential(*layers)
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+    )
+
+
+class EdgeUpdate(nn.Module):
+    """``MLP([node_source, node_target, edge])`` per edge, the first layer computed part by part.
+
+    ``source``/``target`` project the node embeddings on the hits (no bias), ``edge`` the edge embedding (with
+    the bias); their sum, gathered onto the edges, equals one ``Linear`` on the concatenation. Then ``ReLU →
+    Linear`` and, unless it is the output head, a last ``ReLU``.
+    """
+
+    def __init__(self, hidden: int, out_features: int, *, last_activation: bool = True) -> None:
+        super().__init__()
+        self.source = nn.Linear(hidden, hidden, bias=False)
+        self.target = nn.Linear(hidden, hidden, bias=False)
+        self.edge = nn.Linear(hidden, hidden)
+        layers: list[nn.Module] = [nn.ReLU(), nn.Linear(hidden, out_features)]
+        self.mlp = nn.Sequential(*layers, nn.ReLU()) if last_activation else nn.Sequential(*layers)
+
+    def forward(self, node: Tensor, edge: Tensor, edge_index: Tensor) -> Tensor:
+        source, target = edge_index
+        first = gather(self.source(node), source) + gather(self.target(node), target) + self.edge(edge)
+        return self.mlp(first)
 
 
 @register_model
@@ -66,11 +94,14 @@ class EdgeClassifier(GraphModel):
         self.num_features, self.edge_features = num_features, edge_features
         self.hidden, self.iterations = hidden, iterations
         self.embedding_name = f"node_networks.{iterations - 1}"
-        self.node_encoder = _mlp(num_features, hidden, hidden)
-        self.edge_encoder = _mlp(2 * num_features + edge_features, hidden, hidden)
-        self.node_networks = nn.ModuleList(_mlp(3 * hidden, hidden, hidden) for _ in range(iterations))
-        self.edge_networks = nn.ModuleList(_mlp(3 * hidden, hidden, hidden) for _ in range(iterations))
-        self.output = _mlp(3 * hidden, hidden, 1, last_activation=False)
+        self.node_encoder = _encoder(num_features, hidden)
+        self.edge_encoder = _encoder(2 * num_features + edge_features, hidden)
+        self.node_networks = nn.ModuleList(
+            nn.Sequential(nn.Linear(3 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+            for _ in range(iterations)
+        )
+        self.edge_networks = nn.ModuleList(EdgeUpdate(hidden, hidden) for _ in range(iterations))
+        self.output = EdgeUpdate(hidden, 1, last_activation=False)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -108,5 +139,5 @@ class EdgeClassifier(GraphModel):
             incoming = aggregate(edge, target, num_hits, reduce="sum", weight=weight)
             outgoing = aggregate(edge, source, num_hits, reduce="sum", weight=weight)
             node = node + node_network(torch.cat([node, incoming, outgoing], dim=1))
-            edge = edge + edge_network(torch.cat([gather(node, source), gather(node, target), edge], dim=1))
-        return self.output(torch.cat([gather(node, source), gather(node, target), edge], dim=1))
+            edge = edge + edge_network(node, edge, edge_index)
+        return self.output(node, edge, edge_index)
