@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILDERS = ("module_map", "module_map_nocuts", "embedding")
+VALIDATION_EVENTS = 5
+"""Validation events watched while the embedding trains (loss, graph edge efficiency and purity)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -152,8 +154,44 @@ def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[obje
 
 
 def _embedding_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
-    msg = "embedding graphs are not available yet"
-    raise InputError(msg)
+    from hepxai.tracking.embedding import (
+        EmbeddingConfig,
+        EmbeddingGraphBuilder,
+        load_embedding,
+        train_embedding,
+    )
+    from hepxai.tracking.event_graph import event_hits
+    from hepxai.tracking.sample import read_setting_events
+
+    cli.require_at_least("--epochs", args.epochs, 1)
+    cli.require_at_least("--radius", args.radius, 0)
+    cli.require_at_least("--max-neighbours", args.max_neighbours, 1)
+    config = EmbeddingConfig(
+        epochs=args.epochs, seed=args.seed, radius=args.radius, max_neighbours=args.max_neighbours
+    )
+    folder = setting.folder(args.root) / "embedding"
+    if not (folder / "last.pt").is_file() or _epochs_done(folder) < args.epochs:
+        log.info("reading %d training and %d validation events", len(setting.train), VALIDATION_EVENTS)
+        train = [event_hits(event) for event in read_setting_events(setting, args.root, setting.train)]
+        valid_ids = setting.valid[:VALIDATION_EVENTS]
+        valid = [event_hits(event) for event in read_setting_events(setting, args.root, valid_ids)]
+        train_embedding(folder, train, valid, config, progress=args.progress)
+    model, trained = load_embedding(folder)
+    record = {
+        "builder": "embedding",
+        "embedding": str(folder / "best.pt"),
+        "radius": args.radius,
+        "max_neighbours": args.max_neighbours,
+        "embedding_dim": trained.embedding_dim,
+        "train_events": [setting.train.start, setting.train.stop],
+    }
+    return EmbeddingGraphBuilder(model, args.radius, args.max_neighbours), record
+
+
+def _epochs_done(folder: Path) -> int:
+    import torch
+
+    return len(torch.load(folder / "last.pt", map_location="cpu", weights_only=True)["history"])
 
 
 def run_truth_cc(args: argparse.Namespace) -> int:

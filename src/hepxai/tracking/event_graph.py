@@ -61,7 +61,7 @@ def event_hits(event: TrackMLEvent) -> Data:
     """The hits of an event (with truth and particles) as a ``Data`` without edges; see the module doc."""
     hits = event.hits
     truth = hits[["hit_id"]].merge(event.truth, on="hit_id", how="left", validate="one_to_one")
-    particle_id = truth["particle_id"].to_numpy(np.int64)
+    particle_id = truth["particle_id"].to_numpy(np.int64, copy=True)
     pos = hits[["x", "y", "z"]].to_numpy(np.float64)
     particles = event.particles.set_index("particle_id")
     known = particle_id != 0
@@ -72,7 +72,7 @@ def event_hits(event: TrackMLEvent) -> Data:
     eta[known] = np.arcsinh(pz / pt[known])
     _, inverse, counts = np.unique(particle_id, return_inverse=True, return_counts=True)
     nhits = np.where(known, counts[inverse], 0)
-    hit_order = truth["hit_order"].to_numpy(np.int64)
+    hit_order = truth["hit_order"].to_numpy(np.int64, copy=True)
     return Data(
         x=torch.from_numpy(hit_features(pos)),
         pos=torch.from_numpy(pos.astype(np.float32)),
