@@ -3,8 +3,8 @@ the tracking efficiency against pT and η.
 
 The track display draws, in x-y and r-z, the hits of one particle and every graph edge touching them: its
 true edges solid, the fake ones dashed, coloured by the edge classifier's score. Beside them, the relevance
-of one edge's explanation: hits and edges around the explained edge coloured by their relevance (red
-pushes the logit up, blue down), the explained edge drawn thick.
+of one edge's explanation: the hits and edges around the explained edge whose relevance reaches 2% of the
+largest, coloured by it (red pushes the logit up, blue down), the explained edge drawn thick.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from hepxai.tracking.metrics import binned_efficiency
 
 GREY = "#9c9ca1"
 TRACK_COLOR = "#e42536"
+VISIBLE = 0.02
+"""Relevance below this share of the largest |relevance| of an explanation is drawn grey."""
 
 
 def track_display(
@@ -114,22 +116,30 @@ def _relevance_row(
     relevance: EdgeRelevance,
     event: Data,
 ) -> None:
+    """Hits and edges whose |relevance| reaches ``VISIBLE`` of the largest one, coloured by relevance."""
     hit = relevance.hit
-    geometry = relevance.edge_geometry
-    reached_hits = hit != 0
-    reached_edges = (
-        geometry != 0 if len(geometry) else reached_hits[edge_index[0]] & reached_hits[edge_index[1]]
-    )
-    scale = max(np.abs(hit).max(), np.abs(geometry).max() if len(geometry) else 0.0, 1e-12)
+    geometry = relevance.edge_geometry if relevance.edge_attr is not None else np.zeros(edge_index.shape[1])
+    scale = max(np.abs(hit).max(), np.abs(geometry).max(), 1e-12)
+    shown_hits = np.abs(hit) >= VISIBLE * scale
+    shown_edges = np.abs(geometry) >= VISIBLE * scale
     norm = colors.TwoSlopeNorm(0.0, -scale, scale)
     explained = edge_index[:, relevance.edge]
-    values = geometry if len(geometry) else np.zeros(edge_index.shape[1])
     for ax, (view, xy) in zip(axes, coordinates.items(), strict=True):
-        ax.scatter(*xy[~reached_hits].T, s=2, c=GREY, rasterized=True)
-        _edges(ax, xy, edge_index[:, reached_edges], values[reached_edges], "coolwarm", norm, "solid", None)
+        ax.scatter(*xy[~shown_hits].T, s=2, c=GREY, rasterized=True)
+        _edges(ax, xy, edge_index[:, shown_edges], geometry[shown_edges], "coolwarm", norm, "solid", None)
         ax.plot(*xy[explained].T, c="black", lw=4, zorder=2, label=f"explained edge {relevance.edge}")
-        ax.scatter(*xy[reached_hits].T, s=30, c=hit[reached_hits], cmap="coolwarm", norm=norm, zorder=3)
-        _zoom(ax, xy[reached_hits | _ends(edge_index[:, [relevance.edge]], len(hit))])
+        order = np.argsort(np.abs(hit[shown_hits]))  # the most relevant hits on top
+        ax.scatter(
+            *xy[shown_hits][order].T,
+            s=40,
+            c=hit[shown_hits][order],
+            cmap="coolwarm",
+            norm=norm,
+            edgecolors="black",
+            linewidths=0.3,
+            zorder=3,
+        )
+        _zoom(ax, xy[shown_hits | _ends(edge_index[:, [relevance.edge]], len(hit))])
         ax.set_title(
             f"{view}: {relevance.method} of edge {relevance.edge} "
             f"(logit {relevance.logit:.2f}, y = {int(event.y[relevance.edge] > 0.5)})"
@@ -138,7 +148,7 @@ def _relevance_row(
     figure.colorbar(
         ScalarMappable(norm, "coolwarm"),
         ax=axes.tolist(),
-        label="relevance (hits: features summed; edges: geometry)",
+        label=f"relevance (hits: features summed; edges: geometry); |R| < {VISIBLE:.0%} of max in grey",
     )
 
 
