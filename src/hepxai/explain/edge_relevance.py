@@ -8,8 +8,8 @@ Two methods, both on the model's own forward pass over the whole event:
 * ``"gradient_x_input"``: ``input ⊙ ∂ logit / ∂ input`` for the hit features and the pair geometry (not
   conservative; a first-order view).
 
-Only hits and edges within the model's reach (``iterations + 1`` steps of the graph from the explained
-edge) can receive relevance.
+Only hits within ``iterations`` steps of the graph from either end of the explained edge, and the edges that
+touch them, can receive relevance: each message-passing step reaches one step further.
 """
 
 from __future__ import annotations
