@@ -121,7 +121,12 @@ def test_evaluate_writes_summary_and_results_rows(graphs: Path, model: Path, tmp
     assert main(["-q", "tracking", "evaluate", "--model", str(model), "--graphs", str(graphs),
                  "--out", str(out), "--results", str(results)]) == 0  # fmt: skip
     table = pd.read_csv(results)
-    assert set(table["method"]) == {"other", "edge classifier IN + CC", "Truth-CC"}
+    assert set(table["method"]) == {
+        "other",
+        "edge classifier IN + CC",
+        "edge classifier IN + CC, best neighbours",
+        "Truth-CC",
+    }
     truth = table[table["method"] == "Truth-CC"].iloc[0]
     assert (truth["efficiency"], truth["purity"], truth["test_events"]) == (1.0, 1.0, 2)
     chain = table[table["method"] == "edge classifier IN + CC"].iloc[0]

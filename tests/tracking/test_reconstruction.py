@@ -10,7 +10,7 @@ from hepxai.models import build_model
 from hepxai.models.registry import GraphModel
 from hepxai.tracking.chain_evaluation import evaluate_chain
 from hepxai.tracking.evaluation import check_graph
-from hepxai.tracking.reconstruction import check_model, reconstruct, truth_tracks
+from hepxai.tracking.reconstruction import best_neighbour_edges, check_model, reconstruct, truth_tracks
 from hepxai.tracking.settings import get_setting
 
 from .toys import toy_event
@@ -71,3 +71,24 @@ def test_refusals_name_the_field():
         evaluate_chain([no_particle], truth_tracks, SETTING, progress=False)
     with pytest.raises(InputError, match="no events"):
         evaluate_chain([], truth_tracks, SETTING, progress=False)
+
+
+def test_best_neighbours_keep_one_edge_each_way_per_hit():
+    edge_index = np.array([[0, 0, 1, 2, 4], [1, 2, 3, 3, 3]])
+    scores = np.array([0.9, 0.8, 0.7, 0.95, 0.4])
+    # kept: the first four; 0's best out is 0->1; 3's best in is 2->3; 4->3 is below the cut
+    kept = best_neighbour_edges(edge_index, scores, scores > 0.5)
+    np.testing.assert_array_equal(kept, [True, False, False, True, False])
+
+
+def test_best_neighbours_undo_a_merging_fake_edge():
+    event = toy_event(3)
+    fake = int(np.flatnonzero(event.y.numpy() < 0.5)[0])
+    scorer = TruthScorer()
+    tracks = reconstruct(scorer, event, 0.5)
+    event.y[fake] = 1.0  # the scorer now also passes one fake edge, a little less sure than the true ones
+    merged = reconstruct(scorer, event, 0.5)
+    assert len(np.unique(merged.candidate)) < len(np.unique(tracks.candidate))
+    event.y[fake] = 0.9  # logit 16 against 20: in float32 the scores still differ
+    cleaned = reconstruct(scorer, event, 0.5, best_neighbours=True)
+    np.testing.assert_array_equal(cleaned.candidate, tracks.candidate)

@@ -210,6 +210,7 @@ def run_truth_cc(args: argparse.Namespace) -> int:
 # --- the edge-classifier chain -------------------------------------------------------------------------
 
 CHAIN = "edge classifier IN + CC"
+BEST_CHAIN = "edge classifier IN + CC, best neighbours"
 TRUTH_CHAIN = "Truth-CC"
 
 
@@ -322,6 +323,9 @@ def _register_reconstruct(actions: argparse._SubParsersAction) -> None:
     _graphs_argument(reconstruct)
     reconstruct.add_argument("--cut", type=float, default=0.5, help="keep edges scoring above this")
     reconstruct.add_argument("--min-candidate-hits", type=int, default=3, help="smaller candidates: no track")
+    reconstruct.add_argument(
+        "--best-neighbours", action="store_true", help="each hit keeps its best edge out and its best edge in"
+    )
     reconstruct.add_argument("--out", type=Path, required=True, metavar="CSV", help="output file")
     reconstruct.set_defaults(run=run_reconstruct)
 
@@ -338,7 +342,7 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     for event in tqdm(
         GraphFiles.of(args.graphs, args.split), desc="reconstructing", disable=not args.progress
     ):
-        tracks = reconstruct(model, event, args.cut)
+        tracks = reconstruct(model, event, args.cut, best_neighbours=args.best_neighbours)
         _, inverse, size = np.unique(tracks.candidate, return_inverse=True, return_counts=True)
         track_id = np.where(size[inverse] >= args.min_candidate_hits, tracks.candidate, -1)
         tables.append(
@@ -355,9 +359,10 @@ def _register_evaluate(actions: argparse._SubParsersAction) -> None:
         "evaluate",
         help="efficiency, purity, TrackML score and time of the edge-classifier chain and of Truth-CC",
         formatter_class=cli.formatter(),
-        description="Runs the chain (score, cut, connected components) and Truth-CC on the graphs of "
-        "--split. Writes OUT/summary.csv (one row per chain), OUT/particles.csv (every particle, matched or "
-        "not) and OUT/efficiency.png (efficiency against pT and eta); --results also writes the rows into "
+        description="Runs the chain (score, cut, connected components), the chain with best neighbours (each "
+        "hit keeps its best edge out and its best edge in before the components) and Truth-CC on the graphs "
+        "of --split. Writes OUT/summary.csv (one row per chain), OUT/particles.csv (every particle, matched "
+        "or not) and OUT/efficiency.png (efficiency against pT and eta); --results also writes the rows into "
         "the results table (e.g. results/tracking.csv), replacing rows of the same method and setting.",
     )
     _model_argument(evaluate)
@@ -394,11 +399,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     chain = evaluate_chain(
         events, lambda event: reconstruct(model, event, args.cut), setting, cut=args.cut, **options
     )
+    best = evaluate_chain(
+        events,
+        lambda event: reconstruct(model, event, args.cut, best_neighbours=True),
+        setting,
+        cut=args.cut,
+        **options,
+    )
     truth = evaluate_chain(events, truth_tracks, setting, **options)
     train_events = int(read_checkpoint(args.model).get("train_events", 0))
     graph_seconds = _graph_seconds(args.graphs, args.split, [path.stem for path in events.paths])
     rows = [
         result_row(chain, method=CHAIN, setting=setting_name, train_events=train_events,
+                   graph_seconds=graph_seconds, cut=args.cut),
+        result_row(best, method=BEST_CHAIN, setting=setting_name, train_events=train_events,
                    graph_seconds=graph_seconds, cut=args.cut),
         result_row(truth, method=TRUTH_CHAIN, setting=setting_name, train_events=0,
                    graph_seconds=graph_seconds, timed=False),
@@ -406,11 +420,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(args.out / "summary.csv", index=False, float_format="%.5g")
     particles = pd.concat(
-        [chain.particles.assign(method=CHAIN), truth.particles.assign(method=TRUTH_CHAIN)], ignore_index=True
+        [
+            chain.particles.assign(method=CHAIN),
+            best.particles.assign(method=BEST_CHAIN),
+            truth.particles.assign(method=TRUTH_CHAIN),
+        ],
+        ignore_index=True,
     )
     particles.to_csv(args.out / "particles.csv", index=False)
     save_figure(
-        efficiency_figure({CHAIN: chain.particles, TRUTH_CHAIN: truth.particles}),
+        efficiency_figure({CHAIN: chain.particles, BEST_CHAIN: best.particles, TRUTH_CHAIN: truth.particles}),
         args.out / "efficiency",
         ("png",),
     )

@@ -3,6 +3,12 @@
 The edge classifier scores every edge of an event's graph; the edges above the cut are joined into track
 candidates by connected components (:func:`hepxai.tracking.components.track_candidates`). Truth-CC takes
 the graph's true edges instead, the best any edge classifier can do on that graph.
+
+Optionally (``best_neighbours``) each hit keeps, of the edges above the cut, only its best-scoring edge
+outwards and its best-scoring edge inwards before the components are formed. A particle's true edges form a
+chain (edges run inner → outer, and a particle crosses each layer at most once on its way out: one true
+edge out of and one into each hit), so a fake edge that would merge two tracks is dropped wherever the true
+edge at that hit scores higher.
 """
 
 from __future__ import annotations
@@ -51,12 +57,37 @@ def edge_scores(model: GraphModel, event: Data) -> np.ndarray:
     return torch.sigmoid(model(inputs).reshape(-1)).double().numpy()
 
 
-def reconstruct(model: GraphModel, event: Data, cut: float) -> EventTracks:
-    """Score the edges of ``event``, keep those above ``cut`` and join them into track candidates."""
+def best_neighbour_edges(
+    edge_index: np.ndarray | torch.Tensor, scores: np.ndarray, keep: np.ndarray
+) -> np.ndarray:
+    """``[E]`` bool: the kept edges that are both their source's best kept edge outwards and their target's
+    best kept edge inwards (ties to the lower edge index).
+
+    Args:
+        edge_index: ``[2, E]`` directed inner → outer.
+        scores: ``[E]`` edge scores.
+        keep: ``[E]`` bool, the edges above the cut.
+    """
+    edge_index = np.asarray(edge_index)
+    kept = np.flatnonzero(keep)
+    order = kept[np.lexsort((kept, -np.asarray(scores)[kept]))]  # best first, ties by index
+    best = np.zeros(len(keep), bool)
+    best_out = np.zeros(len(keep), bool)
+    best_out[order[np.unique(edge_index[0, order], return_index=True)[1]]] = True
+    best[order[np.unique(edge_index[1, order], return_index=True)[1]]] = True
+    return best & best_out
+
+
+def reconstruct(model: GraphModel, event: Data, cut: float, *, best_neighbours: bool = False) -> EventTracks:
+    """Score the edges of ``event``, keep those above ``cut`` (each hit's best one each way, with
+    ``best_neighbours``) and join them into track candidates."""
     start = time.perf_counter()
     scores = edge_scores(model, event)
     middle = time.perf_counter()
-    candidate = track_candidates(event.x.shape[0], event.edge_index, scores > cut)
+    keep = scores > cut
+    if best_neighbours:
+        keep = best_neighbour_edges(event.edge_index, scores, keep)
+    candidate = track_candidates(event.x.shape[0], event.edge_index, keep)
     end = time.perf_counter()
     return EventTracks(candidate, scores, {"inference": middle - start, "components": end - middle})
 
