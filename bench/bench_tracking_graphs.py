@@ -23,10 +23,10 @@ from hepxai.tracking.embedding import EmbeddingGraphBuilder, load_embedding
 from hepxai.tracking.event_graph import event_hits, with_edges
 from hepxai.tracking.module_map import ModuleMap
 from hepxai.tracking.sample import read_setting_events
-from hepxai.tracking.settings import get_setting
+from hepxai.tracking.settings import Setting, get_setting
 
 
-def module_map(setting: object, root: Path, name: str, cut_quantile: float | None) -> ModuleMap:
+def module_map(setting: Setting, root: Path, name: str, cut_quantile: float | None) -> ModuleMap:
     path = setting.folder(root) / f"{name}.npz"
     if path.is_file():
         return ModuleMap.load(path)

@@ -8,7 +8,7 @@ import torch
 from torch_geometric.data import Data
 
 from hepxai.errors import InputError
-from hepxai.tracking.evaluation import check_graph, evaluate_event, summarize
+from hepxai.tracking.evaluation import check_graph, evaluate_event, reconstructable_particles, summarize
 
 from .conftest import TINY
 
@@ -38,6 +38,10 @@ def test_evaluate_and_summarize_by_hand() -> None:
     assert summary["purity"] == 1.0  # candidate 1 has 2 hits: dropped; 1 / (2 - 1)
     assert summary["seconds_per_event"] == 0.5
     assert summary["events"] == 2
+    particles = reconstructable_particles([result, result])
+    np.testing.assert_allclose(particles["pt"], [2.0, 2.0])
+    np.testing.assert_allclose(particles["eta"], [0.5, 0.5])
+    np.testing.assert_array_equal(particles["matched"], [True, True])
 
 
 def test_refusals() -> None:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from torch_geometric.data import Data
 
     from hepxai.models.registry import GraphModel
+    from hepxai.tracking.graph_building import GraphBuilder
+    from hepxai.tracking.settings import Setting
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def run_graphs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+def _module_map_builder(setting: Setting, args: argparse.Namespace) -> tuple[GraphBuilder, dict]:
     from hepxai.tracking.event_graph import event_hits
     from hepxai.tracking.module_map import ModuleMap
     from hepxai.tracking.sample import read_setting_events
@@ -133,7 +135,7 @@ def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[obje
         msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
         raise InputError(msg)
     path = setting.folder(args.root) / ("module_map.npz" if cuts else "module_map_nocuts.npz")
-    if path.is_file():
+    if path.is_file():  # fitted before (delete it to fit again, e.g. with another --cut-quantile)
         module_map = ModuleMap.load(path)
     else:
         log.info("fitting the module map on %d training events", len(setting.train))
@@ -153,7 +155,7 @@ def _module_map_builder(setting: object, args: argparse.Namespace) -> tuple[obje
     return module_map, record
 
 
-def _embedding_builder(setting: object, args: argparse.Namespace) -> tuple[object, dict]:
+def _embedding_builder(setting: Setting, args: argparse.Namespace) -> tuple[GraphBuilder, dict]:
     from hepxai.tracking.embedding import (
         EmbeddingConfig,
         EmbeddingGraphBuilder,
@@ -194,16 +196,32 @@ def _epochs_done(folder: Path) -> int:
     return len(torch.load(folder / "last.pt", map_location="cpu", weights_only=True)["history"])
 
 
+PT_BINS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)
+ETA_BINS = (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
+
+
 def run_truth_cc(args: argparse.Namespace) -> int:
-    from hepxai.tracking.evaluation import evaluate_truth_cc, summarize
+    import numpy as np
+
+    from hepxai.tracking.evaluation import evaluate_truth_cc, reconstructable_particles, summarize
+    from hepxai.tracking.metrics import binned_efficiency
     from hepxai.tracking.settings import get_setting
 
     setting = get_setting(args.setting)
     setting.split(args.split)
     folder = setting.folder(args.root) / "graphs" / args.builder
-    summary = summarize(evaluate_truth_cc(folder, args.split, setting, progress=args.progress))
-    for key, value in summary.items():
+    results = evaluate_truth_cc(folder, args.split, setting, progress=args.progress)
+    for key, value in summarize(results).items():
         print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
+    particles = reconstructable_particles(results)
+    for name, edges in (("pt", PT_BINS), ("eta", ETA_BINS)):
+        binned = binned_efficiency(particles[name], particles["matched"], np.asarray(edges))
+        print(f"efficiency against {name} (Clopper-Pearson 68%):")  # noqa: T201
+        for low, high, total, value, lower, upper in zip(
+            edges[:-1], edges[1:], binned.total, binned.efficiency, binned.lower, binned.upper, strict=True
+        ):
+            interval = f"(-{value - lower:.4f} +{upper - value:.4f})"
+            print(f"  [{low:g}, {high:g}): {value:.4f} {interval} of {total}")  # noqa: T201
     return 0
 
 

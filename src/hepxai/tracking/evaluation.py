@@ -104,6 +104,18 @@ def summarize(results: Iterable[EventResult]) -> dict[str, float]:
     }
 
 
+def reconstructable_particles(results: Iterable[EventResult]) -> dict[str, np.ndarray]:
+    """``pt``, ``eta`` and ``matched`` of every reconstructable particle of ``results``, for
+    :func:`~hepxai.tracking.metrics.binned_efficiency` (efficiency against pT and η)."""
+    results = list(results)
+    chosen = [result.matches.reconstructable for result in results]
+    return {
+        "pt": np.concatenate([r.particle_pt[c] for r, c in zip(results, chosen, strict=True)]),
+        "eta": np.concatenate([r.particle_eta[c] for r, c in zip(results, chosen, strict=True)]),
+        "matched": np.concatenate([r.matches.matched[c] for r, c in zip(results, chosen, strict=True)]),
+    }
+
+
 def evaluate_truth_cc(
     folder: str | Path, split: str, setting: Setting, *, progress: bool = True
 ) -> list[EventResult]:
