@@ -386,6 +386,9 @@ def _register_evaluate(actions: argparse._SubParsersAction) -> None:
     _model_argument(evaluate)
     _graphs_argument(evaluate)
     evaluate.add_argument("--cut", type=float, default=0.5, help="keep edges scoring above this")
+    evaluate.add_argument(
+        "--best-neighbours-cut", type=float, help="the cut of the best-neighbours chain (default: --cut)"
+    )
     evaluate.add_argument("--min-candidate-hits", type=int, default=3, help="smaller candidates: no track")
     evaluate.add_argument("--max-events", type=int, metavar="N", help="evaluate the first N events")
     evaluate.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
@@ -408,6 +411,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     cli.require_at_least("--max-events", args.max_events, 1)
     _set_threads(args.threads)
+    best_cut = args.cut if args.best_neighbours_cut is None else args.best_neighbours_cut
     model = _load_model(args.model)
     record = read_graph_record(args.graphs)
     setting_name = str(record.get("setting", args.graphs.name))
@@ -419,9 +423,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     best = evaluate_chain(
         events,
-        lambda event: reconstruct(model, event, args.cut, best_neighbours=True),
+        lambda event: reconstruct(model, event, best_cut, best_neighbours=True),
         setting,
-        cut=args.cut,
+        cut=best_cut,
         **options,
     )
     truth = evaluate_chain(events, truth_tracks, setting, **options)
@@ -431,7 +435,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         result_row(chain, method=CHAIN, setting=setting_name, train_events=train_events,
                    graph_seconds=graph_seconds, cut=args.cut),
         result_row(best, method=BEST_CHAIN, setting=setting_name, train_events=train_events,
-                   graph_seconds=graph_seconds, cut=args.cut),
+                   graph_seconds=graph_seconds, cut=best_cut),
         result_row(truth, method=TRUTH_CHAIN, setting=setting_name, train_events=0,
                    graph_seconds=graph_seconds, timed=False),
     ]  # fmt: skip
