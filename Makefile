@@ -45,7 +45,8 @@ results: $(STAMP)
 
 # results/tracking.csv: the edge-classifier chain (module-map graphs, Interaction Network, connected components)
 # and Truth-CC on pt1_mu200 (docs/tracking.md): 200 detector events, graphs, training on 100 events (resumed if
-# stopped), evaluation on the 50 test events at the cuts chosen on validation events (docs/tracking.md). Hours on 2 cores; events, graphs and the run stay in TRACKING_ROOT.
+# stopped), evaluation on the 50 test events at the cuts chosen on validation events. Hours on 2 cores; events,
+# graphs and the run stay in TRACKING_ROOT.
 TRACKING_ROOT ?= data/tracking
 TRACKING_RUN := $(TRACKING_ROOT)/pt1_mu200/edge_classifier
 TRACKING_GRAPHS := $(TRACKING_ROOT)/pt1_mu200/graphs/module_map

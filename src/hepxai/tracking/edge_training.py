@@ -51,7 +51,7 @@ class EdgeTrainConfig:
     epochs: int = 20
     lr: float = 1e-3
     pos_weight: float = 2.0
-    hidden: int = 64
+    hidden: int = 32
     iterations: int = 6
     cut: float = 0.5
     patience: int = 5
