@@ -4,8 +4,9 @@
         [--split valid] [--radius 0.05 0.1]
 
 Reads the first ``--events`` events of the split, then for each builder (the module map without cuts, with
-the learnt cuts — ``ROOT/SETTING/module_map{,_nocuts}.npz`` if there, else fitted on the training events —
-and, if trained, the embedding at each ``--radius``) builds every event's graph and prints medians per event
+the learnt cuts — ``ROOT/SETTING/module_map{,_nocuts}.npz`` if there, else fitted on the training events —,
+the map learnt from particles down to 0.5 GeV if ``module_map_map0.5.npz`` is there, and, if trained, the
+embedding at each ``--radius``) builds every event's graph and prints medians per event
 of hits, edges and seconds (edges found and oriented), and the graph edge efficiency and purity of the sums.
 """
 
@@ -51,6 +52,9 @@ def main() -> None:
         "module map": module_map(setting, args.root, "module_map_nocuts", None),
         "module map + cuts": module_map(setting, args.root, "module_map", 0.999),
     }
+    wide = setting.folder(args.root) / "module_map_map0.5.npz"  # hepxai tracking graphs --map-pt-min 0.5
+    if wide.is_file():
+        builders["map from pT>0.5 + cuts"] = ModuleMap.load(wide)
     embedding = setting.folder(args.root) / "embedding"
     if (embedding / "best.pt").is_file():
         model, config = load_embedding(embedding)

@@ -9,9 +9,9 @@ import torch
 
 from hepxai.errors import InputError
 from hepxai.tracking.evaluation import evaluate_truth_cc, summarize
-from hepxai.tracking.event_graph import read_graphs, with_edges
+from hepxai.tracking.event_graph import read_graphs, true_edge_index, with_edges
 from hepxai.tracking.graph_building import build_graphs
-from hepxai.tracking.module_map import ModuleMap, module_key
+from hepxai.tracking.module_map import ModuleMap, _pair_quantities, module_key
 
 from .conftest import TINY
 
@@ -62,6 +62,20 @@ def test_cuts_remove_pairs_and_keep_the_learnt_quantile(tiny_hits) -> None:
     tight = ModuleMap.fit(tiny_hits[:3], cut_quantile=0.5)
     assert tight.cuts["z0"] < full.cuts["z0"]
     assert tight.edges(tiny_hits[4]).shape[1] < ModuleMap.fit(tiny_hits[:3]).edges(tiny_hits[4]).shape[1]
+
+
+def test_cuts_come_from_the_chosen_particles_only(tiny_hits) -> None:
+    fitted = ModuleMap.fit(tiny_hits[:3], cut_quantile=1.0, cut_pt_min=3.0)
+    largest = []
+    for data in tiny_hits[:3]:
+        source, target = true_edge_index(data.particle_id.numpy(), data.hit_order.numpy())
+        fast = data.particle_pt.numpy()[source] > 3.0
+        largest.append(np.abs(_pair_quantities(data, source[fast], target[fast])["z0"]).max())
+    assert fitted.cuts["z0"] == pytest.approx(max(largest))
+    assert fitted.cuts["z0"] <= ModuleMap.fit(tiny_hits[:3], cut_quantile=1.0).cuts["z0"]
+    pd.testing.assert_frame_equal(fitted.table, ModuleMap.fit(tiny_hits[:3]).table)
+    with pytest.raises(InputError, match="leaves no training pair"):
+        ModuleMap.fit(tiny_hits[:3], cut_quantile=1.0, cut_pt_min=1e9)
 
 
 def test_save_and_load(tiny_hits, tmp_path) -> None:

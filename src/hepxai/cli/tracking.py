@@ -10,6 +10,7 @@ import argparse
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +63,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     graphs.add_argument(
         "--cut-quantile", type=float, default=0.999, help="module map: quantile of the learnt cuts"
     )
+    graphs.add_argument(
+        "--map-pt-min",
+        type=float,
+        help="module map: learn the module pairs from training particles above this pT (GeV) rather than "
+        "the setting's cut (more pairs seen); the cuts still come from the setting's particles. Graphs go "
+        "to graphs/BUILDER_mapPT",
+    )
     graphs.add_argument("--epochs", type=int, default=20, help="embedding: training epochs")
     graphs.add_argument("--radius", type=float, default=0.1, help="embedding: graph radius in its space")
     graphs.add_argument(
@@ -79,7 +87,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=cli.formatter(),
     )
     _add_setting(truth)
-    truth.add_argument("--builder", choices=BUILDERS, default="module_map", help="which graphs")
+    truth.add_argument(
+        "--graphs",
+        default="module_map",
+        help="graph folder under ROOT/SETTING/graphs (e.g. module_map_map0.5)",
+    )
     truth.add_argument("--split", default="test", help="train, valid or test")
     truth.set_defaults(run=run_truth_cc)
 
@@ -115,7 +127,11 @@ def run_graphs(args: argparse.Namespace) -> int:
     splits = tuple(args.splits)
     for split in splits:
         setting.split(split)
-    folder = setting.folder(args.root) / "graphs" / args.builder
+    name = args.builder if args.map_pt_min is None else f"{args.builder}_map{args.map_pt_min:g}"
+    folder = setting.folder(args.root) / "graphs" / name
+    if args.builder == "embedding" and args.map_pt_min is not None:
+        msg = "--map-pt-min is an option of the module map builders"
+        raise InputError(msg)
     if args.builder == "embedding":
         builder, record = _embedding_builder(setting, args)
     else:
@@ -134,14 +150,22 @@ def _module_map_builder(setting: Setting, args: argparse.Namespace) -> tuple[Gra
     if cuts and not 0 < args.cut_quantile <= 1:
         msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
         raise InputError(msg)
-    path = setting.folder(args.root) / ("module_map.npz" if cuts else "module_map_nocuts.npz")
+    map_setting = setting
+    name = args.builder
+    if args.map_pt_min is not None:
+        cli.require_at_least("--map-pt-min", args.map_pt_min, 0)
+        map_setting = replace(setting, pt_min=args.map_pt_min)
+        name = f"{args.builder}_map{args.map_pt_min:g}"
+    path = setting.folder(args.root) / f"{name}.npz"
     if path.is_file():  # fitted before (delete it to fit again, e.g. with another --cut-quantile)
         module_map = ModuleMap.load(path)
     else:
         log.info("fitting the module map on %d training events", len(setting.train))
-        events = read_setting_events(setting, args.root, setting.train)
+        events = read_setting_events(map_setting, args.root, setting.train)
         module_map = ModuleMap.fit(
-            (event_hits(event) for event in events), cut_quantile=args.cut_quantile if cuts else None
+            (event_hits(event) for event in events),
+            cut_quantile=args.cut_quantile if cuts else None,
+            cut_pt_min=setting.pt_min,
         )
         module_map.save(path)
     log.info("module map %s: %d module pairs, cuts %s", path, len(module_map.table), module_map.cuts)
@@ -152,6 +176,8 @@ def _module_map_builder(setting: Setting, args: argparse.Namespace) -> tuple[Gra
         "cuts": module_map.cuts,
         "train_events": [setting.train.start, setting.train.stop],
     }
+    if args.map_pt_min is not None:
+        record["map_pt_min"] = args.map_pt_min
     return module_map, record
 
 
@@ -196,7 +222,7 @@ def _epochs_done(folder: Path) -> int:
     return len(torch.load(folder / "last.pt", map_location="cpu", weights_only=True)["history"])
 
 
-PT_BINS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)
+PT_BINS = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)  # from the setting's pT cut on
 ETA_BINS = (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
 
 
@@ -209,12 +235,13 @@ def run_truth_cc(args: argparse.Namespace) -> int:
 
     setting = get_setting(args.setting)
     setting.split(args.split)
-    folder = setting.folder(args.root) / "graphs" / args.builder
+    folder = setting.folder(args.root) / "graphs" / args.graphs
     results = evaluate_truth_cc(folder, args.split, setting, progress=args.progress)
     for key, value in summarize(results).items():
         print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
     particles = reconstructable_particles(results)
-    for name, edges in (("pt", PT_BINS), ("eta", ETA_BINS)):
+    pt_bins = (setting.pt_min, *(edge for edge in PT_BINS if edge > setting.pt_min))
+    for name, edges in (("pt", pt_bins), ("eta", ETA_BINS)):
         binned = binned_efficiency(particles[name], particles["matched"], np.asarray(edges))
         print(f"efficiency against {name} (Clopper-Pearson 68%):")  # noqa: T201
         for low, high, total, value, lower, upper in zip(

@@ -41,18 +41,24 @@ class ModuleMap:
     cuts: dict[str, float] | None = None
 
     @classmethod
-    def fit(cls, graphs: Iterable[Data], *, cut_quantile: float | None = None) -> ModuleMap:
+    def fit(
+        cls, graphs: Iterable[Data], *, cut_quantile: float | None = None, cut_pt_min: float = 0.0
+    ) -> ModuleMap:
         """The map of the true consecutive hit pairs of ``graphs`` (``Data`` with truth; edges ignored).
 
         Args:
             graphs: Training events (:func:`~hepxai.tracking.event_graph.event_hits`).
             cut_quantile: Learn the geometric cuts as this quantile of the absolute values (None: no cuts).
+            cut_pt_min: Learn the cuts from the pairs of particles above this pT (GeV) only, so a map
+                made from training events with a lower pT cut (more module pairs seen) keeps the cuts of
+                the setting's particles.
         """
         frames = []
         for data in graphs:
             key = module_key(data)
             source, target = true_edge_index(data.particle_id.numpy(), data.hit_order.numpy())
             quantities = _pair_quantities(data, source, target) if cut_quantile is not None else {}
+            quantities["pt"] = data.particle_pt.numpy()[source]
             frames.append(pd.DataFrame({"source": key[source], "target": key[target], **quantities}))
         if not frames:
             msg = "module map: field 'graphs' is empty (no training events)"
@@ -61,7 +67,11 @@ class ModuleMap:
         table = pairs.groupby(["source", "target"], sort=True).size().rename("count").reset_index()
         cuts = None
         if cut_quantile is not None:
-            cuts = {name: float(np.quantile(np.abs(pairs[name]), cut_quantile)) for name in CUT_QUANTITIES}
+            chosen = pairs[pairs["pt"] > cut_pt_min]
+            if chosen.empty:
+                msg = f"module map: field 'cut_pt_min' leaves no training pair (pT > {cut_pt_min} GeV)"
+                raise InputError(msg)
+            cuts = {name: float(np.quantile(np.abs(chosen[name]), cut_quantile)) for name in CUT_QUANTITIES}
         return cls(table, cuts)
 
     def edges(self, data: Data) -> torch.Tensor:
