@@ -114,9 +114,9 @@ def model(graphs: Path) -> Path:
 
 def test_evaluate_writes_summary_and_results_rows(graphs: Path, model: Path, tmp_path: Path) -> None:
     results = tmp_path / "tracking.csv"
-    pd.DataFrame([{"method": "other", "setting": "pt1_mu200", "edge_drop": 0.0, "efficiency": 0.5}]).to_csv(
-        results, index=False
-    )
+    pd.DataFrame(
+        [{"method": "other", "setting": "pt1_mu200", "edge_drop": 0.0, "graphs": "graphs", "efficiency": 0.5}]
+    ).to_csv(results, index=False)
     out = tmp_path / "eval"
     assert main(["-q", "tracking", "evaluate", "--model", str(model), "--graphs", str(graphs),
                  "--out", str(out), "--results", str(results)]) == 0  # fmt: skip

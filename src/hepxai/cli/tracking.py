@@ -458,14 +458,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     truth = evaluate_chain(events, truth_tracks, setting, **options)
     train_events = int(read_checkpoint(args.model).get("train_events", 0))
     graph_seconds = _graph_seconds(args.graphs, args.split, [path.stem for path in events.paths])
+    common = {"setting": setting_name, "graphs": args.graphs.name, "graph_seconds": graph_seconds}
     rows = [
-        result_row(chain, method=CHAIN, setting=setting_name, train_events=train_events,
-                   graph_seconds=graph_seconds, cut=args.cut),
-        result_row(best, method=BEST_CHAIN, setting=setting_name, train_events=train_events,
-                   graph_seconds=graph_seconds, cut=best_cut),
-        result_row(truth, method=TRUTH_CHAIN, setting=setting_name, train_events=0,
-                   graph_seconds=graph_seconds, timed=False),
-    ]  # fmt: skip
+        result_row(chain, method=CHAIN, train_events=train_events, cut=args.cut, **common),
+        result_row(best, method=BEST_CHAIN, train_events=train_events, cut=best_cut, **common),
+        result_row(truth, method=TRUTH_CHAIN, train_events=0, timed=False, **common),
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(args.out / "summary.csv", index=False, float_format="%.5g")
     particles = pd.concat(

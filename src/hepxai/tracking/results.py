@@ -1,4 +1,5 @@
-"""The committed tracking results table, ``results/tracking.csv``: one row per (method, setting, edge_drop).
+"""The committed tracking results table, ``results/tracking.csv``: one row per (method, setting, edge_drop,
+graphs), ``graphs`` naming the graph folder (builder) the chain ran on.
 
 Rows of one evaluation replace the rows of the same key and leave the others, so chains evaluated by
 different commands (graph builders, edge classifiers, later the hierarchical GNN) share one table.
@@ -13,7 +14,7 @@ import pandas as pd
 
 from hepxai.tracking.chain_evaluation import ChainResult
 
-KEY = ("method", "setting", "edge_drop")
+KEY = ("method", "setting", "edge_drop", "graphs")
 COLUMNS = (
     *KEY,
     "efficiency",
@@ -39,6 +40,7 @@ def result_row(
     *,
     method: str,
     setting: str,
+    graphs: str,
     train_events: int,
     graph_seconds: float,
     edge_drop: float = 0.0,
@@ -61,6 +63,7 @@ def result_row(
         "method": method,
         "setting": setting,
         "edge_drop": edge_drop,
+        "graphs": graphs,
         "efficiency": result.efficiency,
         "purity": result.purity,
         "trackml_score": result.trackml_score,
@@ -78,7 +81,8 @@ def result_row(
 
 
 def update_results(path: str | Path, rows: list[dict[str, object]]) -> Path:
-    """Write ``rows`` into the table at ``path``, replacing rows of the same (method, setting, edge_drop)."""
+    """Write ``rows`` into the table at ``path``, replacing rows of the same key (method, setting, edge_drop,
+    graphs)."""
     path = Path(path)
     new = pd.DataFrame(rows)
     if path.is_file():
