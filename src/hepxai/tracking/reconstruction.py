@@ -41,7 +41,7 @@ def check_model(model: GraphModel, source: str) -> None:
         InputError: the model's outputs are not one row per edge.
     """
     if model.level != "edge":
-        msg = f"{source}: a {model.kind} checkpoint scores {model.level}s, not edges (an edge classifier)"
+        msg = f"{source}: the checkpoint holds a '{model.kind}' model, which scores {model.level}s, not edges"
         raise InputError(msg)
 
 
