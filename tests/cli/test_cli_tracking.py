@@ -1,16 +1,22 @@
-"""``hepxai tracking``: events, module-map graphs and Truth-CC on a tiny setting; one-line errors."""
+"""``hepxai tracking``: events, module-map graphs and Truth-CC on a tiny setting; the edge-classifier chain
+(train, evaluate, reconstruct, explain, display) on toy graphs; one-line errors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
 from hepxai.cli import main
+from hepxai.models import build_model, save_checkpoint
 from hepxai.tracking import settings
-from hepxai.tracking.event_graph import graph_path, read_graph, write_graph
+from hepxai.tracking.event_graph import graph_path, read_graph, write_graph, write_graph_record
+from hepxai.tracking.graph_building import STATS_FILE
+
+from ..tracking.toys import toy_event
 
 SMALL = settings.Setting(
     name="small",
@@ -80,3 +86,91 @@ def test_a_graph_without_edges_is_refused(root: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"{path}: field 'edge_index' is empty" in err
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tracking") / "graphs"
+    for split, ids in (("train", range(3)), ("valid", range(3, 5)), ("test", range(5, 7))):
+        for event_id in ids:
+            write_graph(toy_event(event_id, event_id=event_id), graph_path(folder, split, event_id))
+    write_graph_record(folder, {"setting": "pt1_mu200", "builder": "toy"})
+    stats = [{"split": "test", "event_id": event_id, "seconds": 0.25} for event_id in (5, 6)]
+    pd.DataFrame(stats).to_csv(folder / STATS_FILE, index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(graphs: Path) -> Path:
+    run = graphs.parent / "run"
+    code = main(
+        ["-q", "tracking", "train", "--graphs", str(graphs), "--out", str(run), "--epochs", "2",
+         "--hidden", "8", "--iterations", "2"]
+    )  # fmt: skip
+    assert code == 0
+    assert (run / "last.pt").is_file()
+    return run / "best.pt"
+
+
+def test_evaluate_writes_summary_and_results_rows(graphs: Path, model: Path, tmp_path: Path) -> None:
+    results = tmp_path / "tracking.csv"
+    pd.DataFrame(
+        [{"method": "other", "setting": "pt1_mu200", "edge_drop": 0.0, "graphs": "graphs", "efficiency": 0.5}]
+    ).to_csv(results, index=False)
+    out = tmp_path / "eval"
+    assert main(["-q", "tracking", "evaluate", "--model", str(model), "--graphs", str(graphs),
+                 "--out", str(out), "--results", str(results)]) == 0  # fmt: skip
+    table = pd.read_csv(results)
+    assert set(table["method"]) == {
+        "other",
+        "edge classifier IN + CC",
+        "edge classifier IN + CC, best neighbours",
+        "Truth-CC",
+    }
+    truth = table[table["method"] == "Truth-CC"].iloc[0]
+    assert (truth["efficiency"], truth["purity"], truth["test_events"]) == (1.0, 1.0, 2)
+    chain = table[table["method"] == "edge classifier IN + CC"].iloc[0]
+    assert chain["train_events"] == 3
+    assert chain["seconds_per_event"] > 0.25
+    assert (out / "efficiency.png").is_file()
+    assert (out / "particles.csv").is_file()
+
+
+def test_reconstruct_explain_and_display(graphs: Path, model: Path, tmp_path: Path) -> None:
+    tracks = tmp_path / "tracks.csv"
+    assert main(["-q", "tracking", "reconstruct", "--model", str(model), "--graphs", str(graphs),
+                 "--out", str(tracks)]) == 0  # fmt: skip
+    assert set(pd.read_csv(tracks).columns) == {"event_id", "hit_id", "track_id"}
+    prefix = tmp_path / "edge3"
+    assert main(["-q", "tracking", "explain", "--model", str(model), "--graphs", str(graphs),
+                 "--event-id", "6", "--edge", "3", "--out", str(prefix)]) == 0  # fmt: skip
+    hits = pd.read_csv(f"{prefix}_hits.csv")
+    assert len(hits) > 0
+    assert "relevance_phi" in hits
+    png = tmp_path / "display.png"
+    assert main(["-q", "tracking", "display", "--model", str(model), "--graphs", str(graphs),
+                 "--out", str(png)]) == 0  # fmt: skip
+    assert png.stat().st_size > 10_000
+
+
+def test_edge_classifier_bad_input_is_one_line(graphs: Path, model: Path, tmp_path: Path, capsys) -> None:
+    hin = save_checkpoint(tmp_path / "hin.pt", build_model("interaction_network", num_features=3))
+    empty = tmp_path / "empty"
+    event = toy_event(0, event_id=9)
+    event.edge_index = torch.zeros((2, 0), dtype=torch.long)
+    event.y = torch.zeros(0)
+    write_graph(event, graph_path(empty, "test", 9))
+    write_graph_record(empty, {"setting": "pt1_mu200"})
+    cases = [
+        (["--model", str(hin), "--graphs", str(graphs)], "scores graphs, not edges"),
+        (["--model", str(model), "--graphs", str(empty)], "field 'edge_index' is empty"),
+        (["--model", str(model), "--graphs", str(tmp_path)], "not a graph folder"),
+    ]
+    for arguments, message in cases:
+        assert main(["-q", "tracking", "evaluate", *arguments, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err
+        assert len(err.strip().splitlines()) == 1
+    assert main(["-q", "tracking", "explain", "--model", str(model), "--graphs", str(graphs),
+                 "--edge", "100000", "--out", str(tmp_path / "e")]) == 2  # fmt: skip
+    assert "no edge 100000" in capsys.readouterr().err

@@ -2,12 +2,14 @@
 
 from hepxai.models.checkpoint import load_checkpoint, save_checkpoint
 from hepxai.models.dgcnn import DGCNN
+from hepxai.models.edge_classifier import EdgeClassifier
 from hepxai.models.interaction_network import CLASSES, InteractionNetwork
 from hepxai.models.registry import GraphModel, build_model, model_kinds, register_model
 
 __all__ = [
     "CLASSES",
     "DGCNN",
+    "EdgeClassifier",
     "GraphModel",
     "InteractionNetwork",
     "build_model",

@@ -1,0 +1,187 @@
+"""Displays of reconstructed tracks: one particle's edges coloured by score, one edge's explanation, and
+the tracking efficiency against pT and η.
+
+The track display draws, in x-y and r-z, the hits of one particle and every graph edge touching them: its
+true edges solid, the fake ones dashed, coloured by the edge classifier's score. Beside them, the relevance
+of one edge's explanation: the hits and edges around the explained edge whose relevance reaches 2% of the
+largest, coloured by it (red pushes the logit up, blue down), the explained edge drawn thick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib import colors
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from torch_geometric.data import Data
+
+from hepxai.explain.edge_relevance import EdgeRelevance
+from hepxai.plots.style import plot_style
+from hepxai.tracking.metrics import binned_efficiency
+
+GREY = "#9c9ca1"
+TRACK_COLOR = "#e42536"
+VISIBLE = 0.02
+"""Relevance below this share of the largest |relevance| of an explanation is drawn grey."""
+
+
+def track_display(
+    event: Data, scores: np.ndarray, particle_id: int, relevance: EdgeRelevance | None = None
+) -> Figure:
+    """x-y and r-z views of one particle's hits and edges, coloured by score; with ``relevance``, a second
+    row shows that edge explanation's relevance on the hits and edges around it.
+
+    Args:
+        event: The graph with ``pos``, ``edge_index``, ``y`` and ``particle_id``.
+        scores: ``[num_edges]`` edge scores.
+        particle_id: The particle whose track is drawn.
+        relevance: An explanation of one edge (:func:`hepxai.explain.edge_relevance.explain_edge`).
+    """
+    pos = event.pos.double().numpy()
+    coordinates = {"x-y": pos[:, :2], "r-z": np.stack([pos[:, 2], np.hypot(pos[:, 0], pos[:, 1])], 1)}
+    edge_index = event.edge_index.numpy()
+    truth = event.y.numpy() > 0.5
+    on_track = event.particle_id.numpy() == particle_id
+    touching = on_track[edge_index[0]] | on_track[edge_index[1]]
+    rows = 1 if relevance is None else 2
+    with plot_style():
+        figure = Figure(figsize=(15, 6.5 * rows))
+        axes = figure.subplots(rows, 2, squeeze=False)
+        score_norm = colors.Normalize(0.0, 1.0)
+        for ax, (view, xy) in zip(axes[0], coordinates.items(), strict=True):
+            ax.scatter(*xy[~on_track].T, s=2, c=GREY, rasterized=True, label="other hits")
+            for chosen, style, label in (
+                (touching & truth, "solid", "true edges"),
+                (touching & ~truth, "dashed", "fake edges"),
+            ):
+                _edges(ax, xy, edge_index[:, chosen], scores[chosen], "viridis", score_norm, style, label)
+            ax.scatter(*xy[on_track].T, s=40, c=TRACK_COLOR, zorder=3, label=f"particle {particle_id}")
+            _zoom(ax, xy[on_track | _ends(edge_index[:, touching], len(on_track))])
+            ax.set_title(f"event {_event_id(event)}, {view}: edges by score")
+            ax.legend(loc="best", fontsize=9)
+        figure.colorbar(ScalarMappable(score_norm, "viridis"), ax=axes[0].tolist(), label="edge score")
+        if relevance is not None:
+            _relevance_row(figure, axes[1], coordinates, edge_index, relevance, event)
+        for row in axes:
+            row[0].set(xlabel="x [mm]", ylabel="y [mm]")
+            row[1].set(xlabel="z [mm]", ylabel="r [mm]")
+    return figure
+
+
+def efficiency_figure(
+    particles: Mapping[str, pd.DataFrame],
+    *,
+    pt_edges: np.ndarray | None = None,
+    eta_edges: np.ndarray | None = None,
+) -> Figure:
+    """Tracking efficiency of reconstructable particles against pT and η, one series per chain.
+
+    Args:
+        particles: Chain name → per-particle table with ``pt``, ``eta``, ``reconstructable`` and ``matched``
+            (:attr:`hepxai.tracking.evaluation.ChainResult.particles`).
+        pt_edges: pT bin edges in GeV (default: 1 to 100, logarithmic).
+        eta_edges: η bin edges (default: −4 to 4 in steps of 0.5).
+    """
+    pt_edges = np.geomspace(1.0, 100.0, 11) if pt_edges is None else pt_edges
+    eta_edges = np.linspace(-4.0, 4.0, 17) if eta_edges is None else eta_edges
+    with plot_style():
+        figure = Figure(figsize=(14, 5.5))
+        pt_ax, eta_ax = figure.subplots(1, 2)
+        for name, table in particles.items():
+            table = table[table["reconstructable"]]
+            for ax, column, edges in ((pt_ax, "pt", pt_edges), (eta_ax, "eta", eta_edges)):
+                binned = binned_efficiency(table[column].to_numpy(), table["matched"].to_numpy(), edges)
+                centres = (edges[1:] + edges[:-1]) / 2
+                error = np.stack([binned.efficiency - binned.lower, binned.upper - binned.efficiency])
+                ax.errorbar(
+                    centres, binned.efficiency, yerr=error, xerr=np.diff(edges) / 2, fmt="o", label=name
+                )
+        pt_ax.set(xscale="log", xlabel="particle $p_T$ [GeV]", ylabel="tracking efficiency")
+        eta_ax.set(xlabel="particle $\\eta$", ylabel="tracking efficiency")
+        for ax in (pt_ax, eta_ax):
+            ax.legend(loc="lower right")
+    return figure
+
+
+def _relevance_row(
+    figure: Figure,
+    axes: np.ndarray,
+    coordinates: dict[str, np.ndarray],
+    edge_index: np.ndarray,
+    relevance: EdgeRelevance,
+    event: Data,
+) -> None:
+    """Hits and edges whose |relevance| reaches ``VISIBLE`` of the largest one, coloured by relevance."""
+    hit = relevance.hit
+    geometry = relevance.edge_geometry if relevance.edge_attr is not None else np.zeros(edge_index.shape[1])
+    scale = max(np.abs(hit).max(), np.abs(geometry).max(), 1e-12)
+    shown_hits = np.abs(hit) >= VISIBLE * scale
+    shown_edges = np.abs(geometry) >= VISIBLE * scale
+    norm = colors.TwoSlopeNorm(0.0, -scale, scale)
+    explained = edge_index[:, relevance.edge]
+    for ax, (view, xy) in zip(axes, coordinates.items(), strict=True):
+        ax.scatter(*xy[~shown_hits].T, s=2, c=GREY, rasterized=True)
+        _edges(ax, xy, edge_index[:, shown_edges], geometry[shown_edges], "coolwarm", norm, "solid", None)
+        ax.plot(*xy[explained].T, c="black", lw=4, zorder=2, label=f"explained edge {relevance.edge}")
+        order = np.argsort(np.abs(hit[shown_hits]))  # the most relevant hits on top
+        ax.scatter(
+            *xy[shown_hits][order].T,
+            s=40,
+            c=hit[shown_hits][order],
+            cmap="coolwarm",
+            norm=norm,
+            edgecolors="black",
+            linewidths=0.3,
+            zorder=3,
+        )
+        _zoom(ax, xy[shown_hits | _ends(edge_index[:, [relevance.edge]], len(hit))])
+        ax.set_title(
+            f"{view}: {relevance.method} of edge {relevance.edge} "
+            f"(logit {relevance.logit:.2f}, y = {int(event.y[relevance.edge] > 0.5)})"
+        )
+        ax.legend(loc="best", fontsize=9)
+    figure.colorbar(
+        ScalarMappable(norm, "coolwarm"),
+        ax=axes.tolist(),
+        label=f"relevance (hits: features summed; edges: geometry); |R| < {VISIBLE:.0%} of max in grey",
+    )
+
+
+def _edges(
+    ax: Axes,
+    xy: np.ndarray,
+    edge_index: np.ndarray,
+    values: np.ndarray,
+    cmap: str,
+    norm: colors.Normalize,
+    style: str,
+    label: str | None,
+) -> None:
+    segments = np.stack([xy[edge_index[0]], xy[edge_index[1]]], axis=1)
+    lines = LineCollection(segments, cmap=cmap, norm=norm, linestyles=style, linewidths=1.8, label=label)
+    lines.set_array(values)
+    ax.add_collection(lines)
+
+
+def _ends(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
+    mask = np.zeros(num_hits, bool)
+    mask[edge_index.reshape(-1)] = True
+    return mask
+
+
+def _zoom(ax: Axes, xy: np.ndarray) -> None:
+    if len(xy) == 0:
+        return
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    margin = np.maximum(0.08 * (high - low), 5.0)
+    ax.set_xlim(low[0] - margin[0], high[0] + margin[0])
+    ax.set_ylim(low[1] - margin[1], high[1] + margin[1])
+
+
+def _event_id(event: Data) -> int:
+    return int(event.event_id.reshape(-1)[0]) if "event_id" in event else -1
