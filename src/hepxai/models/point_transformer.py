@@ -79,10 +79,11 @@ class PointTransformerLayer(nn.Module):
     def forward(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor, edge_weight: Tensor | None) -> Tensor:
         source, target = edge_index
         inner = self.lin_in(h)
-        delta = self.position(edge_attr)
-        score = self.attention(gather(self.query(inner), target) - gather(self.key(inner), source) + delta)
-        alpha = edge_softmax(score, target, h.shape[0], edge_weight)
-        message = constant(alpha) * (gather(self.value(inner), source) + delta)
+        query, key = gather(self.query(inner), target), gather(self.key(inner), source)
+        value = gather(self.value(inner), source)
+        delta = self.position(edge_attr)  # after a gather: LRP then knows which graph each edge row is in
+        alpha = edge_softmax(self.attention(query - key + delta), target, h.shape[0], edge_weight)
+        message = constant(alpha) * (value + delta)
         return h + self.lin_out(aggregate(message, target, h.shape[0], reduce="sum"))
 
 
