@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -100,11 +100,26 @@ def smiles_path() -> Path:
 
 
 def synmol_samples(
-    settings: SynMolSettings, *, workers: int = 1, progress: bool = True
+    settings: SynMolSettings,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    smiles: Sequence[str] | None = None,
 ) -> dict[str, list[Data]]:
-    """Samples per group (``GROUPS``), each group filled to :meth:`SynMolSettings.group_sizes`."""
+    """Samples per group (``GROUPS``), each group filled to :meth:`SynMolSettings.group_sizes`.
+
+    Args:
+        settings: Size, balance and seed.
+        workers: Processes for the conformers.
+        progress: Show a progress bar.
+        smiles: The molecules to draw from (default: the MOSES training set of :func:`smiles_path`).
+
+    Raises:
+        InputError: the molecules run out before every group is full.
+    """
     settings.check()
-    smiles = pd.read_csv(smiles_path())["SMILES"].to_numpy()
+    source = "the given SMILES" if smiles is not None else str(smiles_path())
+    smiles = np.asarray(smiles if smiles is not None else pd.read_csv(smiles_path())["SMILES"].to_numpy())
     order = np.random.default_rng(settings.seed).permutation(len(smiles))
     wanted = settings.group_sizes()
     chosen: dict[str, list[Data]] = {group: [] for group in GROUPS}
@@ -122,7 +137,7 @@ def synmol_samples(
                 break
         else:
             short = {g: wanted[g] - len(chosen[g]) for g in GROUPS if len(chosen[g]) < wanted[g]}
-            msg = f"{smiles_path()}: not enough molecules for the groups {short}"
+            msg = f"{source}: not enough molecules for the groups (missing {short})"
             raise InputError(msg)
     log.info("synmol: %d molecules, %d conformer failures dropped", settings.samples, failed)
     return chosen
