@@ -46,6 +46,7 @@ from hepxai.data.detector.events import EventGenerator
 from hepxai.data.detector.geometry import Geometry, load_geometry
 from hepxai.data.detector.simulation import MIN_RECONSTRUCTABLE_HITS, DetectorSettings, detect
 from hepxai.data.detector.trackml_io import TrackMLEvent
+from hepxai.data.pointsets.transfer import from_plain, to_plain
 from hepxai.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -177,11 +178,12 @@ def _start_worker(settings: ActsTrackSettings, geometry: Geometry) -> None:
     )
 
 
-def _event(index: int) -> tuple[Data | None, Data | None]:
+def _event(index: int) -> tuple[dict | None, dict | None]:
     settings: ActsTrackSettings = _WORKER["settings"]  # type: ignore[assignment]
     particles, rng = _WORKER["generator"].generate(settings.seed, index)
     event = detect(particles, _WORKER["geometry"], _WORKER["detector"], rng, event_id=index)
-    return event_samples(event, rng, settings)
+    positive, negative = event_samples(event, rng, settings)
+    return to_plain(positive), to_plain(negative)
 
 
 def _candidates(settings: ActsTrackSettings, workers: int) -> Iterator[tuple[Data | None, Data | None]]:
@@ -191,7 +193,7 @@ def _candidates(settings: ActsTrackSettings, workers: int) -> Iterator[tuple[Dat
         _start_worker(settings, geometry)
         index = 0
         while True:
-            yield _event(index)
+            yield tuple(map(from_plain, _event(index)))
             index += 1
     context = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -199,7 +201,8 @@ def _candidates(settings: ActsTrackSettings, workers: int) -> Iterator[tuple[Dat
     with context.Pool(workers, initializer=_start_worker, initargs=(settings, geometry)) as pool:
         first = 0
         while True:
-            yield from pool.imap(_event, range(first, first + CHUNK))
+            for candidates in pool.imap(_event, range(first, first + CHUNK)):
+                yield tuple(map(from_plain, candidates))
             first += CHUNK
 
 

@@ -39,6 +39,7 @@ from rdkit.Chem import AllChem
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
+from hepxai.data.pointsets.transfer import from_plain, to_plain
 from hepxai.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def molecule_sample(smiles: str, *, seed: int) -> tuple[str | None, Data | None]
         pos=torch.from_numpy(position).float(),
         y=torch.tensor([int(group == "both")]),
         node_truth=truth,
-        smiles=smiles,
+        smiles=str(smiles),
     )
 
 
@@ -204,8 +205,9 @@ def _start_worker(seed: int) -> None:
     _SEED["seed"] = seed
 
 
-def _embed(smiles: str) -> tuple[str | None, Data | None]:
-    return molecule_sample(smiles, seed=_SEED["seed"])
+def _embed(smiles: str) -> tuple[str | None, dict | None]:
+    group, sample = molecule_sample(smiles, seed=_SEED["seed"])
+    return group, to_plain(sample)
 
 
 def _molecules(
@@ -233,7 +235,8 @@ def _molecules(
                     counts[group] += 1  # reserved; a failed embedding gives the place back below
                     pending.append(text)
             results = pool.imap(_embed, pending) if pool is not None else map(_embed, pending)
-            for group, sample in results:
+            for group, plain in results:
+                sample = from_plain(plain)
                 if sample is None and group is not None:
                     counts[group] -= 1
                 yield group, sample
