@@ -23,8 +23,8 @@ ActsTrack (Miao et al. 2023, appendix B) is built the same way with ACTS; the ru
 Per sample (a PyG ``Data``): ``pos`` ``[N, 3]`` the measured hit positions (x, y, z) in **units of the
 tracker's half-length, 2950 mm** (the outermost disks; the tracker spans |z| ≤ 1, r ≤ 0.346), ``x``
 ``[N, 1]`` ones (hits carry no features, as in the paper's code), ``y`` ``[1]`` (1 = positive),
-``node_truth`` ``[N]`` (the hits of the Z muons), and for studies of
-the learned geometry (never model inputs) ``track`` ``[N]`` (0–9, which track a hit belongs to) and
+``node_truth`` ``[N]`` (the hits of the Z muons), and for studies of the learned geometry (never model
+inputs) ``track`` ``[N]`` (0–9, which track a hit belongs to, by particle id: the Z muons are 0 and 1) and
 ``momentum`` ``[N, 3]`` (the particle's true momentum at the hit, GeV). The unit is the LRI code's
 (millimetres / 2955.5, the ACTS generic detector's half-length): LRI-Gaussian's scale c = 200 then puts 1
 between the 5th and 10th percentile of ``|c · pos|``, as the paper chooses c (``docs/data.md``).
