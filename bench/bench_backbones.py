@@ -1,19 +1,22 @@
 """Seconds per training epoch of the LRI backbones on a point-set dataset, and the validation AUC they reach.
 
     nice -n 10 python bench/bench_backbones.py --data /work/data/lri/actstrack [--backbones dgcnn egnn
-        point_transformer] [--epochs 3] [--threads 2] [--seed 0]
+        point_transformer] [--epochs 3] [--threads 2] [--seed 0] [--unit-directions]
 
 For each backbone (the LRI paper's configuration: 4 layers, hidden 64, dropout 0.2, sum pooling, head
 64 → 128 → 64 → 1, the kNN graph of ``pos`` with k = 5 plus self loops built in every forward pass): trains
 on the ``train`` split with Adam (lr 1e-3, weight decay 1e-5, batch 128, binary cross-entropy), the paper's
 optimiser, and after every epoch scores the ``valid`` split. Prints the median and each epoch's seconds
 (training passes only), the validation prediction AUC after each epoch, and the machine's load average
-before and after, since the machine may be shared.
+before and after, since the machine may be shared. ``--unit-directions`` replaces every position by its
+direction from the origin, ``pos / ‖pos‖``, before the graph is built: what the LRI code does to ActsTrack
+hits (its ``CoorsNorm``), which links the hits of a track from the beam line into one neighbourhood.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import sys
@@ -46,6 +49,16 @@ def epoch(model, graphs, optimiser, batch_size: int, rng: np.random.Generator) -
     return time.perf_counter() - start
 
 
+def unit_directions(graphs):
+    """Copies of ``graphs`` with ``pos`` replaced by ``pos / ‖pos‖``."""
+    moved = []
+    for graph in graphs:
+        graph = copy.copy(graph)
+        graph.pos = graph.pos / torch.linalg.vector_norm(graph.pos, dim=1, keepdim=True).clamp(min=1e-12)
+        moved.append(graph)
+    return moved
+
+
 @torch.no_grad()
 def validation_auc(model, graphs, batch_size: int = 512) -> float:
     model.eval()
@@ -64,10 +77,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unit-directions", action="store_true", help="positions → pos / ‖pos‖")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train, valid = (load_pointset(args.data, split).graphs for split in ("train", "valid"))
-    print(f"{args.data}: {len(train)} training and {len(valid)} validation samples; threads {args.threads}")
+    if args.unit_directions:
+        train, valid = unit_directions(train), unit_directions(valid)
+    positions = "unit directions" if args.unit_directions else "positions as stored"
+    print(
+        f"{args.data}: {len(train)} training, {len(valid)} validation samples; {positions}; "
+        f"threads {args.threads}"
+    )
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"{'backbone':<18} {'s/epoch':>8}  {'epochs (s)':<30} validation AUC per epoch")
     for kind in args.backbones:
