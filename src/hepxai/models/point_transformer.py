@@ -9,9 +9,10 @@ edge ``j → i``, a position encoding ``δ_ij = θ(e_ij)`` and per-channel atten
 instead of ``p_i − p_j``: the same information (Δr = ‖Δr‖ · direction), and it keeps positions out of the
 model except through ``edge_attr``, an input explainers score.
 
-The layer is written on :mod:`hepxai.models.graph_ops` rather than taken from PyG: ``PointTransformerConv``
-gathers and scatters inside ``MessagePassing.propagate``, where LRP cannot follow which graph an edge row
-belongs to, and its softmax would pass relevance on by its ordinary gradient, which does not conserve it.
+The layer is written on :mod:`hepxai.models.graph_ops` rather than taken from PyG: LRP stops at
+``PointTransformerConv``'s own ``Linear`` class (PyG's, which has no rule), the layer gathers and scatters
+inside ``MessagePassing.propagate``, where LRP cannot follow which graph an edge row belongs to, and its
+softmax would pass relevance on by its ordinary gradient, which does not conserve it.
 
 **LRP rule for the attention.** The attention weights enter through :func:`~hepxai.models.graph_ops.constant`:
 LRP holds them fixed and passes relevance through ``α_ij ⊙ v_ij`` to the values only, in proportion to each
