@@ -8,15 +8,14 @@ For each backbone (the LRI paper's configuration: 4 layers, hidden 64, dropout 0
 on the ``train`` split with Adam (lr 1e-3, weight decay 1e-5, batch 128, binary cross-entropy), the paper's
 optimiser, and after every epoch scores the ``valid`` split. Prints the median and each epoch's seconds
 (training passes only), the validation prediction AUC after each epoch, and the machine's load average
-before and after, since the machine may be shared. ``--unit-directions`` replaces every position by its
-direction from the origin, ``pos / ‖pos‖``, before the graph is built: what the LRI code does to ActsTrack
-hits (its ``CoorsNorm``), which links the hits of a track from the beam line into one neighbourhood.
+before and after, since the machine may be shared. ``--unit-directions`` builds the backbones with
+``unit_directions=True``: the graph is built on ``pos / ‖pos‖``, what the LRI code does to ActsTrack hits
+(its ``CoorsNorm``), which links the hits of a track from the beam line into one neighbourhood.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
 import sys
@@ -49,16 +48,6 @@ def epoch(model, graphs, optimiser, batch_size: int, rng: np.random.Generator) -
     return time.perf_counter() - start
 
 
-def unit_directions(graphs):
-    """Copies of ``graphs`` with ``pos`` replaced by ``pos / ‖pos‖``."""
-    moved = []
-    for graph in graphs:
-        graph = copy.copy(graph)
-        graph.pos = graph.pos / torch.linalg.vector_norm(graph.pos, dim=1, keepdim=True).clamp(min=1e-12)
-        moved.append(graph)
-    return moved
-
-
 @torch.no_grad()
 def validation_auc(model, graphs, batch_size: int = 512) -> float:
     model.eval()
@@ -81,8 +70,6 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train, valid = (load_pointset(args.data, split).graphs for split in ("train", "valid"))
-    if args.unit_directions:
-        train, valid = unit_directions(train), unit_directions(valid)
     positions = "unit directions" if args.unit_directions else "positions as stored"
     print(
         f"{args.data}: {len(train)} training, {len(valid)} validation samples; {positions}; "
@@ -92,7 +79,7 @@ def main() -> None:
     print(f"{'backbone':<18} {'s/epoch':>8}  {'epochs (s)':<30} validation AUC per epoch")
     for kind in args.backbones:
         torch.manual_seed(args.seed)
-        model = build_model(kind, num_features=int(train[0].x.shape[1]))
+        model = build_model(kind, num_features=int(train[0].x.shape[1]), unit_directions=args.unit_directions)
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
         rng = np.random.default_rng(args.seed)
         seconds, aucs = [], []

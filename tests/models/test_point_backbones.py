@@ -180,3 +180,20 @@ def test_egnn_with_distances_only_ignores_rotations():
     with torch.no_grad():
         torch.testing.assert_close(model(turned), model(batch), rtol=1e-9, atol=1e-9)
         assert (random_backbone("egnn", 13)(turned) - random_backbone("egnn", 13)(batch)).abs().max() > 1e-6
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unit_directions_build_the_graph_on_the_sphere(kind):
+    model = random_backbone(kind, 16, unit_directions=True)
+    batch = clouds(17, [10, 6])
+    batch.pos = batch.pos - 0.5  # around the origin
+    stretched = batch.clone()
+    stretched.pos = batch.pos * torch.empty(batch.num_nodes, 1, dtype=torch.float64).uniform_(0.5, 3.0)
+    on_sphere = batch.clone()
+    on_sphere.pos = batch.pos / batch.pos.norm(dim=1, keepdim=True)
+    plain = random_backbone(kind, 16)
+    with torch.no_grad():
+        logits = model(batch)
+        torch.testing.assert_close(model(stretched), logits, rtol=1e-9, atol=1e-9)  # only directions count
+        torch.testing.assert_close(plain(on_sphere), logits, rtol=1e-12, atol=1e-12)
+        assert (plain(batch) - logits).abs().max() > 1e-6

@@ -136,6 +136,8 @@ class DGCNN(GraphModel):
         head: Hidden widths of the head after pooling: ``(128, 64)`` gives the LRI paper's 64 → 128 → 64 →
             1; ``(hidden,)`` the head of checkpoints written before this option existed.
         k: Neighbours per point when the graph is built from ``batch.pos`` (self loop on top).
+        unit_directions: Build that graph from ``pos / ‖pos‖`` (the LRI code's treatment of ActsTrack hits,
+            :func:`hepxai.models.point_graph.unit_direction`).
     """
 
     kind = "dgcnn"
@@ -153,6 +155,7 @@ class DGCNN(GraphModel):
         classes: Sequence[str] = ("signal",),
         head: Sequence[int] = (128, 64),
         k: int = DEFAULT_K,
+        unit_directions: bool = False,
     ) -> None:
         super().__init__()
         for name, value, valid in (
@@ -185,6 +188,7 @@ class DGCNN(GraphModel):
             dropout,
         )
         self.classes, self.head_widths, self.k = tuple(classes), tuple(int(w) for w in head), k
+        self.unit_directions = unit_directions
         self.default_target = self.classes[-1]
         self.embedding_name = f"convs.{num_layers - 1}"
         self.input_norm = nn.BatchNorm1d(num_features)
@@ -215,6 +219,7 @@ class DGCNN(GraphModel):
             "classes": list(self.classes),
             "head": list(self.head_widths),
             "k": self.k,
+            "unit_directions": self.unit_directions,
         }
 
     def forward(self, batch: Batch) -> Tensor:
@@ -223,7 +228,9 @@ class DGCNN(GraphModel):
         if x.dim() != 2 or x.shape[1] != self.num_features:
             msg = f"DGCNN expects {self.num_features} features per point, the data has shape {tuple(x.shape)}"
             raise ValueError(msg)
-        edges = point_graph(batch, k=self.k, width=self.edge_features, owner="DGCNN")
+        edges = point_graph(
+            batch, k=self.k, width=self.edge_features, owner="DGCNN", unit_directions=self.unit_directions
+        )
         edge_index, edge_attr, edge_weight = edges.edge_index, edges.edge_attr, edges.edge_weight
         graph = getattr(batch, "batch", None)
         if graph is None:

@@ -82,10 +82,22 @@ class EGNN(PointBackbone):
         classes: Sequence[str] = ("signal",),
         head: Sequence[int] = (128, 64),
         k: int = DEFAULT_K,
+        unit_directions: bool = False,
         distance_only: bool = False,
     ) -> None:
         self.distance_only = distance_only
-        super().__init__(num_features, hidden, num_layers, edge_features, pooling, dropout, classes, head, k)
+        super().__init__(
+            num_features,
+            hidden,
+            num_layers,
+            edge_features,
+            pooling,
+            dropout,
+            classes,
+            head,
+            k,
+            unit_directions,
+        )
 
     def make_layer(self) -> nn.Module:
         return EGNNLayer(self.hidden, self.edge_features, self.dropout, distance_only=self.distance_only)

@@ -39,6 +39,8 @@ class PointBackbone(GraphModel):
         classes: Names of the output columns; one logit (binary cross-entropy) by default.
         head: Hidden widths of the head, ``(128, 64)`` as the LRI paper.
         k: Neighbours per point when the graph is built from ``batch.pos`` (self loop on top).
+        unit_directions: Build that graph from ``pos / ‖pos‖`` (the LRI code's treatment of ActsTrack hits,
+            :func:`hepxai.models.point_graph.unit_direction`).
     """
 
     input_norm_name = "input_norm"
@@ -54,6 +56,7 @@ class PointBackbone(GraphModel):
         classes: Sequence[str] = ("signal",),
         head: Sequence[int] = (128, 64),
         k: int = DEFAULT_K,
+        unit_directions: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -70,6 +73,7 @@ class PointBackbone(GraphModel):
             raise ValueError(msg)
         self.num_features, self.hidden, self.num_layers = num_features, hidden, num_layers
         self.edge_features, self.pooling, self.dropout, self.k = edge_features, pooling, dropout, k
+        self.unit_directions = unit_directions
         self.classes, self.head_widths = tuple(classes), tuple(int(width) for width in head)
         self.default_target = self.classes[-1]
         self.embedding_name = f"layers.{num_layers - 1}"
@@ -95,6 +99,7 @@ class PointBackbone(GraphModel):
             "classes": list(self.classes),
             "head": list(self.head_widths),
             "k": self.k,
+            "unit_directions": self.unit_directions,
         }
 
     def forward(self, batch: Batch) -> Tensor:
@@ -106,7 +111,13 @@ class PointBackbone(GraphModel):
                 f"{tuple(x.shape)}"
             )
             raise ValueError(msg)
-        edges = point_graph(batch, k=self.k, width=self.edge_features, owner=type(self).__name__)
+        edges = point_graph(
+            batch,
+            k=self.k,
+            width=self.edge_features,
+            owner=type(self).__name__,
+            unit_directions=self.unit_directions,
+        )
         graph = getattr(batch, "batch", None)
         if graph is None:
             graph = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
