@@ -320,7 +320,9 @@ def train(
             improved = False
         else:
             improved = score < best_loss
-            best_loss, best_epoch, stale = (score, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
+            best_loss, best_epoch, stale = (
+                (score, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
+            )
         run = {"run_config": config_to_dict(config), "epoch": epoch, "objective": objective.state_dict()}
         if improved:
             save_checkpoint(best_path, model, **run, val_loss=val_loss, val_auc=val_auc)

@@ -245,7 +245,9 @@ class GradGeo:
         edges = getattr(batch, "edge_attr", None)
         if edges is not None:
             geometric = distance_and_direction(pos.detach(), batch.edge_index)
-            if edges.shape != geometric.shape or not torch.allclose(edges.to(geometric), geometric, atol=1e-4):
+            if edges.shape != geometric.shape or not torch.allclose(
+                edges.to(geometric), geometric, atol=1e-4
+            ):
                 msg = "GradGeo: batch.edge_attr is not (distance, direction) of batch.pos"
                 raise ValueError(msg)
         with torch.enable_grad(), eval_mode(self.model):

@@ -120,7 +120,9 @@ class LRIBernoulli(Objective):
         if epoch <= self.warmup:
             return classification_loss(model(batch), batch.y)
         logit = self.keep_logit(model, batch)
-        mask = relaxed_bernoulli(logit, self.temperature, self.noise.uniform(tuple(logit.shape), epoch, logit))
+        mask = relaxed_bernoulli(
+            logit, self.temperature, self.noise.uniform(tuple(logit.shape), epoch, logit)
+        )
         kl = bernoulli_kl(torch.sigmoid(logit), self.alpha(epoch))
         loss = classification_loss(model(masked(batch, mask)), batch.y)
         return loss + self.beta * per_graph_share(kl, batch)
@@ -141,4 +143,3 @@ def masked(batch: Batch, mask: Tensor) -> Batch:
     out.edge_weight = mask[source] * mask[target]
     out.node_weight = mask
     return out
-

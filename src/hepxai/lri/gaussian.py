@@ -68,7 +68,7 @@ class LRIGaussian(Objective):
         model: The backbone it will train with (sets the width of the generator).
         scale: c, the factor on the positions in whose units the noise is drawn and σ is set; the paper picks
             it so that 1 is about the 5th–10th percentile of ``|c·r|`` (ActsTrack 200 on positions divided
-            by 2955.5 mm, SynMol 15 on Å).
+            by the tracker half-length, SynMol 15 on Å).
         beta: Weight of the mean KL term (0.01 in the authors' runs).
         sigma: Variance of the prior ``N(0, σI)`` in scaled units (1).
         k: Neighbours per point of the rebuilt graph (10 for ActsTrack, 5 for SynMol in the authors' code).
@@ -134,7 +134,7 @@ class LRIGaussian(Objective):
         return rebuilt
 
     def covariance(self, model: GraphModel, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``Σ`` ``[num_points, d, d]`` and its factors ``a1``, ``a2`` ``[num_points]``, ``U`` ``[num_points, d, d]``.
+        """``Σ`` ``[num_points, d, d]`` and its factors ``a1``, ``a2`` ``[num_points]`` and ``U``.
 
         From the backbone's embedding of the rebuilt graph of the true positions.
         """

@@ -31,9 +31,9 @@ class DatasetKind:
 
     Attributes:
         top_k: The two k of precision@k (the paper's).
-        scale: LRI-Gaussian's c on positions as stored (ActsTrack: 200 / 2955.5 per mm, the authors'
-            normalisation; SynMol: 15 per Å; the synthetic clouds of ``[-1, 1]³``: 10, which puts 1 at about
-            the 10th percentile of ``|c·r|``, the paper's rule).
+        scale: LRI-Gaussian's c on positions as stored (ActsTrack: 200, on positions in units of the
+            tracker's half-length as the authors'; SynMol: 15 per Å; the synthetic clouds of ``[-1, 1]³``: 10,
+            which puts 1 at about the 10th percentile of ``|c·r|``, the paper's rule).
         rebuilt_k: Neighbours per point of LRI-Gaussian's rebuilt graph (the authors' ``kr``).
     """
 
@@ -43,7 +43,7 @@ class DatasetKind:
 
 
 DATASET_KINDS = {
-    "actstrack": DatasetKind(top_k=(12, 24), scale=200 / 2955.5, rebuilt_k=10),
+    "actstrack": DatasetKind(top_k=(12, 24), scale=200.0, rebuilt_k=10),
     "synmol": DatasetKind(top_k=(5, 8), scale=15.0, rebuilt_k=5),
     "synthetic": DatasetKind(top_k=(4, 6), scale=10.0, rebuilt_k=10),
 }

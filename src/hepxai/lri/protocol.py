@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.yaml"
 SCORE_BATCH = 128
+NO_EARLY_STOPPING = 1_000_000
+"""Patience of the training runs: the authors train a fixed number of epochs and keep the best one."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,16 @@ def run_grid(
     return results
 
 
+def collect(out: str | Path) -> list[dict]:
+    """The results of every finished run under ``out`` (dataset, backbone, method, seed order)."""
+    results = []
+    for path in sorted(Path(out).glob(f"*/*/*/seed*/{RESULT_FILE}")):
+        record = yaml.safe_load(path.read_text()) or {}
+        record.pop("settings", None)
+        results.append(record)
+    return results
+
+
 def summarise(results: Sequence[dict]) -> pd.DataFrame:
     """One row per (dataset, backbone, method): means and standard deviations over seeds."""
     frame = pd.DataFrame(results)
@@ -299,7 +311,7 @@ def _train(
             epochs=spec.epochs,
             lr=spec.lr,
             batch_size=spec.batch_size,
-            patience=spec.epochs,
+            patience=NO_EARLY_STOPPING,
             seed=spec.seed,
             select="auc",
         ),
@@ -308,7 +320,13 @@ def _train(
     if resume:
         log.info("%s: resuming", folder)
     result = train(
-        train_data, config, folder, model=model, objective=objective, resume=resume, validation=valid,
+        train_data,
+        config,
+        folder,
+        model=model,
+        objective=objective,
+        resume=resume,
+        validation=valid,
         progress=progress,
     )
     model, objective = load_run(folder, spec)
@@ -322,7 +340,7 @@ def _score(
     test = dataset.splits["test"]
     k1, k2 = spec.top_k or dataset.settings.top_k
     logits = predict_logits(model, objective, test)
-    options, warmup = _method_options(spec, dataset)
+    _, warmup = _method_options(spec, dataset)
     result: dict[str, Any] = {
         "dataset": dataset.name,
         "dataset_kind": dataset.kind,
