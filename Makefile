@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	# zennit is the independent reference for the LRP tests; its torchvision helpers are not needed.
 	$(BIN)/python -m pip install --quiet --no-deps zennit==0.5.1
+	# The ZINC SMILES of SynMol (moses/dataset/data/train.csv.gz); its pinned pomegranate 0.12 is not needed.
+	$(BIN)/python -m pip install --quiet --no-deps molsets==0.3.1
 	touch $@
 
 demo: $(STAMP)

@@ -100,7 +100,7 @@ def test_bad_input_and_config():
     batch = random_clouds(13, [5])
     with pytest.raises(ValueError, match="expects 3 features per point"):
         model(random_clouds(13, [5], num_features=2))
-    del batch.edge_attr
+    batch.edge_attr = batch.edge_attr[:, :2]
     with pytest.raises(ValueError, match="expects edge_attr of shape"):
         model(batch)
     with pytest.raises(ValueError, match="aggregation must be one of mean, max"):

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from hepxai import __version__
-from hepxai.cli import benchmark, data, detector, explain, lri, pipeline, plot, train
+from hepxai.cli import benchmark, data, detector, explain, lri, pipeline, plot, pointsets, train
 from hepxai.errors import InputError
 
-_GROUPS = (data, train, explain, plot, benchmark, pipeline, detector, lri)
+_GROUPS = (data, train, explain, plot, benchmark, pipeline, detector, pointsets, lri)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,10 +3,10 @@
 Every layer sends a message ``MLP([x_i, x_j − x_i, e_ij])`` along each edge ``j → i`` of ``batch.edge_index``
 and reduces the messages onto ``i`` (mean or max); layers after the first add their input back (residual).
 The per-point embeddings are pooled per graph (sum, as the paper, or mean) and a head MLP gives the logits.
-The graph is not rebuilt from hidden features (the LRI paper's "second class" of models): it comes with the
-data, built from positions (:func:`hepxai.data.graphs.knn_edge_index`), and the geometric edge features
-``e_ij = (‖Δr‖, Δr/‖Δr‖)`` (:func:`hepxai.data.graphs.distance_and_direction`) arrive as ``batch.edge_attr``,
-so explainers treat them as inputs.
+The graph is not rebuilt from hidden features (the LRI paper's "second class" of models): it is the one the
+batch carries, or the ``k``-nearest-neighbour graph of ``batch.pos`` plus self loops with the geometric edge
+features ``e_ij = (‖Δr‖, Δr/‖Δr‖)`` (:mod:`hepxai.models.point_graph`); explainers treat ``edge_attr`` as an
+input.
 
 Wang et al., "Dynamic graph CNN for learning on point clouds" (2019), https://arxiv.org/abs/1801.07829;
 Miao et al., "Interpretable geometric deep learning via learnable randomness injection" (2023), appendix D.
@@ -15,6 +15,7 @@ Miao et al., "Interpretable geometric deep learning via learnable randomness inj
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any, Literal
 
 import torch
@@ -22,13 +23,14 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from hepxai.models.graph_ops import aggregate, constant, gather, pool
+from hepxai.models.point_graph import DEFAULT_K, point_graph
 from hepxai.models.registry import GraphModel, register_model
 
 Aggregation = Literal["mean", "max"]
 Pooling = Literal["sum", "mean"]
 
 
-def _block(in_features: int, out_features: int, dropout: float) -> list[nn.Module]:
+def block(in_features: int, out_features: int, dropout: float) -> list[nn.Module]:
     """``Linear → BatchNorm1d → ReLU → Dropout``."""
     return [
         nn.Linear(in_features, out_features),
@@ -36,6 +38,16 @@ def _block(in_features: int, out_features: int, dropout: float) -> list[nn.Modul
         nn.ReLU(),
         nn.Dropout(dropout),
     ]
+
+
+def head_mlp(in_features: int, widths: Sequence[int], out_features: int, dropout: float) -> nn.Sequential:
+    """The prediction head: a :func:`block` per hidden width, then a ``Linear`` to the logits.
+
+    The LRI paper's head is 64 → 128 → 64 → 1 (``widths = (128, 64)``).
+    """
+    sizes = [in_features, *widths]
+    blocks = [module for first, second in pairwise(sizes) for module in block(first, second, dropout)]
+    return nn.Sequential(*blocks, nn.Linear(sizes[-1], out_features))
 
 
 class EdgeConv(nn.Module):
@@ -72,8 +84,8 @@ class EdgeConv(nn.Module):
             raise ValueError(msg)
         self.aggregation, self.residual = aggregation, residual
         self.mlp = nn.Sequential(
-            *_block(2 * in_features + edge_features, out_features, dropout),
-            *_block(out_features, out_features, dropout),
+            *block(2 * in_features + edge_features, out_features, dropout),
+            *block(out_features, out_features, dropout),
         )
 
     def forward(
@@ -104,7 +116,9 @@ class DGCNN(GraphModel):
     relevance is that of the standardised features). Positions enter only through the edge features, so
     the model is invariant to translations of a point cloud, and to the order of its points.
 
-    Honours ``batch.edge_weight`` (per edge; weighs the mean or multiplies the messages of a max) and
+    Runs on the graph of :func:`hepxai.models.point_graph.point_graph`: the batch's own ``edge_index`` and
+    ``edge_attr``, or the ``k``-nearest-neighbour graph of ``batch.pos`` with self loops. Honours
+    ``batch.edge_weight`` (per edge; weighs the mean or multiplies the messages of a max) and
     ``batch.node_weight`` (per point; weighs the pooling); with 0/1 weights from a node mask
     (:func:`hepxai.explain.forward.masked_batch`) the logits equal those of the point clouds without the
     masked points.
@@ -119,6 +133,9 @@ class DGCNN(GraphModel):
         dropout: Dropout ratio after every ReLU (0.2 in the LRI paper).
         classes: Names of the output columns; one logit (``("signal",)``, trained with binary cross-entropy
             as in the LRI paper) by default. The last one is the default target.
+        head: Hidden widths of the head after pooling: ``(128, 64)`` gives the LRI paper's 64 → 128 → 64 →
+            1; ``(hidden,)`` the head of checkpoints written before this option existed.
+        k: Neighbours per point when the graph is built from ``batch.pos`` (self loop on top).
     """
 
     kind = "dgcnn"
@@ -134,6 +151,8 @@ class DGCNN(GraphModel):
         pooling: Pooling = "sum",
         dropout: float = 0.2,
         classes: Sequence[str] = ("signal",),
+        head: Sequence[int] = (128, 64),
+        k: int = DEFAULT_K,
     ) -> None:
         super().__init__()
         for name, value, valid in (
@@ -143,10 +162,19 @@ class DGCNN(GraphModel):
             if value not in valid:
                 msg = f"DGCNN: {name} must be one of {', '.join(valid)} (got {value!r})"
                 raise ValueError(msg)
-        if num_features < 1 or hidden < 1 or num_layers < 1 or edge_features < 0 or not classes:
+        if (
+            num_features < 1
+            or hidden < 1
+            or num_layers < 1
+            or edge_features < 0
+            or not classes
+            or k < 1
+            or any(width < 1 for width in head)
+        ):
             msg = (
-                f"DGCNN: needs num_features, hidden, num_layers >= 1, edge_features >= 0 and a class (got "
-                f"{num_features}, {hidden}, {num_layers}, {edge_features}, {tuple(classes)})"
+                f"DGCNN: needs num_features, hidden, num_layers, k and head widths >= 1, edge_features >= 0 "
+                f"and a class (got {num_features}, {hidden}, {num_layers}, {k}, {tuple(head)}, "
+                f"{edge_features}, {tuple(classes)})"
             )
             raise ValueError(msg)
         self.num_features, self.hidden, self.num_layers = num_features, hidden, num_layers
@@ -156,7 +184,7 @@ class DGCNN(GraphModel):
             pooling,
             dropout,
         )
-        self.classes = tuple(classes)
+        self.classes, self.head_widths, self.k = tuple(classes), tuple(int(w) for w in head), k
         self.default_target = self.classes[-1]
         self.embedding_name = f"convs.{num_layers - 1}"
         self.input_norm = nn.BatchNorm1d(num_features)
@@ -171,7 +199,7 @@ class DGCNN(GraphModel):
             )
             for layer in range(num_layers)
         )
-        self.head = nn.Sequential(*_block(hidden, hidden, dropout), nn.Linear(hidden, len(self.classes)))
+        self.head = head_mlp(hidden, self.head_widths, len(self.classes), dropout)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -185,26 +213,21 @@ class DGCNN(GraphModel):
             "pooling": self.pooling,
             "dropout": self.dropout,
             "classes": list(self.classes),
+            "head": list(self.head_widths),
+            "k": self.k,
         }
 
     def forward(self, batch: Batch) -> Tensor:
-        """``[num_graphs, len(classes)]`` logits of a ``Batch`` with ``x``, ``edge_index``, ``edge_attr``."""
-        x, edge_index = batch.x, batch.edge_index
+        """``[num_graphs, len(classes)]`` logits of a ``Batch`` with ``x`` and a graph or ``pos``."""
+        x = batch.x
         if x.dim() != 2 or x.shape[1] != self.num_features:
             msg = f"DGCNN expects {self.num_features} features per point, the data has shape {tuple(x.shape)}"
             raise ValueError(msg)
-        edge_attr = None
-        if self.edge_features:
-            edge_attr = getattr(batch, "edge_attr", None)
-            expected = (edge_index.shape[1], self.edge_features)
-            if edge_attr is None or tuple(edge_attr.shape) != expected:
-                got = "none" if edge_attr is None else f"shape {tuple(edge_attr.shape)}"
-                msg = f"DGCNN expects edge_attr of shape {expected} (distance and direction), got {got}"
-                raise ValueError(msg)
+        edges = point_graph(batch, k=self.k, width=self.edge_features, owner="DGCNN")
+        edge_index, edge_attr, edge_weight = edges.edge_index, edges.edge_attr, edges.edge_weight
         graph = getattr(batch, "batch", None)
         if graph is None:
             graph = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-        edge_weight = getattr(batch, "edge_weight", None)
         x = self.input_norm(x)
         for conv in self.convs:
             x = conv(x, edge_index, edge_attr, edge_weight)
