@@ -53,8 +53,12 @@ def test_an_interrupted_training_resumes(dataset_folder: Path, tmp_path: Path) -
     folder = out / "synthetic" / "dgcnn" / "lri_bernoulli" / "seed1"
     (folder / "result.yaml").unlink()  # as if killed after its last epoch, before scoring
     result = run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=3), out, progress=False)
-    assert len(torch.load(folder / "last.pt", weights_only=False)["history"]) == 3
+    history = torch.load(folder / "last.pt", weights_only=False)["history"]
+    assert len(history) == 3
     assert result["epochs"] == 3
+    # The kept epoch is the first with the highest validation prediction AUC, not the lowest loss.
+    aucs = [record["val_auc"] for record in history]
+    assert result["best_epoch"] == aucs.index(max(aucs)) + 1
 
 
 def test_checkpoint_keeps_the_noise_generator(dataset_folder: Path, tmp_path: Path) -> None:
