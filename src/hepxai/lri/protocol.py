@@ -63,6 +63,9 @@ from hepxai.training import Objective, predict_logits, train
 log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.yaml"
+SCORES_FILE = "scores.pt"
+"""Per point of the positive test samples: ``score``, ``truth``, ``sample`` (index among them) and, for
+LRI-Gaussian, ``covariance`` ``[points, 3, 3]`` (in scaled units): the input of ROC curves and displays."""
 SCORE_BATCH = 128
 PAPER_EPOCHS, ALPHA_INTERVAL = 300, 10
 """The authors' epochs on ActsTrack and SynMol, and their epochs between two steps of LRI-Bernoulli's α."""
@@ -376,6 +379,9 @@ def _score(
         truth.append(batch.node_truth.bool())
         graph.append(batch.batch + number * SCORE_BATCH)
     score, truth_all, graph_all = torch.cat(scores), torch.cat(truth), torch.cat(graph)
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {"score": score, "truth": truth_all, "sample": graph_all}
+    torch.save({**saved, **_covariances(objective, model, positives)}, folder / SCORES_FILE)
     result.update(
         interp_auc=interpretation_auc(score, truth_all),
         prec_at_k1=precision_at_k(score, truth_all, graph_all, k1),
@@ -415,6 +421,14 @@ def _scorer(
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(generator.generator.state_dict(), folder / "generator.pt")
     return lambda batch: generator.explain(batch).node[:, 0]
+
+
+def _covariances(objective: Objective, model: GraphModel, positives: GraphList) -> dict[str, Tensor]:
+    if not isinstance(objective, LRIGaussian):
+        return {}
+    with torch.no_grad(), eval_mode(model), eval_mode(objective):
+        parts = [objective.covariance(model, batch)[0] for batch in _batches(positives)]
+    return {"covariance": torch.cat(parts)}
 
 
 def _batches(graphs: GraphList) -> Iterator[Batch]:
