@@ -10,6 +10,7 @@ from torch.distributions import Bernoulli, MultivariateNormal, kl_divergence
 
 from hepxai.lri import LRIBernoulli, LRIGaussian, PointMask, bernoulli_kl, gaussian_kl
 from hepxai.lri.bernoulli import masked
+from hepxai.lri.gaussian import log_determinant
 
 
 @pytest.mark.parametrize(
@@ -125,3 +126,12 @@ def test_zero_mask_removes_points(model, batch) -> None:
         masked_logits = model(masked(batch, keep.float()))
         dropped = drop_tracks(batch, keep)
         torch.testing.assert_close(masked_logits, model(dropped), atol=1e-5, rtol=1e-5)
+
+
+def test_log_determinant_by_sylvester() -> None:
+    generator = torch.Generator().manual_seed(1)
+    factor = torch.randn(5, 3, 3, generator=generator, dtype=torch.float64)
+    a1 = torch.tensor([1e-3, 0.5, 1.0, 10.0, 1e3], dtype=torch.float64)
+    a2 = torch.tensor([1e-6, 1e-3, 1.0, 0.1, 2.0], dtype=torch.float64)
+    covariance = a1[:, None, None] * factor @ factor.transpose(1, 2) + a2[:, None, None] * torch.eye(3)
+    torch.testing.assert_close(log_determinant(a1, a2, factor), torch.logdet(covariance))

@@ -22,6 +22,7 @@ Miao et al. (2023), sections 4.2 and appendices C, D; warm-up, c, β and k follo
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
@@ -39,12 +40,27 @@ Weighting = Literal["learned", "none"]
 CLIP = (1e-6, 1e6)
 
 
-def gaussian_kl(covariance: Tensor, sigma: float) -> Tensor:
+def gaussian_kl(covariance: Tensor, sigma: float, *, log_det: Tensor | None = None) -> Tensor:
     """``[...]`` ``KL(N(0, Σ) ‖ N(0, σI))`` of every ``[..., d, d]`` covariance:
-    ``½ (tr Σ / σ − d + d ln σ − ln det Σ)``."""
+    ``½ (tr Σ / σ − d + d ln σ − ln det Σ)``; ``log_det`` gives ``ln det Σ`` when known more precisely."""
     dims = covariance.shape[-1]
     trace = covariance.diagonal(dim1=-2, dim2=-1).sum(-1)
-    return 0.5 * (trace / sigma - dims + dims * torch.log(torch.tensor(sigma)) - torch.logdet(covariance))
+    log_det = torch.logdet(covariance) if log_det is None else log_det
+    return 0.5 * (trace / sigma - dims + dims * math.log(sigma) - log_det)
+
+
+def log_determinant(a1: Tensor, a2: Tensor, factor: Tensor) -> Tensor:
+    """``ln det (a1·UUᵀ + a2·I)`` as ``d ln a2 + ln det (I + (a1/a2)·UᵀU)`` (Sylvester's identity).
+
+    The second matrix has every eigenvalue ≥ 1, so its Cholesky factor exists even where ``Σ`` spans many
+    orders of magnitude (a2 near its 1e-6 floor, a1 large), where a determinant of ``Σ`` itself would lose
+    its sign in float32.
+    """
+    dims = factor.shape[-1]
+    identity = torch.eye(dims, dtype=factor.dtype, device=factor.device)
+    inner = identity + (a1 / a2)[:, None, None] * factor.transpose(1, 2) @ factor
+    cholesky = torch.linalg.cholesky(inner)
+    return dims * torch.log(a2) + 2 * torch.log(cholesky.diagonal(dim1=-2, dim2=-1)).sum(-1)
 
 
 class DistanceWeight(nn.Module):
@@ -160,12 +176,13 @@ class LRIGaussian(Objective):
         noise = a1.sqrt()[:, None] * (factor @ first).squeeze(2) + a2.sqrt()[:, None] * second
         perturbed = self.graph(batch, batch.pos + noise / self.scale)
         loss = classification_loss(model(perturbed), batch.y)
-        return loss + self.beta * per_graph_share(gaussian_kl(covariance, self.sigma), batch)
+        kl = gaussian_kl(covariance, self.sigma, log_det=log_determinant(a1, a2, factor))
+        return loss + self.beta * per_graph_share(kl, batch)
 
     def scores(self, model: GraphModel, batch: Batch) -> Tensor:
         """``[num_points]`` ``−log det Σ_v``: the higher, the more the point's location matters."""
-        covariance, *_ = self.covariance(model, batch)
-        return -torch.logdet(covariance)
+        _, a1, a2, factor = self.covariance(model, batch)
+        return -log_determinant(a1, a2, factor)
 
     def logits(self, model: GraphModel, batch: Batch) -> Tensor:
         """The backbone on the rebuilt graph of the true positions (no noise)."""
