@@ -56,6 +56,8 @@ def test_an_interrupted_training_resumes(dataset_folder: Path, tmp_path: Path) -
     history = torch.load(folder / "last.pt", weights_only=False)["history"]
     assert len(history) == 3
     assert result["epochs"] == 3
+    with pytest.raises(InputError, match="trained 3 epochs, more than --epochs 2"):
+        run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=2), out, progress=False)
     # The kept epoch is the first with the highest validation prediction AUC, not the lowest loss.
     aucs = [record["val_auc"] for record in history]
     assert result["best_epoch"] == aucs.index(max(aucs)) + 1

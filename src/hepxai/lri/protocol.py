@@ -325,7 +325,11 @@ def _train(
     )
     resume = (folder / "last.pt").is_file()
     if resume:
-        log.info("%s: resuming", folder)
+        done = len(read_checkpoint(folder / "last.pt").get("history", []))
+        if done > spec.epochs:
+            msg = f"{folder / 'last.pt'}: trained {done} epochs, more than --epochs {spec.epochs}"
+            raise InputError(msg)
+        log.info("%s: resuming after epoch %d", folder, done)
     result = train(
         train_data,
         config,
