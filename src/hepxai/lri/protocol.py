@@ -104,6 +104,7 @@ class RunSpec:
     mask_steps: int = 500
 
     def folder(self, out: Path) -> Path:
+        """The run's folder under ``out``."""
         return Path(out) / Path(self.data).resolve().name / self.backbone / self.method / f"seed{self.seed}"
 
     def settings(self) -> dict[str, Any]:
