@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 
 import pytest
 import torch
@@ -77,3 +78,16 @@ def test_point_scores_split_edge_relevance_between_both_ends() -> None:
     # point 0: |1| + |−1| + half of edge 0 (2 / 2) = 3; point 1: 2 + 1 (edge 0) + 2 + 2 (its loop,
     # both ends) = 7; point 2: 0.5.
     torch.testing.assert_close(point_scores(explanation, edge_index), torch.tensor([3.0, 7.0, 0.5]))
+
+
+def test_repeated_gradgeo_frees_its_graph(model: DGCNN, clouds: Batch) -> None:
+    from .test_memory import _GraphTensors
+
+    graph = _GraphTensors()
+    with graph:
+        for _ in range(3):
+            explanation = GradGeo(model).explain(clouds)
+            del explanation
+    gc.collect()
+    assert graph.references
+    assert not graph.alive()
