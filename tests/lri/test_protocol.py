@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -142,3 +143,18 @@ def test_one_line_errors(tmp_path: Path, capsys, dataset_folder: Path) -> None:
     assert code == 2
     assert len(err.splitlines()) == 1
     assert "unknown model kind 'nonet'" in err
+
+
+def test_benchmark_command_writes_the_table(dataset_folder: Path, tmp_path: Path) -> None:
+    out, table = tmp_path / "runs", tmp_path / "lri.csv"
+    common = ["--data", str(dataset_folder), "--out", str(out), "--epochs", "1", "--seeds", "0"]
+    methods = ["--methods", "erm", "gradgeo"]
+    assert main(["-q", "lri", "benchmark", *common, *methods, "--results", str(table)]) == 0
+    frame = pd.read_csv(table)
+    expected = {"dataset", "backbone", "method", "interp_auc_mean", "interp_auc_std", "prec_at_k1"}
+    expected |= {"prec_at_k2", "k1", "k2", "pred_auc_mean", "seeds", "epochs", "variant"}
+    assert expected <= set(frame.columns)
+    assert sorted(frame.method) == ["erm", "gradgeo"]
+    again = tmp_path / "again.csv"
+    assert main(["-q", "lri", "benchmark", *common, "--table-only", "--results", str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again), frame)

@@ -58,6 +58,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     benchmark.add_argument(
         "--results", type=Path, default=Path("results/lri.csv"), metavar="CSV", help="the table to write"
     )
+    benchmark.add_argument(
+        "--table-only", action="store_true", help="write the table of the finished runs, run nothing"
+    )
     _add_common(benchmark)
     benchmark.set_defaults(run=run_benchmark)
 
@@ -125,15 +128,16 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from hepxai.lri.methods import METHODS
     from hepxai.lri.protocol import collect, run_grid, summarise
 
-    run_grid(
-        args.data,
-        args.backbones,
-        args.methods or list(METHODS),
-        args.seeds,
-        args.out,
-        progress=args.progress,
-        **_options(args),
-    )
+    if not args.table_only:
+        run_grid(
+            args.data,
+            args.backbones,
+            args.methods or list(METHODS),
+            args.seeds,
+            args.out,
+            progress=args.progress,
+            **_options(args),
+        )
     table = summarise(collect(args.out))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.results, index=False, float_format="%.4f")
