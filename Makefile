@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test test-all lint bench results results-tracking clean
+.PHONY: demo test test-all lint bench results results-lri results-tracking clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,18 @@ results: $(STAMP)
 	test -f $(RESULTS_DIR)/test.root || $(BIN)/hepxai data simulate --signal 2500 --background 2500 --seed 202 --out $(RESULTS_DIR)/test.root
 	test -f $(RESULTS_DIR)/run/best.pt || $(BIN)/hepxai train --data $(RESULTS_DIR)/train.root --out $(RESULTS_DIR)/run --selection none --epochs 6 --lr 1e-3 --patience 3 --seed 0
 	$(BIN)/hepxai benchmark --model $(RESULTS_DIR)/run/best.pt --data $(RESULTS_DIR)/test.root --out $(RESULTS_DIR)/benchmark --max-jets 2000 --score-features trackBTag_Sip2dVal trackBTag_Sip2dSig trackBTag_Sip3dVal trackBTag_Sip3dSig track_dxy track_dxysig track_dz track_dzsig --results results/benchmark_jets.csv
+
+# results/lri.csv: the LRI comparison of docs/lri.md. Every method with 3 seeds on DGCNN for ActsTrack and
+# SynMol, then ERM, LRI and GradGAM with one seed on Point Transformer and EGNN. Resumable: stop it and run
+# it again. LRI_EPOCHS=300 is the paper's (days on 2 cores); the runs of docs/lri.md used fewer.
+LRI_DATA ?= runs/lri-data
+LRI_RUNS ?= runs/lri
+LRI_EPOCHS ?= 300
+results-lri: $(STAMP)
+	test -f $(LRI_DATA)/actstrack/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --out $(LRI_DATA)/actstrack
+	test -f $(LRI_DATA)/synmol/dataset.yaml || $(BIN)/hepxai pointsets make synmol --out $(LRI_DATA)/synmol
+	$(BIN)/hepxai lri benchmark --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --backbones dgcnn --seeds 0 1 2 --epochs $(LRI_EPOCHS) --out $(LRI_RUNS) --results results/lri.csv
+	$(BIN)/hepxai lri benchmark --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --backbones point_transformer egnn --methods erm lri_bernoulli lri_gaussian lri_gaussian_unweighted gradgam --seeds 0 --epochs $(LRI_EPOCHS) --out $(LRI_RUNS) --results results/lri.csv
 
 # results/tracking.csv: the edge-classifier chain (module-map graphs, Interaction Network, connected components)
 # and Truth-CC on pt1_mu200 (docs/tracking.md): 200 detector events, graphs, training on 100 events (resumed if

@@ -64,6 +64,8 @@ class TrainConfig:
         seed: Seeds the split, the initial weights and the order of minibatches.
         reweight_pt: Weight QCD jets so their fj_pt spectrum matches the signal's.
         fused: Train with the fused forward pass (same function, faster); else the plain one.
+        select: Keep as ``best.pt`` the epoch of the lowest validation ``loss`` or the highest
+            validation ROC ``auc`` (the LRI protocol); early stopping follows the same measure.
     """
 
     epochs: int = 30
@@ -74,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     reweight_pt: bool = False
     fused: bool = True
+    select: Literal["loss", "auc"] = "loss"
 
 
 @dataclass(frozen=True)

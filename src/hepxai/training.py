@@ -31,7 +31,7 @@ from hepxai.data.jets import Jets, rechunk
 from hepxai.data.root_io import STREAM_CHUNK_SIZE, iter_jets, read_jets, resolve_selection, selection_window
 from hepxai.data.schema import Schema, load_schema
 from hepxai.errors import InputError
-from hepxai.evaluation import check_jets, predict, tagger_score
+from hepxai.evaluation import check_jets, tagger_score
 from hepxai.metrics.classification import roc_auc
 from hepxai.models.checkpoint import read_checkpoint, save_checkpoint
 from hepxai.models.registry import GraphModel, build_model
@@ -187,6 +187,19 @@ class Objective(nn.Module):
         """``[num_graphs]`` loss of every graph of ``batch`` (the loop weighs and averages them)."""
         return classification_loss(model.fast_forward(batch), batch.y)
 
+    def logits(self, model: GraphModel, batch: Batch) -> torch.Tensor:
+        """The trained model's deterministic prediction (validation, scoring): its fast forward by default.
+
+        A method that changes the input the model sees (rebuilds the graph, weighs messages) predicts
+        through the same change without its noise.
+        """
+        return model.fast_forward(batch)
+
+    def selectable(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` may become ``best.pt``: every epoch by default; a method with a warm-up
+        of the bare model selects among the epochs that trained the method itself."""
+        return True
+
 
 class PlainForwardObjective(Objective):
     """Graph classification with the model's plain ``forward`` instead of its fast path."""
@@ -212,6 +225,7 @@ def train(
     model: GraphModel | None = None,
     objective: Objective | None = None,
     resume: bool = False,
+    validation: GraphData | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train a model on labelled graphs (jets or any :class:`GraphData`) and write the run folder ``out_dir``.
@@ -225,6 +239,8 @@ def train(
             ``config.train.fused`` is off).
         resume: Continue from ``out_dir/last.pt``; the settings must match the stored ones
             (``epochs`` may grow).
+        validation: Validation graphs of a fixed split (a dataset's own ``valid`` split); then all of
+            ``data`` trains and ``validation_fraction`` is not used.
         progress: Show progress bars.
 
     Raises:
@@ -240,13 +256,18 @@ def train(
     if objective is None:
         objective = Objective() if settings.fused else PlainForwardObjective()
     optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=settings.lr)
-    train_index, val_index = split_indices(len(data), settings.validation_fraction, settings.seed)
-    train_data, val_data = data.select(train_index), data.select(val_index)
+    if validation is None:
+        train_index, val_index = split_indices(len(data), settings.validation_fraction, settings.seed)
+        train_data, val_data = data.select(train_index), data.select(val_index)
+        weights = _weights(data, settings.reweight_pt)
+        train_weights, val_weights = weights[train_index], weights[val_index]
+    else:
+        train_data, val_data = data, validation
+        train_weights = _weights(train_data, settings.reweight_pt)
+        val_weights = _weights(val_data, settings.reweight_pt)
     check_jets(data, model, "training data")
     check_jets(train_data, model, "training split")
     check_jets(val_data, model, "validation split")
-    weights = _weights(data, settings.reweight_pt)
-    train_weights, val_weights = weights[train_index], weights[val_index]
 
     history: list[EpochRecord] = []
     best_loss, best_epoch, stale = float("inf"), 0, 0
@@ -261,6 +282,7 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         history = [EpochRecord(**record) for record in state["history"]]
         best_loss, best_epoch, stale = state["best_val_loss"], state["best_epoch"], state["stale_epochs"]
+        best_loss = state.get("best_score", best_loss)
     write_config(config, out_dir / "config.yaml")
 
     epochs = range(len(history) + 1, settings.epochs + 1)
@@ -287,16 +309,20 @@ def train(
             settings.batch_size,
             progress,
         )
-        logits = torch.from_numpy(predict(model, val_data))
+        logits = torch.from_numpy(predict_logits(model, objective, val_data))
         val_loss = _weighted(
             classification_loss(logits, torch.from_numpy(val_data.label)), torch.from_numpy(val_weights)
         ).item()
         val_auc = roc_auc(tagger_score(logits.numpy()), val_data.label)
         history.append(EpochRecord(epoch, train_loss, val_loss, val_auc, time.perf_counter() - start))
-        improved = val_loss < best_loss
-        best_loss, best_epoch, stale = (
-            (val_loss, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
-        )
+        score = val_loss if settings.select == "loss" else -val_auc
+        if not objective.selectable(epoch):
+            improved = False
+        else:
+            improved = score < best_loss
+            best_loss, best_epoch, stale = (
+                (score, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
+            )
         run = {"run_config": config_to_dict(config), "epoch": epoch, "objective": objective.state_dict()}
         if improved:
             save_checkpoint(best_path, model, **run, val_loss=val_loss, val_auc=val_auc)
@@ -307,6 +333,7 @@ def train(
             optimizer=optimizer.state_dict(),
             history=[asdict(record) for record in history],
             best_val_loss=best_loss,
+            best_score=best_loss,
             best_epoch=best_epoch,
             stale_epochs=stale,
         )
@@ -324,14 +351,37 @@ def train(
     stopped_early = stale >= settings.patience and len(history) < settings.epochs
     if stopped_early:
         log.info("stopped early: no lower validation loss in %d epochs", settings.patience)
-    log.info(
-        "best epoch %d: validation loss %.4f, AUC %.4f -> %s",
-        best_epoch,
-        best_loss,
-        history[best_epoch - 1].val_auc,
-        best_path,
-    )
+    if best_epoch:
+        log.info(
+            "best epoch %d: validation loss %.4f, AUC %.4f -> %s",
+            best_epoch,
+            history[best_epoch - 1].val_loss,
+            history[best_epoch - 1].val_auc,
+            best_path,
+        )
     return TrainResult(tuple(history), best_epoch, stopped_early, best_path, last_path)
+
+
+def predict_logits(
+    model: GraphModel, objective: Objective, data: GraphData, *, batch_size: int = 1024
+) -> np.ndarray:
+    """``[num_graphs, num_classes]`` the objective's deterministic logits, in eval mode, in data order.
+
+    The train/eval modes of model and objective are restored afterwards.
+    """
+    modes = model.training, objective.training
+    model.eval()
+    objective.eval()
+    logits = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            batch = data.select(np.arange(start, min(start + batch_size, len(data)))).to_batch()
+            logits.append(objective.logits(model, batch))
+    model.train(modes[0])
+    objective.train(modes[1])
+    if not logits:
+        return np.zeros((0, len(model.classes)), dtype=np.float32)
+    return torch.cat(logits).numpy()
 
 
 def _train_epoch(
@@ -399,6 +449,7 @@ def _resume_state(path: Path, config: RunConfig) -> dict:
     stored, current = state["run_config"], config_to_dict(config)
     stored["train"]["epochs"] = current["train"]["epochs"]  # a finished run may be extended
     stored["model"].setdefault("kind", "interaction_network")  # runs from before model kinds
+    stored["train"].setdefault("select", "loss")  # runs from before the selection choice
     for section, values in current.items():
         for key, value in values.items():
             if stored[section].get(key) != value:

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from hepxai import __version__
-from hepxai.cli import benchmark, data, detector, explain, pipeline, plot, pointsets, tracking, train
+from hepxai.cli import benchmark, data, detector, explain, lri, pipeline, plot, pointsets, tracking, train
 from hepxai.errors import InputError
 
-_GROUPS = (data, train, explain, plot, benchmark, pipeline, detector, pointsets, tracking)
+_GROUPS = (data, train, explain, plot, benchmark, pipeline, detector, pointsets, lri, tracking)
 
 
 def build_parser() -> argparse.ArgumentParser:

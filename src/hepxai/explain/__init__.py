@@ -6,10 +6,11 @@ from hepxai.explain.base import (
     explainer_names,
     feature_shares,
     get_explainer,
+    point_scores,
     register_explainer,
     track_scores,
 )
-from hepxai.explain.gradients import GradGAM, GradientTimesInput, IntegratedGradients, Saliency
+from hepxai.explain.gradients import GradGAM, GradGeo, GradientTimesInput, IntegratedGradients, Saliency
 from hepxai.explain.lrp import LRP
 from hepxai.explain.masks import BernMask, BernMaskP
 from hepxai.explain.rules import Epsilon, Gamma, Rule, ZPlus
@@ -24,6 +25,7 @@ __all__ = [
     "Explanation",
     "Gamma",
     "GradGAM",
+    "GradGeo",
     "GradientTimesInput",
     "ImpactParameterRanking",
     "IntegratedGradients",
@@ -35,6 +37,7 @@ __all__ = [
     "explainer_names",
     "feature_shares",
     "get_explainer",
+    "point_scores",
     "register_explainer",
     "track_scores",
 ]

@@ -91,6 +91,27 @@ def track_scores(explanation: Explanation) -> Tensor:
     return explanation.node.abs().sum(dim=1)
 
 
+def point_scores(explanation: Explanation, edge_index: Tensor) -> Tensor:
+    """``[num_points]`` one score per point of a point cloud: :func:`track_scores` plus half of the
+    ``|relevance|`` of the attributes of every edge it is an end of.
+
+    A point cloud's geometry reaches the model as edge attributes (distances and directions between two
+    points), which belong to both ends alike; halving keeps the total. Explanations without edge-attribute
+    relevance give :func:`track_scores`.
+
+    Args:
+        explanation: Any explanation of the batch whose graph is ``edge_index``.
+        edge_index: ``[2, num_edges]`` the graph the explained batch carried.
+    """
+    score = track_scores(explanation)
+    if explanation.edge_attr is None:
+        return score
+    per_edge = explanation.edge_attr.abs().sum(dim=1) / 2
+    num_points = score.shape[0]
+    ends = scatter(per_edge, edge_index[0], dim=0, dim_size=num_points, reduce="sum")
+    return score + ends + scatter(per_edge, edge_index[1], dim=0, dim_size=num_points, reduce="sum")
+
+
 def feature_shares(explanation: Explanation, *, per_jet: bool = False) -> Tensor:
     """Each feature's share of the total ``|relevance|``.
 

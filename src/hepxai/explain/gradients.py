@@ -1,4 +1,4 @@
-"""Gradient explainers: saliency, gradient × input, Integrated Gradients and GradGAM.
+"""Gradient explainers: saliency, gradient × input, Integrated Gradients, GradGAM and GradGeo.
 
 All jets of a batch are explained in one backward pass (Integrated Gradients: one per step), since each
 jet's output depends only on its own tracks. ``input="standardized"`` (default, as for LRP) takes the
@@ -16,6 +16,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
+from hepxai.data.graphs import distance_and_direction
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode, logits_with_standardized, standardize, target_logit
 from hepxai.explain.lrp_dense import dense_lrp
@@ -58,17 +59,33 @@ class _InputGradient:
 
     def gradient(self, batch: Batch, point: Tensor, target: str | None) -> tuple[Tensor, Tensor]:
         """Explained logit ``[num_jets]`` at ``point`` and its gradient ``[num_tracks, num_features]``."""
+        explained, grad, _ = self.gradients(batch, point, target, edge_attr=False)
+        return explained, grad
+
+    def gradients(
+        self, batch: Batch, point: Tensor, target: str | None, *, edge_attr: bool = True
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """:meth:`gradient`, and the gradient ``[num_edges, edge_features]`` with respect to the batch's
+        ``edge_attr`` (``None`` without float edge attributes or with ``edge_attr=False``)."""
         point = point.detach().requires_grad_(True)
+        moved = copy.copy(batch)
+        edges = getattr(batch, "edge_attr", None)
+        leaves = [point]
+        if edge_attr and edges is not None and edges.is_floating_point():
+            moved.edge_attr = edges.to(point).detach().requires_grad_(True)
+            leaves.append(moved.edge_attr)
         with torch.enable_grad(), eval_mode(self.model):
             if self.input == "standardized":
-                logits = logits_with_standardized(self.model, batch, point)
+                logits = logits_with_standardized(self.model, moved, point)
             else:
-                moved = copy.copy(batch)
                 moved.x = point
                 logits = self.model(moved)
             explained = target_logit(self.model, batch, logits, target)
-            (grad,) = torch.autograd.grad(explained.sum(), point)
-        return explained.detach(), grad
+            grads = torch.autograd.grad(explained.sum(), leaves, allow_unused=True)
+        edge_grad = None
+        if len(leaves) > 1:
+            edge_grad = torch.zeros_like(leaves[1]) if grads[1] is None else grads[1]
+        return explained.detach(), grads[0], edge_grad
 
 
 @register_explainer("saliency")
@@ -100,10 +117,22 @@ class GradientTimesInput(_InputGradient):
     """
 
     def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
-        """Gradient times input of the ``target`` logit for every track feature of ``batch``."""
-        reference, logit, grad = self.gradient_at_input(batch, target)
+        """Gradient times input of the ``target`` logit for every track feature of ``batch``, and of every
+        edge attribute where the batch has float ones (point clouds: distances and directions)."""
+        edges = getattr(batch, "edge_attr", None)
+        if edges is None or not edges.is_floating_point() or (self.fast and dense_applies(self.model, batch)):
+            reference, logit, grad = self.gradient_at_input(batch, target)
+            edge_relevance = None
+        else:
+            reference = self.reference(batch)
+            logit, grad, edge_grad = self.gradients(batch, reference, target)
+            edge_relevance = edges.to(edge_grad) * edge_grad
         return Explanation(
-            node=reference * grad, batch=batch.batch, logit=logit, target=resolve_target(self.model, target)
+            node=reference * grad,
+            batch=batch.batch,
+            logit=logit,
+            target=resolve_target(self.model, target),
+            edge_attr=edge_relevance,
         )
 
 
@@ -180,6 +209,71 @@ class GradGAM:
         return Explanation(
             node=score, batch=batch.batch, logit=explained.detach(), target=resolve_target(self.model, target)
         )
+
+
+@register_explainer("gradgeo")
+class GradGeo:
+    """``‖∂ logit / ∂ r_v‖``: how strongly the explained logit reacts to moving each point, the LRI paper's
+    GradGeo (after Shrikumar et al., 2017). One score per point: ``node`` has shape ``[num_points, 1]``.
+
+    Positions reach a point-cloud model through ``batch.pos`` and through the edge attributes built from
+    them, ``(‖Δr‖, Δr/‖Δr‖)`` (:func:`~hepxai.data.graphs.distance_and_direction`); both are recomputed
+    from one differentiable copy of the positions. The graph itself (which points are neighbours) stays:
+    a nearest-neighbour search has no gradient.
+
+    Args:
+        model: Any model reading ``batch.pos`` or distance-and-direction edge attributes.
+    """
+
+    def __init__(self, model: GraphModel) -> None:
+        self.model = model
+
+    def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
+        """Gradient norm with respect to every point's position, for ``target``.
+
+        Raises:
+            ValueError: the batch has no ``pos``, or edge attributes that are not the positions' distances
+                and directions (their gradient would not reach the positions).
+        """
+        if getattr(batch, "pos", None) is None:
+            msg = "GradGeo: the batch has no pos (point positions)"
+            raise ValueError(msg)
+        parameter = next(self.model.parameters())
+        pos = batch.pos.to(device=parameter.device, dtype=parameter.dtype).detach().requires_grad_(True)
+        moved = copy.copy(batch)
+        moved.pos = pos
+        edges = getattr(batch, "edge_attr", None)
+        if edges is not None:
+            geometric = distance_and_direction(pos.detach(), batch.edge_index)
+            if edges.shape != geometric.shape or not torch.allclose(
+                edges.to(geometric), geometric, atol=1e-4
+            ):
+                msg = "GradGeo: batch.edge_attr is not (distance, direction) of batch.pos"
+                raise ValueError(msg)
+        with torch.enable_grad(), eval_mode(self.model):
+            if edges is not None:
+                moved.edge_attr = distance_and_direction(pos, batch.edge_index)
+            explained = target_logit(self.model, batch, self.model(moved), target)
+            (grad,) = torch.autograd.grad(explained.sum(), pos)
+        return Explanation(
+            node=torch.linalg.vector_norm(grad, dim=1, keepdim=True),
+            batch=batch.batch,
+            logit=explained.detach(),
+            target=resolve_target(self.model, target),
+        )
+
+
+def embedding_width(model: GraphModel) -> int:
+    """Channels of the model's node embedding: the output width of the last Linear of its module.
+
+    Raises:
+        ValueError: the model names no embedding module, or it holds no Linear layer.
+    """
+    linears = [m for m in embedding_module(model).modules() if isinstance(m, torch.nn.Linear)]
+    if not linears:
+        msg = f"{type(model).__name__}: the embedding module holds no Linear layer to read its width from"
+        raise ValueError(msg)
+    return linears[-1].out_features
 
 
 def embedding_module(model: GraphModel) -> torch.nn.Module:

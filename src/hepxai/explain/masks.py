@@ -30,7 +30,7 @@ from torch_geometric.utils import scatter
 
 from hepxai.explain.base import Explanation, register_explainer
 from hepxai.explain.forward import eval_mode, masked_batch, target_logit
-from hepxai.explain.gradients import embedding_module
+from hepxai.explain.gradients import embedding_module, embedding_width
 from hepxai.explain.targets import resolve_target
 from hepxai.models.registry import GraphModel
 
@@ -184,7 +184,7 @@ class BernMaskP(_MaskObjective):
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.generator = nn.Sequential(
-                nn.Linear(2 * _embedding_width(model), hidden), nn.ReLU(), nn.Linear(hidden, 1)
+                nn.Linear(2 * embedding_width(model), hidden), nn.ReLU(), nn.Linear(hidden, 1)
             ).to(dtype=dtype, device=next(model.parameters()).device)
         self.fitted = False
 
@@ -237,12 +237,3 @@ class BernMaskP(_MaskObjective):
         (track,) = captured
         jet = scatter(track, batch.batch, dim=0, dim_size=int(batch.num_graphs), reduce="mean")
         return torch.cat([track, jet[batch.batch]], dim=1)
-
-
-def _embedding_width(model: GraphModel) -> int:
-    """Channels of the model's node embedding: the output width of the last Linear of its module."""
-    linears = [m for m in embedding_module(model).modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        msg = f"{type(model).__name__}: the embedding module holds no Linear layer to read its width from"
-        raise ValueError(msg)
-    return linears[-1].out_features

@@ -1,0 +1,478 @@
+"""The LRI protocol: train, select on validation prediction AUC, score the points of positive test samples.
+
+Every (dataset, backbone, method, seed) run has its own folder, ``OUT/<dataset>/<backbone>/<method>/seed<s>``:
+trained methods keep the training run there (``config.yaml``, ``last.pt``, ``best.pt``, whose ``objective``
+holds the noise generator); every run ends by writing ``result.yaml``. A run whose ``result.yaml`` records
+the same settings is skipped, an interrupted training resumes from ``last.pt``, and the post-hoc methods
+explain the ERM run of the same dataset, backbone and seed (trained first if missing).
+
+- **Training.** Adam (lr 1e-3), batches of 128, fixed epochs without early stopping, on the dataset's
+  ``train`` split; the checkpoint kept is the epoch with the highest ``valid`` prediction AUC, among the
+  epochs that trained the method (after its warm-up). Interpretation is never looked at before the test.
+- **Interpretation** on the positive test samples only: interpretation ROC AUC pooled over all their points
+  and precision@k per sample (:mod:`hepxai.metrics.interpretation`, ties averaged), k from the dataset kind.
+- **Prediction** ROC AUC on the whole test split, with the method's deterministic prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from torch import Tensor
+from torch_geometric.data import Batch
+from tqdm.auto import tqdm
+
+from hepxai.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hepxai.data.graph_list import GraphList
+from hepxai.data.pointsets.store import SPLITS, load_pointset, pointset_info
+from hepxai.errors import InputError
+from hepxai.evaluation import tagger_score
+from hepxai.explain.base import point_scores
+from hepxai.explain.forward import eval_mode
+from hepxai.explain.gradients import GradGAM, GradGeo, GradientTimesInput
+from hepxai.explain.lrp import LRP
+from hepxai.explain.masks import BernMask, BernMaskP
+from hepxai.lri.bernoulli import LRIBernoulli
+from hepxai.lri.gaussian import LRIGaussian
+from hepxai.lri.geometry import with_graphs
+from hepxai.lri.methods import (
+    POST_HOC,
+    VARIANTS,
+    DatasetKind,
+    check_method,
+    dataset_kind,
+    method_settings,
+)
+from hepxai.lri.pointmask import PointMask
+from hepxai.metrics.classification import roc_auc
+from hepxai.metrics.interpretation import interpretation_auc, precision_at_k
+from hepxai.models.checkpoint import model_from_state, read_checkpoint
+from hepxai.models.registry import GraphModel, build_model
+from hepxai.training import Objective, predict_logits, train
+
+log = logging.getLogger(__name__)
+
+RESULT_FILE = "result.yaml"
+SCORES_FILE = "scores.pt"
+"""Per point of the positive test samples: ``score``, ``truth``, ``sample`` (index among them) and, for
+LRI-Gaussian, ``covariance`` ``[points, 3, 3]`` (in scaled units): the input of ROC curves and displays."""
+SCORE_BATCH = 128
+PAPER_EPOCHS, ALPHA_INTERVAL = 300, 10
+"""The authors' epochs on ActsTrack and SynMol, and their epochs between two steps of LRI-Bernoulli's α."""
+NO_EARLY_STOPPING = 1_000_000
+"""Patience of the training runs: the authors train a fixed number of epochs and keep the best one."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the comparison.
+
+    Attributes:
+        data: The dataset folder (``dataset.yaml`` + splits).
+        backbone: A registered model kind.
+        method: One of :data:`hepxai.lri.methods.METHODS`.
+        seed: Seeds the weights, the batch order and every noise.
+        epochs: Training epochs of a trained method (warm-up included) and of the ERM model.
+        top_k: The two k of precision@k; ``None``: the dataset kind's.
+        scale: LRI-Gaussian's c on stored positions; ``None``: the dataset kind's.
+        lr: Adam learning rate.
+        batch_size: Graphs per training batch.
+        mask_epochs: BernMask-P's epochs over the positive training samples (100 in the paper).
+        mask_steps: BernMask's optimisation steps per sample (500 in the paper).
+    """
+
+    data: Path
+    backbone: str
+    method: str
+    seed: int = 0
+    epochs: int = 300
+    top_k: tuple[int, int] | None = None
+    scale: float | None = None
+    lr: float = 1e-3
+    batch_size: int = 128
+    mask_epochs: int = 100
+    mask_steps: int = 500
+
+    def folder(self, out: Path) -> Path:
+        """The run's folder under ``out``."""
+        return Path(out) / Path(self.data).resolve().name / self.backbone / self.method / f"seed{self.seed}"
+
+    def settings(self) -> dict[str, Any]:
+        """What a finished run must match to be skipped."""
+        record = asdict(self)
+        record["data"] = str(Path(self.data).resolve())
+        record["top_k"] = list(self.top_k) if self.top_k else None
+        return record
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The three splits of a dataset folder, each graph with its k-nearest-neighbour graph."""
+
+    name: str
+    kind: str
+    settings: DatasetKind
+    splits: dict[str, GraphList]
+
+
+def load_dataset(folder: str | Path) -> Dataset:
+    """The splits of ``folder``.
+
+    Raises:
+        InputError: not a point-set folder, of a kind without ground truth, an empty or missing split, or a
+            test split whose positives carry no ``node_truth``.
+    """
+    folder = Path(folder)
+    info = pointset_info(folder)
+    settings = dataset_kind(info["kind"], str(folder / "dataset.yaml"))
+    splits = {name: GraphList.of(with_graphs(load_pointset(folder, name).graphs)) for name in SPLITS}
+    for graph in splits["test"].graphs:
+        if getattr(graph, "node_truth", None) is None:
+            msg = f"{folder / 'test.pt'}: field 'node_truth' is missing (the per-point ground truth)"
+            raise InputError(msg)
+    return Dataset(folder.resolve().name, info["kind"], settings, splits)
+
+
+def run(spec: RunSpec, out: str | Path, *, dataset: Dataset | None = None, progress: bool = True) -> dict:
+    """Train (or resume) and score one run; returns its result (also in ``result.yaml``).
+
+    A run whose ``result.yaml`` records the same settings is not run again.
+    """
+    check_method(spec.method)
+    folder = spec.folder(Path(out))
+    finished = _finished(folder, spec)
+    if finished is not None:
+        log.info("%s: finished, skipped", folder)
+        return finished
+    dataset = dataset or load_dataset(spec.data)
+    start = time.perf_counter()
+    if spec.method in POST_HOC:
+        erm = run(replace(spec, method="erm"), out, dataset=dataset, progress=progress)
+        model, objective = load_run(spec.folder(Path(out)).parent.parent / "erm" / f"seed{spec.seed}", spec)
+        best = {"best_epoch": erm["best_epoch"], "val_auc": erm["val_auc"]}
+    else:
+        model, objective, best = _train(spec, dataset, folder, progress)
+    result = _score(spec, dataset, model, objective, folder, progress)
+    result.update(best, seconds=round(time.perf_counter() - start, 1))
+    _write_yaml(folder / RESULT_FILE, {"settings": spec.settings(), **result})
+    log.info(
+        "%s %s %s seed %d: interp AUC %s, prediction AUC %.4f",
+        dataset.name,
+        spec.backbone,
+        spec.method,
+        spec.seed,
+        "—" if result["interp_auc"] is None else f"{result['interp_auc']:.4f}",
+        result["pred_auc"],
+    )
+    return result
+
+
+def run_grid(
+    data: Sequence[str | Path],
+    backbones: Sequence[str],
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    out: str | Path,
+    *,
+    progress: bool = True,
+    **options: Any,
+) -> list[dict]:
+    """Every (dataset, backbone, method, seed); finished runs are read, not rerun."""
+    for method in methods:
+        check_method(method)
+    results = []
+    specs = [
+        RunSpec(Path(folder), backbone, method, seed, **options)
+        for folder in data
+        for backbone in backbones
+        for seed in seeds
+        for method in methods
+    ]
+    datasets: dict[Path, Dataset] = {}
+    for spec in tqdm(specs, desc="lri runs", unit="run", disable=not progress):
+        if spec.data not in datasets and _finished(spec.folder(Path(out)), spec) is None:
+            datasets[spec.data] = load_dataset(spec.data)
+        results.append(run(spec, out, dataset=datasets.get(spec.data), progress=progress))
+    return results
+
+
+def collect(out: str | Path) -> list[dict]:
+    """The results of every finished run under ``out`` (dataset, backbone, method, seed order)."""
+    results = []
+    for path in sorted(Path(out).glob(f"*/*/*/seed*/{RESULT_FILE}")):
+        record = yaml.safe_load(path.read_text()) or {}
+        record.pop("settings", None)
+        results.append(record)
+    return results
+
+
+def summarise(results: Sequence[dict]) -> pd.DataFrame:
+    """One row per (dataset, backbone, method): means and standard deviations over seeds."""
+    frame = pd.DataFrame(results)
+    rows = []
+    for (dataset, backbone, method), group in frame.groupby(
+        ["dataset", "backbone", "method"], sort=False, dropna=False
+    ):
+        first = group.iloc[0]
+        rows.append(
+            {
+                "dataset": dataset,
+                "backbone": backbone,
+                "method": method,
+                "variant": first["variant"],
+                "interp_auc_mean": _mean(group["interp_auc"]),
+                "interp_auc_std": _std(group["interp_auc"]),
+                "prec_at_k1": _mean(group["prec_at_k1"]),
+                "prec_at_k1_std": _std(group["prec_at_k1"]),
+                "prec_at_k2": _mean(group["prec_at_k2"]),
+                "prec_at_k2_std": _std(group["prec_at_k2"]),
+                "k1": int(first["k1"]),
+                "k2": int(first["k2"]),
+                "pred_auc_mean": _mean(group["pred_auc"]),
+                "pred_auc_std": _std(group["pred_auc"]),
+                "seeds": len(group),
+                "epochs": int(first["epochs"]),
+                "warmup_epochs": int(first["warmup_epochs"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def load_run(folder: Path, spec: RunSpec) -> tuple[GraphModel, Objective]:
+    """The model and objective (noise generator included) of a trained run's ``best.pt``, in eval mode.
+
+    Raises:
+        InputError: no checkpoint, or a checkpoint of another backbone than ``spec.backbone``.
+    """
+    path = folder / "best.pt"
+    content = read_checkpoint(path)
+    kind = content.get("kind")
+    if kind != spec.backbone:
+        msg = f"{path}: a checkpoint of backbone {kind!r}, expected {spec.backbone!r}"
+        raise InputError(msg)
+    model = model_from_state(content, path)
+    method = "erm" if spec.method in POST_HOC else spec.method
+    objective = _objective(method, model, _settings_of(folder), spec.seed)
+    objective.load_state_dict(content.get("objective", {}))
+    return model.eval(), objective.eval()
+
+
+def _settings_of(folder: Path) -> dict[str, Any]:
+    path = folder / "method.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def _objective(method: str, model: GraphModel, options: dict[str, Any], seed: int) -> Objective:
+    if method == "erm":
+        return Objective()
+    if method == "lri_bernoulli":
+        return LRIBernoulli(model, seed=seed, **options)
+    if method in ("lri_gaussian", "lri_gaussian_unweighted"):
+        return LRIGaussian(model, seed=seed, **options)
+    return PointMask(model, seed=seed, **options)
+
+
+def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], int]:
+    """The objective's options and its warm-up epochs."""
+    settings = method_settings(dataset.kind, spec.method, spec.backbone)
+    warmup = round(settings.pop("warmup", 0.0) * spec.epochs)
+    if spec.method == "lri_bernoulli":
+        # α steps every 10 of the authors' 300 epochs: the same share of a shorter run.
+        interval = max(1, round(ALPHA_INTERVAL * spec.epochs / PAPER_EPOCHS))
+        return {**settings, "warmup": warmup, "alpha_interval": interval}, warmup
+    if spec.method in ("lri_gaussian", "lri_gaussian_unweighted"):
+        scale = (spec.scale or dataset.settings.scale) * settings.pop("scale_factor", 1.0)
+        weighting = "learned" if spec.method == "lri_gaussian" else "none"
+        options = {**settings, "scale": scale, "k": dataset.settings.rebuilt_k, "weighting": weighting}
+        return {**options, "warmup": warmup}, warmup
+    if spec.method == "pointmask":
+        return settings, 0
+    return {}, 0
+
+
+def _train(
+    spec: RunSpec, dataset: Dataset, folder: Path, progress: bool
+) -> tuple[GraphModel, Objective, dict[str, Any]]:
+    options, warmup = _method_options(spec, dataset)
+    if warmup >= spec.epochs:
+        msg = f"{spec.method}: {spec.epochs} epochs leave none after the warm-up of {warmup}; use more epochs"
+        raise InputError(msg)
+    train_data, valid = dataset.splits["train"], dataset.splits["valid"]
+    torch.manual_seed(spec.seed)
+    model = build_model(spec.backbone, num_features=train_data.num_features)
+    objective = _objective(spec.method, model, options, spec.seed)
+    _write_yaml(folder / "method.yaml", options)
+    config = RunConfig(
+        data=DataConfig(files=(str(Path(spec.data).resolve()),), schema="pointset", selection="none"),
+        model=ModelConfig(kind=spec.backbone, hidden=getattr(model, "hidden", 64)),
+        train=TrainConfig(
+            epochs=spec.epochs,
+            lr=spec.lr,
+            batch_size=spec.batch_size,
+            patience=NO_EARLY_STOPPING,
+            seed=spec.seed,
+            select="auc",
+        ),
+    )
+    resume = (folder / "last.pt").is_file()
+    if resume:
+        done = len(read_checkpoint(folder / "last.pt").get("history", []))
+        if done > spec.epochs:
+            msg = f"{folder / 'last.pt'}: trained {done} epochs, more than --epochs {spec.epochs}"
+            raise InputError(msg)
+        log.info("%s: resuming after epoch %d", folder, done)
+    result = train(
+        train_data,
+        config,
+        folder,
+        model=model,
+        objective=objective,
+        resume=resume,
+        validation=valid,
+        progress=progress,
+    )
+    model, objective = load_run(folder, spec)
+    best = {"best_epoch": result.best_epoch, "val_auc": result.history[result.best_epoch - 1].val_auc}
+    return model, objective, best
+
+
+def _score(
+    spec: RunSpec, dataset: Dataset, model: GraphModel, objective: Objective, folder: Path, progress: bool
+) -> dict[str, Any]:
+    test = dataset.splits["test"]
+    k1, k2 = spec.top_k or dataset.settings.top_k
+    logits = predict_logits(model, objective, test)
+    _, warmup = _method_options(spec, dataset)
+    result: dict[str, Any] = {
+        "dataset": dataset.name,
+        "dataset_kind": dataset.kind,
+        "backbone": spec.backbone,
+        "method": spec.method,
+        "variant": VARIANTS.get(spec.method, ""),
+        "seed": spec.seed,
+        "epochs": spec.epochs,
+        "warmup_epochs": warmup,
+        "k1": k1,
+        "k2": k2,
+        "pred_auc": roc_auc(tagger_score(logits), test.label),
+        "interp_auc": None,
+        "prec_at_k1": None,
+        "prec_at_k2": None,
+    }
+    if spec.method == "erm":
+        return result
+    positives = test.select(test.label == 1)
+    if len(positives) == 0:
+        msg = f"{Path(spec.data) / 'test.pt'}: no positive sample to score the interpretation on"
+        raise InputError(msg)
+    score_of = _scorer(spec, dataset, model, objective, folder)
+    scores, truth, graph = [], [], []
+    for number, batch in enumerate(
+        tqdm(_batches(positives), desc=f"scoring {spec.method}", leave=False, disable=not progress)
+    ):
+        scores.append(score_of(batch).detach().double().reshape(-1))
+        truth.append(batch.node_truth.bool())
+        graph.append(batch.batch + number * SCORE_BATCH)
+    score, truth_all, graph_all = torch.cat(scores), torch.cat(truth), torch.cat(graph)
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {"score": score, "truth": truth_all, "sample": graph_all}
+    torch.save({**saved, **_covariances(objective, model, positives)}, folder / SCORES_FILE)
+    result.update(
+        interp_auc=interpretation_auc(score, truth_all),
+        prec_at_k1=precision_at_k(score, truth_all, graph_all, k1),
+        prec_at_k2=precision_at_k(score, truth_all, graph_all, k2),
+        positives=len(positives),
+        points=int(truth_all.numel()),
+        true_points=int(truth_all.sum()),
+    )
+    return result
+
+
+def _scorer(
+    spec: RunSpec, dataset: Dataset, model: GraphModel, objective: Objective, folder: Path
+) -> Callable[[Batch], Tensor]:
+    """Per-point importance of a batch, higher = more important, for ``spec.method``."""
+    method = spec.method
+    if hasattr(objective, "scores"):
+
+        def trained(batch: Batch) -> Tensor:
+            with torch.no_grad(), eval_mode(model), eval_mode(objective):
+                return objective.scores(model, batch)
+
+        return trained
+    if method in ("gradgeo", "gradgam"):
+        explainer = (GradGeo if method == "gradgeo" else GradGAM)(model)
+        return lambda batch: explainer.explain(batch).node[:, 0]
+    if method in ("lrp_epsilon", "gradient_x_input"):
+        explainer = LRP(model, edges=False) if method == "lrp_epsilon" else GradientTimesInput(model)
+        return lambda batch: point_scores(explainer.explain(batch), batch.edge_index)
+    settings = method_settings(dataset.kind, method, spec.backbone)
+    if method == "bernmask":
+        masks = BernMask(model, steps=spec.mask_steps, seed=spec.seed, **settings)
+        return lambda batch: masks.explain(batch).node[:, 0]
+    generator = BernMaskP(model, epochs=spec.mask_epochs, seed=spec.seed, **settings)
+    train_data = dataset.splits["train"]
+    generator.fit(list(_batches(train_data.select(train_data.label == 1))))
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(generator.generator.state_dict(), folder / "generator.pt")
+    return lambda batch: generator.explain(batch).node[:, 0]
+
+
+def _covariances(objective: Objective, model: GraphModel, positives: GraphList) -> dict[str, Tensor]:
+    if not isinstance(objective, LRIGaussian):
+        return {}
+    with torch.no_grad(), eval_mode(model), eval_mode(objective):
+        parts = [objective.covariance(model, batch)[0] for batch in _batches(positives)]
+    return {"covariance": torch.cat(parts)}
+
+
+def _batches(graphs: GraphList) -> Iterator[Batch]:
+    for start in range(0, len(graphs), SCORE_BATCH):
+        yield graphs.select(np.arange(start, min(start + SCORE_BATCH, len(graphs)))).to_batch()
+
+
+def _finished(folder: Path, spec: RunSpec) -> dict | None:
+    path = folder / RESULT_FILE
+    if not path.is_file():
+        return None
+    record = yaml.safe_load(path.read_text()) or {}
+    if record.pop("settings", None) != spec.settings():
+        return None
+    return record
+
+
+def _write_yaml(path: Path, content: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    temporary.write_text(yaml.safe_dump(_plain(content), sort_keys=False))
+    os.replace(temporary, path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _mean(values: pd.Series) -> float | None:
+    values = values.dropna().astype(float)
+    return float(values.mean()) if len(values) else None
+
+
+def _std(values: pd.Series) -> float | None:
+    values = values.dropna().astype(float)
+    return float(values.std(ddof=0)) if len(values) else None

@@ -1,0 +1,160 @@
+"""The protocol runner: finished runs skipped, the noise generator in checkpoints, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from hepxai.cli import main
+from hepxai.data.pointsets.store import save_pointset
+from hepxai.errors import InputError
+from hepxai.lri import protocol
+from hepxai.lri.protocol import RunSpec, collect, load_run, run, summarise
+
+from .conftest import clouds
+
+
+def test_run_writes_a_result_and_skips_it_next_time(
+    dataset_folder: Path, tmp_path: Path, monkeypatch
+) -> None:
+    out = tmp_path / "runs"
+    spec = RunSpec(dataset_folder, "dgcnn", "gradgam", seed=0, epochs=2)
+    first = run(spec, out, progress=False)
+    assert (out / "synthetic" / "dgcnn" / "erm" / "seed0" / "best.pt").is_file()  # the model it explains
+    assert first["k1"] == 4
+    assert first["k2"] == 6
+    assert 0 <= first["interp_auc"] <= 1
+    assert 0 <= first["pred_auc"] <= 1
+    assert first["positives"] == 4
+    assert first["points"] > first["true_points"] > 0
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(protocol, "train", refuse)
+    monkeypatch.setattr(protocol, "_score", refuse)
+    assert run(spec, out, progress=False) == first
+    # Other settings are another run: the ERM training resumes (to more epochs) and scoring reruns.
+    monkeypatch.undo()
+    longer = run(RunSpec(dataset_folder, "dgcnn", "gradgam", seed=0, epochs=3), out, progress=False)
+    history = torch.load(out / "synthetic" / "dgcnn" / "erm" / "seed0" / "last.pt", weights_only=False)[
+        "history"
+    ]
+    assert len(history) == 3
+    assert longer["epochs"] == 3
+
+
+def test_an_interrupted_training_resumes(dataset_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=2), out, progress=False)
+    folder = out / "synthetic" / "dgcnn" / "lri_bernoulli" / "seed1"
+    (folder / "result.yaml").unlink()  # as if killed after its last epoch, before scoring
+    result = run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=3), out, progress=False)
+    history = torch.load(folder / "last.pt", weights_only=False)["history"]
+    assert len(history) == 3
+    assert result["epochs"] == 3
+    with pytest.raises(InputError, match="trained 3 epochs, more than --epochs 2"):
+        run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=2), out, progress=False)
+    # The kept epoch is the first with the highest validation prediction AUC, not the lowest loss.
+    aucs = [record["val_auc"] for record in history]
+    assert result["best_epoch"] == aucs.index(max(aucs)) + 1
+
+
+def test_checkpoint_keeps_the_noise_generator(dataset_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    spec = RunSpec(dataset_folder, "dgcnn", "lri_gaussian", seed=0, epochs=3)
+    result = run(spec, out, progress=False)
+    assert result["warmup_epochs"] == 2
+    assert result["best_epoch"] == 3
+    folder = spec.folder(out)
+    stored = torch.load(folder / "best.pt", weights_only=False)["objective"]
+    assert any(key.startswith("extractor.") for key in stored)
+    assert any(key.startswith("distance_weight.") for key in stored)
+    _model, objective = load_run(folder, spec)
+    for key, value in objective.state_dict().items():
+        torch.testing.assert_close(value, stored[key])
+    assert yaml.safe_load((folder / "method.yaml").read_text())["weighting"] == "learned"
+
+
+def test_a_checkpoint_of_another_backbone_is_one_line(dataset_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    spec = RunSpec(dataset_folder, "dgcnn", "erm", epochs=1)
+    run(spec, out, progress=False)
+    other = RunSpec(dataset_folder, "egnn", "erm", epochs=1)
+    with pytest.raises(InputError, match=r"best\.pt: a checkpoint of backbone 'dgcnn', expected 'egnn'"):
+        load_run(spec.folder(out), other)
+
+
+def test_summary_has_means_over_seeds(dataset_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    for seed in (0, 1):
+        run(RunSpec(dataset_folder, "dgcnn", "gradgeo", seed=seed, epochs=1), out, progress=False)
+    table = summarise(collect(out))
+    row = table[table.method == "gradgeo"].iloc[0]
+    values = [r["interp_auc"] for r in collect(out) if r["method"] == "gradgeo"]
+    assert row["seeds"] == 2
+    assert row["interp_auc_mean"] == pytest.approx(sum(values) / 2)
+    assert set(table.method) == {"erm", "gradgeo"}
+    assert (
+        table[table.method == "erm"].iloc[0]["interp_auc_mean"] is None
+        or table[table.method == "erm"].interp_auc_mean.isna().all()
+    )
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main(["-q", "lri", "train", *argv])
+    return code, capsys.readouterr().err.strip()
+
+
+def test_one_line_errors(tmp_path: Path, capsys, dataset_folder: Path) -> None:
+    other = save_pointset(tmp_path / "tracks", "tracking", {"train": clouds(4, 0), "valid": clouds(4, 1)})
+    code, err = _cli(capsys, "--data", str(other), "--method", "erm", "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "field 'kind' is 'tracking'" in err
+
+    empty = save_pointset(
+        tmp_path / "empty", "synthetic", {"train": clouds(6, 0), "valid": clouds(6, 1), "test": []}
+    )
+    code, err = _cli(capsys, "--data", str(empty), "--method", "erm", "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "split 'test' is empty" in err
+
+    code, err = _cli(capsys, "--data", str(dataset_folder), "--method", "nope", "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert "unknown method 'nope'" in err
+
+    code, err = _cli(
+        capsys,
+        "--data",
+        str(dataset_folder),
+        "--backbone",
+        "nonet",
+        "--method",
+        "erm",
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert "unknown model kind 'nonet'" in err
+
+
+def test_benchmark_command_writes_the_table(dataset_folder: Path, tmp_path: Path) -> None:
+    out, table = tmp_path / "runs", tmp_path / "lri.csv"
+    common = ["--data", str(dataset_folder), "--out", str(out), "--epochs", "1", "--seeds", "0"]
+    methods = ["--methods", "erm", "gradgeo"]
+    assert main(["-q", "lri", "benchmark", *common, *methods, "--results", str(table)]) == 0
+    frame = pd.read_csv(table)
+    expected = {"dataset", "backbone", "method", "interp_auc_mean", "interp_auc_std", "prec_at_k1"}
+    expected |= {"prec_at_k2", "k1", "k2", "pred_auc_mean", "seeds", "epochs", "variant"}
+    assert expected <= set(frame.columns)
+    assert sorted(frame.method) == ["erm", "gradgeo"]
+    again = tmp_path / "again.csv"
+    assert main(["-q", "lri", "benchmark", *common, "--table-only", "--results", str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again), frame)
