@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from hepxai.cli import main
+from hepxai.data.graphs import distance_and_direction, knn_edge_index
 from hepxai.data.pointsets.store import save_pointset
 from hepxai.errors import InputError
 from hepxai.lri import protocol
@@ -158,3 +159,19 @@ def test_benchmark_command_writes_the_table(dataset_folder: Path, tmp_path: Path
     again = tmp_path / "again.csv"
     assert main(["-q", "lri", "benchmark", *common, "--table-only", "--results", str(again)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), frame)
+
+
+def test_actstrack_graphs_and_models_use_hit_directions(tmp_path: Path) -> None:
+    """ActsTrack hits are joined by their directions from the origin (as the LRI code does): in the graphs
+    of the dataset and in the options of the methods that rebuild graphs."""
+    folder = save_pointset(
+        tmp_path / "acts", "actstrack", {"train": clouds(4, 1), "valid": clouds(2, 2), "test": clouds(2, 3)}
+    )
+    graph = protocol.load_dataset(folder).splits["train"].graphs[0]
+    direction = graph.pos / graph.pos.norm(dim=1, keepdim=True)
+    assert torch.equal(graph.edge_index, knn_edge_index(direction, None, 5, loop=True))
+    assert not torch.equal(graph.edge_index, knn_edge_index(graph.pos, None, 5, loop=True))
+    torch.testing.assert_close(graph.edge_attr, distance_and_direction(direction, graph.edge_index))
+    spec = RunSpec(folder, "dgcnn", "lri_gaussian", epochs=2, batch_size=4)
+    options, _ = protocol._method_options(spec, protocol.load_dataset(folder))
+    assert options["unit_directions"] is True

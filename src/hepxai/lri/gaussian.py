@@ -104,6 +104,7 @@ class LRIGaussian(Objective):
         beta: float = 0.01,
         sigma: float = 1.0,
         k: int = 10,
+        unit_directions: bool = False,
         weighting: Weighting = "learned",
         warmup: int = 0,
         seed: int = 0,
@@ -124,12 +125,14 @@ class LRIGaussian(Objective):
             "beta": beta,
             "sigma": sigma,
             "k": k,
+            "unit_directions": unit_directions,
             "weighting": weighting,
             "warmup": warmup,
             "seed": seed,
             "dropout": dropout,
         }
         self.scale, self.beta, self.sigma, self.k, self.warmup = scale, beta, sigma, k, warmup
+        self.unit_directions = unit_directions
         self.extractor = Extractor(embedding_width(model), 2 + 9, dropout=dropout)
         self.distance_weight = DistanceWeight() if weighting == "learned" else None
         self.noise = SeededNoise(seed)
@@ -144,7 +147,7 @@ class LRIGaussian(Objective):
 
     def graph(self, batch: Batch, pos: Tensor) -> Batch:
         """The rebuilt graph on ``pos``, with learned edge weights in the paper's variant."""
-        rebuilt = rebuild_graph(batch, pos, self.k)
+        rebuilt = rebuild_graph(batch, pos, self.k, unit_directions=self.unit_directions)
         if self.distance_weight is not None:
             rebuilt.edge_weight = self.distance_weight(self.scale * rebuilt.edge_attr[:, 0])
         return rebuilt

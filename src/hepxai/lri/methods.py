@@ -35,15 +35,18 @@ class DatasetKind:
             tracker's half-length as the authors'; SynMol: 15 per Å; the synthetic clouds of ``[-1, 1]³``: 10,
             which puts 1 at about the 10th percentile of ``|c·r|``, the paper's rule).
         rebuilt_k: Neighbours per point of LRI-Gaussian's rebuilt graph (the authors' ``kr``).
+        unit_directions: Build every graph on ``pos / ‖pos‖`` (ActsTrack hits, as the LRI code does: a
+            DGCNN on graphs of raw hit positions learns next to nothing, docs/models.md).
     """
 
     top_k: tuple[int, int]
     scale: float
     rebuilt_k: int
+    unit_directions: bool = False
 
 
 DATASET_KINDS = {
-    "actstrack": DatasetKind(top_k=(12, 24), scale=200.0, rebuilt_k=10),
+    "actstrack": DatasetKind(top_k=(12, 24), scale=200.0, rebuilt_k=10, unit_directions=True),
     "synmol": DatasetKind(top_k=(5, 8), scale=15.0, rebuilt_k=5),
     "synthetic": DatasetKind(top_k=(4, 6), scale=10.0, rebuilt_k=10),
 }

@@ -46,6 +46,7 @@ class PointMask(Objective):
         threshold: float = 0.2,
         beta: float = 0.01,
         k: int = DATA_NEIGHBOURS,
+        unit_directions: bool = False,
         seed: int = 0,
         dropout: float = 0.2,
     ) -> None:
@@ -54,7 +55,9 @@ class PointMask(Objective):
             msg = f"PointMask: needs 0 <= threshold < 1, beta >= 0, k >= 1 (got {threshold}, {beta}, {k})"
             raise ValueError(msg)
         self.options = {"threshold": threshold, "beta": beta, "k": k, "seed": seed, "dropout": dropout}
-        self.threshold, self.beta, self.k = threshold, beta, k
+        if unit_directions:
+            self.options["unit_directions"] = True
+        self.threshold, self.beta, self.k, self.unit_directions = threshold, beta, k, unit_directions
         self.extractor = Extractor(embedding_width(model), 2, dropout=dropout)
         self.noise = SeededNoise(seed)
 
@@ -69,7 +72,9 @@ class PointMask(Objective):
 
     def masked(self, batch: Batch, mask: Tensor) -> Batch:
         """The batch with every position multiplied by its mask and the graph rebuilt on them."""
-        return rebuild_graph(batch, batch.pos * mask.unsqueeze(1), self.k)
+        return rebuild_graph(
+            batch, batch.pos * mask.unsqueeze(1), self.k, unit_directions=self.unit_directions
+        )
 
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> Tensor:
         out = self.extractor(node_embedding(model, batch))

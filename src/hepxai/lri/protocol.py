@@ -135,7 +135,12 @@ def load_dataset(folder: str | Path) -> Dataset:
     folder = Path(folder)
     info = pointset_info(folder)
     settings = dataset_kind(info["kind"], str(folder / "dataset.yaml"))
-    splits = {name: GraphList.of(with_graphs(load_pointset(folder, name).graphs)) for name in SPLITS}
+    splits = {
+        name: GraphList.of(
+            with_graphs(load_pointset(folder, name).graphs, unit_directions=settings.unit_directions)
+        )
+        for name in SPLITS
+    }
     for graph in splits["test"].graphs:
         if getattr(graph, "node_truth", None) is None:
             msg = f"{folder / 'test.pt'}: field 'node_truth' is missing (the per-point ground truth)"
@@ -294,10 +299,16 @@ def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], in
         scale = (spec.scale or dataset.settings.scale) * settings.pop("scale_factor", 1.0)
         weighting = "learned" if spec.method == "lri_gaussian" else "none"
         options = {**settings, "scale": scale, "k": dataset.settings.rebuilt_k, "weighting": weighting}
-        return {**options, "warmup": warmup}, warmup
+        return {**options, **_unit_directions(dataset), "warmup": warmup}, warmup
     if spec.method == "pointmask":
-        return settings, 0
+        return {**settings, **_unit_directions(dataset)}, 0
     return {}, 0
+
+
+def _unit_directions(dataset: Dataset) -> dict[str, bool]:
+    """The option of graphs on hit directions, only where the dataset kind asks for it (so runs of the
+    other kinds keep their recorded options)."""
+    return {"unit_directions": True} if dataset.settings.unit_directions else {}
 
 
 def _train(
@@ -309,7 +320,7 @@ def _train(
         raise InputError(msg)
     train_data, valid = dataset.splits["train"], dataset.splits["valid"]
     torch.manual_seed(spec.seed)
-    model = build_model(spec.backbone, num_features=train_data.num_features)
+    model = build_model(spec.backbone, num_features=train_data.num_features, **_unit_directions(dataset))
     objective = _objective(spec.method, model, options, spec.seed)
     _write_yaml(folder / "method.yaml", options)
     config = RunConfig(
