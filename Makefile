@@ -67,7 +67,7 @@ TRACKING_GRAPHS := $(TRACKING_ROOT)/pt1_mu200/graphs/module_map
 results-tracking: $(STAMP)
 	$(BIN)/hepxai tracking events --root $(TRACKING_ROOT) --workers 2
 	$(BIN)/hepxai tracking graphs --root $(TRACKING_ROOT) --builder module_map
-	$(BIN)/hepxai tracking train --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN) --epochs 14 --patience 4 --hidden 32 --iterations 6 --max-val-events 25 --threads 1 $$(test -f $(TRACKING_RUN)/last.pt && echo --resume)
+	$(BIN)/hepxai tracking train --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN) --epochs 24 --patience 4 --hidden 32 --iterations 6 --max-val-events 25 --threads 1 $$(test -f $(TRACKING_RUN)/last.pt && echo --resume)
 	$(BIN)/hepxai tracking graphs --root $(TRACKING_ROOT) --builder module_map --map-pt-min 0.5
 	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN)/eval --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
 	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS)_map0.5 --out $(TRACKING_RUN)/eval_map0.5 --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
