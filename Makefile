@@ -72,6 +72,9 @@ results-tracking: $(STAMP)
 	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN)/eval --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
 	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS)_map0.5 --out $(TRACKING_RUN)/eval_map0.5 --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
 	$(BIN)/hepxai tracking display --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN)/eval/display.png
+	# The harder setting: the same model on pT > 0.5 GeV graphs, without retraining (20 test events).
+	$(BIN)/hepxai tracking graphs --root $(TRACKING_ROOT) --setting pt05_mu200 --builder module_map --splits test
+	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_ROOT)/pt05_mu200/graphs/module_map --max-events 20 --out $(TRACKING_RUN)/eval_pt05 --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
