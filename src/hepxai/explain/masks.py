@@ -37,6 +37,13 @@ from hepxai.models.registry import GraphModel
 log = logging.getLogger(__name__)
 
 
+def relaxed_bernoulli(logit: Tensor, temperature: float, uniform: Tensor, *, bound: float = 1e-10) -> Tensor:
+    """A binary-concrete sample ``sigmoid((logit + log u − log(1−u)) / T)``, differentiable in ``logit``;
+    ``u`` is kept within ``[bound, 1 − bound]`` so that the logistic noise stays finite."""
+    uniform = uniform.clamp(bound, 1 - bound)
+    return torch.sigmoid((logit + torch.log(uniform) - torch.log1p(-uniform)) / temperature)
+
+
 class _MaskObjective:
     """The loss shared by both mask explainers, summed over jets so that jets do not compete."""
 
@@ -61,9 +68,7 @@ class _MaskObjective:
     def loss(self, batch: Batch, mask_logit: Tensor, class_index: int, generator: torch.Generator) -> Tensor:
         """Loss for mask logits ``[num_tracks]``, one binary-concrete sample of the mask."""
         uniform = torch.rand(mask_logit.shape, generator=generator, dtype=mask_logit.dtype)
-        uniform = uniform.to(mask_logit.device).clamp(1e-6, 1 - 1e-6)
-        noise = torch.log(uniform) - torch.log1p(-uniform)
-        sample = torch.sigmoid((mask_logit + noise) / self.temperature)
+        sample = relaxed_bernoulli(mask_logit, self.temperature, uniform.to(mask_logit.device), bound=1e-6)
         log_probability = _log_probability(self.model(masked_batch(batch, sample)), class_index)
         keep = torch.sigmoid(mask_logit)
         entropy = -(keep * torch.log(keep + 1e-12) + (1 - keep) * torch.log(1 - keep + 1e-12))

@@ -22,6 +22,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from hepxai.explain.gradients import embedding_width
+from hepxai.explain.masks import relaxed_bernoulli
 from hepxai.lri.extractor import Extractor, SeededNoise, node_embedding, per_graph_share
 from hepxai.models.registry import GraphModel
 from hepxai.training import Objective, classification_loss
@@ -33,12 +34,6 @@ def bernoulli_kl(p: Tensor, alpha: float) -> Tensor:
     """``KL(Bern(p) ‖ Bern(α))`` element-wise, ``p log(p/α) + (1−p) log((1−p)/(1−α))`` (0 log 0 = 0)."""
     p = p.clamp(EPSILON, 1 - EPSILON)
     return p * torch.log(p / alpha) + (1 - p) * torch.log((1 - p) / (1 - alpha))
-
-
-def relaxed_bernoulli(logit: Tensor, temperature: float, uniform: Tensor) -> Tensor:
-    """A binary-concrete sample ``sigmoid((logit + log u − log(1−u)) / T)``, differentiable in ``logit``."""
-    uniform = uniform.clamp(1e-10, 1 - 1e-10)
-    return torch.sigmoid((logit + torch.log(uniform) - torch.log1p(-uniform)) / temperature)
 
 
 class LRIBernoulli(Objective):

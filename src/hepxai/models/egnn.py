@@ -19,7 +19,6 @@ Satorras, Hoogeboom, Welling, "E(n) equivariant graph neural networks" (2021), h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -27,8 +26,7 @@ from torch import Tensor, nn
 
 from hepxai.models.dgcnn import block
 from hepxai.models.graph_ops import aggregate, gather
-from hepxai.models.point_backbone import PointBackbone, Pooling
-from hepxai.models.point_graph import DEFAULT_K
+from hepxai.models.point_backbone import PointBackbone
 from hepxai.models.registry import register_model
 
 
@@ -71,33 +69,9 @@ class EGNN(PointBackbone):
 
     kind = "egnn"
 
-    def __init__(
-        self,
-        num_features: int = 1,
-        hidden: int = 64,
-        num_layers: int = 4,
-        edge_features: int = 4,
-        pooling: Pooling = "sum",
-        dropout: float = 0.2,
-        classes: Sequence[str] = ("signal",),
-        head: Sequence[int] = (128, 64),
-        k: int = DEFAULT_K,
-        unit_directions: bool = False,
-        distance_only: bool = False,
-    ) -> None:
+    def __init__(self, *args: Any, distance_only: bool = False, **options: Any) -> None:
         self.distance_only = distance_only
-        super().__init__(
-            num_features,
-            hidden,
-            num_layers,
-            edge_features,
-            pooling,
-            dropout,
-            classes,
-            head,
-            k,
-            unit_directions,
-        )
+        super().__init__(*args, **options)
 
     def make_layer(self) -> nn.Module:
         return EGNNLayer(self.hidden, self.edge_features, self.dropout, distance_only=self.distance_only)
