@@ -65,12 +65,31 @@ def test_an_interrupted_training_resumes(dataset_folder: Path, tmp_path: Path) -
     assert result["best_epoch"] == aucs.index(max(aucs)) + 1
 
 
+def test_a_warm_up_starts_from_the_erm_run(dataset_folder: Path, tmp_path: Path) -> None:
+    """LRI-Gaussian's backbone-only epochs are the ERM run: it trains only the epochs with noise."""
+    out = tmp_path / "runs"
+    result = run(RunSpec(dataset_folder, "dgcnn", "lri_gaussian", seed=0, epochs=3), out, progress=False)
+    runs = out / "synthetic" / "dgcnn"
+    assert result["warmup_epochs"] == 2
+    assert len(torch.load(runs / "erm" / "seed0" / "last.pt", weights_only=False)["history"]) == 3
+    folder = runs / "lri_gaussian" / "seed0"
+    assert len(torch.load(folder / "last.pt", weights_only=False)["history"]) == 1
+    options = yaml.safe_load((folder / "method.yaml").read_text())
+    assert options["warm_start"] == "erm"
+    assert options["warmup"] == 0
+    # Its one epoch changed the ERM weights it started from.
+    erm, _ = load_run(runs / "erm" / "seed0", RunSpec(dataset_folder, "dgcnn", "erm"))
+    lri, _ = load_run(folder, RunSpec(dataset_folder, "dgcnn", "lri_gaussian"))
+    assert lri.state_dict().keys() == erm.state_dict().keys()
+    assert any(not torch.equal(lri.state_dict()[key], value) for key, value in erm.state_dict().items())
+
+
 def test_checkpoint_keeps_the_noise_generator(dataset_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "runs"
     spec = RunSpec(dataset_folder, "dgcnn", "lri_gaussian", seed=0, epochs=3)
     result = run(spec, out, progress=False)
     assert result["warmup_epochs"] == 2
-    assert result["best_epoch"] == 3
+    assert result["best_epoch"] == 1  # the one epoch with noise after the ERM warm start
     folder = spec.folder(out)
     stored = torch.load(folder / "best.pt", weights_only=False)["objective"]
     assert any(key.startswith("extractor.") for key in stored)

@@ -9,6 +9,9 @@ explain the ERM run of the same dataset, backbone and seed (trained first if mis
 - **Training.** Adam (lr 1e-3), batches of 128, fixed epochs without early stopping, on the dataset's
   ``train`` split; the checkpoint kept is the epoch with the highest ``valid`` prediction AUC, among the
   epochs that trained the method (after its warm-up). Interpretation is never looked at before the test.
+- **Warm-up.** A method whose authors train the backbone alone first (LRI-Gaussian: 200 of 300 epochs)
+  starts from the ERM run of the same dataset, backbone and seed, which is that training, and trains the
+  rest of the epochs with its noise: the same schedule without training the backbone twice.
 - **Interpretation** on the positive test samples only: interpretation ROC AUC pooled over all their points
   and precision@k per sample (:mod:`hepxai.metrics.interpretation`, ties averaged), k from the dataset kind.
 - **Prediction** ROC AUC on the whole test split, with the method's deterministic prediction.
@@ -166,7 +169,7 @@ def run(spec: RunSpec, out: str | Path, *, dataset: Dataset | None = None, progr
         model, objective = load_run(spec.folder(Path(out)).parent.parent / "erm" / f"seed{spec.seed}", spec)
         best = {"best_epoch": erm["best_epoch"], "val_auc": erm["val_auc"]}
     else:
-        model, objective, best = _train(spec, dataset, folder, progress)
+        model, objective, best = _train(spec, dataset, Path(out), progress)
     result = _score(spec, dataset, model, objective, folder, progress)
     result.update(best, seconds=round(time.perf_counter() - start, 1))
     _write_yaml(folder / RESULT_FILE, {"settings": spec.settings(), **result})
@@ -274,7 +277,12 @@ def load_run(folder: Path, spec: RunSpec) -> tuple[GraphModel, Objective]:
 
 def _settings_of(folder: Path) -> dict[str, Any]:
     path = folder / "method.yaml"
-    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    return _objective_options((yaml.safe_load(path.read_text()) or {}) if path.is_file() else {})
+
+
+def _objective_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``method.yaml``'s options without the record of the warm start, which the objective does not take."""
+    return {key: value for key, value in options.items() if key != "warm_start"}
 
 
 def _objective(method: str, model: GraphModel, options: dict[str, Any], seed: int) -> Objective:
@@ -312,22 +320,29 @@ def _unit_directions(dataset: Dataset) -> dict[str, bool]:
 
 
 def _train(
-    spec: RunSpec, dataset: Dataset, folder: Path, progress: bool
+    spec: RunSpec, dataset: Dataset, out: Path, progress: bool
 ) -> tuple[GraphModel, Objective, dict[str, Any]]:
+    folder = spec.folder(out)
     options, warmup = _method_options(spec, dataset)
     if warmup >= spec.epochs:
         msg = f"{spec.method}: {spec.epochs} epochs leave none after the warm-up of {warmup}; use more epochs"
         raise InputError(msg)
     train_data, valid = dataset.splits["train"], dataset.splits["valid"]
-    torch.manual_seed(spec.seed)
-    model = build_model(spec.backbone, num_features=train_data.num_features, **_unit_directions(dataset))
-    objective = _objective(spec.method, model, options, spec.seed)
+    if warmup:
+        erm = replace(spec, method="erm")
+        run(erm, out, dataset=dataset, progress=progress)
+        model, _ = load_run(erm.folder(out), erm)
+        options = {**options, "warmup": 0, "warm_start": "erm"}
+    else:
+        torch.manual_seed(spec.seed)
+        model = build_model(spec.backbone, num_features=train_data.num_features, **_unit_directions(dataset))
+    objective = _objective(spec.method, model, _objective_options(options), spec.seed)
     _write_yaml(folder / "method.yaml", options)
     config = RunConfig(
         data=DataConfig(files=(str(Path(spec.data).resolve()),), schema="pointset", selection="none"),
         model=ModelConfig(kind=spec.backbone, hidden=getattr(model, "hidden", 64)),
         train=TrainConfig(
-            epochs=spec.epochs,
+            epochs=spec.epochs - warmup,
             lr=spec.lr,
             batch_size=spec.batch_size,
             patience=NO_EARLY_STOPPING,
@@ -338,8 +353,8 @@ def _train(
     resume = (folder / "last.pt").is_file()
     if resume:
         done = len(read_checkpoint(folder / "last.pt").get("history", []))
-        if done > spec.epochs:
-            msg = f"{folder / 'last.pt'}: trained {done} epochs, more than --epochs {spec.epochs}"
+        if done > spec.epochs - warmup:
+            msg = f"{folder / 'last.pt'}: trained {done} epochs, more than --epochs {spec.epochs} allows"
             raise InputError(msg)
         log.info("%s: resuming after epoch %d", folder, done)
     result = train(
