@@ -9,6 +9,7 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
 from hepxai.explain.gradients import embedding_module
+from hepxai.models.dropout import Dropout
 from hepxai.models.registry import GraphModel
 
 
@@ -30,11 +31,11 @@ class Extractor(nn.Module):
             nn.Linear(width, 2 * width),
             nn.BatchNorm1d(2 * width),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(2 * width, width),
             nn.BatchNorm1d(width),
             nn.ReLU(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(width, outputs),
         )
 

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from hepxai.models.dropout import Dropout
 from hepxai.models.graph_ops import aggregate, constant, gather, pool
 from hepxai.models.point_graph import DEFAULT_K, point_graph
 from hepxai.models.registry import GraphModel, register_model
@@ -36,7 +37,7 @@ def block(in_features: int, out_features: int, dropout: float) -> list[nn.Module
         nn.Linear(in_features, out_features),
         nn.BatchNorm1d(out_features),
         nn.ReLU(),
-        nn.Dropout(dropout),
+        Dropout(dropout),
     ]
 
 
