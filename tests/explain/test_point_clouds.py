@@ -14,6 +14,7 @@ from hepxai.data.graphs import distance_and_direction
 from hepxai.data.pointsets import synthetic_point_clouds
 from hepxai.explain import Explanation, GradGeo, GradientTimesInput, point_scores
 from hepxai.models import DGCNN
+from hepxai.models.point_graph import unit_direction
 
 
 @pytest.fixture
@@ -48,6 +49,30 @@ def test_gradgeo_is_the_norm_of_the_position_gradient(model: DGCNN, clouds: Batc
         with torch.no_grad():
             up, down = (_logit_at(model, clouds, pos)[graph] for pos in shifted)
         gradient[axis] = (up - down) / (2 * step)
+    torch.testing.assert_close(explanation.node[point, 0], gradient.norm(), rtol=1e-4, atol=1e-7)
+
+
+def test_gradgeo_follows_graphs_of_unit_directions(model: DGCNN, clouds: Batch) -> None:
+    """ActsTrack's graphs are built on ``pos / ‖pos‖``: the gradient reaches the hits through that map."""
+    clouds.edge_attr = distance_and_direction(unit_direction(clouds.pos), clouds.edge_index)
+    explanation = GradGeo(model).explain(clouds)
+    point, step = 4, 1e-6
+    graph = int(clouds.batch[point])
+
+    def logit(pos: torch.Tensor) -> torch.Tensor:
+        return _logit_at(model, clouds, unit_direction(pos))[graph]
+
+    gradient = torch.zeros(3, dtype=torch.float64)
+    with torch.no_grad():
+        for axis in range(3):
+            shifted = [clouds.pos.clone(), clouds.pos.clone()]
+            shifted[0][point, axis] += step
+            shifted[1][point, axis] -= step
+            gradient[axis] = (logit(shifted[0]) - logit(shifted[1])) / (2 * step)
+        radial = clouds.pos.clone()
+        radial[point] *= 1.5  # along its direction: the graph's input does not move
+        torch.testing.assert_close(logit(radial), logit(clouds.pos))
+    assert explanation.node[point, 0] > 0
     torch.testing.assert_close(explanation.node[point, 0], gradient.norm(), rtol=1e-4, atol=1e-7)
 
 

@@ -9,6 +9,7 @@ as read. The model runs with its eval-mode statistics.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -22,6 +23,7 @@ from hepxai.explain.forward import eval_mode, logits_with_standardized, standard
 from hepxai.explain.lrp_dense import dense_lrp
 from hepxai.explain.targets import resolve_target, target_weights
 from hepxai.models.dense import dense_applies
+from hepxai.models.point_graph import unit_direction
 from hepxai.models.registry import GraphModel
 
 InputSpace = Literal["standardized", "raw"]
@@ -232,8 +234,8 @@ class GradGeo:
         """Gradient norm with respect to every point's position, for ``target``.
 
         Raises:
-            ValueError: the batch has no ``pos``, or edge attributes that are not the positions' distances
-                and directions (their gradient would not reach the positions).
+            ValueError: the batch has no ``pos``, or edge attributes that are not the distances and
+                directions of the positions or of their unit directions (no gradient would reach them).
         """
         if getattr(batch, "pos", None) is None:
             msg = "GradGeo: the batch has no pos (point positions)"
@@ -243,16 +245,10 @@ class GradGeo:
         moved = copy.copy(batch)
         moved.pos = pos
         edges = getattr(batch, "edge_attr", None)
-        if edges is not None:
-            geometric = distance_and_direction(pos.detach(), batch.edge_index)
-            if edges.shape != geometric.shape or not torch.allclose(
-                edges.to(geometric), geometric, atol=1e-4
-            ):
-                msg = "GradGeo: batch.edge_attr is not (distance, direction) of batch.pos"
-                raise ValueError(msg)
+        geometry = _edge_geometry(edges, pos.detach(), batch.edge_index) if edges is not None else None
         with torch.enable_grad(), eval_mode(self.model):
-            if edges is not None:
-                moved.edge_attr = distance_and_direction(pos, batch.edge_index)
+            if geometry is not None:
+                moved.edge_attr = distance_and_direction(geometry(pos), batch.edge_index)
             explained = target_logit(self.model, batch, self.model(moved), target)
             (grad,) = torch.autograd.grad(explained.sum(), pos)
         return Explanation(
@@ -261,6 +257,25 @@ class GradGeo:
             logit=explained.detach(),
             target=resolve_target(self.model, target),
         )
+
+
+def _edge_geometry(edges: Tensor, pos: Tensor, edge_index: Tensor) -> Callable[[Tensor], Tensor]:
+    """The map of the positions whose distances and directions ``edges`` are: the positions themselves, or
+    their unit directions (the graphs of ActsTrack hits, :func:`~hepxai.models.point_graph.unit_direction`).
+
+    Raises:
+        ValueError: ``edges`` are neither.
+    """
+    for geometry in (_identity, unit_direction):
+        expected = distance_and_direction(geometry(pos), edge_index)
+        if edges.shape == expected.shape and torch.allclose(edges.to(expected), expected, atol=1e-4):
+            return geometry
+    msg = "GradGeo: batch.edge_attr is not (distance, direction) of batch.pos nor of its unit directions"
+    raise ValueError(msg)
+
+
+def _identity(pos: Tensor) -> Tensor:
+    return pos
 
 
 def embedding_width(model: GraphModel) -> int:
