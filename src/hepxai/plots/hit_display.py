@@ -20,6 +20,9 @@ from matplotlib.lines import Line2D
 from hepxai.plots.style import SIGNAL_COLOR, plot_style
 
 IMPORTANCE_CMAP = "viridis"
+ZOOM_QUANTILE, ZOOM_MARGIN = 1 / 3, 1.15
+"""The middle view zooms on the transverse plane out to 1.15 times the radius of the innermost third of
+the hits, where the tracks cross the dense inner layers and ellipses of a few mm can be seen."""
 
 
 def transverse_covariance(covariance: np.ndarray) -> np.ndarray:
@@ -68,7 +71,8 @@ def hit_display(
     importance_label: str = "importance",
     point_name: str = "hit",
 ) -> Figure:
-    """x-y and r-z views of one sample's hits coloured by importance, true hits ringed, Σ as 1σ ellipses.
+    """x-y (whole and zoomed) and r-z views of one sample's hits coloured by importance, true hits ringed,
+    Σ as 1σ ellipses.
 
     Args:
         pos: ``[points, 3]`` hit positions (x, y, z), in ``unit``.
@@ -82,21 +86,25 @@ def hit_display(
     """
     truth = np.asarray(truth, bool)
     radius = np.hypot(pos[:, 0], pos[:, 1])
-    views = {
-        "x-y": (pos[:, :2], None if covariance is None else transverse_covariance(covariance)),
-        "r-z": (
+    transverse = None if covariance is None else transverse_covariance(covariance)
+    zoom = ZOOM_MARGIN * float(np.quantile(radius, ZOOM_QUANTILE))
+    suffix = f" [{unit}]" if unit else ""
+    views = [
+        ("x-y", pos[:, :2], transverse),
+        (f"x-y, |x|, |y| < {zoom:.3g}{' ' + unit if unit else ''}", pos[:, :2], transverse),
+        (
+            "r-z",
             np.stack([pos[:, 2], radius], 1),
             None if covariance is None else rz_covariance(pos, covariance),
         ),
-    }
+    ]
     norm = colors.Normalize(0.0, 1.0)
     cmap = colormaps[IMPORTANCE_CMAP]
-    suffix = f" [{unit}]" if unit else ""
     with plot_style():
-        figure = Figure(figsize=(16, 7.2))
-        axes = figure.subplots(1, 2)
+        figure = Figure(figsize=(22, 7.2))
+        axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.2]})
         order = np.argsort(importance)  # the most important hits on top
-        for ax, (view, (xy, view_covariance)) in zip(axes, views.items(), strict=True):
+        for ax, (view, xy, view_covariance) in zip(axes, views, strict=True):
             if view_covariance is not None:
                 _ellipses(ax, xy, view_covariance, cmap(norm(importance)))
             ax.scatter(
@@ -106,9 +114,11 @@ def hit_display(
                 *xy[truth].T, s=90, facecolors="none", edgecolors=SIGNAL_COLOR, linewidths=1.4, zorder=4
             )
             ax.set_title(view, fontsize=13)
-            ax.legend(handles=_legend_handles(covariance is not None, point_name), loc="best", fontsize=9)
-        axes[0].set(xlabel=f"x{suffix}", ylabel=f"y{suffix}", aspect="equal")
-        axes[1].set(xlabel=f"z{suffix}", ylabel=f"r{suffix}")
+        axes[0].legend(handles=_legend_handles(covariance is not None, point_name), loc="best", fontsize=9)
+        for ax in axes[:2]:
+            ax.set(xlabel=f"x{suffix}", ylabel=f"y{suffix}", aspect="equal")
+        axes[1].set(xlim=(-zoom, zoom), ylim=(-zoom, zoom))
+        axes[2].set(xlabel=f"z{suffix}", ylabel=f"r{suffix}")
         figure.colorbar(ScalarMappable(norm, cmap), ax=axes.tolist(), label=importance_label, shrink=0.9)
         if title:
             figure.suptitle(title, fontsize=13)
