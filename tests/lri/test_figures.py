@@ -40,7 +40,7 @@ def drawn(monkeypatch) -> dict[str, object]:
     """Figures by file stem instead of files."""
     figures_by_stem: dict[str, object] = {}
 
-    def keep(figure, stem, formats=("png",)):
+    def keep(figure, stem, formats=("png",), *, dpi=110):
         figures_by_stem[Path(stem).name] = figure
         return [Path(stem).with_suffix(".png")]
 

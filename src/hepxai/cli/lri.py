@@ -94,6 +94,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     figures.add_argument(
         "--methods", nargs="+", default=None, metavar="METHOD", help="only these (default: all with scores)"
     )
+    figures.add_argument("--dpi", type=int, default=110, help="resolution of the matplotlib figures")
     figures.set_defaults(run=run_figures)
 
 
@@ -182,6 +183,7 @@ def run_figures(args: argparse.Namespace) -> int:
     from hepxai.lri.figures import write_figures
 
     cli.require_at_least("--samples", args.samples, 1)
+    cli.require_at_least("--dpi", args.dpi, 10)
     written = write_figures(
         args.runs,
         args.data,
@@ -189,6 +191,7 @@ def run_figures(args: argparse.Namespace) -> int:
         seeds=args.seed,
         samples=args.samples,
         methods=args.methods,
+        dpi=args.dpi,
         progress=args.progress,
     )
     log.info("wrote %d figures under %s", len(written), args.out)

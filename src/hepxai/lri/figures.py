@@ -129,6 +129,7 @@ def write_figures(
     seeds: Sequence[int] = (0,),
     samples: int = 3,
     methods: Sequence[str] | None = None,
+    dpi: int = 110,
     progress: bool = True,
 ) -> list[Path]:
     """Every figure of the runs of each dataset folder, in ``out/<dataset>/<backbone>/``; returns the paths.
@@ -140,6 +141,7 @@ def write_figures(
         seeds: The ROC curves pool these seeds; displays and molecules show the first with runs.
         samples: How many positive test samples (the first ones, in test order) to draw.
         methods: Only these methods (default: every method with scores).
+        dpi: Resolution of the matplotlib figures (the RDKit depictions have a fixed size in pixels).
         progress: Show a progress bar.
     """
     written: list[Path] = []
@@ -148,14 +150,14 @@ def write_figures(
         for backbone in dict.fromkeys(run.backbone for run in dataset.runs):
             chosen = [run for run in dataset.runs if run.backbone == backbone]
             target = Path(out) / dataset.name / backbone
-            written += _roc(dataset, backbone, chosen, seeds, target)
+            written += _roc(dataset, backbone, chosen, seeds, target, dpi)
             first_seed = next(seed for seed in seeds if any(run.seed == seed for run in chosen))
             shown = [run for run in _in_method_order(chosen) if run.seed == first_seed]
             count = min(samples, len(dataset.samples))
             if dataset.kind in POSITION_UNITS:
-                written += _displays(dataset, backbone, shown, count, target, progress)
+                written += _displays(dataset, backbone, shown, count, target, dpi, progress)
             elif dataset.kind == "synmol":
-                written += _molecules(dataset, backbone, shown, count, target, progress)
+                written += _molecules(dataset, backbone, shown, count, target, dpi, progress)
     for path in written:
         log.info("wrote %s", path)
     return written
@@ -180,7 +182,12 @@ def _in_method_order(chosen: list[RunScores]) -> list[RunScores]:
 
 
 def _roc(
-    dataset: DatasetRuns, backbone: str, chosen: list[RunScores], seeds: Sequence[int], target: Path
+    dataset: DatasetRuns,
+    backbone: str,
+    chosen: list[RunScores],
+    seeds: Sequence[int],
+    target: Path,
+    dpi: int,
 ) -> list[Path]:
     curves = {}
     methods = [run.method for run in _in_method_order(chosen)]
@@ -201,11 +208,17 @@ def _roc(
         colors={METHOD_LABELS[method]: METHOD_COLORS[method] for method in methods},
         emphasised=[METHOD_LABELS[method] for method in LRI_METHODS],
     )
-    return save_figure(figure, target / "roc", ("png",))
+    return save_figure(figure, target / "roc", ("png",), dpi=dpi)
 
 
 def _displays(
-    dataset: DatasetRuns, backbone: str, shown: list[RunScores], count: int, target: Path, progress: bool
+    dataset: DatasetRuns,
+    backbone: str,
+    shown: list[RunScores],
+    count: int,
+    target: Path,
+    dpi: int,
+    progress: bool,
 ) -> list[Path]:
     factor, unit, point_name = POSITION_UNITS[dataset.kind]
     written = []
@@ -228,12 +241,18 @@ def _displays(
             ),
             importance_label=IMPORTANCE_LABEL,
         )
-        written += save_figure(figure, target / f"display_{run.method}_sample{index}", ("png",))
+        written += save_figure(figure, target / f"display_{run.method}_sample{index}", ("png",), dpi=dpi)
     return written
 
 
 def _molecules(
-    dataset: DatasetRuns, backbone: str, shown: list[RunScores], count: int, target: Path, progress: bool
+    dataset: DatasetRuns,
+    backbone: str,
+    shown: list[RunScores],
+    count: int,
+    target: Path,
+    dpi: int,
+    progress: bool,
 ) -> list[Path]:
     written, grid = [], [[] for _ in range(count)]
     jobs = [(run, index) for run in shown for index in range(count)]
@@ -259,4 +278,4 @@ def _molecules(
         title=f"{dataset.name}, {backbone}, seed {shown[0].seed}: first {count} positive test molecules",
         importance_label=IMPORTANCE_LABEL,
     )
-    return [*written, *save_figure(figure, target / "molecules", ("png",))]
+    return [*written, *save_figure(figure, target / "molecules", ("png",), dpi=dpi)]
