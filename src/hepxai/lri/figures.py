@@ -237,7 +237,7 @@ def _displays(
             point_name=point_name,
             title=(
                 f"{dataset.name}, {backbone}, {METHOD_LABELS[run.method]} (seed {run.seed}): positive test "
-                f"sample {index}, {int(truth.sum())} of {len(truth)} points true"
+                f"sample {index}, {int(truth.sum())} of {len(truth)} {point_name}s true"
             ),
             importance_label=IMPORTANCE_LABEL,
         )
