@@ -270,7 +270,7 @@ def _molecules(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(png)
         written.append(path)
-        grid[index].append(molecule_png(replace(highlight, legend=""), size=(360, 280)))
+        grid[index].append(molecule_png(replace(highlight, legend="")))
     figure = molecule_grid(
         grid,
         row_labels=[f"sample {index}" for index in range(count)],

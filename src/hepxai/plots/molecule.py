@@ -134,8 +134,8 @@ def molecule_grid(
     """
     rows, columns = len(images), len(column_labels)
     with plot_style():
-        figure = Figure(figsize=(3.6 * columns + 1.2, 2.9 * rows + 0.8))
-        axes = figure.subplots(rows, columns, squeeze=False)
+        figure = Figure(figsize=(3.6 * columns + 1.2, 2.8 * rows + 0.6))
+        axes = figure.subplots(rows, columns, squeeze=False, gridspec_kw={"wspace": 0.02, "hspace": 0.04})
         for row, (row_images, row_label) in enumerate(zip(images, row_labels, strict=True)):
             for column, png in enumerate(row_images):
                 ax = axes[row, column]
@@ -151,7 +151,7 @@ def molecule_grid(
         figure.colorbar(
             ScalarMappable(colors.Normalize(0.0, 1.0), colormaps[MOLECULE_CMAP]),
             ax=axes.ravel().tolist(),
-            label=f"{importance_label} (ring: ground-truth atom)",
+            label=f"{importance_label}; ring: ground-truth atom",
             shrink=0.8,
         )
         if title:
