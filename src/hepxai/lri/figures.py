@@ -150,7 +150,7 @@ def write_figures(
         for backbone in dict.fromkeys(run.backbone for run in dataset.runs):
             chosen = [run for run in dataset.runs if run.backbone == backbone]
             target = Path(out) / dataset.name / backbone
-            written += _roc(dataset, backbone, chosen, seeds, target, dpi)
+            written += _roc(dataset, backbone, chosen, target, dpi)
             first_seed = next(seed for seed in seeds if any(run.seed == seed for run in chosen))
             shown = [run for run in _in_method_order(chosen) if run.seed == first_seed]
             count = min(samples, len(dataset.samples))
@@ -185,18 +185,23 @@ def _roc(
     dataset: DatasetRuns,
     backbone: str,
     chosen: list[RunScores],
-    seeds: Sequence[int],
     target: Path,
     dpi: int,
 ) -> list[Path]:
-    curves = {}
-    methods = [run.method for run in _in_method_order(chosen)]
-    for method in dict.fromkeys(methods):
+    """The ROC curves; a method that lacks some of the figure's seeds names its own in the legend."""
+    seeds_used = sorted({run.seed for run in chosen})
+    curves, labels = {}, {}
+    methods = list(dict.fromkeys(run.method for run in _in_method_order(chosen)))
+    for method in methods:
         of_method = [run for run in chosen if run.method == method]
         score = torch.cat([run.score for run in of_method])
         truth = torch.cat([run.truth for run in of_method])
-        curves[METHOD_LABELS[method]] = interpretation_roc(score, truth)
-    seeds_used = sorted({run.seed for run in chosen})
+        own_seeds = [run.seed for run in of_method]
+        label = METHOD_LABELS[method]
+        if own_seeds != seeds_used:
+            label += f" (seed{'s' if len(own_seeds) > 1 else ''} {', '.join(map(str, own_seeds))})"
+        labels[method] = label
+        curves[label] = interpretation_roc(score, truth)
     pooled = "seed" if len(seeds_used) == 1 else "seeds pooled:"
     title = (
         f"{dataset.name}, {backbone}: {len(dataset.samples)} positive test samples, "
@@ -205,8 +210,8 @@ def _roc(
     figure = interpretation_roc_figure(
         curves,
         title=title,
-        colors={METHOD_LABELS[method]: METHOD_COLORS[method] for method in methods},
-        emphasised=[METHOD_LABELS[method] for method in LRI_METHODS],
+        colors={labels[method]: METHOD_COLORS[method] for method in methods},
+        emphasised=[labels[method] for method in methods if method in LRI_METHODS],
     )
     return save_figure(figure, target / "roc", ("png",), dpi=dpi)
 
