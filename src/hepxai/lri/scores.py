@@ -53,11 +53,6 @@ class RunScores:
     covariance: Tensor | None = None
     scale: float | None = None
 
-    @property
-    def num_samples(self) -> int:
-        """How many positive test samples the run scored."""
-        return int(self.sample.max()) + 1 if self.sample.numel() else 0
-
     def points_of(self, index: int) -> Tensor:
         """``[points]`` bool, the points of positive test sample ``index``."""
         return self.sample == index
