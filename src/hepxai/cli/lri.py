@@ -1,4 +1,4 @@
-"""``hepxai lri {train,benchmark}``: the LRI comparison on point-set dataset folders."""
+"""``hepxai lri {train,benchmark,figures}``: the LRI comparison on point-set dataset folders."""
 
 from __future__ import annotations
 
@@ -63,6 +63,40 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     _add_common(benchmark)
     benchmark.set_defaults(run=run_benchmark)
+
+    figures = actions.add_parser(
+        "figures",
+        help="interpretation ROC curves, event displays and molecules from the runs' stored scores",
+        description="Read the scores.pt of every finished run of each --data folder (RUNS/<folder name>/"
+        "<backbone>/<method>/seed<S>) and write, per dataset and backbone, into "
+        "FIGDIR/<dataset>/<backbone>/: "
+        "roc.png (interpretation ROC curve of each method over the points of the positive test samples, "
+        "AUC in the legend, the --seed runs pooled); for ActsTrack and synthetic clouds "
+        "display_<method>_sample<i>.png (the first --samples positive test samples in x-y, x-y zoomed on "
+        "the inner hits, and r-z, points coloured by their importance rank within the sample, true points "
+        "ringed, LRI-Gaussian's noise "
+        "covariance as 1-sigma ellipses); for SynMol molecule_<method>_sample<i>.png and molecules.png "
+        "(RDKit depictions, atoms coloured by importance rank, true atoms ringed). Displays and molecules "
+        "show the first --seed that has runs. Nothing is recomputed: the figures show the scores that "
+        "result.yaml was computed from.",
+        formatter_class=cli.formatter(),
+    )
+    figures.add_argument("--runs", type=Path, required=True, metavar="RUNS", help="folder of all runs")
+    figures.add_argument(
+        "--data", type=Path, nargs="+", required=True, metavar="DIR", help="dataset folders the runs used"
+    )
+    figures.add_argument("--out", type=Path, required=True, metavar="FIGDIR", help="figure folder")
+    figures.add_argument(
+        "--seed", type=int, nargs="+", default=[0], metavar="S", help="seeds (ROC curves pool them)"
+    )
+    figures.add_argument(
+        "--samples", type=int, default=3, metavar="N", help="positive test samples to draw per method"
+    )
+    figures.add_argument(
+        "--methods", nargs="+", default=None, metavar="METHOD", help="only these (default: all with scores)"
+    )
+    figures.add_argument("--dpi", type=int, default=110, help="resolution of the matplotlib figures")
+    figures.set_defaults(run=run_figures)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -143,4 +177,23 @@ def run_benchmark(args: argparse.Namespace) -> int:
     table.to_csv(args.results, index=False, float_format="%.4f")
     log.info("wrote %d rows to %s", len(table), args.results)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))  # noqa: T201
+    return 0
+
+
+def run_figures(args: argparse.Namespace) -> int:
+    from hepxai.lri.figures import write_figures
+
+    cli.require_at_least("--samples", args.samples, 1)
+    cli.require_at_least("--dpi", args.dpi, 10)
+    written = write_figures(
+        args.runs,
+        args.data,
+        args.out,
+        seeds=args.seed,
+        samples=args.samples,
+        methods=args.methods,
+        dpi=args.dpi,
+        progress=args.progress,
+    )
+    log.info("wrote %d figures under %s", len(written), args.out)
     return 0

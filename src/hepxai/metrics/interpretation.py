@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, roc_curve
 from torch import Tensor
 from torch_geometric.utils import scatter
 
@@ -35,6 +35,21 @@ def interpretation_auc(score: Tensor, truth: Tensor) -> float:
         msg = f"interpretation_auc: truth has {num_true} true of {truth.numel()} tracks, needs both kinds"
         raise InputError(msg)
     return float(roc_auc_score(truth.cpu().numpy(), score.double().cpu().numpy()))
+
+
+def interpretation_roc(score: Tensor, truth: Tensor) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ROC curve behind :func:`interpretation_auc`: false and true positive rates, and the AUC.
+
+    Args:
+        score: ``[num_points]`` importance of each point.
+        truth: ``[num_points]`` bool, the points that should rank high.
+
+    Raises:
+        InputError: as :func:`interpretation_auc`.
+    """
+    auc = interpretation_auc(score, truth)
+    false_positive, true_positive, _ = roc_curve(truth.cpu().numpy(), score.double().cpu().numpy())
+    return false_positive, true_positive, auc
 
 
 def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float:
