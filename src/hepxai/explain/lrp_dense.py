@@ -17,6 +17,7 @@ arises.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -147,6 +148,14 @@ def _rectified_ratio_(rectified: Tensor, epsilon: float, scratch: Tensor) -> Ten
     return rectified.sign_()
 
 
+def _keep_ratios(epsilon: float, workspace: Workspace, edge_hidden: Tensor, message_hidden: Tensor) -> None:
+    """Turn a chunk's two edge blocks into their ε-ratios, all the backward pass needs of them (self edges
+    zeroed in both), while the forward pass has them in cache."""
+    scratch = workspace.take("scratch", edge_hidden.shape)
+    _rectified_ratio_(edge_hidden, epsilon, scratch).diagonal(dim1=1, dim2=2).zero_()
+    _rectified_ratio_(message_hidden, epsilon, scratch)
+
+
 @dataclass(frozen=True)
 class _GroupRelevance:
     node: Tensor  # [tracks, features]
@@ -168,7 +177,7 @@ def _explain_group(
     """Forward and LRP backward of a group's tracks ``x`` ``[tracks, features]``; the edge relevance and
     significance go straight to the rows of ``edge_out`` when given."""
     hidden = folded.w4.shape[0]
-    forward = forward_group(folded, x, group, workspace)
+    forward = forward_group(folded, x, group, workspace, keep=partial(_keep_ratios, epsilon, workspace))
     u, logits = forward.u, forward.logits
 
     # Backward, the ε-rule at every affine output; what is absorbed per track is summed per jet at the end.
@@ -191,16 +200,13 @@ def _explain_group(
             if chunk.size < 2:
                 continue
             jets, n, rows = chunk.num_jets, chunk.size, chunk.tracks
-            scratch = workspace.take("scratch", (jets, n, n, hidden))
             # The scaled gradient of every message, over the message block (zero on the diagonal).
-            message_ratio = _rectified_ratio_(edge_block(forward.message_store, chunk), epsilon, scratch)
+            message_ratio = edge_block(forward.message_store, chunk)
             scaled_message = message_ratio.mul_(grad_message[rows].view(jets, 1, n, hidden))
             torch.sum(scaled_message, dim=2, out=message_by_source[rows].view(jets, n, hidden))
             scaled_edge = workspace.take("scaled_edge", (jets, n, n, hidden))
             torch.mm(scaled_message.view(-1, hidden), folded.w_merged, out=scaled_edge.view(-1, hidden))
-            edge_ratio = _rectified_ratio_(edge_block(forward.edge_store, chunk), epsilon, scratch)
-            edge_ratio.diagonal(dim1=1, dim2=2).zero_()
-            scaled_edge.mul_(edge_ratio)
+            scaled_edge.mul_(edge_block(forward.edge_store, chunk))
             # Sums over the edges of each track as source and as target.
             torch.sum(scaled_edge, dim=2, out=edge_by_source[rows].view(jets, n, hidden))
             torch.sum(scaled_edge, dim=1, out=edge_by_target[rows].view(jets, n, hidden))

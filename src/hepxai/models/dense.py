@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -280,7 +280,8 @@ class GroupForward:
 
     The edge blocks of a chunk are ``edge_store[chunk.store]`` and ``message_store[chunk.store]`` viewed as
     ``[jets, n (source i), n (target j), hidden]``: the relu of the edge MLP's first layer, and the relu of
-    the merged layer with self edges zeroed; both are workspace buffers, valid until the next group.
+    the merged layer with self edges zeroed (or what :func:`forward_group`'s ``keep`` made of them); both
+    are workspace buffers, valid until the next group.
     """
 
     u: Tensor  # standardised input
@@ -298,8 +299,18 @@ def edge_block(store: Tensor, chunk: Chunk) -> Tensor:
     return store[chunk.store].view(chunk.num_jets, chunk.size, chunk.size, -1)
 
 
-def forward_group(folded: FoldedHIN, x: Tensor, group: Group, workspace: Workspace) -> GroupForward:
-    """The HIN's forward pass on the group's tracks ``x`` ``[tracks, features]``."""
+def forward_group(
+    folded: FoldedHIN,
+    x: Tensor,
+    group: Group,
+    workspace: Workspace,
+    keep: Callable[[Tensor, Tensor], object] | None = None,
+) -> GroupForward:
+    """The HIN's forward pass on the group's tracks ``x`` ``[tracks, features]``.
+
+    ``keep(edge_hidden, message_hidden)`` may rewrite a chunk's two edge blocks in place once the forward
+    pass is done with them, while they are still in cache (LRP keeps their ε-ratios).
+    """
     hidden = folded.w4.shape[0]
     u = torch.addcmul(folded.input_shift, x, folded.input_scale)
     q = torch.addmm(folded.b5, u, folded.w5_track.T)
@@ -324,6 +335,8 @@ def forward_group(folded: FoldedHIN, x: Tensor, group: Group, workspace: Workspa
             message_hidden.add_(source_terms[..., hidden:]).relu_()
             message_hidden.diagonal(dim1=1, dim2=2).zero_()
             torch.sum(message_hidden, dim=1, out=message_sum[rows].view(jets, n, hidden))
+            if keep is not None:
+                keep(edge_hidden, message_hidden)
         aggregate = torch.addmm(folded.b4, message_sum.mul_(group.inverse_degree), folded.w4.T)
         if group.has_edges is not None:
             aggregate.mul_(group.has_edges)
