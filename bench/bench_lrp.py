@@ -4,14 +4,14 @@
 
 Prints medians over ``--repeats`` after one warm-up; every ratio compares numbers measured in this run, the
 functions of one row timed in turn (one call of each per round), so that load on a shared machine hits them
-alike.
-The model is the HIN's shape (48 features, hidden 128) with seeded random weights and BatchNorm statistics,
-or ``--model CKPT``; jets are fully connected with seeded N(0, 1) features.
+alike. The model is the HIN's shape (48 features, hidden 128) with seeded random weights and BatchNorm
+statistics, or ``--model CKPT``; jets are fully connected with seeded N(0, 1) features.
 
 Columns: ``forward`` is the plain ``model(batch)`` (no gradients), ``fast fwd`` the fastest forward
 (``model.fast_forward``: dense blocks in eval mode), ``lrp`` LRP-ε with edge relevance (the dense path),
-``lrp -e`` without edge relevance (``-e/fast``: its ratio to the fast forward), ``layers`` the layer-by-layer generic path (``fast=False``, the cost of
-the previous implementation; skipped where it would take minutes), ``g×i`` gradient × input.
+``lrp -e`` without edge relevance (``-e/fast``: its ratio to the fast forward), ``layers`` the layer-by-layer
+generic path (``fast=False``, the cost of the previous implementation; skipped where it would take minutes),
+``g×i`` gradient × input.
 """
 
 from __future__ import annotations
