@@ -2,14 +2,16 @@
 
     python bench/bench_lrp.py [--device cpu] [--threads 1] [--repeats 5] [--quick] [--zennit]
 
-Prints medians over ``--repeats`` after one warm-up; every ratio compares numbers measured in this run.
-The model is the HIN's shape (48 features, hidden 128) with seeded random weights and BatchNorm statistics,
-or ``--model CKPT``; jets are fully connected with seeded N(0, 1) features.
+Prints medians over ``--repeats`` after one warm-up; every ratio compares numbers measured in this run, the
+functions of one row timed in turn (one call of each per round), so that load on a shared machine hits them
+alike. The model is the HIN's shape (48 features, hidden 128) with seeded random weights and BatchNorm
+statistics, or ``--model CKPT``; jets are fully connected with seeded N(0, 1) features.
 
 Columns: ``forward`` is the plain ``model(batch)`` (no gradients), ``fast fwd`` the fastest forward
 (``model.fast_forward``: dense blocks in eval mode), ``lrp`` LRP-ε with edge relevance (the dense path),
-``lrp -e`` without edge relevance, ``layers`` the layer-by-layer generic path (``fast=False``, the cost of
-the previous implementation; skipped where it would take minutes), ``g×i`` gradient × input.
+``lrp -e`` without edge relevance (``-e/fast``: its ratio to the fast forward), ``layers`` the layer-by-layer
+generic path (``fast=False``, the cost of the previous implementation; skipped where it would take minutes),
+``g×i`` gradient × input.
 """
 
 from __future__ import annotations
@@ -60,18 +62,22 @@ def make_batch(num_jets: int, num_tracks: int, device: str, seed: int = 1) -> Ba
     ).to(device)
 
 
-def median_seconds(function: Callable[[], object], repeats: int, device: str) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+def median_seconds(functions: dict[str, Callable[[], object]], repeats: int, device: str) -> dict[str, float]:
+    """Median seconds of each function after one warm-up; the repeats run in rounds, one call of each
+    function per round, so that a change of load on the machine hits every column alike."""
+    for function in functions.values():
         function()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            if device == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            function()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def zennit_explainer(model: InteractionNetwork) -> Callable[[Batch], torch.Tensor]:
@@ -240,9 +246,9 @@ def main() -> None:
         f"medians of {args.repeats}"
     )
 
-    def timed(function: Callable[[], object], size: int) -> float:
+    def timed(functions: dict[str, Callable[[], object]], size: int) -> dict[str, float]:
         repeats = args.repeats if size < 10_000 else max(3, args.repeats // 2)
-        return median_seconds(function, repeats, args.device)
+        return median_seconds(functions, repeats, args.device)
 
     def no_grad(function: Callable[[], object]) -> Callable[[], object]:
         def run() -> object:
@@ -254,35 +260,46 @@ def main() -> None:
     print("\nLRP against the forward passes: ms per batch, jets/s of LRP, ratios")
     print(
         f"{'tracks':>6} {'jets':>5} {'forward':>9} {'fast fwd':>9} {'lrp':>9} {'lrp -e':>9} {'layers':>9} "
-        f"{'g×i':>8} {'lrp jets/s':>11} {'lrp/fwd':>8} {'lrp/fast':>9} {'layers/lrp':>11}"
+        f"{'g×i':>8} {'lrp jets/s':>11} {'lrp/fwd':>8} {'lrp/fast':>9} {'-e/fast':>8} {'layers/lrp':>11}"
         + (f" {'zennit':>9}" if zennit else "")
     )
     sizes = [(10, 128), (30, 128)] if args.quick else [(n, j) for n in (10, 30, 60) for j in (1, 128, 1024)]
     for num_tracks, num_jets in sizes:
         batch = make_batch(num_jets, num_tracks, args.device)
-        size = num_jets * num_tracks
-        forward_s = timed(no_grad(lambda batch=batch: model(batch)), size)
-        fast_s = timed(no_grad(lambda batch=batch: model.fast_forward(batch)), size)
-        lrp_s = timed(lambda batch=batch: lrp.explain(batch), size)
-        lrp_no_edges_s = timed(lambda batch=batch: lrp_no_edges.explain(batch), size)
-        slow = num_jets * num_tracks**2 <= 128 * 30**2
-        layers_s = timed(lambda batch=batch: layers.explain(batch), size) if slow else float("nan")
-        gxi_s = timed(lambda batch=batch: gradient_x_input.explain(batch), size)
+        functions = {
+            "forward": no_grad(lambda batch=batch: model(batch)),
+            "fast": no_grad(lambda batch=batch: model.fast_forward(batch)),
+            "lrp": lambda batch=batch: lrp.explain(batch),
+            "lrp_no_edges": lambda batch=batch: lrp_no_edges.explain(batch),
+            "gxi": lambda batch=batch: gradient_x_input.explain(batch),
+        }
+        if num_jets * num_tracks**2 <= 128 * 30**2:  # the layer-by-layer path takes minutes beyond
+            functions["layers"] = lambda batch=batch: layers.explain(batch)
+        if zennit and num_jets <= 128:
+            functions["zennit"] = lambda batch=batch: zennit(batch)
+        seconds = timed(functions, num_jets * num_tracks)
+        forward_s, fast_s, lrp_s = seconds["forward"], seconds["fast"], seconds["lrp"]
+        lrp_no_edges_s, gxi_s, layers_s = (
+            seconds["lrp_no_edges"],
+            seconds["gxi"],
+            seconds.get("layers", float("nan")),
+        )
         line = (
             f"{num_tracks:>6} {num_jets:>5} {forward_s * 1e3:>9.2f} {fast_s * 1e3:>9.2f} {lrp_s * 1e3:>9.2f} "
             f"{lrp_no_edges_s * 1e3:>9.2f} {layers_s * 1e3:>9.2f} {gxi_s * 1e3:>8.2f} "
             f"{num_jets / lrp_s:>11.0f} {lrp_s / forward_s:>7.2f}x {lrp_s / fast_s:>8.2f}x "
+            f"{lrp_no_edges_s / fast_s:>7.2f}x "
             f"{layers_s / lrp_s:>10.2f}x"
         )
-        if zennit and num_jets <= 128:
-            line += f" {timed(lambda batch=batch: zennit(batch), size) * 1e3:>9.2f}"
+        if "zennit" in seconds:
+            line += f" {seconds['zennit'] * 1e3:>9.2f}"
         print(line)
 
     print("\nVariable jet sizes (2-100 tracks, median ~30) against fixed 30-track jets, LRP with edges")
     mixed = mixed_batch(128, args.device)
     fixed = make_batch(128, 30, args.device)
-    mixed_s = timed(lambda: lrp.explain(mixed), 1)
-    fixed_s = timed(lambda: lrp.explain(fixed), 1)
+    seconds = timed({"mixed": lambda: lrp.explain(mixed), "fixed": lambda: lrp.explain(fixed)}, 1)
+    mixed_s, fixed_s = seconds["mixed"], seconds["fixed"]
     median_size = int(torch.bincount(mixed.batch).median())
     print(
         f"mixed (median {median_size} tracks): {128 / mixed_s:.0f} jets/s; "
@@ -295,13 +312,14 @@ def main() -> None:
         for num_jets in (128,) if args.quick else (128, 1024):
             batch = make_batch(num_jets, num_tracks, args.device)
             singles = [make_batch(1, num_tracks, args.device, seed=2 + i) for i in range(num_jets)]
-            batched_s = timed(lambda batch=batch: lrp.explain(batch), num_jets * num_tracks)
 
             def loop(singles: list[Batch] = singles) -> None:
                 for single in singles:
                     lrp.explain(single)
 
-            loop_s = median_seconds(loop, max(1, args.repeats // 2), args.device)
+            functions = {"batched": lambda batch=batch: lrp.explain(batch), "loop": loop}
+            seconds = median_seconds(functions, max(1, args.repeats // 2), args.device)
+            batched_s, loop_s = seconds["batched"], seconds["loop"]
             print(
                 f"{num_tracks:>6} {num_jets:>5} {num_jets / batched_s:>15.0f} {num_jets / loop_s:>12.0f} "
                 f"{loop_s / batched_s:>8.1f}x"

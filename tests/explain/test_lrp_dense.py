@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hepxai.explain import LRP, GradientTimesInput, Saliency
+from hepxai.models import dense
 from hepxai.models.dense import dense_applies, dense_forward, is_fully_connected
 
 SIZES = [1, 2, 5, 9, 4, 30, 9, 1, 100]
@@ -96,3 +97,30 @@ def test_folded_parameters_follow_changes_of_the_model(make_model, make_batch):
     assert not torch.allclose(after.node, before)
     fresh = LRP(copy.deepcopy(model)).explain(batch)  # a new model object: folded from scratch
     torch.testing.assert_close(after.node, fresh.node, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [[7] * 9, [1, 2, 5, 9, 4, 30, 9, 1, 5, 5, 9], [1, 1, 1]],
+    ids=["one size", "mixed sizes", "single tracks"],
+)
+@pytest.mark.parametrize("input_space", ["standardized", "raw"])
+def test_groups_and_chunks_change_nothing(make_model, make_batch, monkeypatch, sizes, input_space):
+    # Small groups and chunks: per-track steps run per group, edge blocks per chunk, rows are slices
+    # (consecutive jets of one size) or indices (sorted by size); the result must not depend on them.
+    model, batch = make_model(46), make_batch(47, sizes)
+    whole = LRP(model, epsilon=0.0, input=input_space).explain(batch, target="H-QCD")
+    hidden = model.hidden
+    monkeypatch.setattr(dense, "STORE_ELEMENTS", 3 * 9 * 9 * hidden)
+    monkeypatch.setattr(dense, "CHUNK_ELEMENTS", 2 * 7 * 7 * hidden)
+    groups = list(dense.groups(batch, hidden, batch.x))
+    if max(sizes) > 1:  # jets without edges cost no store: they share one group
+        assert len(groups) > 1
+        assert any(len(group.chunks) > 1 for group in groups)
+    split = LRP(model, epsilon=0.0, input=input_space).explain(batch, target="H-QCD")
+    generic = LRP(model, epsilon=0.0, input=input_space, fast=False).explain(batch, target="H-QCD")
+    for field in ("node", "edge", "edge_significance", "absorbed", "logit"):
+        torch.testing.assert_close(getattr(split, field), getattr(whole, field), rtol=1e-12, atol=1e-13)
+        torch.testing.assert_close(getattr(split, field), getattr(generic, field), rtol=1e-9, atol=1e-10)
+    with torch.no_grad():
+        torch.testing.assert_close(dense.dense_forward(model, batch), model(batch), rtol=1e-10, atol=1e-10)

@@ -215,16 +215,11 @@ class LRP:
         model = self.model
         seed = target_weights(model, target)
         dense = dense_lrp(model, batch, seed, epsilon=epsilon, raw=self.input == "raw", edges=self.edges)
-        graph = batch.batch.to(dense.node.device)
-        significance = None
-        if dense.edge is not None:
-            edge_graph = graph[batch.edge_index[0].to(graph.device)]
-            significance = _edge_significance(dense.edge, edge_graph, int(batch.num_graphs))
         return Explanation(
             node=dense.node,
-            batch=graph,
+            batch=batch.batch.to(dense.node.device),
             edge=dense.edge,
-            edge_significance=significance,
+            edge_significance=dense.edge_significance,
             absorbed=dense.absorbed,
             logit=dense.logits @ seed.to(dense.logits),
             target=target,

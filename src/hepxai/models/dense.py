@@ -10,15 +10,19 @@ carrying the algebra of :mod:`hepxai.models.fused` one step further:
 3. The mean over the incoming edges of a track commutes with node MLP 1's last Linear, which then acts per
    track.
 
-Jets are grouped by track count and processed a few at a time, so the ``N × N × hidden`` blocks stay in
-cache. Used to score jets (:meth:`InteractionNetwork.fast_forward` in eval mode) and, with its backward pass
-written out, by the dense LRP path (:mod:`hepxai.explain.lrp_dense`).
+Jets are grouped by track count and processed a few at a time, so the ``N × N × hidden`` blocks stay in the
+core's cache; the blocks live in buffers reused from one group to the next (:class:`Workspace`), since
+allocating and freeing megabytes per group costs page faults, and every element-wise step writes in place.
+Used to score jets (:meth:`InteractionNetwork.fast_forward` in eval mode) and, with its backward pass written
+out, by the dense LRP path (:mod:`hepxai.explain.lrp_dense`).
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +32,13 @@ from torch_geometric.data import Batch
 
 from hepxai.data.graphs import fully_connected_edge_index
 
-CHUNK_ELEMENTS = 1 << 19
-"""Edge-block elements (jets × N × N × hidden) processed at once: small enough to stay in cache."""
+CHUNK_ELEMENTS = 1 << 18
+"""Edge-block elements (jets × N × N × hidden) processed at once: a chunk's blocks then stay in the core's
+cache from one step to the next."""
+
+STORE_ELEMENTS = 1 << 21
+"""Edge-block elements of one group, kept from the forward pass for LRP's backward pass; per-track steps
+run once per group, so their cost is shared by many chunks."""
 
 
 def batchnorm_affine(batchnorm: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
@@ -98,6 +107,9 @@ class FoldedHIN:
             self.w8, self.b8 = model.global_mlp[3].weight, model.global_mlp[3].bias
             # The two products that read a track as the source of an edge, stacked: one matmul each way.
             self.w_source = torch.cat([self.w1_source, self.w2_track])
+            self.b_source = torch.cat([self.b1, self.b_merged])
+            # Both halves of the edge MLP's first layer side by side: [hidden, 2 * features].
+            self.w1_both = torch.cat([self.w1_source, self.w1_target], dim=1)
 
 
 _FOLDED: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], FoldedHIN]] = weakref.WeakKeyDictionary()
@@ -118,77 +130,223 @@ def folded_hin(model: nn.Module) -> FoldedHIN:
     return cached[1]
 
 
-@dataclass(frozen=True)
-class Block:
-    """Jets of one size ``n`` processed together, and where their tracks and edges sit in the batch."""
+class Workspace:
+    """Buffers for the edge blocks, reused by every block of one call (each grows to the largest block)."""
 
-    jets: Tensor  # [jets] indices in the batch
-    tracks: Tensor  # [jets * n] track rows, jet by jet
-    edges: Tensor  # [jets * n * (n - 1)] edge rows, jet by jet (source-major within a jet)
+    def __init__(self, like: Tensor) -> None:
+        self._like = like
+        self._buffers: dict[str, Tensor] = {}
+
+    def take(self, name: str, shape: tuple[int, ...]) -> Tensor:
+        """The buffer ``name`` as a contiguous tensor of ``shape``; its content is whatever was left there."""
+        size = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < size:
+            buffer = self._buffers[name] = self._like.new_empty(size)
+        return buffer[:size].view(shape)
+
+
+_LOCAL = threading.local()
+
+
+def workspace_for(like: Tensor) -> Workspace:
+    """This thread's workspace for ``like``'s dtype and device, kept between calls: freshly allocated
+    megabytes cost a page fault per 4 KiB on first touch, every call."""
+    spaces = _LOCAL.__dict__.setdefault("spaces", {})
+    key = (like.dtype, like.device)
+    if key not in spaces:
+        spaces[key] = Workspace(like)
+    return spaces[key]
+
+
+Rows = slice | Tensor
+"""Rows of a batch table: a slice where they are consecutive (no copy in or out), else indices."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Jets of one size ``n`` whose ``[jets, n, n, hidden]`` edge blocks are processed at once."""
+
     size: int
-
-
-def blocks(batch: Batch, hidden: int) -> Iterator[Block]:
-    """The jets of ``batch`` grouped by track count, a few per block (:data:`CHUNK_ELEMENTS`)."""
-    device = batch.x.device
-    graph = batch.batch.to(device)
-    counts = torch.bincount(graph, minlength=int(batch.num_graphs))
-    first_track = torch.cumsum(counts, 0) - counts
-    first_edge = torch.cumsum(counts * (counts - 1), 0) - counts * (counts - 1)
-    counts_np = counts.cpu().numpy()
-    for size in (int(n) for n in np.unique(counts_np)):
-        jets = torch.from_numpy(np.flatnonzero(counts_np == size)).to(device)
-        per_block = max(1, CHUNK_ELEMENTS // max(1, size * size * hidden))
-        for start in range(0, len(jets), per_block):
-            chunk = jets[start : start + per_block]
-            tracks = (first_track[chunk][:, None] + torch.arange(size, device=device)).reshape(-1)
-            edges = (first_edge[chunk][:, None] + torch.arange(size * (size - 1), device=device)).reshape(-1)
-            yield Block(chunk, tracks, edges, size)
+    num_jets: int
+    tracks: slice  # rows of the group's tracks
+    edges: Rows  # [jets * n * (n - 1)] rows of the batch's edges, jet by jet (source-major within a jet)
+    store: slice  # elements of the group's edge stores
 
 
 @dataclass(frozen=True)
-class BlockForward:
-    """The intermediates of one block's forward pass (``[jets, n, ...]``; edges ``[jets, n, n, ...]``)."""
+class Group:
+    """Jets whose per-track steps run together, ordered by size, with their edge blocks in chunks.
+
+    The edge blocks of a whole group are kept (:data:`STORE_ELEMENTS`), so that LRP's backward pass
+    reuses its forward pass's; the group's tracks are its jets' tracks in the group's order.
+    """
+
+    jets: Rows  # [jets] in the batch
+    tracks: Rows  # [tracks] in the batch
+    counts: Tensor  # [jets] tracks per jet, in the group's order (the model's dtype)
+    size: int | None  # the jets' common number of tracks, None if they differ
+    jet_of_track: Tensor | None  # [tracks] position of each track's jet in the group (sizes differ)
+    inverse_degree: Tensor  # [tracks, 1] 1 / (n - 1), the mean over incoming edges (0 without edges)
+    has_edges: Tensor | None  # [tracks, 1] 1 where the jet has edges; None: every jet has
+    chunks: tuple[Chunk, ...]
+    store_elements: int
+
+    def jet_sum(self, values: Tensor) -> Tensor:
+        """``[tracks, ...]`` summed per jet: ``[jets, ...]``."""
+        if self.jet_of_track is None:
+            return values.view(len(self.counts), self.size, *values.shape[1:]).sum(dim=1)
+        total = values.new_zeros(len(self.counts), *values.shape[1:])
+        return total.index_add_(0, self.jet_of_track, values)
+
+    def to_tracks(self, values: Tensor) -> Tensor:
+        """``[jets, ...]`` repeated for every track of the jet: ``[tracks, ...]``."""
+        if self.jet_of_track is None:
+            shape = (len(self.counts), self.size, *values.shape[1:])
+            return values[:, None].expand(shape).reshape(-1, *values.shape[1:])
+        return values.index_select(0, self.jet_of_track)
+
+
+def groups(batch: Batch, hidden: int, like: Tensor) -> Iterator[Group]:
+    """The jets of ``batch`` in groups (:data:`STORE_ELEMENTS`), sorted by size, chunked
+    (:data:`CHUNK_ELEMENTS`); ``like`` gives the dtype and device."""
+    counts = np.bincount(batch.batch.cpu().numpy(), minlength=int(batch.num_graphs))
+    first_track = np.cumsum(counts) - counts
+    edges_per_jet = counts * (counts - 1)
+    first_edge = np.cumsum(edges_per_jet) - edges_per_jet
+    order = np.argsort(counts, kind="stable")
+    store = np.where(counts > 1, counts * counts * hidden, 0)[order]
+    start = 0
+    while start < len(order):
+        stop = start + max(1, int(np.searchsorted(np.cumsum(store[start:]), STORE_ELEMENTS, side="right")))
+        yield _group(order[start:stop], counts, first_track, first_edge, hidden, like)
+        start = stop
+
+
+def _rows(first: np.ndarray, lengths: np.ndarray, device: torch.device) -> Rows:
+    """The rows ``first[k] … first[k] + lengths[k] - 1`` for every ``k``, in order."""
+    total = int(lengths.sum())
+    if len(first) == 0 or np.all(first[1:] == (first + lengths)[:-1]):
+        start = int(first[0]) if len(first) else 0
+        return slice(start, start + total)
+    offsets = np.cumsum(lengths) - lengths
+    return torch.from_numpy(np.repeat(first - offsets, lengths) + np.arange(total)).to(device)
+
+
+def _group(
+    jets: np.ndarray,
+    counts: np.ndarray,
+    first_track: np.ndarray,
+    first_edge: np.ndarray,
+    hidden: int,
+    like: Tensor,
+) -> Group:
+    sizes = counts[jets]
+    chunks, track, store = [], 0, 0
+    for size in np.unique(sizes):
+        run = jets[sizes == size]
+        n = int(size)
+        per_chunk = max(1, CHUNK_ELEMENTS // max(1, n * n * hidden))
+        for begin in range(0, len(run), per_chunk):
+            part = run[begin : begin + per_chunk]
+            elements = len(part) * n * n * hidden if n > 1 else 0
+            edges = _rows(first_edge[part], np.full(len(part), n * (n - 1)), like.device)
+            tracks = slice(track, track + len(part) * n)
+            chunks.append(Chunk(n, len(part), tracks, edges, slice(store, store + elements)))
+            track, store = track + len(part) * n, store + elements
+    uniform = bool(sizes.min() == sizes.max())
+    jet_of_track = None
+    if not uniform:
+        jet_of_track = torch.from_numpy(np.repeat(np.arange(len(jets)), sizes)).to(like.device)
+    degree = np.repeat(sizes - 1, sizes)
+    inverse_degree = np.where(degree > 0, 1.0 / np.maximum(degree, 1), 0.0)
+    has_edges = None if sizes.min(initial=2) > 1 else torch.from_numpy(degree > 0).to(like)[:, None]
+    return Group(
+        jets=_rows(jets, np.ones(len(jets), dtype=np.int64), like.device),
+        tracks=_rows(first_track[jets], sizes, like.device),
+        counts=torch.from_numpy(sizes).to(like),
+        size=int(sizes[0]) if uniform else None,
+        jet_of_track=jet_of_track,
+        inverse_degree=torch.from_numpy(inverse_degree).to(like)[:, None],
+        has_edges=has_edges,
+        chunks=tuple(chunks),
+        store_elements=store,
+    )
+
+
+@dataclass(frozen=True)
+class GroupForward:
+    """The intermediates of one group's forward pass (``[tracks, ...]`` and ``[jets, ...]``).
+
+    The edge blocks of a chunk are ``edge_store[chunk.store]`` and ``message_store[chunk.store]`` viewed as
+    ``[jets, n (source i), n (target j), hidden]``: the relu of the edge MLP's first layer, and the relu of
+    the merged layer with self edges zeroed (or what :func:`forward_group`'s ``keep`` made of them); both
+    are workspace buffers, valid until the next group.
+    """
 
     u: Tensor  # standardised input
-    edge_hidden: Tensor | None  # relu of the edge MLP's first layer, [jets, n (source), n (target), hidden]
-    message_hidden: Tensor | None  # relu of the merged layer, self edges zeroed
+    edge_store: Tensor
+    message_store: Tensor
     aggregate: Tensor  # node MLP 1's output averaged over incoming edges
     v: Tensor  # relu of node MLP 2's first layer
     node_out: Tensor
-    h: Tensor  # relu of the global MLP's first layer
-    logits: Tensor
+    h: Tensor  # [jets, hidden] relu of the global MLP's first layer
+    logits: Tensor  # [jets, classes]
 
 
-def forward_block(folded: FoldedHIN, x: Tensor) -> BlockForward:
-    """The HIN's forward pass on ``[jets, n, features]`` jets of one size ``n``."""
-    jets, n, _ = x.shape
+def edge_block(store: Tensor, chunk: Chunk) -> Tensor:
+    """A chunk's edge block ``[jets, n, n, hidden]`` in a group's store."""
+    return store[chunk.store].view(chunk.num_jets, chunk.size, chunk.size, -1)
+
+
+def forward_group(
+    folded: FoldedHIN,
+    x: Tensor,
+    group: Group,
+    workspace: Workspace,
+    keep: Callable[[Tensor, Tensor], object] | None = None,
+) -> GroupForward:
+    """The HIN's forward pass on the group's tracks ``x`` ``[tracks, features]``.
+
+    ``keep(edge_hidden, message_hidden)`` may rewrite a chunk's two edge blocks in place once the forward
+    pass is done with them, while they are still in cache (LRP keeps their ε-ratios).
+    """
     hidden = folded.w4.shape[0]
-    u = x * folded.input_scale + folded.input_shift
-    edge_hidden = message_hidden = None
-    # Edge blocks are [jets, n (source i), n (target j), hidden]; self edges i = i are computed with the
-    # rest and zeroed where they would enter a sum.
-    if n > 1:
-        source_terms = u @ folded.w_source.T  # [jets, n, 2 hidden]: u_i W1sᵀ and u_i W2xᵀ
-        target_term = u @ folded.w1_target.T
-        edge_hidden = torch.relu_(
-            (source_terms[..., :hidden] + folded.b1)[:, :, None, :] + target_term[:, None, :, :]
-        )
-        message_hidden = edge_hidden @ folded.w_merged.T
-        message_hidden += (source_terms[..., hidden:] + folded.b_merged)[:, :, None, :]
-        message_hidden.relu_()
-        message_hidden.diagonal(dim1=1, dim2=2).zero_()
-        mean_message = message_hidden.sum(dim=1) / (n - 1)  # [jets, n (target), hidden]
-        aggregate = mean_message @ folded.w4.T + folded.b4
-    else:
-        aggregate = u.new_zeros(jets, n, hidden)
-    q = u @ folded.w5_track.T + aggregate @ folded.w5_aggregate.T + folded.b5
-    v = torch.relu(q)
-    node_out = v @ folded.w6.T + folded.b6
-    g = node_out.mean(dim=1) @ folded.w7.T + folded.b7
-    h = torch.relu(g)
-    logits = h @ folded.w8.T + folded.b8
-    return BlockForward(u, edge_hidden, message_hidden, aggregate, v, node_out, h, logits)
+    u = torch.addcmul(folded.input_shift, x, folded.input_scale)
+    q = torch.addmm(folded.b5, u, folded.w5_track.T)
+    edge_store = workspace.take("edge_store", (group.store_elements,))
+    message_store = workspace.take("message_store", (group.store_elements,))
+    aggregate = u.new_zeros(len(u), hidden)  # the mean over no incoming edge is zero
+    if group.store_elements:
+        # Edge blocks are [jets, n (source i), n (target j), hidden]; self edges i = i are computed with
+        # the rest and zeroed where they would enter a sum.
+        source = torch.addmm(folded.b_source, u, folded.w_source.T)
+        target = u @ folded.w1_target.T
+        message_sum = aggregate
+        for chunk in group.chunks:
+            if chunk.size < 2:
+                continue
+            jets, n, rows = chunk.num_jets, chunk.size, chunk.tracks
+            edge_hidden, message_hidden = edge_block(edge_store, chunk), edge_block(message_store, chunk)
+            source_terms = source[rows].view(jets, n, 1, 2 * hidden)
+            torch.add(source_terms[..., :hidden], target[rows].view(jets, 1, n, hidden), out=edge_hidden)
+            edge_hidden.relu_()
+            torch.mm(edge_hidden.view(-1, hidden), folded.w_merged.T, out=message_hidden.view(-1, hidden))
+            message_hidden.add_(source_terms[..., hidden:]).relu_()
+            message_hidden.diagonal(dim1=1, dim2=2).zero_()
+            torch.sum(message_hidden, dim=1, out=message_sum[rows].view(jets, n, hidden))
+            if keep is not None:
+                keep(edge_hidden, message_hidden)
+        aggregate = torch.addmm(folded.b4, message_sum.mul_(group.inverse_degree), folded.w4.T)
+        if group.has_edges is not None:
+            aggregate.mul_(group.has_edges)
+        q.addmm_(aggregate, folded.w5_aggregate.T)
+    v = q.relu_()
+    node_out = torch.addmm(folded.b6, v, folded.w6.T)
+    pooled = group.jet_sum(node_out).div_(group.counts.clamp(min=1)[:, None])
+    h = torch.addmm(folded.b7, pooled, folded.w7.T).relu_()
+    logits = torch.addmm(folded.b8, h, folded.w8.T)
+    return GroupForward(u, edge_store, message_store, aggregate, v, node_out, h, logits)
 
 
 @torch.no_grad()
@@ -201,7 +359,7 @@ def dense_forward(model: nn.Module, batch: Batch) -> Tensor:
     x = batch.x.to(device=parameter.device, dtype=parameter.dtype)
     folded = folded_hin(model)
     logits = x.new_zeros(int(batch.num_graphs), folded.w8.shape[0])
-    for block in blocks(batch, folded.w4.shape[0]):
-        jets_x = x[block.tracks].reshape(len(block.jets), block.size, x.shape[1])
-        logits[block.jets] = forward_block(folded, jets_x).logits
+    workspace = workspace_for(x)
+    for group in groups(batch, folded.w4.shape[0], x):
+        logits[group.jets] = forward_group(folded, x[group.tracks], group, workspace).logits
     return logits
