@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test test-all lint bench results results-lri results-tracking clean
+.PHONY: demo test test-all lint bench results results-lri figures-lri results-tracking clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -54,12 +54,17 @@ LRI_RUNS ?= runs/lri
 LRI_EPOCHS ?= 300
 LRI_MASK_STEPS ?= 500
 LRI_MASK_EPOCHS ?= 100
+LRI_FIGURES ?= runs/lri-figures
 LRI_BUDGET = --epochs $(LRI_EPOCHS) --mask-steps $(LRI_MASK_STEPS) --mask-epochs $(LRI_MASK_EPOCHS) --out $(LRI_RUNS) --results results/lri.csv
 results-lri: $(STAMP)
 	test -f $(LRI_DATA)/actstrack/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --out $(LRI_DATA)/actstrack
 	test -f $(LRI_DATA)/synmol/dataset.yaml || $(BIN)/hepxai pointsets make synmol --out $(LRI_DATA)/synmol
 	$(BIN)/hepxai lri benchmark --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --backbones dgcnn --seeds 0 1 2 $(LRI_BUDGET)
 	$(BIN)/hepxai lri benchmark --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --backbones point_transformer egnn --methods erm lri_bernoulli lri_gaussian gradgam --seeds 0 $(LRI_BUDGET)
+
+# The figures of docs/lri.md from the finished runs: ROC curves, hit displays with Σ ellipses, molecules.
+figures-lri: $(STAMP)
+	$(BIN)/hepxai lri figures --runs $(LRI_RUNS) --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --out $(LRI_FIGURES) --seed 0 --dpi 80
 
 # results/tracking.csv: the edge-classifier chain (module-map graphs, Interaction Network, connected components)
 # and Truth-CC on pt1_mu200 (docs/tracking.md): 200 detector events, graphs, training on 100 events (resumed if
