@@ -84,6 +84,22 @@ def test_a_warm_up_starts_from_the_erm_run(dataset_folder: Path, tmp_path: Path)
     assert any(not torch.equal(lri.state_dict()[key], value) for key, value in erm.state_dict().items())
 
 
+def test_a_warm_start_does_not_depend_on_when_erm_ran(dataset_folder: Path, tmp_path: Path) -> None:
+    """The same LRI-Gaussian run whether its ERM run was trained in the same call or in another process."""
+    spec = RunSpec(dataset_folder, "dgcnn", "lri_gaussian", seed=0, epochs=3)
+    together, apart = tmp_path / "together", tmp_path / "apart"
+    run(spec, together, progress=False)
+    run(RunSpec(dataset_folder, "dgcnn", "erm", seed=0, epochs=3), apart, progress=False)
+    torch.rand(7)  # another process: another state of the global generator
+    run(spec, apart, progress=False)
+    first, second = (
+        torch.load(out / "synthetic" / "dgcnn" / "lri_gaussian" / "seed0" / "best.pt", weights_only=False)
+        for out in (together, apart)
+    )
+    for key, value in first["objective"].items():
+        torch.testing.assert_close(second["objective"][key], value)
+
+
 def test_checkpoint_keeps_the_noise_generator(dataset_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "runs"
     spec = RunSpec(dataset_folder, "dgcnn", "lri_gaussian", seed=0, epochs=3)

@@ -333,6 +333,7 @@ def _train(
         run(erm, out, dataset=dataset, progress=progress)
         model, _ = load_run(erm.folder(out), erm)
         options = {**options, "warmup": 0, "warm_start": "erm"}
+        torch.manual_seed(spec.seed)  # the generator's weights: the same whether ERM ran just now or not
     else:
         torch.manual_seed(spec.seed)
         model = build_model(spec.backbone, num_features=train_data.num_features, **_unit_directions(dataset))
