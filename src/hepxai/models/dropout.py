@@ -9,6 +9,8 @@ below ``round((1 - p) · 2¹⁶)``: the keep probability is ``1 − p`` to withi
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -17,9 +19,7 @@ _LEVELS = 1 << 16
 
 def keep_mask(shape: torch.Size | tuple[int, ...], keep: float, device: torch.device | None = None) -> Tensor:
     """Boolean ``shape`` mask, each element ``True`` with probability ``round(keep · 2¹⁶) / 2¹⁶``."""
-    count = 1
-    for size in shape:
-        count *= size
+    count = math.prod(shape)
     draws = torch.randint(
         torch.iinfo(torch.int64).min, torch.iinfo(torch.int64).max, ((count + 3) // 4,), device=device
     )
