@@ -1,4 +1,5 @@
-"""The DGCNN: permutation invariance, node masks equal to dropping points, eval-mode dropout, checkpoints."""
+"""The DGCNN: permutation invariance, node masks equal to dropping points, eval-mode dropout, checkpoints,
+the fast forward equal to the plain one."""
 
 import pytest
 import torch
@@ -67,6 +68,32 @@ def test_soft_masks_are_differentiable(aggregation):
     (gradient,) = torch.autograd.grad(model(masked_batch(batch, mask)).sum(), mask)
     assert torch.isfinite(gradient).all()
     assert (gradient != 0).sum() > batch.num_nodes // 2
+
+
+@pytest.mark.parametrize(("aggregation", "pooling", "edge_features"), VARIANTS)
+def test_the_fast_forward_computes_the_plain_forward(aggregation, pooling, edge_features):
+    model = random_dgcnn(10, aggregation=aggregation, pooling=pooling, edge_features=edge_features)
+    batch = random_clouds(11, [9, 1, 20])
+    batch.edge_weight = torch.rand(batch.edge_index.shape[1], generator=torch.Generator().manual_seed(12))
+    with torch.no_grad():
+        plain = model(batch)
+        torch.testing.assert_close(model.fast_forward(batch), plain, rtol=1e-12, atol=1e-12)
+    assert plain.std() > 1e-3
+
+
+def test_the_fast_forward_trains_like_the_plain_forward():
+    """Training mode (batch statistics, dropout drawn in the same order): same loss, same gradients."""
+    model = random_dgcnn(13).train()
+    batch = random_clouds(14, [12, 7, 15])
+    gradients = []
+    for forward in (model, model.fast_forward):
+        torch.manual_seed(15)
+        model.zero_grad()
+        forward(batch).square().sum().backward()
+        gradients.append([parameter.grad.clone() for parameter in model.parameters()])
+    for fast, plain in zip(*gradients, strict=True):
+        torch.testing.assert_close(fast, plain, rtol=1e-10, atol=1e-12)
+    assert any(gradient.abs().max() > 1e-3 for gradient in gradients[0])
 
 
 def test_dropout_is_the_identity_in_eval_mode():

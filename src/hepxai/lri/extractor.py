@@ -57,7 +57,7 @@ def node_embedding(model: GraphModel, batch: Batch) -> Tensor:
 
     handle = embedding_module(model).register_forward_hook(keep)
     try:
-        model(batch)
+        model.fast_forward(batch)
     finally:
         handle.remove()
     return captured[-1]

@@ -80,7 +80,7 @@ class PointMask(Objective):
         out = self.extractor(node_embedding(model, batch))
         mean, log_var = out[:, 0], out[:, 1]
         z = mean + torch.exp(log_var / 2) * self.noise.normal(tuple(mean.shape), epoch, mean)
-        logits = model(self.masked(batch, self.mask(z)))
+        logits = model.fast_forward(self.masked(batch, self.mask(z)))
         kl = -0.5 * (1 + log_var - mean.square() - log_var.exp())
         per_graph = scatter(kl, batch.batch, dim=0, dim_size=int(batch.num_graphs), reduce="sum")
         return classification_loss(logits, batch.y) + self.beta * per_graph
@@ -91,4 +91,4 @@ class PointMask(Objective):
 
     def logits(self, model: GraphModel, batch: Batch) -> Tensor:
         """The backbone on the positions masked at ``z = μ`` (the authors' prediction of PointMask)."""
-        return model(self.masked(batch, self.scores(model, batch)))
+        return model.fast_forward(self.masked(batch, self.scores(model, batch)))
