@@ -97,6 +97,31 @@ def test_edge_weights_reach_the_messages(kind):
     torch.testing.assert_close(ones, plain, rtol=1e-12, atol=1e-12)
 
 
+FAST_CASES = [*((kind, {}) for kind in KINDS), ("egnn", {"distance_only": True})]
+
+
+@pytest.mark.parametrize(("kind", "config"), FAST_CASES)
+def test_the_fast_forward_trains_and_predicts_like_the_plain_forward(kind, config):
+    """Eval mode: the same logits. Training mode (batch statistics, dropout drawn in the same order): the
+    same loss and gradients."""
+    model = random_backbone(kind, 13, **config)
+    batch = with_point_graph(clouds(14, [12, 1, 15]))
+    generator = torch.Generator().manual_seed(15)
+    batch.edge_weight = torch.rand(batch.edge_index.shape[1], generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(model.fast_forward(batch), model(batch), rtol=1e-12, atol=1e-12)
+    model.train()
+    gradients = []
+    for forward in (model, model.fast_forward):
+        torch.manual_seed(16)
+        model.zero_grad()
+        forward(batch).square().sum().backward()
+        gradients.append([parameter.grad.clone() for parameter in model.parameters()])
+    for fast, plain in zip(*gradients, strict=True):
+        torch.testing.assert_close(fast, plain, rtol=1e-10, atol=1e-12)
+    assert max(gradient.abs().max() for gradient in gradients[0]) > 1e-3
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_zero_one_node_mask_equals_dropping_the_points(kind):
     model = random_backbone(kind, 6)

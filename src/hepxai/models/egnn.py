@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hepxai.models.dgcnn import block
+from hepxai.models.dgcnn import block, edge_linear_per_point
 from hepxai.models.graph_ops import aggregate, gather
 from hepxai.models.point_backbone import PointBackbone
 from hepxai.models.registry import register_model
@@ -49,10 +49,23 @@ class EGNNLayer(nn.Module):
         )
         self.node_mlp = nn.Sequential(*block(2 * hidden, hidden, dropout), *block(hidden, hidden, dropout))
 
-    def forward(self, h: Tensor, edge_index: Tensor, edge_attr: Tensor, edge_weight: Tensor | None) -> Tensor:
+    def forward(
+        self,
+        h: Tensor,
+        edge_index: Tensor,
+        edge_attr: Tensor,
+        edge_weight: Tensor | None,
+        *,
+        fused: bool = False,
+    ) -> Tensor:
+        """``fused``: ``φ_e``'s first Linear per point (:func:`hepxai.models.dgcnn.edge_linear_per_point`)."""
         source, target = edge_index
         geometry = edge_attr[:, :1] if self.distance_only else edge_attr
-        message = self.edge_mlp(torch.cat([gather(h, target), gather(h, source), geometry], dim=1))
+        if fused:
+            first = edge_linear_per_point(self.edge_mlp[0], h, source, target, geometry, relative=False)
+            message = self.edge_mlp[1:](first)
+        else:
+            message = self.edge_mlp(torch.cat([gather(h, target), gather(h, source), geometry], dim=1))
         summed = aggregate(message, target, h.shape[0], reduce="sum", weight=edge_weight)
         return h + self.node_mlp(torch.cat([h, summed], dim=1))
 
@@ -72,6 +85,8 @@ class EGNN(PointBackbone):
     def __init__(self, *args: Any, distance_only: bool = False, **options: Any) -> None:
         self.distance_only = distance_only
         super().__init__(*args, **options)
+
+    fused_layers = True
 
     def make_layer(self) -> nn.Module:
         return EGNNLayer(self.hidden, self.edge_features, self.dropout, distance_only=self.distance_only)

@@ -82,6 +82,9 @@ class PointBackbone(GraphModel):
         self.layers = nn.ModuleList(self.make_layer() for _ in range(num_layers))
         self.head = head_mlp(hidden, self.head_widths, len(self.classes), dropout)
 
+    fused_layers = False
+    """Whether the layers take ``fused=True``, a faster form of the same function for :meth:`fast_forward`."""
+
     def make_layer(self) -> nn.Module:
         """One layer: ``layer(h, edge_index, edge_attr, edge_weight) -> h'``, ``[num_points, hidden]``."""
         raise NotImplementedError
@@ -104,6 +107,13 @@ class PointBackbone(GraphModel):
 
     def forward(self, batch: Batch) -> Tensor:
         """``[num_graphs, len(classes)]`` logits of a ``Batch`` with ``x`` and ``pos`` (or a graph)."""
+        return self._logits(batch, fused=False)
+
+    def fast_forward(self, batch: Batch) -> Tensor:
+        """:meth:`forward` with the layers' fused form where they have one (:attr:`fused_layers`)."""
+        return self._logits(batch, fused=self.fused_layers)
+
+    def _logits(self, batch: Batch, *, fused: bool) -> Tensor:
         x = batch.x
         if x.dim() != 2 or x.shape[1] != self.num_features:
             msg = (
@@ -123,7 +133,8 @@ class PointBackbone(GraphModel):
             graph = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
         embedding = self.encoder(self.input_norm(x))
         for layer in self.layers:
-            embedding = layer(embedding, edges.edge_index, edges.edge_attr, edges.edge_weight)
+            inputs = (embedding, edges.edge_index, edges.edge_attr, edges.edge_weight)
+            embedding = layer(*inputs, fused=True) if fused else layer(*inputs)
         pooled = pool(
             embedding,
             graph,
