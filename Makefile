@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test test-all lint bench results results-lri figures-lri results-tracking clean
+.PHONY: demo test test-all lint bench results results-lrp results-lri figures-lri results-tracking clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ results: $(STAMP)
 	test -f $(RESULTS_DIR)/test.root || $(BIN)/hepxai data simulate --signal 2500 --background 2500 --seed 202 --out $(RESULTS_DIR)/test.root
 	test -f $(RESULTS_DIR)/run/best.pt || $(BIN)/hepxai train --data $(RESULTS_DIR)/train.root --out $(RESULTS_DIR)/run --selection none --epochs 6 --lr 1e-3 --patience 3 --seed 0
 	$(BIN)/hepxai benchmark --model $(RESULTS_DIR)/run/best.pt --data $(RESULTS_DIR)/test.root --out $(RESULTS_DIR)/benchmark --max-jets 2000 --score-features trackBTag_Sip2dVal trackBTag_Sip2dSig trackBTag_Sip3dVal trackBTag_Sip3dSig track_dxy track_dxysig track_dz track_dzsig --results results/benchmark_jets.csv
+
+# results/lrp_speed.csv: LRP on the HIN against its forward passes, one jet at a time and in memory
+# (docs/lrp.md), one CPU thread. About 15 minutes; run it on a quiet machine.
+results-lrp: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python bench/bench_lrp.py --threads 1 --repeats 5 --csv results/lrp_speed.csv
 
 # results/lri.csv: the LRI comparison of docs/lri.md. Every method with 3 seeds on DGCNN for ActsTrack and
 # SynMol, then ERM, LRI and GradGAM with one seed on Point Transformer and EGNN. Resumable: stop it and run

@@ -1,6 +1,6 @@
 """LRP cost against the forward passes, batched against one jet at a time, and peak memory, in one run.
 
-    python bench/bench_lrp.py [--device cpu] [--threads 1] [--repeats 5] [--quick] [--zennit]
+    python bench/bench_lrp.py [--device cpu] [--threads 1] [--repeats 5] [--quick] [--zennit] [--csv PATH]
 
 Prints medians over ``--repeats`` after one warm-up; every ratio compares numbers measured in this run, the
 functions of one row timed in turn (one call of each per round), so that load on a shared machine hits them
@@ -12,12 +12,18 @@ Columns: ``forward`` is the plain ``model(batch)`` (no gradients), ``fast fwd`` 
 ``lrp -e`` without edge relevance (``-e/fast``: its ratio to the fast forward), ``layers`` the layer-by-layer
 generic path (``fast=False``, the cost of the previous implementation; skipped where it would take minutes),
 ``g×i`` gradient × input.
+
+``--csv PATH`` also writes every measurement as one row per batch (tracks × jets; the mixed-size batch has
+``tracks`` = ``mixed``), with the loop and peak-memory columns where they were measured
+(``make results-lrp`` writes ``results/lrp_speed.csv``).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -228,6 +234,7 @@ def main() -> None:
         action="store_true",
         help="also time the same LRP built on zennit's hooks (up to 128 jets)",
     )
+    parser.add_argument("--csv", default=None, help="also write every measurement to this CSV file")
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -264,6 +271,7 @@ def main() -> None:
         + (f" {'zennit':>9}" if zennit else "")
     )
     sizes = [(10, 128), (30, 128)] if args.quick else [(n, j) for n in (10, 30, 60) for j in (1, 128, 1024)]
+    rows: dict[tuple[object, int], dict[str, object]] = {}
     for num_tracks, num_jets in sizes:
         batch = make_batch(num_jets, num_tracks, args.device)
         functions = {
@@ -294,6 +302,13 @@ def main() -> None:
         if "zennit" in seconds:
             line += f" {seconds['zennit'] * 1e3:>9.2f}"
         print(line)
+        rows[num_tracks, num_jets] = {
+            **{f"{name}_ms": value * 1e3 for name, value in seconds.items()},
+            "lrp_jets_per_s": num_jets / lrp_s,
+            "lrp_over_forward": lrp_s / forward_s,
+            "lrp_over_fast": lrp_s / fast_s,
+            "lrp_no_edges_over_fast": lrp_no_edges_s / fast_s,
+        }
 
     print("\nVariable jet sizes (2-100 tracks, median ~30) against fixed 30-track jets, LRP with edges")
     mixed = mixed_batch(128, args.device)
@@ -305,6 +320,11 @@ def main() -> None:
         f"mixed (median {median_size} tracks): {128 / mixed_s:.0f} jets/s; "
         f"fixed 30: {128 / fixed_s:.0f} jets/s; ratio {fixed_s / mixed_s:.2f}"
     )
+    rows["mixed", 128] = {
+        "lrp_ms": mixed_s * 1e3,
+        "lrp_jets_per_s": 128 / mixed_s,
+        "mixed_over_fixed_30": fixed_s / mixed_s,
+    }
 
     print("\nBatched LRP against one jet at a time (same code)")
     print(f"{'tracks':>6} {'jets':>5} {'batched jets/s':>15} {'loop jets/s':>12} {'speed-up':>9}")
@@ -324,9 +344,16 @@ def main() -> None:
                 f"{num_tracks:>6} {num_jets:>5} {num_jets / batched_s:>15.0f} {num_jets / loop_s:>12.0f} "
                 f"{loop_s / batched_s:>8.1f}x"
             )
-    if args.quick:
-        return
+            row = rows.setdefault((num_tracks, num_jets), {})
+            row.update(loop_jets_per_s=num_jets / loop_s, batched_over_loop=loop_s / batched_s)
+    if not args.quick:
+        memory(args, rows)
+    if args.csv:
+        write_csv(args, rows)
 
+
+def memory(args: argparse.Namespace, rows: dict[tuple[object, int], dict[str, object]]) -> None:
+    """Peak memory of 1024 jets, each call in a fresh process."""
     print("\nPeak memory above the resident model and batch, 1024 jets (fresh process each), MiB")
     print(f"{'tracks':>6} {'forward':>9} {'lrp':>9} {'lrp edges':>10} {'layers':>9}")
     for num_tracks in (10, 30):
@@ -336,6 +363,36 @@ def main() -> None:
             f"{num_tracks:>6} {mib['forward']:>9.0f} {mib['lrp']:>9.0f} {mib['lrp_edges']:>10.0f} "
             f"{mib['layers']:>9.0f}"
         )
+        rows.setdefault((num_tracks, 1024), {}).update({f"{name}_mib": value for name, value in mib.items()})
+
+
+COLUMNS = (
+    "tracks", "jets", "forward_ms", "fast_ms", "lrp_ms", "lrp_no_edges_ms", "layers_ms", "gxi_ms",
+    "lrp_jets_per_s", "lrp_over_forward", "lrp_over_fast", "lrp_no_edges_over_fast", "loop_jets_per_s",
+    "batched_over_loop", "mixed_over_fixed_30", "forward_mib", "lrp_mib", "lrp_edges_mib", "layers_mib",
+    "threads", "repeats", "load_average", "torch",
+)  # fmt: skip
+
+
+def write_csv(args: argparse.Namespace, rows: dict[tuple[object, int], dict[str, object]]) -> None:
+    """One row per batch: the timings (ms), rates and ratios of this run; empty where not measured."""
+    run = {"threads": args.threads, "repeats": args.repeats, "torch": torch.__version__}
+    run["load_average"] = round(os.getloadavg()[0], 2)
+    path = Path(args.csv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        for (tracks, jets), row in rows.items():
+            values = {name: _rounded(value) for name, value in row.items() if name in COLUMNS}
+            writer.writerow({"tracks": tracks, "jets": jets, **values, **run})
+    print(f"\nwrote {path}")
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, float):
+        return "" if value != value else float(f"{value:.4g}")  # NaN: not measured
+    return value
 
 
 if __name__ == "__main__":
