@@ -12,6 +12,7 @@ import logging
 import platform
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 from hepxai import __version__
 from hepxai.cli import benchmark, data, detector, explain, lri, pipeline, plot, pointsets, tracking, train
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("numexpr").setLevel(logging.WARNING)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # mplhep's styles name absent fonts
     args.progress = not args.quiet
-    _fixed_mmap_threshold()
+    set_malloc_policy(getattr(args, "malloc_policy", "return"))
     try:
         return int(args.run(args) or 0)
     except (InputError, FileNotFoundError) as err:
@@ -71,18 +72,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _fixed_mmap_threshold(threshold: int = 128 * 1024) -> None:
-    """Serve every allocation of ``threshold`` bytes or more with its own ``mmap`` (glibc only).
+MallocPolicy = Literal["return", "reuse"]
 
-    glibc raises its mmap threshold each time a large block is freed, up to 32 MB, so the tensors of later
-    batches come from the heap, where batches of different sizes fragment it: explaining a file grew the
-    resident memory by about 200 MB over its first 3,000 jets, and on. A fixed threshold returns large
-    blocks to the system when they are freed, and memory stays flat (bench/bench_memory.py).
+
+def set_malloc_policy(policy: MallocPolicy) -> None:
+    """How glibc serves this process's tensor memory (glibc only; elsewhere nothing changes).
+
+    - ``"return"`` (the default; streaming commands such as explain and evaluate): every block of 128 KiB
+      or more gets its own ``mmap`` and goes back to the system when freed. glibc would otherwise raise its
+      threshold each time a large block is freed, up to 32 MB, so tensors of later batches come from the
+      heap, where batches of different sizes fragment it: explaining a file grew the resident memory by
+      about 200 MB over its first 3,000 jets, and on. Memory stays flat (bench/bench_memory.py).
+    - ``"reuse"`` (training commands, which allocate the same tensors step after step): no ``mmap`` and
+      no trimming, so the next step reuses the freed blocks. With ``"return"``, every large tensor of every
+      step is fresh pages: training a DGCNN on ActsTrack spent as much time in page faults (3 million per
+      20 s) as in computing. Measured side by side: bench/bench_malloc.py.
     """
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return
-    m_mmap_threshold = -3  # from glibc's malloc.h
-    ctypes.CDLL(None).mallopt(m_mmap_threshold, threshold)
+    m_trim_threshold, m_mmap_threshold, m_mmap_max = -1, -3, -4  # from glibc's malloc.h
+    settings = {
+        "return": {m_mmap_max: 65536, m_mmap_threshold: 128 * 1024, m_trim_threshold: 128 * 1024},
+        "reuse": {m_mmap_max: 0, m_trim_threshold: 2**31 - 1},
+    }[policy]
+    libc = ctypes.CDLL(None)
+    for parameter, value in settings.items():
+        libc.mallopt(parameter, value)
 
 
 def require_at_least(option: str, value: float | None, minimum: float) -> None:

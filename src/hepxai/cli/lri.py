@@ -39,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--method", required=True, help=f"one of {_METHODS_HELP}")
     train.add_argument("--seed", type=int, default=0, help="random seed")
     _add_common(train)
-    train.set_defaults(run=run_train)
+    train.set_defaults(run=run_train, malloc_policy="reuse")
 
     benchmark = actions.add_parser(
         "benchmark",
@@ -62,7 +62,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--table-only", action="store_true", help="write the table of the finished runs, run nothing"
     )
     _add_common(benchmark)
-    benchmark.set_defaults(run=run_benchmark)
+    benchmark.set_defaults(run=run_benchmark, malloc_policy="reuse")
 
     figures = actions.add_parser(
         "figures",

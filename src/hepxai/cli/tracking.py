@@ -315,7 +315,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     train.add_argument("--max-train-events", type=int, metavar="N", help="use the first N training events")
     train.add_argument("--max-val-events", type=int, metavar="N", help="use the first N validation events")
     _threads_argument(train)
-    train.set_defaults(run=run_train)
+    train.set_defaults(run=run_train, malloc_policy="reuse")
 
 
 def run_train(args: argparse.Namespace) -> int:

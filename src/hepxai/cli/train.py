@@ -66,7 +66,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         action=argparse.BooleanOptionalAction,
         help="train with the fused forward pass, same function, faster (default: on)",
     )
-    train.set_defaults(run=run_train)
+    train.set_defaults(run=run_train, malloc_policy="reuse")
 
     evaluate = commands.add_parser(
         "evaluate",
