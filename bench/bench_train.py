@@ -10,6 +10,7 @@ With ``--auc-jets N`` each implementation also trains one epoch from the same in
 jets and reports its validation AUC, to show that the speed is not bought with a different result.
 
     python bench/bench_train.py [--tracks 10 30] [--batches 20] [--device cpu] [--auc-jets 5000]
+        [--malloc reuse|return|glibc]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch import nn
 from torch_geometric.nn import MetaLayer
 from torch_geometric.utils import scatter
 
+from hepxai.cli import set_malloc_policy
 from hepxai.data.jets import Jets
 from hepxai.data.sanity import sanity_chunks
 from hepxai.metrics.classification import roc_auc
@@ -191,10 +193,19 @@ def main() -> None:
     parser.add_argument(
         "--auc-jets", type=int, default=0, help="also train one epoch on this many sanity jets"
     )
+    parser.add_argument(
+        "--malloc",
+        choices=("reuse", "return", "glibc"),
+        default="reuse",
+        help="glibc allocation policy (hepxai.cli.set_malloc_policy; reuse: what hepxai train uses; "
+        "glibc: its defaults)",
+    )
     args = parser.parse_args()
+    if args.malloc != "glibc":
+        set_malloc_policy(args.malloc)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
-        f"batch {args.batch_size} jets, median of {args.batches} training steps"
+        f"batch {args.batch_size} jets, median of {args.batches} training steps, malloc {args.malloc}"
     )
     print(f"{'tracks':>6} {'implementation':<14} {'jets/s':>9} {'vs_metalayer':>12}")
     for tracks in args.tracks:
