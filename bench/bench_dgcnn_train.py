@@ -15,26 +15,16 @@ import argparse
 import os
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bench_dropout import step_seconds
 from hepxai.data.graph_list import GraphList
 from hepxai.data.pointsets import synthetic_point_clouds
 from hepxai.models import DGCNN
-
-
-def step_seconds(forward: Callable[[object], Tensor], batch, optimiser: torch.optim.Optimizer) -> float:
-    start = time.perf_counter()
-    optimiser.zero_grad()
-    forward(batch)[:, 0].square().mean().backward()
-    optimiser.step()
-    return time.perf_counter() - start
 
 
 def main() -> None:

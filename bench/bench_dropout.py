@@ -16,10 +16,11 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -38,7 +39,8 @@ def with_dropout(model: nn.Module, kind: type[nn.Dropout]) -> nn.Module:
     return model
 
 
-def step_seconds(model: nn.Module, batch, optimiser: torch.optim.Optimizer) -> float:
+def step_seconds(model: Callable[[object], Tensor], batch, optimiser: torch.optim.Optimizer) -> float:
+    """Seconds of one training step (forward with ``model``, a module or a forward method, backward, step)."""
     start = time.perf_counter()
     optimiser.zero_grad()
     model(batch)[:, 0].square().mean().backward()
