@@ -141,19 +141,23 @@ def _rectified_ratio(rectified: Tensor, epsilon: float) -> Tensor:
     return (rectified > 0).to(rectified.dtype)
 
 
-def _rectified_ratio_(rectified: Tensor, epsilon: float, scratch: Tensor) -> Tensor:
-    """:func:`_rectified_ratio` written over ``rectified`` (``scratch``: a buffer of its shape)."""
+def _keep_ratios(epsilon: float, edge_hidden: Tensor, message_hidden: Tensor) -> None:
+    """Turn a chunk's two edge blocks ``relu(z)`` in place, while the forward pass has them in cache, into
+    what the backward pass needs of them: ``1 + relu(z) / ε``, from which :func:`_scale_by_ratio` takes the
+    ε-ratio ``relu(z) / (relu(z) + ε) = 1 − 1 / (1 + relu(z) / ε)`` (one pass each way, exactly 0 where
+    ``relu(z) = 0``); at ε = 0 the ReLU's 0/1 mask."""
+    for block in (edge_hidden, message_hidden):
+        if epsilon:
+            torch.add(block.new_ones(()), block, alpha=1.0 / epsilon, out=block)
+        else:
+            block.sign_()
+
+
+def _scale_by_ratio(kept: Tensor, grad: Tensor, epsilon: float, out: Tensor) -> Tensor:
+    """``grad`` times the ε-ratio of a block kept by :func:`_keep_ratios`, written to ``out``."""
     if epsilon:
-        return rectified.div_(torch.add(rectified, epsilon, out=scratch))
-    return rectified.sign_()
-
-
-def _keep_ratios(epsilon: float, workspace: Workspace, edge_hidden: Tensor, message_hidden: Tensor) -> None:
-    """Turn a chunk's two edge blocks into their ε-ratios, all the backward pass needs of them (self edges
-    zeroed in both), while the forward pass has them in cache."""
-    scratch = workspace.take("scratch", edge_hidden.shape)
-    _rectified_ratio_(edge_hidden, epsilon, scratch).diagonal(dim1=1, dim2=2).zero_()
-    _rectified_ratio_(message_hidden, epsilon, scratch)
+        return torch.addcdiv(grad, grad, kept, value=-1.0, out=out)
+    return torch.mul(grad, kept, out=out)
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ def _explain_group(
     """Forward and LRP backward of a group's tracks ``x`` ``[tracks, features]``; the edge relevance and
     significance go straight to the rows of ``edge_out`` when given."""
     hidden = folded.w4.shape[0]
-    forward = forward_group(folded, x, group, workspace, keep=partial(_keep_ratios, epsilon, workspace))
+    forward = forward_group(folded, x, group, workspace, keep=partial(_keep_ratios, epsilon))
     u, logits = forward.u, forward.logits
 
     # Backward, the ε-rule at every affine output; what is absorbed per track is summed per jet at the end.
@@ -200,13 +204,15 @@ def _explain_group(
             if chunk.size < 2:
                 continue
             jets, n, rows = chunk.num_jets, chunk.size, chunk.tracks
-            # The scaled gradient of every message, over the message block (zero on the diagonal).
-            message_ratio = edge_block(forward.message_store, chunk)
-            scaled_message = message_ratio.mul_(grad_message[rows].view(jets, 1, n, hidden))
+            # The scaled gradient of every message, over the message block (zero on the diagonal, so
+            # also every edge's below).
+            kept_message = edge_block(forward.message_store, chunk)
+            grad_block = grad_message[rows].view(jets, 1, n, hidden).expand_as(kept_message)
+            scaled_message = _scale_by_ratio(kept_message, grad_block, epsilon, out=kept_message)
             torch.sum(scaled_message, dim=2, out=message_by_source[rows].view(jets, n, hidden))
             scaled_edge = workspace.take("scaled_edge", (jets, n, n, hidden))
             torch.mm(scaled_message.view(-1, hidden), folded.w_merged, out=scaled_edge.view(-1, hidden))
-            scaled_edge.mul_(edge_block(forward.edge_store, chunk))
+            _scale_by_ratio(edge_block(forward.edge_store, chunk), scaled_edge, epsilon, out=scaled_edge)
             # Sums over the edges of each track as source and as target.
             torch.sum(scaled_edge, dim=2, out=edge_by_source[rows].view(jets, n, hidden))
             torch.sum(scaled_edge, dim=1, out=edge_by_target[rows].view(jets, n, hidden))

@@ -309,7 +309,7 @@ def forward_group(
     """The HIN's forward pass on the group's tracks ``x`` ``[tracks, features]``.
 
     ``keep(edge_hidden, message_hidden)`` may rewrite a chunk's two edge blocks in place once the forward
-    pass is done with them, while they are still in cache (LRP keeps their ε-ratios).
+    pass is done with them, while they are still in cache (LRP keeps what its backward pass needs of them).
     """
     hidden = folded.w4.shape[0]
     u = torch.addcmul(folded.input_shift, x, folded.input_scale)
