@@ -7,11 +7,21 @@ import pytest
 import torch
 
 from hepxai.config import config_from_dict
+from hepxai.data.graph_list import GraphList
 from hepxai.data.jets import Jets
+from hepxai.data.pointsets import synthetic_point_clouds
 from hepxai.errors import InputError
 from hepxai.models import load_checkpoint
 from hepxai.models.checkpoint import read_checkpoint
-from hepxai.training import NonFiniteLossError, pt_weights, split_indices, train
+from hepxai.models.registry import build_model
+from hepxai.training import (
+    NonFiniteLossError,
+    Objective,
+    pt_weights,
+    recompute_batchnorm,
+    split_indices,
+    train,
+)
 
 
 def toy_jets(num_jets: int = 400, *, seed: int = 0, num_features: int = 6) -> Jets:
@@ -157,3 +167,59 @@ def test_split_is_seeded_disjoint_and_complete():
     assert sorted([*train_index, *val_index]) == list(range(100))
     assert np.array_equal(split_indices(100, 0.2, seed=3)[1], val_index)
     assert not np.array_equal(split_indices(100, 0.2, seed=4)[1], val_index)
+
+
+def batchnorm_buffers(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {
+        name: buffer.clone()
+        for name, buffer in model.named_buffers()
+        if name.endswith(("running_mean", "running_var"))
+    }
+
+
+def test_recomputed_batchnorm_statistics_are_the_average_over_the_batches_by_hand():
+    jets = toy_jets(96)
+    model = build_model("interaction_network", num_features=6, hidden=16)
+    recompute_batchnorm(model, Objective(), jets, batch_size=32)
+    # The input BatchNorm sees the raw features: per batch of 32 jets, their tracks' mean and unbiased
+    # variance; the running statistics are the plain average over the three batches.
+    first = np.concatenate([[0], np.cumsum(jets.num_tracks)])
+    batches = [jets.features[first[start] : first[start + 32]] for start in (0, 32, 64)]
+    mean = np.mean([batch.mean(axis=0) for batch in batches], axis=0)
+    var = np.mean([batch.var(axis=0, ddof=1) for batch in batches], axis=0)
+    np.testing.assert_allclose(model.bn.running_mean.numpy(), mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.bn.running_var.numpy(), var, rtol=1e-5)
+    assert model.training  # modes and momentum restored
+    assert model.bn.momentum == 0.1
+
+
+def test_recomputed_statistics_do_not_depend_on_dropout_or_earlier_statistics():
+    clouds = GraphList.of(synthetic_point_clouds(24, seed=1))
+    model = build_model("dgcnn", num_features=3, hidden=16, num_layers=2, dropout=0.5).eval()
+    recompute_batchnorm(model, Objective(), clouds, batch_size=8)
+    once = batchnorm_buffers(model)
+    with torch.no_grad():
+        model.input_norm.running_mean.add_(3.0)
+    recompute_batchnorm(model, Objective(), clouds, batch_size=8)
+    for name, value in batchnorm_buffers(model).items():
+        torch.testing.assert_close(value, once[name], rtol=0, atol=0, msg=name)
+    assert not model.training
+
+
+def test_training_with_recomputed_statistics_follows_the_same_weights(tmp_path):
+    jets, validation = toy_jets(256), toy_jets(64, seed=1)
+    running = train(jets, config(epochs=2), tmp_path / "running", progress=False, validation=validation)
+    recomputed = train(
+        jets,
+        config(epochs=2, recompute_batchnorm=True),
+        tmp_path / "recomputed",
+        progress=False,
+        validation=validation,
+    )
+    # Training uses each batch's own statistics: the same losses; only validation changes.
+    assert [r.train_loss for r in recomputed.history] == [r.train_loss for r in running.history]
+    model = load_checkpoint(recomputed.last_path)
+    stored = batchnorm_buffers(model)
+    recompute_batchnorm(model, Objective(), jets, batch_size=64)
+    for name, value in batchnorm_buffers(model).items():
+        torch.testing.assert_close(value, stored[name], msg=name)

@@ -66,6 +66,10 @@ class TrainConfig:
         fused: Train with the fused forward pass (same function, faster); else the plain one.
         select: Keep as ``best.pt`` the epoch of the lowest validation ``loss`` or the highest
             validation ROC ``auc`` (the LRI protocol); early stopping follows the same measure.
+        recompute_batchnorm: After every epoch, before validation, set every BatchNorm's running
+            statistics to their average over the training set under the epoch's final weights
+            (:func:`hepxai.training.recompute_batchnorm`) instead of keeping the running averages of the
+            last batches, which lag weights that change quickly.
     """
 
     epochs: int = 30
@@ -77,6 +81,7 @@ class TrainConfig:
     reweight_pt: bool = False
     fused: bool = True
     select: Literal["loss", "auc"] = "loss"
+    recompute_batchnorm: bool = False
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,10 @@ def test_actstrack_graphs_and_models_use_hit_directions(tmp_path: Path) -> None:
     spec = RunSpec(folder, "dgcnn", "lri_gaussian", epochs=2, batch_size=4)
     options, _ = protocol._method_options(spec, protocol.load_dataset(folder))
     assert options["unit_directions"] is True
+
+
+def test_recomputed_batchnorm_is_a_setting_only_when_asked(tmp_path):
+    """Runs finished before the option keep matching their recorded settings; runs with it do not."""
+    plain = RunSpec(tmp_path, "dgcnn", "erm")
+    assert "recompute_batchnorm" not in plain.settings()
+    assert RunSpec(tmp_path, "dgcnn", "erm", recompute_batchnorm=True).settings()["recompute_batchnorm"]

@@ -126,6 +126,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128, help="graphs per training batch")
     parser.add_argument("--mask-epochs", type=int, default=100, help="BernMask-P's training epochs")
     parser.add_argument("--mask-steps", type=int, default=500, help="BernMask's steps per sample")
+    parser.add_argument(
+        "--recompute-batchnorm",
+        action="store_true",
+        help="set the backbone's BatchNorm statistics to their average over the training set after every "
+        "epoch, instead of running averages of the last batches (recommended for Point Transformer and EGNN)",
+    )
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -143,6 +149,7 @@ def _options(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "mask_epochs": args.mask_epochs,
         "mask_steps": args.mask_steps,
+        "recompute_batchnorm": args.recompute_batchnorm,
     }
 
 

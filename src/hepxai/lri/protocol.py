@@ -92,6 +92,8 @@ class RunSpec:
         batch_size: Graphs per training batch.
         mask_epochs: BernMask-P's epochs over the positive training samples (100 in the paper).
         mask_steps: BernMask's optimisation steps per sample (500 in the paper).
+        recompute_batchnorm: Recompute the backbone's BatchNorm statistics over the training set after
+            every epoch (:func:`hepxai.training.recompute_batchnorm`) instead of keeping running averages.
     """
 
     data: Path
@@ -105,6 +107,7 @@ class RunSpec:
     batch_size: int = 128
     mask_epochs: int = 100
     mask_steps: int = 500
+    recompute_batchnorm: bool = False
 
     def folder(self, out: Path) -> Path:
         """The run's folder under ``out``."""
@@ -115,6 +118,8 @@ class RunSpec:
         record = asdict(self)
         record["data"] = str(Path(self.data).resolve())
         record["top_k"] = list(self.top_k) if self.top_k else None
+        if not self.recompute_batchnorm:  # runs from before the option keep matching
+            del record["recompute_batchnorm"]
         return record
 
 
@@ -349,6 +354,7 @@ def _train(
             patience=NO_EARLY_STOPPING,
             seed=spec.seed,
             select="auc",
+            recompute_batchnorm=spec.recompute_batchnorm,
         ),
     )
     resume = (folder / "last.pt").is_file()
