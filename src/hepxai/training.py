@@ -376,8 +376,7 @@ def predict_logits(
     objective.eval()
     logits = []
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            batch = data.select(np.arange(start, min(start + batch_size, len(data)))).to_batch()
+        for batch in _in_order(data, batch_size):
             logits.append(objective.logits(model, batch))
     model.train(modes[0])
     objective.train(modes[1])
@@ -411,14 +410,19 @@ def recompute_batchnorm(
         norm.reset_running_stats()
         norm.momentum = None
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            index = np.arange(start, min(start + batch_size, len(data)))
-            if len(index) > 1:  # a graph-level BatchNorm needs two graphs
-                objective.logits(model, data.select(index).to_batch())
+        for batch in _in_order(data, batch_size):
+            if batch.num_graphs > 1:  # a graph-level BatchNorm needs two graphs
+                objective.logits(model, batch)
     for norm, momentum in zip(norms, momenta, strict=True):
         norm.momentum = momentum
     model.train(modes[0])
     objective.train(modes[1])
+
+
+def _in_order(data: GraphData, batch_size: int) -> Iterator[Batch]:
+    """``data`` in batches of ``batch_size`` graphs, in data order."""
+    for start in range(0, len(data), batch_size):
+        yield data.select(np.arange(start, min(start + batch_size, len(data)))).to_batch()
 
 
 def _train_epoch(
