@@ -11,6 +11,7 @@ from hepxai.data.graph_list import GraphList
 from hepxai.data.jets import Jets
 from hepxai.data.pointsets import synthetic_point_clouds
 from hepxai.errors import InputError
+from hepxai.metrics.classification import roc_auc
 from hepxai.models import load_checkpoint
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.models.registry import build_model
@@ -74,6 +75,26 @@ def test_resume_equals_uninterrupted_run(tmp_path):
         expected = read_checkpoint(tmp_path / "full" / name)["state_dict"]
         got = read_checkpoint(tmp_path / "resumed" / name)["state_dict"]
         assert all(torch.equal(got[key], expected[key]) for key in expected)
+
+
+def test_resume_with_dropout_equals_uninterrupted_run(tmp_path):
+    clouds, validation = (
+        GraphList.of(synthetic_point_clouds(32, seed=1)),
+        GraphList.of(synthetic_point_clouds(8)),
+    )
+    settings = {"model": {"kind": "dgcnn", "hidden": 8}, "train": {"batch_size": 16, "lr": 1e-3}}
+
+    def run(epochs, folder, **options):
+        torch.manual_seed(0)
+        model = build_model("dgcnn", num_features=3, hidden=8, num_layers=2, dropout=0.5)
+        run_config = config_from_dict({**settings, "train": {**settings["train"], "epochs": epochs}})
+        return train(
+            clouds, run_config, folder, model=model, validation=validation, progress=False, **options
+        )
+
+    uninterrupted = run(2, tmp_path / "full")
+    run(1, tmp_path / "resumed")
+    assert records(run(2, tmp_path / "resumed", resume=True)) == records(uninterrupted)
 
 
 def test_overwriting_resuming_nothing_or_other_settings_is_refused(tmp_path):
@@ -223,3 +244,70 @@ def test_training_with_recomputed_statistics_follows_the_same_weights(tmp_path):
     recompute_batchnorm(model, Objective(), jets, batch_size=64)
     for name, value in batchnorm_buffers(model).items():
         torch.testing.assert_close(value, stored[name], msg=name)
+
+
+def test_train_equals_the_loop_written_out(tmp_path):
+    """The loop, spelt out: seeded split, minibatch order from (seed, epoch), pT-weighted cross entropy,
+    Adam; validation on all held-out jets at once. Same numbers, bit for bit (the split below is one
+    batch, the loop's batches of 1024 give the same per-jet losses)."""
+    jets, settings = toy_jets(), config(epochs=2, reweight_pt=True)
+    result = train(jets, settings, tmp_path, progress=False)
+
+    order = np.random.default_rng([0, 0]).permutation(len(jets))
+    num_val = round(0.2 * len(jets))
+    train_jets, val_jets = jets.select(np.sort(order[num_val:])), jets.select(np.sort(order[:num_val]))
+    weights = pt_weights(jets.spectators["fj_pt"], jets.label)
+    train_weights, val_weights = weights[np.sort(order[num_val:])], weights[np.sort(order[:num_val])]
+    torch.manual_seed(0)
+    model = build_model("interaction_network", num_features=6, hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch, record in enumerate(result.history, 1):
+        model.train()
+        losses = []
+        shuffled = np.random.default_rng([0, epoch]).permutation(len(train_jets))
+        for start in range(0, len(shuffled), 64):
+            index = shuffled[start : start + 64]
+            if len(index) < 2:
+                continue
+            batch = train_jets.select(index).to_batch()
+            per_jet = torch.nn.functional.cross_entropy(model.fast_forward(batch), batch.y, reduction="none")
+            weight = torch.from_numpy(train_weights[index])
+            loss = (per_jet * weight).sum() / weight.sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        model.eval()
+        with torch.no_grad():
+            logits = model.fast_forward(val_jets.to_batch())
+        per_jet = torch.nn.functional.cross_entropy(
+            logits, torch.from_numpy(val_jets.label), reduction="none"
+        )
+        weight = torch.from_numpy(val_weights)
+        assert record.train_loss == np.mean(losses)
+        assert record.val_loss == ((per_jet * weight).sum() / weight.sum()).item()
+        assert record.val_auc == roc_auc((logits[:, 1] - logits[:, 0]).numpy(), val_jets.label)
+
+
+def test_the_best_epoch_is_the_lowest_validation_loss_or_the_highest_auc(tmp_path):
+    # A learning rate this large makes the validation loss and AUC jump around.
+    for select in ("loss", "auc"):
+        result = train(toy_jets(), config(epochs=6, lr=0.5, select=select), tmp_path / select, progress=False)
+        measure = [r.val_loss if select == "loss" else -r.val_auc for r in result.history]
+        assert result.best_epoch == measure.index(min(measure)) + 1
+        assert result.best == result.history[result.best_epoch - 1]
+        best = read_checkpoint(result.best_path)
+        assert (best["epoch"], best["val_loss"]) == (result.best_epoch, result.best.val_loss)
+
+
+def test_nan_validation_loss_stops_with_one_line_naming_the_epoch(tmp_path):
+    validation = toy_jets(64, seed=1)
+    features = validation.features.copy()
+    features[3, 0] = np.nan
+    poisoned = dataclasses.replace(validation, features=features)
+    with pytest.raises(NonFiniteLossError) as error:
+        train(toy_jets(), config(epochs=2), tmp_path, validation=poisoned, progress=False)
+    assert str(error.value).startswith("validation loss is nan at epoch 1; stopped, the last good checkpoint")
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "last.pt").exists()
+    assert not (tmp_path / "best.pt").exists()

@@ -135,18 +135,18 @@ def config_from_dict(raw: object, *, source: str = "config") -> RunConfig:
     return RunConfig(**sections)
 
 
-def config_to_dict(config: RunConfig) -> dict[str, Any]:
-    """Nested plain dicts and lists, as written to YAML."""
+def config_to_dict(config: Any) -> dict[str, dict[str, Any]]:
+    """Nested plain dicts and lists of a dataclass of sections (a :class:`RunConfig`), as written to YAML."""
     return {
-        name: {
+        section.name: {
             key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(getattr(config, name)).items()
+            for key, value in dataclasses.asdict(getattr(config, section.name)).items()
         }
-        for name in _SECTIONS
+        for section in dataclasses.fields(config)
     }
 
 
-def write_config(config: RunConfig, path: str | Path) -> Path:
+def write_config(config: Any, path: str | Path) -> Path:
     """Write the config as YAML atomically (a temporary file, then a rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

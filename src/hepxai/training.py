@@ -1,22 +1,30 @@
-"""Training any model: seeded split, minibatch Adam, early stopping, atomic checkpoints and exact resume.
+"""Training any model: one loop for graph-, node- and edge-level targets, with exact resume.
 
-One loop for every model kind and every kind of labelled graphs (:class:`GraphData`: jets, point clouds);
-what is minimised is an :class:`Objective`, graph classification by default.
+:func:`fit` is the loop: Adam over the model's and the objective's parameters, one validation per epoch,
+early stopping, atomic checkpoints and resume. What it trains on is a :class:`Task` (how the data is
+batched and weighed, what validation measures, what the run records); what it minimises is an
+:class:`Objective` (the loss of a batch, the deterministic logits). :func:`train` is the loop on labelled
+graphs (:class:`GraphData`: jets, point clouds) with a :class:`GraphTask`; the edge classifier plugs in an
+event-per-step task (:mod:`hepxai.tracking.edge_training`).
 
-A run folder holds ``config.yaml`` (the resolved settings and data files), ``last.pt`` (model, optimizer
-and loop state after the latest finished epoch) and ``best.pt`` (the model with the lowest validation
-loss so far). Every source of randomness is derived from the seed and the epoch number, so resuming from
-``last.pt`` gives bit for bit the run that was never interrupted.
+A run folder holds ``config.yaml`` (the resolved settings), ``last.pt`` (model, objective, optimizer and
+loop state after the latest finished epoch) and ``best.pt`` (the model of the best validation epoch so far).
+The split and the order of the batches are drawn from the seed and the epoch number, and ``last.pt``
+stores the state of torch's generator (dropout), so resuming from ``last.pt`` gives bit for bit the run
+that was never interrupted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -38,6 +46,9 @@ from hepxai.models.registry import GraphModel, build_model
 
 log = logging.getLogger(__name__)
 
+PREDICTION_BATCH = 1024
+"""Graphs per batch when validating and scoring (no gradients are kept, so large batches are cheap)."""
+
 
 class GraphData(Protocol):
     """Labelled graphs the loop can split and batch: :class:`~hepxai.data.jets.Jets` or
@@ -55,8 +66,58 @@ class GraphData(Protocol):
     def to_batch(self) -> Batch: ...
 
 
+Weighted = tuple[Batch, torch.Tensor | None]
+"""A batch and the ``[num_targets]`` weight of each of its targets (``None``: all weigh the same)."""
+
+
+class Task(Protocol):
+    """What :func:`fit` trains on: how the data is batched and weighed, what validation measures and what
+    the run folder records. The loop owns the rest (optimiser, epochs, early stopping, checkpoints, resume).
+
+    A target is what one row of the model's output is scored against (``batch.y``: a graph's class for
+    :class:`GraphTask`, an edge's truth for the edge classifier).
+    """
+
+    @property
+    def config(self) -> Any:
+        """The run's settings, a frozen dataclass of sections (:class:`~hepxai.config.RunConfig`): written
+        to ``config.yaml`` and into every checkpoint (``run_config``), matched on resume (where a setting
+        the stored run lacks counts at the class's default). Its ``train`` section holds ``epochs``,
+        ``lr``, ``patience`` and optionally ``select`` (``loss`` or ``auc``)."""
+        ...
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """Facts about the data stored in every checkpoint besides the config (the edge task: its event
+        counts)."""
+        ...
+
+    def steps(self, epoch: int) -> Sequence[np.ndarray]:
+        """Indices of the training items of each optimiser step of ``epoch``, in an order drawn from
+        (seed, epoch) alone: that makes a resumed run equal the uninterrupted one."""
+        ...
+
+    def training_batch(self, index: np.ndarray) -> Weighted:
+        """The training items at ``index`` as one batch, with their weights."""
+        ...
+
+    def end_epoch(self, model: GraphModel, objective: Objective) -> None:
+        """Whatever runs after an epoch's last step, before validation (nothing, or recomputing BatchNorm
+        statistics)."""
+        ...
+
+    def validation_batches(self) -> Iterable[Weighted]:
+        """The validation items, batched in a fixed order, with their weights."""
+        ...
+
+    def metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        """Validation metrics of all validation ``logits`` against ``target``: ``auc`` (the ROC AUC,
+        which ``select: auc`` selects on) and any others the task reports."""
+        ...
+
+
 class NonFiniteLossError(InputError):
-    """The loss became NaN or infinite; the message names the epoch and the batch."""
+    """A training or validation loss became NaN or infinite; the message names the epoch (and the batch)."""
 
 
 @dataclass(frozen=True)
@@ -68,21 +129,41 @@ class EpochRecord:
     val_loss: float
     val_auc: float
     seconds: float
+    val_metrics: dict[str, float] = field(default_factory=dict)  # the task's other validation metrics
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> EpochRecord:
+        """From a checkpoint's ``history``; an edge-classifier run from before the one loop stored its other
+        metrics as ``val_efficiency`` and ``val_purity``, read here as ``val_metrics`` entries."""
+        names = {item.name for item in dataclasses.fields(cls)}
+        older = {key.removeprefix("val_"): value for key, value in record.items() if key not in names}
+        known = {key: value for key, value in record.items() if key in names}
+        return cls(**{**known, "val_metrics": {**known.get("val_metrics", {}), **older}})
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """The outcome of :func:`train`."""
+    """The outcome of :func:`fit`."""
 
     history: tuple[EpochRecord, ...]
-    best_epoch: int
+    best_epoch: int  # 0 where no epoch could be selected (all in an objective's warm-up)
     stopped_early: bool
     best_path: Path
     last_path: Path
 
     @property
-    def best(self) -> EpochRecord:
-        return self.history[self.best_epoch - 1]
+    def best(self) -> EpochRecord | None:
+        """The record of ``best_epoch``, ``None`` where there is none."""
+        return self.history[self.best_epoch - 1] if self.best_epoch else None
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The objective's deterministic prediction over validation data."""
+
+    loss: float  # weighted mean loss per target
+    logits: torch.Tensor  # [num_targets, num_outputs]
+    target: torch.Tensor  # [num_targets] batch.y of every batch
 
 
 def read_data(data: DataConfig, *, progress: bool = True) -> tuple[Jets, DataConfig]:
@@ -176,16 +257,21 @@ def pt_weights(pt: np.ndarray, label: np.ndarray, *, num_bins: int = 40) -> np.n
 
 
 class Objective(nn.Module):
-    """What a training run minimises, per graph; its parameters (if any) train together with the model's.
+    """What a training run minimises, per target; its parameters (if any) train together with the model's.
 
     The default classifies graphs. A method that trains something beside the model (learnable randomness
-    injection trains a noise generator with it) subclasses this and adds its loss terms and parameters;
-    the loop, checkpoints and resume stay the same. Checkpoints store the objective's ``state_dict``.
+    injection trains a noise generator with it) or adds a loss term that changes over the epochs
+    subclasses this; the loop, checkpoints and resume stay the same. Checkpoints store the objective's
+    ``state_dict``.
     """
 
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> torch.Tensor:
-        """``[num_graphs]`` loss of every graph of ``batch`` (the loop weighs and averages them)."""
-        return classification_loss(model.fast_forward(batch), batch.y)
+        """``[num_targets]`` training loss of each target of ``batch`` (the loop weighs and averages them)."""
+        return self.loss(model.fast_forward(batch), batch.y)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``[num_targets]`` loss of the deterministic ``logits`` (validation): classification by default."""
+        return classification_loss(logits, target)
 
     def logits(self, model: GraphModel, batch: Batch) -> torch.Tensor:
         """The trained model's deterministic prediction (validation, scoring): its fast forward by default.
@@ -205,7 +291,7 @@ class PlainForwardObjective(Objective):
     """Graph classification with the model's plain ``forward`` instead of its fast path."""
 
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> torch.Tensor:
-        return classification_loss(model(batch), batch.y)
+        return self.loss(model(batch), batch.y)
 
 
 def classification_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
@@ -215,6 +301,71 @@ def classification_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tens
             logits[:, 0], label.to(logits.dtype), reduction="none"
         )
     return functional.cross_entropy(logits, label, reduction="none")
+
+
+@dataclass(frozen=True)
+class GraphTask:
+    """Graph-level targets (jets, point clouds): minibatches of ``batch_size`` whole graphs, each graph
+    weighed (pT reweighting), validated by the ROC AUC of the tagger score."""
+
+    config: RunConfig
+    train_data: GraphData
+    val_data: GraphData
+    train_weights: np.ndarray  # [num_train]
+    val_weights: np.ndarray  # [num_val]
+
+    @classmethod
+    def split(cls, data: GraphData, config: RunConfig, validation: GraphData | None = None) -> GraphTask:
+        """``data`` split by ``config.train`` (seeded, ``validation_fraction``), or all of it trains and
+        ``validation`` validates.
+
+        Raises:
+            InputError: ``reweight_pt`` without the jets' ``fj_pt``.
+        """
+        settings = config.train
+        if validation is None:
+            train_index, val_index = split_indices(len(data), settings.validation_fraction, settings.seed)
+            weights = _weights(data, settings.reweight_pt)
+            return cls(
+                config,
+                data.select(train_index),
+                data.select(val_index),
+                weights[train_index],
+                weights[val_index],
+            )
+        return cls(
+            config,
+            data,
+            validation,
+            _weights(data, settings.reweight_pt),
+            _weights(validation, settings.reweight_pt),
+        )
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return {}
+
+    def steps(self, epoch: int) -> list[np.ndarray]:
+        """Minibatches in an order drawn from (seed, epoch); a last one of a single graph is left out, since
+        BatchNorm needs two graphs for the statistics of graph-level layers."""
+        batch_size = self.config.train.batch_size
+        order = np.random.default_rng([self.config.train.seed, epoch]).permutation(len(self.train_data))
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        return [index for index in chunks if len(index) >= 2]
+
+    def training_batch(self, index: np.ndarray) -> Weighted:
+        return self.train_data.select(index).to_batch(), torch.from_numpy(self.train_weights[index])
+
+    def end_epoch(self, model: GraphModel, objective: Objective) -> None:
+        if self.config.train.recompute_batchnorm:
+            recompute_batchnorm(model, objective, self.train_data, batch_size=self.config.train.batch_size)
+
+    def validation_batches(self) -> Iterator[Weighted]:
+        for index in _chunks(len(self.val_data), PREDICTION_BATCH):
+            yield self.val_data.select(index).to_batch(), torch.from_numpy(self.val_weights[index])
+
+    def metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        return {"auc": roc_auc(tagger_score(logits.numpy()), target.numpy())}
 
 
 def train(
@@ -244,50 +395,74 @@ def train(
         progress: Show progress bars.
 
     Raises:
-        InputError: no or single-class training or validation graphs, a run in ``out_dir`` without
-            ``resume``, a resume that does not match,
-            or (as :class:`NonFiniteLossError`) a NaN loss; ``last.pt`` then keeps the last good epoch.
+        InputError: no or single-class training or validation graphs, and everything :func:`fit` refuses.
     """
-    out_dir = Path(out_dir)
-    settings = config.train
-    torch.manual_seed(settings.seed)
+    torch.manual_seed(config.train.seed)
     if model is None:
         model = build_model(config.model.kind, num_features=data.num_features, hidden=config.model.hidden)
     if objective is None:
-        objective = Objective() if settings.fused else PlainForwardObjective()
-    optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=settings.lr)
-    if validation is None:
-        train_index, val_index = split_indices(len(data), settings.validation_fraction, settings.seed)
-        train_data, val_data = data.select(train_index), data.select(val_index)
-        weights = _weights(data, settings.reweight_pt)
-        train_weights, val_weights = weights[train_index], weights[val_index]
-    else:
-        train_data, val_data = data, validation
-        train_weights = _weights(train_data, settings.reweight_pt)
-        val_weights = _weights(val_data, settings.reweight_pt)
+        objective = Objective() if config.train.fused else PlainForwardObjective()
+    task = GraphTask.split(data, config, validation)
     check_jets(data, model, "training data")
-    check_jets(train_data, model, "training split")
-    check_jets(val_data, model, "validation split")
+    check_jets(task.train_data, model, "training split")
+    check_jets(task.val_data, model, "validation split")
+    return fit(task, model, objective, out_dir, resume=resume, progress=progress)
 
+
+def fit(
+    task: Task,
+    model: GraphModel,
+    objective: Objective,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """The training loop: train ``model`` with ``objective`` on ``task`` and write the run folder ``out_dir``.
+
+    After every epoch: validation (the weighted mean ``objective.loss`` of the deterministic logits, and
+    the task's metrics), ``best.pt`` when the epoch is the best so far (lowest validation loss, or highest
+    AUC with ``select: auc``; among the epochs the objective lets select), ``last.pt`` always. The run
+    stops after ``patience`` epochs without a better one.
+
+    Args:
+        task: What to train on and what the run records.
+        model: The model, with its initial weights (seeded by the caller).
+        objective: The loss; its parameters train with the model's.
+        out_dir: The run folder.
+        resume: Continue from ``out_dir/last.pt``; the settings must match the stored ones
+            (``epochs`` may grow).
+        progress: Show progress bars.
+
+    Raises:
+        InputError: a run in ``out_dir`` without ``resume``, a resume of nothing or that does not match,
+            or (as :class:`NonFiniteLossError`) a NaN or infinite training or validation loss; ``last.pt``
+            then keeps the last good epoch.
+    """
+    out_dir = Path(out_dir)
+    settings = task.config.train
+    select = getattr(settings, "select", "loss")
+    optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=settings.lr)
     history: list[EpochRecord] = []
-    best_loss, best_epoch, stale = float("inf"), 0, 0
+    best_score, best_epoch, stale = float("inf"), 0, 0
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     if not resume and last_path.exists():
         msg = f"{last_path}: a run exists here; pass --resume to continue it or choose another output folder"
         raise InputError(msg)
     if resume:
-        state = _resume_state(last_path, config)
+        state = _resume_state(last_path, task.config, model)
         model.load_state_dict(state["state_dict"])
         objective.load_state_dict(state.get("objective", {}))
         optimizer.load_state_dict(state["optimizer"])
-        history = [EpochRecord(**record) for record in state["history"]]
-        best_loss, best_epoch, stale = state["best_val_loss"], state["best_epoch"], state["stale_epochs"]
-        best_loss = state.get("best_score", best_loss)
-    write_config(config, out_dir / "config.yaml")
+        history = [EpochRecord.of(record) for record in state["history"]]
+        best_score = state.get("best_score", state.get("best_val_loss"))  # best_val_loss: runs from before
+        best_epoch, stale = state["best_epoch"], state["stale_epochs"]
+        if "torch_rng_state" in state:  # dropout's generator; runs from before it was stored lack it
+            torch.set_rng_state(state["torch_rng_state"])
+    write_config(task.config, out_dir / "config.yaml")
 
-    epochs = range(len(history) + 1, settings.epochs + 1)
     bar = tqdm(
-        epochs,
+        range(len(history) + 1, settings.epochs + 1),
         desc="training",
         unit="epoch",
         disable=not progress,
@@ -298,91 +473,94 @@ def train(
         if stale >= settings.patience:
             break
         start = time.perf_counter()
-        train_loss = _train_epoch(
-            model,
-            objective,
-            optimizer,
-            train_data,
-            train_weights,
-            epoch,
-            settings.seed,
-            settings.batch_size,
-            progress,
+        train_loss = _train_epoch(task, model, objective, optimizer, epoch, progress)
+        task.end_epoch(model, objective)
+        validation = validate(model, objective, task.validation_batches(), progress=progress)
+        _check_finite("validation loss", validation.loss, epoch)
+        metrics = task.metrics(validation.logits, validation.target)
+        val_auc = metrics.pop("auc")
+        if select == "auc":
+            _check_finite("validation AUC", val_auc, epoch)
+        record = EpochRecord(
+            epoch, train_loss, validation.loss, val_auc, time.perf_counter() - start, metrics
         )
-        if settings.recompute_batchnorm:
-            recompute_batchnorm(model, objective, train_data, batch_size=settings.batch_size)
-        logits = torch.from_numpy(predict_logits(model, objective, val_data))
-        val_loss = _weighted(
-            classification_loss(logits, torch.from_numpy(val_data.label)), torch.from_numpy(val_weights)
-        ).item()
-        val_auc = roc_auc(tagger_score(logits.numpy()), val_data.label)
-        history.append(EpochRecord(epoch, train_loss, val_loss, val_auc, time.perf_counter() - start))
-        score = val_loss if settings.select == "loss" else -val_auc
-        if not objective.selectable(epoch):
-            improved = False
-        else:
-            improved = score < best_loss
-            best_loss, best_epoch, stale = (
-                (score, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
-            )
-        run = {"run_config": config_to_dict(config), "epoch": epoch, "objective": objective.state_dict()}
+        history.append(record)
+        score = validation.loss if select == "loss" else -val_auc
+        improved = objective.selectable(epoch) and score < best_score
         if improved:
-            save_checkpoint(best_path, model, **run, val_loss=val_loss, val_auc=val_auc)
+            best_score, best_epoch, stale = score, epoch, 0
+        elif objective.selectable(epoch):
+            stale += 1
+        run = {
+            "run_config": config_to_dict(task.config),
+            **task.record,
+            "epoch": epoch,
+            "objective": objective.state_dict(),
+        }
+        if improved:
+            save_checkpoint(
+                best_path, model, **run, val_loss=record.val_loss, val_auc=val_auc, val_metrics=metrics
+            )
         save_checkpoint(
             last_path,
             model,
             **run,
             optimizer=optimizer.state_dict(),
             history=[asdict(record) for record in history],
-            best_val_loss=best_loss,
-            best_score=best_loss,
+            best_score=best_score,
             best_epoch=best_epoch,
             stale_epochs=stale,
+            torch_rng_state=torch.get_rng_state(),
         )
-        bar.set_postfix(val_loss=f"{val_loss:.4f}", val_auc=f"{val_auc:.4f}")
-        log.info(
-            "epoch %d: train loss %.4f, validation loss %.4f, validation AUC %.4f (%.0f s)%s",
-            epoch,
-            train_loss,
-            val_loss,
-            val_auc,
-            history[-1].seconds,
-            " *" if improved else "",
-        )
+        bar.set_postfix(val_loss=f"{record.val_loss:.4f}", val_auc=f"{val_auc:.4f}")
+        log.info("epoch %d: %s (%.0f s)%s", epoch, _summary(record), record.seconds, " *" if improved else "")
     bar.close()
-    stopped_early = stale >= settings.patience and len(history) < settings.epochs
-    if stopped_early:
-        log.info("stopped early: no lower validation loss in %d epochs", settings.patience)
-    if best_epoch:
-        log.info(
-            "best epoch %d: validation loss %.4f, AUC %.4f -> %s",
-            best_epoch,
-            history[best_epoch - 1].val_loss,
-            history[best_epoch - 1].val_auc,
-            best_path,
-        )
-    return TrainResult(tuple(history), best_epoch, stopped_early, best_path, last_path)
+    result = TrainResult(
+        tuple(history),
+        best_epoch,
+        stale >= settings.patience and len(history) < settings.epochs,
+        best_path,
+        last_path,
+    )
+    if result.stopped_early:
+        log.info("stopped early: no better validation %s in %d epochs", select, settings.patience)
+    if result.best is not None:
+        log.info("best epoch %d: %s -> %s", best_epoch, _summary(result.best), best_path)
+    return result
+
+
+def validate(
+    model: GraphModel, objective: Objective, batches: Iterable[Weighted], *, progress: bool = False
+) -> Validation:
+    """The objective's deterministic logits over ``batches``, in eval mode, and their weighted mean loss.
+
+    The train/eval modes of model and objective are restored afterwards.
+    """
+    logits, target, weights = [], [], []
+    with _evaluating(model, objective), torch.no_grad():
+        for batch, weight in tqdm(
+            batches, desc="validation", unit="batch", leave=False, disable=not progress
+        ):
+            logits.append(objective.logits(model, batch))
+            target.append(batch.y)
+            weights.append(weight)
+    all_logits, all_target = torch.cat(logits), torch.cat(target)
+    weight = None if any(w is None for w in weights) else torch.cat(weights)
+    loss = _weighted(objective.loss(all_logits, all_target), weight).item()
+    return Validation(loss, all_logits, all_target)
 
 
 def predict_logits(
-    model: GraphModel, objective: Objective, data: GraphData, *, batch_size: int = 1024
+    model: GraphModel, objective: Objective, data: GraphData, *, batch_size: int = PREDICTION_BATCH
 ) -> np.ndarray:
     """``[num_graphs, num_classes]`` the objective's deterministic logits, in eval mode, in data order.
 
     The train/eval modes of model and objective are restored afterwards.
     """
-    modes = model.training, objective.training
-    model.eval()
-    objective.eval()
-    logits = []
-    with torch.no_grad():
-        for batch in _in_order(data, batch_size):
-            logits.append(objective.logits(model, batch))
-    model.train(modes[0])
-    objective.train(modes[1])
-    if not logits:
+    if len(data) == 0:
         return np.zeros((0, len(model.classes)), dtype=np.float32)
-    return torch.cat(logits).numpy()
+    with _evaluating(model, objective), torch.no_grad():
+        return torch.cat([objective.logits(model, batch) for batch in _in_order(data, batch_size)]).numpy()
 
 
 def recompute_batchnorm(
@@ -419,42 +597,48 @@ def recompute_batchnorm(
     objective.train(modes[1])
 
 
+def _chunks(length: int, batch_size: int) -> Iterator[np.ndarray]:
+    """``range(length)`` in consecutive index arrays of ``batch_size``."""
+    for start in range(0, length, batch_size):
+        yield np.arange(start, min(start + batch_size, length))
+
+
 def _in_order(data: GraphData, batch_size: int) -> Iterator[Batch]:
     """``data`` in batches of ``batch_size`` graphs, in data order."""
-    for start in range(0, len(data), batch_size):
-        yield data.select(np.arange(start, min(start + batch_size, len(data)))).to_batch()
+    for index in _chunks(len(data), batch_size):
+        yield data.select(index).to_batch()
+
+
+@contextmanager
+def _evaluating(model: GraphModel, objective: Objective) -> Iterator[None]:
+    """Model and objective in eval mode, their modes restored afterwards."""
+    modes = model.training, objective.training
+    model.eval()
+    objective.eval()
+    try:
+        yield
+    finally:
+        model.train(modes[0])
+        objective.train(modes[1])
 
 
 def _train_epoch(
+    task: Task,
     model: GraphModel,
     objective: Objective,
     optimizer: torch.optim.Optimizer,
-    data: GraphData,
-    weights: np.ndarray,
     epoch: int,
-    seed: int,
-    batch_size: int,
     progress: bool,
 ) -> float:
-    """One pass over ``data`` in an order drawn from (seed, epoch); returns the mean batch loss."""
+    """One optimiser step per step of ``task.steps(epoch)``; returns the mean step loss."""
     model.train()
     objective.train()
-    order = np.random.default_rng([seed, epoch]).permutation(len(data))
-    starts = range(0, len(order), batch_size)
     losses = []
-    bar = tqdm(starts, desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress)
-    for number, start in enumerate(bar, 1):
-        index = order[start : start + batch_size]
-        if len(index) < 2:  # BatchNorm needs two graphs for the statistics of graph-level layers
-            continue
-        batch = data.select(index).to_batch()
-        loss = _weighted(objective(model, batch, epoch), torch.from_numpy(weights[index]))
-        if not torch.isfinite(loss):
-            msg = (
-                f"loss is {loss.item()} at epoch {epoch}, batch {number}; stopped, the last good "
-                f"checkpoint is kept (try a lower --lr or check the inputs)"
-            )
-            raise NonFiniteLossError(msg)
+    bar = tqdm(task.steps(epoch), desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress)
+    for number, index in enumerate(bar, 1):
+        batch, weight = task.training_batch(index)
+        loss = _weighted(objective(model, batch, epoch), weight)
+        _check_finite("loss", loss.item(), epoch, number)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -464,9 +648,29 @@ def _train_epoch(
     return float(np.mean(losses))
 
 
-def _weighted(per_graph: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    weight = weight.to(per_graph)
-    return (per_graph * weight).sum() / weight.sum()
+def _check_finite(what: str, value: float, epoch: int, batch: int | None = None) -> None:
+    if not math.isfinite(value):
+        where = f"epoch {epoch}" if batch is None else f"epoch {epoch}, batch {batch}"
+        msg = (
+            f"{what} is {value} at {where}; stopped, the last good checkpoint is kept "
+            "(try a lower --lr or check the inputs)"
+        )
+        raise NonFiniteLossError(msg)
+
+
+def _summary(record: EpochRecord) -> str:
+    metrics = "".join(f", {name} {value:.4f}" for name, value in record.val_metrics.items())
+    return (
+        f"train loss {record.train_loss:.4f}, validation loss {record.val_loss:.4f}, "
+        f"AUC {record.val_auc:.4f}{metrics}"
+    )
+
+
+def _weighted(per_target: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    if weight is None:
+        return per_target.mean()
+    weight = weight.to(per_target)
+    return (per_target * weight).sum() / weight.sum()
 
 
 def _weights(data: GraphData, reweight_pt: bool) -> np.ndarray:
@@ -479,7 +683,12 @@ def _weights(data: GraphData, reweight_pt: bool) -> np.ndarray:
     return pt_weights(spectators["fj_pt"], data.label)
 
 
-def _resume_state(path: Path, config: RunConfig) -> dict:
+def _resume_state(path: Path, config: Any, model: GraphModel) -> dict:
+    """``last.pt``'s content, refused unless it is a training checkpoint of ``model``'s kind and settings.
+
+    A setting the stored run lacks counts at its default (runs from before the option); ``epochs`` may
+    differ (a finished run may be extended).
+    """
     if not path.is_file():
         msg = f"{path}: nothing to resume (no checkpoint of an earlier epoch)"
         raise InputError(msg)
@@ -487,17 +696,19 @@ def _resume_state(path: Path, config: RunConfig) -> dict:
     if "optimizer" not in state:
         msg = f"{path}: not a training checkpoint (no optimizer state), cannot resume"
         raise InputError(msg)
-    stored, current = state["run_config"], config_to_dict(config)
-    stored["train"]["epochs"] = current["train"]["epochs"]  # a finished run may be extended
-    stored["model"].setdefault("kind", "interaction_network")  # runs from before model kinds
-    stored["train"].setdefault("select", "loss")  # runs from before the selection choice
-    stored["train"].setdefault("recompute_batchnorm", False)  # runs from before the option
-    for section, values in current.items():
+    if state.get("kind", model.kind) != model.kind:
+        msg = f"{path}: a run of a {state['kind']} model, cannot resume it with a {model.kind}"
+        raise InputError(msg)
+    if "train_config" in state:  # edge-classifier runs from before the one loop
+        state["run_config"] = {"train": state.pop("train_config")}
+    stored, defaults = state["run_config"], config_to_dict(type(config)())
+    for section, values in config_to_dict(config).items():
         for key, value in values.items():
-            if stored[section].get(key) != value:
+            started = stored.get(section, {}).get(key, defaults[section][key])
+            if key != "epochs" and started != value:
                 msg = (
                     f"{path}: cannot resume with {section}.{key} = {value!r}, "
-                    f"the run was started with {stored[section].get(key)!r}"
+                    f"the run was started with {started!r}"
                 )
                 raise InputError(msg)
     return state

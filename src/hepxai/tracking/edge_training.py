@@ -1,34 +1,31 @@
-"""Training the edge classifier: weighted binary cross entropy, one event per step, exact resume.
+"""Training the edge classifier: weighted binary cross entropy per edge, one event per step.
 
-An event of ~10k hits and ~100k edges is one optimiser step, so the loop of :func:`hepxai.training.train`
-(minibatches of whole graphs, one label per graph) does not fit; this loop keeps its conventions. A run
-folder holds ``config.yaml`` (the settings), ``last.pt`` (model, optimiser and loop state after the latest
-finished epoch) and ``best.pt`` (the model with the lowest validation loss so far). The initial weights come
-from the seed and the order of events in an epoch from (seed, epoch); the model has no dropout, so resuming
-from ``last.pt`` gives the run that was never interrupted.
+The edge task plugs into the one training loop (:func:`hepxai.training.fit`): an event of ~10k hits and
+~100k edges is one optimiser step, events in an order drawn from (seed, epoch); every edge is a target,
+true edges weighted by ``pos_weight`` in the loss; validation reports the edge ROC AUC and the efficiency
+and purity of a score cut. The run folder is the loop's: ``config.yaml`` (the settings as its ``train``
+section), ``last.pt`` and ``best.pt`` (lowest validation loss), and a resume continues exactly. Run folders
+from before the one loop resume too (their ``train_config`` is read as ``run_config.train``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from torch.nn import functional
-from torch_geometric.data import Data
-from tqdm.auto import tqdm
+from torch_geometric.data import Batch, Data
 
 from hepxai.errors import InputError
 from hepxai.metrics.classification import roc_auc
-from hepxai.models.checkpoint import read_checkpoint, save_checkpoint
 from hepxai.models.edge_classifier import EdgeClassifier
 from hepxai.models.registry import GraphModel
-from hepxai.training import NonFiniteLossError
+from hepxai.training import Objective, Weighted, fit, validate
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +53,13 @@ class EdgeTrainConfig:
     cut: float = 0.5
     patience: int = 5
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class EdgeRunConfig:
+    """What an edge-classifier run records (``config.yaml``, ``run_config``): the settings as ``train``."""
+
+    train: EdgeTrainConfig = field(default_factory=EdgeTrainConfig)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,66 @@ class EdgeTrainResult:
     last_path: Path
 
 
+class EdgeLoss(Objective):
+    """Binary cross entropy of every edge, true edges weighted by ``pos_weight``, on the plain forward."""
+
+    def __init__(self, pos_weight: float) -> None:
+        super().__init__()
+        self.pos_weight = pos_weight
+
+    def forward(self, model: GraphModel, batch: Batch, epoch: int) -> torch.Tensor:
+        return self.loss(model(batch), batch.y)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``[num_edges]`` losses of ``[num_edges]`` or ``[num_edges, 1]`` logits against the edge truth."""
+        weight = torch.tensor(self.pos_weight, dtype=logits.dtype, device=logits.device)
+        return functional.binary_cross_entropy_with_logits(
+            logits.reshape(-1), target.to(logits.dtype).reshape(-1), pos_weight=weight, reduction="none"
+        )
+
+    def logits(self, model: GraphModel, batch: Batch) -> torch.Tensor:
+        return model(batch)
+
+
+@dataclass(frozen=True)
+class EdgeTask:
+    """Edge-level targets for :func:`hepxai.training.fit`: one event per step, every edge weighing the same
+    (``pos_weight`` is the loss's), validated by edge AUC, efficiency and purity at the cut."""
+
+    train_events: Sequence[Data]
+    val_events: Sequence[Data]
+    settings: EdgeTrainConfig
+
+    @property
+    def config(self) -> EdgeRunConfig:
+        return EdgeRunConfig(self.settings)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return {"train_events": len(self.train_events), "val_events": len(self.val_events)}
+
+    def steps(self, epoch: int) -> list[np.ndarray]:
+        order = np.random.default_rng([self.settings.seed, epoch]).permutation(len(self.train_events))
+        return [order[number : number + 1] for number in range(len(order))]
+
+    def training_batch(self, index: np.ndarray) -> Weighted:
+        event = self.train_events[int(index[0])]
+        check_event(event, "training events")
+        return event, None
+
+    def end_epoch(self, model: GraphModel, objective: Objective) -> None:
+        pass
+
+    def validation_batches(self) -> Iterator[Weighted]:
+        for event in self.val_events:
+            check_event(event, "validation events")
+            yield event, None
+
+    def metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        metrics = _metrics_of_logits(logits, target, self.settings.cut)
+        return {"auc": metrics.auc, "efficiency": metrics.efficiency, "purity": metrics.purity}
+
+
 def edge_loss(logits: torch.Tensor, truth: torch.Tensor, pos_weight: float) -> torch.Tensor:
     """Mean binary cross entropy over the edges, true edges weighted by ``pos_weight``.
 
@@ -98,10 +162,7 @@ def edge_loss(logits: torch.Tensor, truth: torch.Tensor, pos_weight: float) -> t
         logits: ``[num_edges]`` or ``[num_edges, 1]``.
         truth: ``[num_edges]`` 1 for a true edge, 0 for a fake one.
     """
-    weight = torch.tensor(pos_weight, dtype=logits.dtype, device=logits.device)
-    return functional.binary_cross_entropy_with_logits(
-        logits.reshape(-1), truth.to(logits.dtype).reshape(-1), pos_weight=weight
-    )
+    return EdgeLoss(pos_weight).loss(logits, truth).mean()
 
 
 def edge_metrics(
@@ -151,16 +212,11 @@ def edge_logits(model: GraphModel, event: Data) -> torch.Tensor:
 def evaluate_edges(
     model: GraphModel, events: Sequence[Data], config: EdgeTrainConfig, *, progress: bool = False
 ) -> EdgeMetrics:
-    """Loss, AUC, efficiency and purity over all edges of ``events``."""
-    logits, truth, losses = [], [], []
-    for event in tqdm(events, desc="validation", unit="event", leave=False, disable=not progress):
-        out = edge_logits(model, event)
-        losses.append(edge_loss(out, event.y, config.pos_weight).item() * out.shape[0])
-        logits.append(out)
-        truth.append(event.y.reshape(-1))
-    all_logits, all_truth = torch.cat(logits), torch.cat(truth)
-    scores = torch.sigmoid(all_logits).numpy()
-    return edge_metrics(scores, all_truth.numpy(), config.cut, sum(losses) / all_logits.shape[0])
+    """Loss, AUC, efficiency and purity over all edges of ``events`` (what validation measures)."""
+    validation = validate(
+        model, EdgeLoss(config.pos_weight), ((event, None) for event in events), progress=progress
+    )
+    return _metrics_of_logits(validation.logits, validation.target, config.cut, validation.loss)
 
 
 def train_edge_classifier(
@@ -184,20 +240,15 @@ def train_edge_classifier(
         progress: Show progress bars.
 
     Raises:
-        InputError: no training or validation events, an event without edges or truth, a run in
-            ``out_dir`` without ``resume``, a resume with other settings, or (as
-            :class:`~hepxai.training.NonFiniteLossError`) a NaN loss.
+        InputError: no training or validation events, an event without edges or truth, and everything
+            :func:`hepxai.training.fit` refuses (an existing run without ``resume``, a resume with other
+            settings, a NaN training or validation loss).
     """
     if len(train_events) == 0 or len(val_events) == 0:
         msg = f"need training and validation events (got {len(train_events)} and {len(val_events)})"
         raise InputError(msg)
     first = train_events[0]
     check_event(first, "training events")
-    out_dir = Path(out_dir)
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    if not resume and last_path.exists():
-        msg = f"{last_path}: a run exists here; pass --resume to continue it or choose another output folder"
-        raise InputError(msg)
     torch.manual_seed(config.seed)
     edge_attr = getattr(first, "edge_attr", None)
     model = EdgeClassifier(
@@ -206,131 +257,27 @@ def train_edge_classifier(
         hidden=config.hidden,
         iterations=config.iterations,
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    history: list[EdgeEpoch] = []
-    best_loss, best_epoch, stale = float("inf"), 0, 0
-    if resume:
-        state = _resume_state(last_path, config)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        history = [EdgeEpoch(**record) for record in state["history"]]
-        best_loss, best_epoch, stale = state["best_val_loss"], state["best_epoch"], state["stale_epochs"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.yaml").write_text(yaml.safe_dump({"train": asdict(config)}, sort_keys=False))
-    run = {"train_config": asdict(config), "train_events": len(train_events), "val_events": len(val_events)}
-
-    bar = tqdm(
-        range(len(history) + 1, config.epochs + 1),
-        desc="training",
-        unit="epoch",
-        disable=not progress,
-        initial=len(history),
-        total=config.epochs,
+    task = EdgeTask(train_events, val_events, config)
+    result = fit(task, model, EdgeLoss(config.pos_weight), out_dir, resume=resume, progress=progress)
+    history = tuple(
+        EdgeEpoch(
+            record.epoch,
+            record.train_loss,
+            record.val_loss,
+            record.val_auc,
+            record.val_metrics["efficiency"],
+            record.val_metrics["purity"],
+            record.seconds,
+        )
+        for record in result.history
     )
-    for epoch in bar:
-        if stale >= config.patience:
-            log.info("stopped early: no lower validation loss in %d epochs", config.patience)
-            break
-        start = time.perf_counter()
-        train_loss = _train_epoch(model, optimizer, train_events, config, epoch, progress)
-        metrics = evaluate_edges(model, val_events, config, progress=progress)
-        history.append(
-            EdgeEpoch(
-                epoch,
-                train_loss,
-                metrics.loss,
-                metrics.auc,
-                metrics.efficiency,
-                metrics.purity,
-                time.perf_counter() - start,
-            )
-        )
-        improved = metrics.loss < best_loss
-        best_loss, best_epoch, stale = (
-            (metrics.loss, epoch, 0) if improved else (best_loss, best_epoch, stale + 1)
-        )
-        if improved:
-            save_checkpoint(best_path, model, **run, epoch=epoch, val=asdict(metrics))
-        save_checkpoint(
-            last_path,
-            model,
-            **run,
-            epoch=epoch,
-            optimizer=optimizer.state_dict(),
-            history=[asdict(record) for record in history],
-            best_val_loss=best_loss,
-            best_epoch=best_epoch,
-            stale_epochs=stale,
-        )
-        bar.set_postfix(val_loss=f"{metrics.loss:.4f}", val_auc=f"{metrics.auc:.4f}")
-        log.info(
-            "epoch %d: train loss %.4f, validation loss %.4f, AUC %.5f, efficiency %.4f, purity %.4f "
-            "at cut %.2f (%.0f s)%s",
-            epoch,
-            train_loss,
-            metrics.loss,
-            metrics.auc,
-            metrics.efficiency,
-            metrics.purity,
-            config.cut,
-            history[-1].seconds,
-            " *" if improved else "",
-        )
-    bar.close()
-    return EdgeTrainResult(tuple(history), best_epoch, best_path, last_path)
+    return EdgeTrainResult(history, result.best_epoch, result.best_path, result.last_path)
 
 
-def _train_epoch(
-    model: EdgeClassifier,
-    optimizer: torch.optim.Optimizer,
-    events: Sequence[Data],
-    config: EdgeTrainConfig,
-    epoch: int,
-    progress: bool,
-) -> float:
-    """One step per event, in an order drawn from (seed, epoch); returns the mean loss."""
-    model.train()
-    order = np.random.default_rng([config.seed, epoch]).permutation(len(events))
-    losses: list[float] = []
-    bar = tqdm(order, desc=f"epoch {epoch}", unit="event", leave=False, disable=not progress)
-    for number, index in enumerate(bar, 1):
-        event = events[int(index)]
-        check_event(event, "training events")
-        loss = edge_loss(model(event), event.y, config.pos_weight)
-        if not torch.isfinite(loss):
-            msg = (
-                f"loss is {loss.item()} at epoch {epoch}, event {number}; stopped, the last good checkpoint "
-                "is kept (try a lower --lr or check the inputs)"
-            )
-            raise NonFiniteLossError(msg)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if number % 10 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-10:]):.4f}")
-    return float(np.mean(losses))
-
-
-def _resume_state(path: Path, config: EdgeTrainConfig) -> dict:
-    if not path.is_file():
-        msg = f"{path}: nothing to resume (no checkpoint of an earlier epoch)"
-        raise InputError(msg)
-    state = read_checkpoint(path)
-    if state.get("kind") != EdgeClassifier.kind or "optimizer" not in state:
-        msg = (
-            f"{path}: not an edge-classifier training checkpoint (kind {state.get('kind')!r}), cannot resume"
-        )
-        raise InputError(msg)
-    stored = state["train_config"]
-    for field in fields(config):
-        if field.name != "epochs" and stored.get(field.name) != getattr(config, field.name):
-            msg = (
-                f"{path}: cannot resume with {field.name} = {getattr(config, field.name)!r}, "
-                f"the run was started with {stored.get(field.name)!r}"
-            )
-            raise InputError(msg)
-    return state
+def _metrics_of_logits(
+    logits: torch.Tensor, truth: torch.Tensor, cut: float, loss: float = float("nan")
+) -> EdgeMetrics:
+    return edge_metrics(torch.sigmoid(logits.reshape(-1)).numpy(), truth.reshape(-1).numpy(), cut, loss)
 
 
 def _event_id(event: Data) -> int | str:
