@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from hepxai.lri.table import COLUMNS, failed, protocol, summarise
+from hepxai.lri.table import COLUMNS, failed, settings_label, summarise
 
 RUNNING = {"recompute_batchnorm": False, "mask_steps": 100, "mask_epochs": 10, "epochs": 20}
 RECOMPUTED = {**RUNNING, "recompute_batchnorm": True}
@@ -68,8 +68,8 @@ def test_runs_of_another_protocol_are_another_row_named_by_settings():
     assert list(table.seeds) == [1, 1, 1]
 
 
-def test_protocol_names_the_budget_of_the_mask_methods():
-    assert protocol(RUNNING, "bernmask") == "batchnorm=running mask_steps=100"
-    assert protocol(RECOMPUTED, "bernmask_p") == "batchnorm=recomputed mask_epochs=10"
-    assert protocol(RUNNING, "lri_gaussian") == "batchnorm=running"
-    assert protocol(None, "erm") == ""
+def test_settings_label_names_the_budget_of_the_mask_methods():
+    assert settings_label(RUNNING, "bernmask") == "batchnorm=running mask_steps=100"
+    assert settings_label(RECOMPUTED, "bernmask_p") == "batchnorm=recomputed mask_epochs=10"
+    assert settings_label(RUNNING, "lri_gaussian") == "batchnorm=running"
+    assert settings_label(None, "erm") == ""

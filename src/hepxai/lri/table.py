@@ -39,7 +39,7 @@ def collect(out: str | Path) -> list[dict]:
     return [yaml.safe_load(path.read_text()) or {} for path in paths]
 
 
-def protocol(settings: dict[str, Any] | None, method: str) -> str:
+def settings_label(settings: dict[str, Any] | None, method: str) -> str:
     """The ``settings`` cell of a run: ``batchnorm=running`` or ``batchnorm=recomputed``, then the mask
     budget for BernMask (``mask_steps``) and BernMask-P (``mask_epochs``); blank where not recorded."""
     if not settings:
@@ -63,7 +63,7 @@ def summarise(results: Sequence[dict]) -> pd.DataFrame:
     groups: dict[tuple[str, str, str, str], list[dict]] = {}
     for result in results:
         key = (result["dataset"], result["backbone"], result["method"])
-        groups.setdefault((*key, protocol(result.get("settings"), result["method"])), []).append(result)
+        groups.setdefault((*key, settings_label(result.get("settings"), result["method"])), []).append(result)
     rows = []
     for (dataset, backbone, method, settings), group in groups.items():
         done = [result for result in group if not failed(result)]
