@@ -15,7 +15,8 @@ generic path (``fast=False``, the cost of the previous implementation; skipped w
 
 ``--csv PATH`` also writes every measurement as one row per batch (tracks × jets; the mixed-size batch has
 ``tracks`` = ``mixed``), with the loop and peak-memory columns where they were measured
-(``make results-lrp`` writes ``results/lrp_speed.csv``).
+(``make results-lrp`` writes ``results/lrp_speed.csv``), and beside it a sidecar ``PATH.json`` with the
+command, the commit, the date and the machine (:func:`hepxai.provenance.write_provenance`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from hepxai.data.graphs import fully_connected_edge_index
 from hepxai.explain import LRP, GradientTimesInput
 from hepxai.models import InteractionNetwork, load_checkpoint
+from hepxai.provenance import sidecar_path, write_provenance
 
 
 def make_model(checkpoint: str | None, device: str) -> InteractionNetwork:
@@ -386,7 +388,8 @@ def write_csv(args: argparse.Namespace, rows: dict[tuple[object, int], dict[str,
         for (tracks, jets), row in rows.items():
             values = {name: _rounded(value) for name, value in row.items() if name in COLUMNS}
             writer.writerow({"tracks": tracks, "jets": jets, **values, **run})
-    print(f"\nwrote {path}")
+    write_provenance(path, command=["python", *sys.argv])
+    print(f"\nwrote {path} and {sidecar_path(path)}")
 
 
 def _rounded(value: object) -> object:

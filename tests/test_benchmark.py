@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,8 @@ def test_score_features_rows_and_results_csv(files: dict[str, Path], tmp_path: P
     assert (csv.model == str(files["model"])).all()
     assert csv.interp_auc.tolist() == pytest.approx(table.interp_auc.tolist(), abs=1e-4)
     assert "--chunk-size 4" in (out / "table.md").read_text()
+    (provenance,) = json.loads(results.with_suffix(".json").read_text())["writes"]
+    assert provenance["command"].startswith("hepxai benchmark --model")
 
 
 def test_score_features_unknown_feature(files: dict[str, Path], tmp_path: Path, capsys) -> None:

@@ -41,6 +41,7 @@ from hepxai.metrics.interpretation import (
     rank_within_jets,
 )
 from hepxai.models.registry import GraphModel
+from hepxai.provenance import write_provenance
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +415,8 @@ def write_results(result: BenchmarkResult, path: Path, *, model: str) -> Path:
     """Write the committed results table: one row per method, the scores, the jet count and the model.
 
     Columns: ``method, interp_auc, prec_at_3, prec_at_5, prec_at_10, deletion_auc, jets, model``; timing is
-    left out (it depends on the machine).
+    left out (it depends on the machine). Its provenance (command, commit, date, machine) goes to the
+    sidecar ``path.with_suffix(".json")`` (:func:`hepxai.provenance.write_provenance`).
     """
     columns = ["method", "interp_auc", *(f"prec@{k}" for k in PRECISION_AT), "deletion_auc"]
     table = result.table[columns].rename(columns={f"prec@{k}": f"prec_at_{k}" for k in PRECISION_AT})
@@ -422,4 +424,5 @@ def write_results(result: BenchmarkResult, path: Path, *, model: str) -> Path:
     table["model"] = model
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False, float_format="%.4f")
+    write_provenance(path)
     return path

@@ -79,7 +79,7 @@ def test_max_aggregation_gives_relevance_only_to_winning_messages():
     model = random_dgcnn(5, aggregation="max", num_layers=1)
     batch = random_clouds(6, [15, 9])
     messages = []
-    handle = model.convs[0].mlp.register_forward_hook(lambda module, args, output: messages.append(output))
+    handle = model.layers[0].mlp.register_forward_hook(lambda module, args, output: messages.append(output))
     explanation = LRP(model).explain(batch)
     handle.remove()
     (message,) = messages
@@ -135,7 +135,7 @@ def test_dropout_and_training_mode_change_nothing():
 
 @pytest.mark.parametrize(
     ("replace", "name", "module"),
-    [("head.2", "head.2", nn.Tanh()), ("convs.1.mlp.2", "convs.1.mlp.2", nn.Softmax(dim=1))],
+    [("head.2", "head.2", nn.Tanh()), ("layers.1.mlp.2", "layers.1.mlp.2", nn.Softmax(dim=1))],
 )
 def test_unsupported_module_stops_lrp_with_one_line_naming_it(replace, name, module):
     model = random_dgcnn(13)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,8 @@ from hepxai.data.graphs import distance_and_direction, knn_edge_index
 from hepxai.data.pointsets.store import save_pointset
 from hepxai.errors import InputError
 from hepxai.lri import protocol
-from hepxai.lri.protocol import RunSpec, collect, load_run, run, summarise
+from hepxai.lri.protocol import RunSpec, load_run, run
+from hepxai.lri.table import collect, summarise
 
 from .conftest import clouds
 
@@ -191,6 +193,12 @@ def test_benchmark_command_writes_the_table(dataset_folder: Path, tmp_path: Path
     expected |= {"prec_at_k2", "k1", "k2", "pred_auc_mean", "seeds", "epochs", "variant"}
     assert expected <= set(frame.columns)
     assert sorted(frame.method) == ["erm", "gradgeo"]
+    assert (frame.settings == "batchnorm=running").all()
+    assert (frame.seeds == 1).all()
+    assert (frame.failed_seeds == 0).all()
+    assert frame.pred_auc_std.isna().all()  # one seed: no spread to report
+    sidecar = json.loads(table.with_suffix(".json").read_text())
+    assert "lri benchmark" in sidecar["writes"][0]["command"]
     again = tmp_path / "again.csv"
     assert main(["-q", "lri", "benchmark", *common, "--table-only", "--results", str(again)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), frame)

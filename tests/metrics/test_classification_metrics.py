@@ -1,8 +1,11 @@
 """ROC curve, AUC and background rejection on cases worked out by hand."""
 
+import re
+
 import numpy as np
 import pytest
 
+from hepxai.errors import InputError
 from hepxai.metrics.classification import background_rejection, roc_auc, roc_curve, threshold_at_efficiency
 
 # Signal at 0.9, 0.7, 0.6; background at 0.8, 0.5, 0.4.
@@ -66,3 +69,24 @@ def test_single_class_and_bad_efficiency_are_refused():
         roc_auc(np.array([0.1, 0.2]), np.array([1, 1]))
     with pytest.raises(ValueError, match="signal efficiency"):
         background_rejection(SCORE, LABEL, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("score", "count"),
+    [
+        (np.array([np.nan, 0.2, 0.7, 0.1]), "1 non-finite values (NaN or inf) of 4"),
+        (np.array([0.9, np.inf, -np.inf, 0.1]), "2 non-finite values (NaN or inf) of 4"),
+        # All NaN with the signal stored first: ranked as ties in stored order this would give AUC 1.0.
+        (np.full(4, np.nan), "4 non-finite values (NaN or inf) of 4"),
+    ],
+)
+def test_non_finite_scores_are_refused_with_a_count(score, count):
+    label = np.array([1, 1, 0, 0])
+    for metric in (
+        lambda: roc_auc(score, label),
+        lambda: roc_curve(score, label),
+        lambda: background_rejection(score, label, 0.5),
+        lambda: threshold_at_efficiency(score, label, 0.5),
+    ):
+        with pytest.raises(InputError, match=re.escape(f"roc_curve: score has {count}")):
+            metric()

@@ -42,6 +42,16 @@ def test_scores_must_be_finite(bad: float) -> None:
         interpretation_auc(torch.tensor([0.1, bad]), torch.tensor([1, 0]))
     with pytest.raises(InputError, match="1 non-finite"):
         precision_at_k(torch.tensor([0.1, bad]), torch.tensor([1, 0]), torch.tensor([0, 0]), 1)
+    with pytest.raises(InputError, match="rank_within_jets: score has 1 non-finite"):
+        rank_within_jets(torch.tensor([0.1, bad]), torch.tensor([0, 0]))
+    with pytest.raises(InputError, match="deletion_area: drop has 1 non-finite"):
+        deletion_area(torch.tensor([0.0, bad, 0.3]))
+
+
+def test_all_nan_scores_are_refused_even_with_the_true_tracks_first() -> None:
+    # Ranked as ties in stored order, three NaN scores over truth [1, 0, 0] would find the true track first.
+    with pytest.raises(InputError, match="interpretation_auc: score has 3 non-finite values"):
+        interpretation_auc(torch.full((3,), float("nan")), torch.tensor([1, 0, 0]))
 
 
 def test_interpretation_auc_shapes_must_match() -> None:

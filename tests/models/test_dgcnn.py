@@ -124,7 +124,25 @@ def test_bad_input_and_config():
 def test_named_modules_of_the_interface():
     model = DGCNN(num_features=5, hidden=16, num_layers=2, classes=("background", "signal"))
     assert model.submodule(model.input_norm_name) is model.input_norm
-    assert model.submodule(model.embedding_name) is model.convs[1]
+    assert model.submodule(model.embedding_name) is model.layers[1]
     assert model.default_target == "signal"
     batch = random_clouds(14, [4, 3], num_features=5)
     assert model.double().eval()(batch).shape == (2, 2)
+
+
+def test_checkpoints_with_the_old_layer_names_keep_loading(tmp_path):
+    # Before DGCNN was a PointBackbone kind its EdgeConv layers were `convs.{i}` (and it had no encoder):
+    # a checkpoint written then holds `convs.0.mlp.0.weight`, ... and no `layers.*` key.
+    model = random_dgcnn(16, aggregation="max").float()
+    old_state = {key.replace("layers.", "convs.", 1): value for key, value in model.state_dict().items()}
+    assert "convs.0.mlp.0.weight" in old_state
+    assert not any(key.startswith(("layers.", "encoder.")) for key in old_state)
+    torch.save(  # the config's keys have not changed
+        {"format": "hepxai-checkpoint-v1", "kind": "dgcnn", "config": model.config, "state_dict": old_state},
+        tmp_path / "old.pt",
+    )
+    loaded = load_checkpoint(tmp_path / "old.pt")
+    batch = random_clouds(17, [6, 9])
+    batch.x, batch.edge_attr = batch.x.float(), batch.edge_attr.float()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(batch), model(batch), rtol=0, atol=0)

@@ -20,6 +20,7 @@ def test_rows_replace_their_key_and_keep_the_others(tmp_path):
     update_results(path, [row("a", 0.0, 0.5), row("b", 0.0, 0.6)])
     update_results(path, [row("a", 0.0, 0.9), row("a", 0.2, 0.7)])
     table = pd.read_csv(path)
+    assert path.with_suffix(".json").is_file()  # its provenance
     assert list(table.columns) == list(COLUMNS)
     assert table[["method", "edge_drop", "efficiency"]].values.tolist() == [
         ["a", 0.0, 0.9],

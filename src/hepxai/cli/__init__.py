@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # mplhep's styles name absent fonts
     args.progress = not args.quiet
     set_malloc_policy(getattr(args, "malloc_policy", "return"))
+    from hepxai.provenance import COMMAND  # after parsing: --help stays light
+
+    COMMAND.set(("hepxai", *(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.run(args) or 0)
     except (InputError, FileNotFoundError) as err:

@@ -167,7 +167,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_benchmark(args: argparse.Namespace) -> int:
     from hepxai.lri.methods import METHODS
-    from hepxai.lri.protocol import collect, run_grid, summarise
+    from hepxai.lri.protocol import run_grid
+    from hepxai.lri.table import write_table
 
     if not args.table_only:
         run_grid(
@@ -179,9 +180,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             progress=args.progress,
             **_options(args),
         )
-    table = summarise(collect(args.out))
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.results, index=False, float_format="%.4f")
+    table = write_table(args.out, args.results)
     log.info("wrote %d rows to %s", len(table), args.results)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))  # noqa: T201
     return 0

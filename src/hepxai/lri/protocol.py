@@ -15,6 +15,8 @@ explain the ERM run of the same dataset, backbone and seed (trained first if mis
 - **Interpretation** on the positive test samples only: interpretation ROC AUC pooled over all their points
   and precision@k per sample (:mod:`hepxai.metrics.interpretation`, ties averaged), k from the dataset kind.
 - **Prediction** ROC AUC on the whole test split, with the method's deterministic prediction.
+
+The table over seeds is :mod:`hepxai.lri.table`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 import yaml
 from torch import Tensor
@@ -217,48 +218,6 @@ def run_grid(
             datasets[spec.data] = load_dataset(spec.data)
         results.append(run(spec, out, dataset=datasets.get(spec.data), progress=progress))
     return results
-
-
-def collect(out: str | Path) -> list[dict]:
-    """The results of every finished run under ``out`` (dataset, backbone, method, seed order)."""
-    results = []
-    for path in sorted(Path(out).glob(f"*/*/*/seed*/{RESULT_FILE}")):
-        record = yaml.safe_load(path.read_text()) or {}
-        record.pop("settings", None)
-        results.append(record)
-    return results
-
-
-def summarise(results: Sequence[dict]) -> pd.DataFrame:
-    """One row per (dataset, backbone, method): means and standard deviations over seeds."""
-    frame = pd.DataFrame(results)
-    rows = []
-    for (dataset, backbone, method), group in frame.groupby(
-        ["dataset", "backbone", "method"], sort=False, dropna=False
-    ):
-        first = group.iloc[0]
-        rows.append(
-            {
-                "dataset": dataset,
-                "backbone": backbone,
-                "method": method,
-                "variant": first["variant"],
-                "interp_auc_mean": _mean(group["interp_auc"]),
-                "interp_auc_std": _std(group["interp_auc"]),
-                "prec_at_k1": _mean(group["prec_at_k1"]),
-                "prec_at_k1_std": _std(group["prec_at_k1"]),
-                "prec_at_k2": _mean(group["prec_at_k2"]),
-                "prec_at_k2_std": _std(group["prec_at_k2"]),
-                "k1": int(first["k1"]),
-                "k2": int(first["k2"]),
-                "pred_auc_mean": _mean(group["pred_auc"]),
-                "pred_auc_std": _std(group["pred_auc"]),
-                "seeds": len(group),
-                "epochs": int(first["epochs"]),
-                "warmup_epochs": int(first["warmup_epochs"]),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def load_run(folder: Path, spec: RunSpec) -> tuple[GraphModel, Objective]:
@@ -499,13 +458,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _mean(values: pd.Series) -> float | None:
-    values = values.dropna().astype(float)
-    return float(values.mean()) if len(values) else None
-
-
-def _std(values: pd.Series) -> float | None:
-    values = values.dropna().astype(float)
-    return float(values.std(ddof=0)) if len(values) else None

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hepxai.errors import InputError
+from hepxai.metrics.finite import require_finite
+
 
 def roc_curve(score: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Background and signal efficiency for a cut ``score >= threshold`` at every distinct score.
@@ -21,17 +24,18 @@ def roc_curve(score: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndar
         starting at 0, and the ``threshold`` of each point (``inf`` for the first), thresholds decreasing.
 
     Raises:
-        ValueError: shapes differ, or one of the two classes is absent.
+        InputError: shapes differ, a score is not finite, or one of the two classes is absent.
     """
     score, label = np.asarray(score, dtype=np.float64), np.asarray(label)
     if score.shape != label.shape or score.ndim != 1:
-        msg = f"score and label must be 1-d of equal length (got {score.shape} and {label.shape})"
-        raise ValueError(msg)
+        msg = f"roc_curve: score and label must be 1-d of equal length (got {score.shape} and {label.shape})"
+        raise InputError(msg)
+    require_finite(score, metric="roc_curve", name="score")
     is_signal = label == 1
     num_signal, num_background = int(is_signal.sum()), int((~is_signal).sum())
     if num_signal == 0 or num_background == 0:
-        msg = f"a ROC curve needs both classes (got {num_signal} signal, {num_background} background jets)"
-        raise ValueError(msg)
+        msg = f"roc_curve: needs both classes (got {num_signal} signal, {num_background} background jets)"
+        raise InputError(msg)
     order = np.argsort(-score, kind="stable")
     score, is_signal = score[order], is_signal[order]
     last_of_threshold = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
@@ -45,7 +49,11 @@ def roc_curve(score: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
-    """Area under the ROC curve: the chance that a random signal jet outscores a random background jet."""
+    """Area under the ROC curve: the chance that a random signal jet outscores a random background jet.
+
+    Raises:
+        InputError: as :func:`roc_curve` (a NaN score is refused, never ranked).
+    """
     background_efficiency, signal_efficiency, _ = roc_curve(score, label)
     return float(np.trapezoid(signal_efficiency, background_efficiency))
 
@@ -69,5 +77,5 @@ def background_rejection(score: np.ndarray, label: np.ndarray, signal_efficiency
 def _first_reaching(efficiency: np.ndarray, target: float) -> int:
     if not 0 < target <= 1:
         msg = f"signal efficiency must be in (0, 1] (got {target})"
-        raise ValueError(msg)
+        raise InputError(msg)
     return int(np.argmax(efficiency >= target - 1e-12))

@@ -15,6 +15,7 @@ from torch import Tensor
 from torch_geometric.utils import scatter
 
 from hepxai.errors import InputError
+from hepxai.metrics.finite import require_finite
 
 
 def interpretation_auc(score: Tensor, truth: Tensor) -> float:
@@ -29,7 +30,7 @@ def interpretation_auc(score: Tensor, truth: Tensor) -> float:
     Raises:
         InputError: shapes differ, ``score`` is not finite, or ``truth`` is all true or all false.
     """
-    score, truth = _check(score, truth)
+    score, truth = _check(score, truth, "interpretation_auc")
     num_true = int(truth.sum())
     if num_true in (0, truth.numel()):
         msg = f"interpretation_auc: truth has {num_true} true of {truth.numel()} tracks, needs both kinds"
@@ -76,7 +77,7 @@ def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float
     if k < 1:
         msg = f"precision_at_k: k must be >= 1, got {k}"
         raise InputError(msg)
-    score, truth = _check(score, truth)
+    score, truth = _check(score, truth, "precision_at_k")
     num_tracks = torch.bincount(batch)
     slots = num_tracks.clamp(max=k)
     above, tied = _tie_groups(score, batch)
@@ -94,7 +95,11 @@ def rank_within_jets(score: Tensor, batch: Tensor, *, tiebreak: Tensor | None = 
         batch: ``[num_tracks]`` jet index of each track.
         tiebreak: ``[num_tracks]`` keys that order tied scores, lowest first (e.g. :func:`random_tiebreak`);
             without it ties keep track order.
+
+    Raises:
+        InputError: ``score`` is not finite.
     """
+    require_finite(score, metric="rank_within_jets", name="score")
     order = torch.arange(score.numel(), device=score.device)
     if tiebreak is not None:
         order = torch.argsort(tiebreak, stable=True)
@@ -160,23 +165,22 @@ def deletion_area(drop: Tensor) -> float:
     changes, 1 when the first removal already takes the probability from 1 to 0.
 
     Raises:
-        InputError: fewer than two points.
+        InputError: fewer than two points, or a point is not finite.
     """
     if drop.dim() != 1 or drop.numel() < 2:
         msg = f"deletion_area: expected a curve of >= 2 points, got shape {tuple(drop.shape)}"
         raise InputError(msg)
+    require_finite(drop, metric="deletion_area", name="drop")
     drop = drop.double()
     return float(((drop[1:] + drop[:-1]) / 2).mean())
 
 
-def _check(score: Tensor, truth: Tensor) -> tuple[Tensor, Tensor]:
+def _check(score: Tensor, truth: Tensor, metric: str) -> tuple[Tensor, Tensor]:
     if score.shape != truth.shape or score.dim() != 1:
         msg = (
-            f"expected score and truth of equal shape [num_tracks], "
+            f"{metric}: expected score and truth of equal shape [num_tracks], "
             f"got {tuple(score.shape)} and {tuple(truth.shape)}"
         )
         raise InputError(msg)
-    if not torch.isfinite(score).all():
-        msg = f"score has {int((~torch.isfinite(score)).sum())} non-finite values (NaN or inf)"
-        raise InputError(msg)
+    require_finite(score, metric=metric, name="score")
     return score, truth.bool()

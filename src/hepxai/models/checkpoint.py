@@ -1,7 +1,8 @@
 """Saving and loading model checkpoints: this project's format (any registered kind) and the original HIN.
 
 A checkpoint stores the model's kind, its config and its weights; one written before kinds existed holds a
-HIN, and the original HIN state dict (``.npz``/``.pth``) loads as one.
+HIN, and the original HIN state dict (``.npz``/``.pth``) loads as one. Keys a kind has renamed since
+(its ``renamed_keys``) are renamed on load, so old checkpoints keep loading.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from hepxai.errors import InputError
 from hepxai.models.interaction_network import InteractionNetwork
-from hepxai.models.registry import GraphModel, build_model
+from hepxai.models.registry import GraphModel, build_model, model_class, model_kinds
 
 FORMAT = "hepxai-checkpoint-v1"
 _ORIGINAL_PREFIXES = {
@@ -94,9 +95,11 @@ def training_selection(content: dict[str, Any]) -> str | None:
 def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -> GraphModel:
     """Build the model from :func:`read_checkpoint`'s content and load its weights, checking every key."""
     kind = content.get("kind", InteractionNetwork.kind)
-    state = content["state_dict"]
     if kind == InteractionNetwork.kind:
-        state = _rename_original(state)
+        renames = _ORIGINAL_PREFIXES
+    else:  # an unknown kind is reported by build_model below
+        renames = model_class(kind).renamed_keys if kind in model_kinds() else {}
+    state = _renamed(content["state_dict"], renames)
     config = content.get("config") or _infer_config(state, path)
     try:
         model = build_model(kind, **config)
@@ -123,10 +126,11 @@ def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -
     return model.eval()
 
 
-def _rename_original(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _renamed(state: dict[str, torch.Tensor], prefixes: dict[str, str]) -> dict[str, torch.Tensor]:
+    """``state`` with every key starting with an old prefix renamed to start with the new one."""
     renamed = {}
     for key, value in state.items():
-        for old, new in _ORIGINAL_PREFIXES.items():
+        for old, new in prefixes.items():
             if key.startswith(old):
                 key = new + key[len(old) :]
                 break

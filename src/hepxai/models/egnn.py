@@ -24,9 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from hepxai.models.dgcnn import block, edge_linear_per_point
 from hepxai.models.graph_ops import aggregate, gather
-from hepxai.models.point_backbone import PointBackbone
+from hepxai.models.point_backbone import PointBackbone, block, edge_linear_per_point
 from hepxai.models.registry import register_model
 
 
@@ -58,7 +57,8 @@ class EGNNLayer(nn.Module):
         *,
         fused: bool = False,
     ) -> Tensor:
-        """``fused``: ``φ_e``'s first Linear per point (:func:`hepxai.models.dgcnn.edge_linear_per_point`)."""
+        """``fused``: ``φ_e``'s first Linear per point
+        (:func:`~hepxai.models.point_backbone.edge_linear_per_point`)."""
         source, target = edge_index
         geometry = edge_attr[:, :1] if self.distance_only else edge_attr
         if fused:
@@ -88,7 +88,7 @@ class EGNN(PointBackbone):
 
     fused_layers = True
 
-    def make_layer(self) -> nn.Module:
+    def make_layer(self, index: int) -> nn.Module:
         return EGNNLayer(self.hidden, self.edge_features, self.dropout, distance_only=self.distance_only)
 
     @property

@@ -32,9 +32,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from hepxai.models.dgcnn import block
 from hepxai.models.graph_ops import EMPTY_WEIGHT, aggregate, constant, gather
-from hepxai.models.point_backbone import PointBackbone
+from hepxai.models.point_backbone import PointBackbone, block
 from hepxai.models.registry import register_model
 
 
@@ -97,5 +96,5 @@ class PointTransformer(PointBackbone):
 
     kind = "point_transformer"
 
-    def make_layer(self) -> nn.Module:
+    def make_layer(self, index: int) -> nn.Module:
         return PointTransformerLayer(self.hidden, self.edge_features, self.dropout)

@@ -6,7 +6,6 @@ explainer work on any kind without knowing its layers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypeVar
 
 from torch import Tensor, nn
@@ -34,6 +33,8 @@ class GraphModel(nn.Module):
         input_norm_name: Name of the module that standardises the input features (the reference point of
             ``input="standardized"`` explanations), or ``None``.
         embedding_name: Name of the module whose output is the last per-node embedding (GradGAM, BernMask-P).
+        renamed_keys: State-dict key prefixes the kind used before, and their names now: checkpoints
+            written before a rename keep loading.
     """
 
     kind: ClassVar[str]
@@ -43,6 +44,7 @@ class GraphModel(nn.Module):
     default_target: str = "signal"
     input_norm_name: str | None = None
     embedding_name: str | None = None
+    renamed_keys: ClassVar[dict[str, str]] = {}
 
     @property
     def config(self) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def model_kinds() -> list[str]:
     return sorted(_MODELS)
 
 
-def model_class(kind: str) -> Callable[..., GraphModel]:
+def model_class(kind: str) -> type[GraphModel]:
     """The class registered as ``kind``.
 
     Raises:

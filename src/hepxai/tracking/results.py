@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hepxai.provenance import write_provenance
 from hepxai.tracking.chain_evaluation import ChainResult
 
 KEY = ("method", "setting", "edge_drop", "graphs")
@@ -82,7 +83,8 @@ def result_row(
 
 def update_results(path: str | Path, rows: list[dict[str, object]]) -> Path:
     """Write ``rows`` into the table at ``path``, replacing rows of the same key (method, setting, edge_drop,
-    graphs)."""
+    graphs); its sidecar ``path.with_suffix(".json")`` keeps one provenance entry per command that wrote
+    rows (:func:`hepxai.provenance.write_provenance`)."""
     path = Path(path)
     new = pd.DataFrame(rows)
     if path.is_file():
@@ -96,4 +98,5 @@ def update_results(path: str | Path, rows: list[dict[str, object]]) -> Path:
     temporary = path.with_name(f".{path.name}.partial")
     new.to_csv(temporary, index=False, float_format="%.5g")
     temporary.replace(path)
+    write_provenance(path, update=True)
     return path
