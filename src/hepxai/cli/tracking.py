@@ -2,8 +2,8 @@
 (train, reconstruct, evaluate, display, explain); see docs/tracking.md.
 
 Each action parses its options and calls one job of :mod:`hepxai.tracking.jobs` (the events:
-:func:`hepxai.tracking.sample.make_events`), imported when the action runs. An action's ``--help``
-description is its ``run_*`` docstring.
+:func:`hepxai.tracking.sample.make_events`), imported when the action runs. An action's help is
+the summary line of its ``run_*`` docstring, its description the rest.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ TRAIN_OPTIONS = {
     "patience": (int, 5, "epochs without improvement"),
     "seed": (int, 0, "random seed"),
 }
-"""The fields of hepxai.tracking.edge_training.EdgeTrainConfig: type, default (written out, so that --help
-imports no torch) and help."""
+"""EdgeTrainConfig's fields: type, default (a literal, so that --help imports no torch), help."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -40,11 +39,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     actions = tracking.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    events = _action(actions, "events", run_events, "simulate a setting's detector events (resumable)")
+    events = _action(actions, "events", run_events)
     _setting_arguments(events)
     events.add_argument("--workers", type=int, default=1, help="worker processes")
 
-    graphs = _action(actions, "graphs", run_graphs, "build hit graphs with a module map or an embedding")
+    graphs = _action(actions, "graphs", run_graphs)
     _setting_arguments(graphs)
     graphs.add_argument("--builder", choices=BUILDERS, default="module_map", help="graph builder")
     graphs.add_argument("--cut-quantile", type=float, default=0.999, help="module map: quantile of the cuts")
@@ -61,7 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     graphs.add_argument("--seed", type=int, default=0, help="embedding: training seed")
     graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
 
-    truth = _action(actions, "truth-cc", run_truth_cc, "Truth-CC efficiency, purity, TrackML score of graphs")
+    truth = _action(actions, "truth-cc", run_truth_cc)
     _setting_arguments(truth)
     truth.add_argument(
         "--graphs",
@@ -70,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     truth.add_argument("--split", default="test", help="train, valid or test")
 
-    train = _action(actions, "train", run_train, "train the edge-classifier Interaction Network")
+    train = _action(actions, "train", run_train)
     train.set_defaults(malloc_policy="reuse")
     train.add_argument("--graphs", type=Path, required=True, metavar="DIR", help="graph folder (graphs.yaml)")
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder")
@@ -81,7 +80,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max-val-events", type=int, metavar="N", help="use the first N validation events")
     _threads_argument(train)
 
-    reconstruct = _action(actions, "reconstruct", run_reconstruct, "a track id per hit (CSV)")
+    reconstruct = _action(actions, "reconstruct", run_reconstruct)
     _model_and_graphs_arguments(reconstruct)
     _cut_arguments(reconstruct)
     reconstruct.add_argument(
@@ -89,7 +88,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     reconstruct.add_argument("--out", type=Path, required=True, metavar="CSV", help="output file")
 
-    evaluate = _action(actions, "evaluate", run_evaluate, "the edge-classifier chains and Truth-CC")
+    evaluate = _action(actions, "evaluate", run_evaluate)
     _model_and_graphs_arguments(evaluate)
     _cut_arguments(evaluate)
     evaluate.add_argument("--best-neighbours-cut", type=float, help="its chain's cut (default: --cut)")
@@ -98,7 +97,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--results", type=Path, metavar="CSV", help="results table to update")
     _threads_argument(evaluate)
 
-    display = _action(actions, "display", run_display, "one track's edges by score, one edge explained (PNG)")
+    display = _action(actions, "display", run_display)
     _model_and_graphs_arguments(display)
     display.add_argument("--event-id", type=int, help="event of the split (default: the first)")
     display.add_argument("--particle", type=int, help="particle id to draw")
@@ -106,7 +105,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     display.add_argument("--method", default="lrp", choices=EXPLAINERS, help="explainer")
     display.add_argument("--out", type=Path, required=True, metavar="PNG", help="image to write")
 
-    explain = _action(actions, "explain", run_explain, "relevance of hits and edges for one edge (CSV)")
+    explain = _action(actions, "explain", run_explain)
     _model_and_graphs_arguments(explain)
     explain.add_argument("--event-id", type=int, help="event of the split (default: the first)")
     explain.add_argument("--edge", type=int, required=True, help="edge to explain (index in edge_index)")
@@ -115,11 +114,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _action(
-    actions: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int], text: str
+    actions: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int]
 ) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=text, description=run.__doc__, formatter_class=cli.formatter())
+    """The parser of action ``name``: its help is the summary line of ``run``'s docstring, its description
+    the rest."""
+    summary, _, description = (run.__doc__ or "").partition("\n\n")
+    parser = actions.add_parser(
+        name, help=summary.rstrip("."), description=description, formatter_class=cli.formatter()
+    )
     parser.set_defaults(run=run)
     return parser
+
+
+def _options(args: argparse.Namespace, *names: str) -> dict[str, object]:
+    """The options ``names`` as keyword arguments of a job (named as the job names them)."""
+    return {name: getattr(args, name) for name in names}
 
 
 def _setting_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,12 +137,8 @@ def _setting_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_and_graphs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model", type=Path, required=True, metavar="CKPT", help="edge-classifier checkpoint"
-    )
-    parser.add_argument(
-        "--graphs", type=Path, required=True, metavar="DIR", help="graph folder (graphs.yaml)"
-    )
+    parser.add_argument("--model", type=Path, required=True, metavar="CKPT", help="edge classifier")
+    parser.add_argument("--graphs", type=Path, required=True, metavar="DIR", help="graph folder")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"), help="which events")
 
 
@@ -152,7 +157,9 @@ def _threads_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run_events(args: argparse.Namespace) -> int:
-    """Run the detector for the setting's sample into ROOT/samples/SAMPLE (HDF5). A stopped run resumes: run
+    """Simulate a setting's detector events (resumable).
+
+    Run the detector for the setting's sample into ROOT/samples/SAMPLE (HDF5). A stopped run resumes: run
     the same command again."""
     from hepxai.tracking.sample import make_events
     from hepxai.tracking.settings import get_setting
@@ -164,7 +171,9 @@ def run_events(args: argparse.Namespace) -> int:
 
 
 def run_graphs(args: argparse.Namespace) -> int:
-    """module_map: fit the module map on the training events (once; ROOT/SETTING/module_map.npz) with
+    """Build hit graphs of every split with a module map or a metric-learning embedding.
+
+    module_map: fit the module map on the training events (once; ROOT/SETTING/module_map.npz) with
     geometric cuts learnt from them, then write every event's graph. module_map_nocuts: the same map without
     cuts. embedding: train the hit embedding on the training events (resumable; ROOT/SETTING/embedding/) and
     write radius graphs in its space. Graphs go to ROOT/SETTING/graphs/BUILDER/{train,valid,test}/; a
@@ -190,7 +199,9 @@ def run_graphs(args: argparse.Namespace) -> int:
 
 
 def run_truth_cc(args: argparse.Namespace) -> int:
-    """Connected components of each graph's true edges as track candidates: the upper bound of edge
+    """Truth-CC efficiency, purity and TrackML score of a graph folder.
+
+    Connected components of each graph's true edges as track candidates: the upper bound of edge
     classification on these graphs. Prints the efficiency, purity and TrackML score, and the efficiency of
     reconstructable particles against pT (bins from the setting's pT cut) and eta."""
     from hepxai.tracking.jobs import truth_cc_report
@@ -206,7 +217,9 @@ def run_truth_cc(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """On the train split, select on valid; one event per step, weighted binary cross entropy. Writes
+    """Train the edge-classifier Interaction Network on the train split, select on valid.
+
+    One event per step, weighted binary cross entropy. Writes
     OUT/config.yaml, OUT/last.pt (every epoch, for --resume) and OUT/best.pt (lowest validation loss)."""
     from hepxai.tracking.edge_training import EdgeTrainConfig
     from hepxai.tracking.jobs import train_edge_model
@@ -218,26 +231,27 @@ def run_train(args: argparse.Namespace) -> int:
         msg = f"--cut must be in (0, 1) (got {args.cut})"
         raise InputError(msg)
     config = EdgeTrainConfig(**{name: getattr(args, name) for name in TRAIN_OPTIONS})
-    limits = {"max_train_events": args.max_train_events, "max_val_events": args.max_val_events}
-    options = {"resume": args.resume, "threads": args.threads, "progress": args.progress}
-    train_edge_model(args.graphs, args.out, config, **limits, **options)
+    options = _options(args, "max_train_events", "max_val_events", "resume", "threads", "progress")
+    train_edge_model(args.graphs, args.out, config, **options)
     return 0
 
 
 def run_reconstruct(args: argparse.Namespace) -> int:
-    """Score edges, cut, connected components. Writes OUT, a CSV of event_id, hit_id, track_id (TrackML
+    """Score edges, cut, connected components: a track id per hit (CSV).
+
+    Writes OUT, a CSV of event_id, hit_id, track_id (TrackML
     submission columns); a hit in no candidate of at least --min-candidate-hits hits gets track_id -1."""
     from hepxai.tracking.jobs import write_tracks
 
-    options = {"cut": args.cut, "min_candidate_hits": args.min_candidate_hits, "progress": args.progress}
-    write_tracks(
-        args.model, args.graphs, args.out, split=args.split, best_neighbours=args.best_neighbours, **options
-    )
+    options = _options(args, "split", "cut", "min_candidate_hits", "best_neighbours", "progress")
+    write_tracks(args.model, args.graphs, args.out, **options)
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Runs the chain (score, cut, connected components), the chain with best neighbours (each hit keeps its
+    """Efficiency, purity, TrackML score and time of the edge-classifier chain and of Truth-CC.
+
+    Runs the chain (score, cut, connected components), the chain with best neighbours (each hit keeps its
     best edge out and its best edge in before the components) and Truth-CC on the graphs of --split. Writes
     OUT/summary.csv (one row per chain: efficiency, purity, TrackML score, time), OUT/particles.csv (every
     particle, matched or not), OUT/efficiency.csv and OUT/efficiency.png (efficiency against pT, in bins from
@@ -248,44 +262,35 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     cli.require_at_least("--max-events", args.max_events, 1)
     cli.require_at_least("--threads", args.threads, 1)
-    chains = {"cut": args.cut, "best_neighbours_cut": args.best_neighbours_cut}
-    options = {
-        "min_candidate_hits": args.min_candidate_hits,
-        "max_events": args.max_events,
-        "progress": args.progress,
-    }
-    evaluate_chains(
-        args.model,
-        args.graphs,
-        args.out,
-        split=args.split,
-        results=args.results,
-        threads=args.threads,
-        **chains,
-        **options,
-    )
+    chains = _options(args, "split", "cut", "best_neighbours_cut", "min_candidate_hits", "max_events")
+    options = _options(args, "results", "threads", "progress")
+    evaluate_chains(args.model, args.graphs, args.out, **chains, **options)
     return 0
 
 
 def run_display(args: argparse.Namespace) -> int:
-    """x-y and r-z views of one particle's hits and every graph edge touching them, coloured by score; below,
+    """One track's true and fake edges coloured by score, and one edge's explanation (PNG).
+
+    x-y and r-z views of one particle's hits and every graph edge touching them, coloured by score; below,
     the relevance of the explanation of one of its edges on the hits and edges around it. Default: the
     event's reconstructable particle (the setting's definition) with the most fake edges touching it, and its
     true edge with the lowest score."""
     from hepxai.tracking.jobs import display_track
 
-    choice = {"event": args.event_id, "particle": args.particle, "edge": args.edge}
-    display_track(args.model, args.graphs, args.out, split=args.split, method=args.method, **choice)
+    options = _options(args, "split", "event_id", "particle", "edge", "method")
+    display_track(args.model, args.graphs, args.out, **options)
     return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    """Explains the logit of one edge with LRP or gradient x input. Writes OUT_hits.csv (hit_id, r, phi, z
+    """Relevance of the hits and edges around one edge for its score (CSV).
+
+    Explains the logit of one edge with LRP or gradient x input. Writes OUT_hits.csv (hit_id, r, phi, z
     relevance and their sum, for every hit that gets relevance) and OUT_edges.csv (source and target hit ids,
     score, truth, relevance of the pair geometry), and logs the conservation check (LRP: relevance + absorbed
     = logit)."""
     from hepxai.tracking.jobs import write_edge_explanation
 
-    where = {"split": args.split, "event": args.event_id}
-    write_edge_explanation(args.model, args.graphs, args.edge, args.out, method=args.method, **where)
+    options = _options(args, "split", "event_id", "method")
+    write_edge_explanation(args.model, args.graphs, args.edge, args.out, **options)
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from torch_geometric.data import Data
 
 from hepxai.errors import InputError
-from hepxai.tracking.event_graph import graph_files, graph_path, read_graph, read_graph_record
+from hepxai.tracking.event_graph import GRAPHS_FILE, graph_files, graph_path, read_graph, read_graph_record
 from hepxai.tracking.settings import Setting, get_setting
 
 
@@ -70,9 +70,14 @@ def graph_setting(folder: str | Path) -> Setting:
     Raises:
         InputError: the folder has no ``graphs.yaml``, or names no known setting.
     """
-    return get_setting(str(read_graph_record(folder).get("setting", Path(folder).name)))
+    name = str(read_graph_record(folder).get("setting", Path(folder).name))
+    try:
+        return get_setting(name)
+    except InputError as err:
+        msg = f"{Path(folder) / GRAPHS_FILE}: {err}"
+        raise InputError(msg) from err
 
 
-def event_id(event: Data) -> int:
+def event_id_of(event: Data) -> int:
     """The event's id (−1 for a graph without one)."""
     return int(event.event_id.reshape(-1)[0]) if "event_id" in event else -1

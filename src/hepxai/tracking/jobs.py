@@ -32,7 +32,7 @@ from hepxai.tracking.evaluation import (
 )
 from hepxai.tracking.explanation import ExplanationTables, explanation_tables
 from hepxai.tracking.graph_building import STATS_FILE, build_graphs, graph_seconds, summarize_graphs
-from hepxai.tracking.graph_files import GraphFiles, event_id, graph_setting, read_event
+from hepxai.tracking.graph_files import GraphFiles, event_id_of, graph_setting, read_event
 from hepxai.tracking.reconstruction import edge_scores, load_edge_classifier, reconstruct, truth_tracks
 from hepxai.tracking.results import result_row, update_results
 from hepxai.tracking.selection import check_edge, choose_edge, choose_particle
@@ -139,7 +139,9 @@ def write_tracks(
         tracks = reconstruct(classifier, event, cut, best_neighbours=best_neighbours)
         track_id = drop_small_candidates(tracks.candidate, min_candidate_hits)
         tables.append(
-            pd.DataFrame({"event_id": event_id(event), "hit_id": event.hit_id.numpy(), "track_id": track_id})
+            pd.DataFrame(
+                {"event_id": event_id_of(event), "hit_id": event.hit_id.numpy(), "track_id": track_id}
+            )
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.concat(tables).to_csv(out, index=False)
@@ -221,7 +223,7 @@ def display_track(
     out: Path,
     *,
     split: str = "test",
-    event: int | None = None,
+    event_id: int | None = None,
     particle: int | None = None,
     edge: int | None = None,
     method: Method = "lrp",
@@ -231,7 +233,7 @@ def display_track(
     ``particle`` and ``edge``, :mod:`hepxai.tracking.selection` chooses them."""
     classifier = load_edge_classifier(model)
     setting = graph_setting(graphs)
-    graph, source = read_event(graphs, split, event)
+    graph, source = read_event(graphs, split, event_id)
     scores = edge_scores(classifier, graph)
     particle = choose_particle(graph, setting, particle, source)
     edge = choose_edge(graph, scores, particle, edge, source)
@@ -240,7 +242,7 @@ def display_track(
     (path,) = save_figure(figure, out.with_suffix(""), (out.suffix.lstrip(".") or "png",))
     log.info(
         "event %d, particle %d, edge %d (score %.3f) -> %s",
-        event_id(graph),
+        event_id_of(graph),
         particle,
         edge,
         scores[edge],
@@ -256,13 +258,13 @@ def write_edge_explanation(
     out: Path,
     *,
     split: str = "test",
-    event: int | None = None,
+    event_id: int | None = None,
     method: Method = "lrp",
 ) -> ExplanationTables:
     """``hepxai tracking explain``: ``OUT_hits.csv`` and ``OUT_edges.csv``
     (:mod:`hepxai.tracking.explanation`) of one edge's explanation; logs the conservation check."""
     classifier = load_edge_classifier(model)
-    graph, source = read_event(graphs, split, event)
+    graph, source = read_event(graphs, split, event_id)
     check_edge(graph, edge, source)
     relevance = explain_edge(classifier, graph, edge, method=method)
     tables = explanation_tables(graph, edge_scores(classifier, graph), relevance)
@@ -273,7 +275,7 @@ def write_edge_explanation(
         "edge %d of event %d: logit %.4f; relevance on hits %.4f, on edge geometry %.4f, absorbed %.4f "
         "(%d hits, %d edges reached) -> %s_hits.csv, %s_edges.csv",
         edge,
-        event_id(graph),
+        event_id_of(graph),
         relevance.logit,
         float(relevance.hit.sum()),
         float(relevance.edge_geometry.sum()),
