@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 import torch
 
 from hepxai.cli import build_parser, main
+from hepxai.cli import tracking as cli_tracking
 from hepxai.cli.tracking import BUILDERS, TRAIN_OPTIONS
 from hepxai.models import build_model, save_checkpoint
 from hepxai.tracking import builders, settings
@@ -221,3 +224,24 @@ def test_edge_classifier_bad_input_is_one_line(graphs: Path, model: Path, tmp_pa
     assert main(["-q", "tracking", "explain", "--model", str(model), "--graphs", str(graphs),
                  "--edge", "100000", "--out", str(tmp_path / "e")]) == 2  # fmt: skip
     assert "no edge 100000" in capsys.readouterr().err
+
+
+def test_the_command_module_imports_jobs_only_when_an_action_runs() -> None:
+    allowed = {"hepxai.errors", "hepxai.cli", "hepxai"}  # from hepxai: cli only
+    tree = ast.parse(Path(cli_tracking.__file__).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+            if node.module == "hepxai":
+                assert [alias.name for alias in node.names] == ["cli"]
+        else:
+            continue
+        for name in modules:
+            assert name.split(".")[0] in sys.stdlib_module_names or name in allowed, name
+    # building the parser imports nothing: only the actions (run_*) import their jobs
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef) and not function.name.startswith("run_"):
+            imports = [node for node in ast.walk(function) if isinstance(node, ast.Import | ast.ImportFrom)]
+            assert not imports, function.name
