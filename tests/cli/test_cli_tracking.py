@@ -3,16 +3,24 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from hepxai.cli import main
+from hepxai.cli import build_parser, main
+from hepxai.cli import tracking as cli_tracking
+from hepxai.cli.tracking import BUILDERS, TRAIN_OPTIONS
 from hepxai.models import build_model, save_checkpoint
-from hepxai.tracking import settings
+from hepxai.tracking import builders, settings
+from hepxai.tracking.builders import BuilderChoice
+from hepxai.tracking.edge_training import EdgeTrainConfig
+from hepxai.tracking.embedding import EmbeddingConfig
 from hepxai.tracking.event_graph import graph_path, read_graph, write_graph, write_graph_record
 from hepxai.tracking.graph_building import STATS_FILE
 
@@ -134,6 +142,48 @@ def test_evaluate_writes_summary_and_results_rows(graphs: Path, model: Path, tmp
     assert chain["seconds_per_event"] > 0.25
     assert (out / "efficiency.png").is_file()
     assert (out / "particles.csv").is_file()
+    bins = pd.read_csv(out / "efficiency.csv")
+    assert bins[bins["quantity"] == "pt"]["low"].min() == 1.0  # pt1_mu200's cut
+
+
+def test_evaluate_bins_from_the_setting_and_says_what_is_not_timed(
+    graphs: Path, model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slow = tmp_path / "pt05"
+    for event_id in (5, 6):
+        event = read_graph(graph_path(graphs, "test", event_id))
+        event.particle_pt = torch.where(event.particle_id == 1, 0.7, event.particle_pt)  # 7 hits at 0.7 GeV
+        write_graph(event, graph_path(slow, "test", event_id))
+    write_graph_record(slow, {"setting": "pt05_mu200", "builder": "toy"})  # and no graph_stats.csv
+    out = tmp_path / "eval"
+    arguments = ["--model", str(model), "--graphs", str(slow), "--out", str(out)]
+    assert main(["tracking", "evaluate", *arguments]) == 0
+    err = capsys.readouterr().err
+    assert "no graph_stats.csv, graph time not measured" in err
+    assert "Truth-CC on pt05_mu200 (2 events): efficiency 1.0000" in err
+    assert "not timed" in err
+    assert "nan s/event" not in err
+    assert pd.read_csv(out / "summary.csv")["seconds_per_event"].isna().all()
+    bins = pd.read_csv(out / "efficiency.csv")
+    truth = bins[(bins["method"] == "Truth-CC") & (bins["quantity"] == "pt")]
+    # the first bin holds particle 1 of both events
+    assert truth.iloc[0][["low", "high", "total", "passed"]].tolist() == [0.5, 0.75, 2, 2]
+
+
+def test_train_and_graphs_defaults_are_the_configs(tmp_path: Path) -> None:
+    arguments = ["tracking", "train", "--graphs", "g", "--out", "o"]
+    parsed = vars(build_parser().parse_args(arguments))
+    assert {name: parsed[name] for name in TRAIN_OPTIONS} == asdict(EdgeTrainConfig())
+    parsed = vars(build_parser().parse_args(["tracking", "graphs"]))
+    embedding = EmbeddingConfig()
+    assert [parsed[name] for name in ("epochs", "radius", "max_neighbours", "seed")] == [
+        embedding.epochs,
+        embedding.radius,
+        embedding.max_neighbours,
+        embedding.seed,
+    ]
+    assert BUILDERS == builders.BUILDERS
+    assert parsed["cut_quantile"] == BuilderChoice().cut_quantile
 
 
 def test_reconstruct_explain_and_display(graphs: Path, model: Path, tmp_path: Path) -> None:
@@ -174,3 +224,24 @@ def test_edge_classifier_bad_input_is_one_line(graphs: Path, model: Path, tmp_pa
     assert main(["-q", "tracking", "explain", "--model", str(model), "--graphs", str(graphs),
                  "--edge", "100000", "--out", str(tmp_path / "e")]) == 2  # fmt: skip
     assert "no edge 100000" in capsys.readouterr().err
+
+
+def test_the_command_module_imports_jobs_only_when_an_action_runs() -> None:
+    allowed = {"hepxai.errors", "hepxai.cli", "hepxai"}  # from hepxai: cli only
+    tree = ast.parse(Path(cli_tracking.__file__).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+            if node.module == "hepxai":
+                assert [alias.name for alias in node.names] == ["cli"]
+        else:
+            continue
+        for name in modules:
+            assert name.split(".")[0] in sys.stdlib_module_names or name in allowed, name
+    # building the parser imports nothing: only the actions (run_*) import their jobs
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef) and not function.name.startswith("run_"):
+            imports = [node for node in ast.walk(function) if isinstance(node, ast.Import | ast.ImportFrom)]
+            assert not imports, function.name

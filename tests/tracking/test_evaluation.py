@@ -8,7 +8,15 @@ import torch
 from torch_geometric.data import Data
 
 from hepxai.errors import InputError
-from hepxai.tracking.evaluation import check_graph, evaluate_event, reconstructable_particles, summarize
+from hepxai.tracking.evaluation import (
+    binned_efficiencies,
+    efficiency_table,
+    evaluate_event,
+    reconstructable_particles,
+    summarize,
+)
+from hepxai.tracking.graph_files import check_graph
+from hepxai.tracking.settings import get_setting
 
 from .conftest import TINY
 
@@ -51,3 +59,20 @@ def test_refusals() -> None:
     empty.edge_index = torch.empty((2, 0), dtype=torch.long)
     with pytest.raises(InputError, match=r"g\.pt: field 'edge_index' is empty"):
         check_graph(empty, "g.pt")
+
+
+def test_efficiency_bins_hold_the_particles_between_the_two_pt_cuts() -> None:
+    # pT 0.6 and 0.8 GeV particles are reconstructable at 0.5 GeV: the first bins of pt05_mu200 hold them
+    pt = np.array([0.6, 0.8, 0.8, 1.2, 20.0])
+    eta = np.array([0.5, -0.5, 2.5, 0.1, -3.5])
+    matched = np.array([True, False, True, True, True])
+    binned = binned_efficiencies(pt, eta, matched, get_setting("pt05_mu200"))
+    np.testing.assert_array_equal(binned["pt"].total[:4], [1, 2, 1, 0])  # [0.5, 0.75), [0.75, 1), [1, 1.5)
+    np.testing.assert_array_equal(binned["pt"].passed[:3], [1, 1, 1])
+    assert binned["pt"].total.sum() == 5
+    np.testing.assert_array_equal(binned["eta"].total, [1, 0, 0, 1, 2, 0, 1, 0])
+    table = efficiency_table(binned)
+    assert table.loc[0, ["quantity", "low", "high", "total", "passed"]].tolist() == ["pt", 0.5, 0.75, 1, 1]
+    assert len(table) == len(binned["pt"].total) + len(binned["eta"].total)
+    # with a 1 GeV cut the bins start at 1: the two slow particles fall in none
+    assert binned_efficiencies(pt, eta, matched, get_setting("pt1_mu200"))["pt"].total.sum() == 2

@@ -9,7 +9,7 @@ from hepxai.errors import InputError
 from hepxai.models import build_model
 from hepxai.models.registry import GraphModel
 from hepxai.tracking.chain_evaluation import evaluate_chain
-from hepxai.tracking.evaluation import check_graph
+from hepxai.tracking.graph_files import check_graph
 from hepxai.tracking.reconstruction import best_neighbour_edges, check_model, reconstruct, truth_tracks
 from hepxai.tracking.settings import get_setting
 

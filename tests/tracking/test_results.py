@@ -1,8 +1,13 @@
 """The results table: rows replace rows of the same (method, setting, edge_drop, graphs) only."""
 
-import pandas as pd
+import math
 
-from hepxai.tracking.results import COLUMNS, update_results
+import pandas as pd
+import pytest
+
+from hepxai.metrics.tracking import TrackingCounts
+from hepxai.tracking.chain_evaluation import ChainResult
+from hepxai.tracking.results import COLUMNS, result_row, update_results
 
 
 def test_rows_replace_their_key_and_keep_the_others(tmp_path):
@@ -27,3 +32,18 @@ def test_rows_replace_their_key_and_keep_the_others(tmp_path):
         ["a", 0.2, 0.7],
         ["b", 0.0, 0.6],
     ]
+
+
+def test_a_row_is_timed_only_where_the_graph_time_is_measured() -> None:
+    counts = TrackingCounts(4, 3, 4, 0)
+    particles = pd.DataFrame()
+    result = ChainResult(counts, 0.9, {"inference": 0.25, "components": 0.05}, 2, particles, None)
+    common = {"method": "m", "setting": "s", "graphs": "g", "train_events": 1}
+    row = result_row(result, graph_seconds=0.5, **common)
+    assert row["seconds_per_event"] == pytest.approx(0.8)  # 0.5 + 0.25 + 0.05
+    assert row["seconds_graph"] == 0.5
+    not_measured = result_row(result, graph_seconds=None, **common)
+    assert math.isnan(not_measured["seconds_per_event"])
+    assert math.isnan(not_measured["seconds_graph"])
+    assert not_measured["seconds_inference"] == 0.25
+    assert math.isnan(result_row(result, graph_seconds=0.5, timed=False, **common)["seconds_per_event"])

@@ -23,3 +23,10 @@ def test_pt1_mu200_is_the_one_gev_sample() -> None:
     assert setting.sample.scattering
     with pytest.raises(InputError, match="field 'split' is 'all'"):
         setting.split("all")
+
+
+@pytest.mark.parametrize(("name", "first"), [("pt1_mu200", (1.0, 1.5)), ("pt05_mu200", (0.5, 0.75))])
+def test_efficiency_bins_start_at_the_pt_cut(name: str, first: tuple[float, float]) -> None:
+    edges = get_setting(name).pt_edges
+    assert edges[:2] == first
+    assert list(edges) == sorted(set(edges))  # increasing, no empty bin at the cut

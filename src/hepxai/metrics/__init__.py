@@ -1,1 +1,1 @@
-"""Metrics as pure functions: classification performance and explanation quality."""
+"""Metrics as pure functions: classification performance, explanation quality and tracking."""

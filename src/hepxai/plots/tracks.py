@@ -10,9 +10,9 @@ largest, coloured by it (red pushes the logit up, blue down), the explained edge
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from matplotlib import colors
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
@@ -22,7 +22,9 @@ from torch_geometric.data import Data
 
 from hepxai.explain.edge_relevance import EdgeRelevance
 from hepxai.plots.style import plot_style
-from hepxai.tracking.metrics import binned_efficiency
+
+if TYPE_CHECKING:
+    from hepxai.metrics.tracking import BinnedEfficiency
 
 GREY = "#9c9ca1"
 TRACK_COLOR = "#e42536"
@@ -73,33 +75,28 @@ def track_display(
     return figure
 
 
-def efficiency_figure(
-    particles: Mapping[str, pd.DataFrame],
-    *,
-    pt_edges: np.ndarray | None = None,
-    eta_edges: np.ndarray | None = None,
-) -> Figure:
+def efficiency_figure(binned: Mapping[str, Mapping[str, BinnedEfficiency]]) -> Figure:
     """Tracking efficiency of reconstructable particles against pT and η, one series per chain.
 
     Args:
-        particles: Chain name → per-particle table with ``pt``, ``eta``, ``reconstructable`` and ``matched``
-            (:attr:`hepxai.tracking.evaluation.ChainResult.particles`).
-        pt_edges: pT bin edges in GeV (default: 1 to 100, logarithmic).
-        eta_edges: η bin edges (default: −4 to 4 in steps of 0.5).
+        binned: Chain name → ``{"pt": ..., "eta": ...}`` efficiencies in bins with their intervals
+            (:func:`hepxai.tracking.evaluation.binned_efficiencies`).
     """
-    pt_edges = np.geomspace(1.0, 100.0, 11) if pt_edges is None else pt_edges
-    eta_edges = np.linspace(-4.0, 4.0, 17) if eta_edges is None else eta_edges
     with plot_style():
         figure = Figure(figsize=(14, 5.5))
         pt_ax, eta_ax = figure.subplots(1, 2)
-        for name, table in particles.items():
-            table = table[table["reconstructable"]]
-            for ax, column, edges in ((pt_ax, "pt", pt_edges), (eta_ax, "eta", eta_edges)):
-                binned = binned_efficiency(table[column].to_numpy(), table["matched"].to_numpy(), edges)
-                centres = (edges[1:] + edges[:-1]) / 2
-                error = np.stack([binned.efficiency - binned.lower, binned.upper - binned.efficiency])
+        for name, chain in binned.items():
+            for ax, quantity in ((pt_ax, "pt"), (eta_ax, "eta")):
+                result = chain[quantity]
+                centres = (result.edges[1:] + result.edges[:-1]) / 2
+                error = np.stack([result.efficiency - result.lower, result.upper - result.efficiency])
                 ax.errorbar(
-                    centres, binned.efficiency, yerr=error, xerr=np.diff(edges) / 2, fmt="o", label=name
+                    centres,
+                    result.efficiency,
+                    yerr=error,
+                    xerr=np.diff(result.edges) / 2,
+                    fmt="o",
+                    label=name,
                 )
         pt_ax.set(xscale="log", xlabel="particle $p_T$ [GeV]", ylabel="tracking efficiency")
         eta_ax.set(xlabel="particle $\\eta$", ylabel="tracking efficiency")

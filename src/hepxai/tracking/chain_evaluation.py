@@ -20,9 +20,9 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
+from hepxai.metrics.tracking import TrackingCounts
 from hepxai.tracking.edge_training import EdgeMetrics, edge_metrics
 from hepxai.tracking.evaluation import evaluate_event
-from hepxai.tracking.metrics import TrackingCounts
 from hepxai.tracking.reconstruction import EventTracks
 from hepxai.tracking.settings import Setting
 

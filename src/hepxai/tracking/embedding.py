@@ -185,6 +185,14 @@ def load_embedding(folder: str | Path, *, which: str = "best") -> tuple[HitEmbed
     return model.eval(), config
 
 
+def trained_epochs(folder: str | Path) -> int:
+    """Epochs the run in ``folder`` has finished (0 without one)."""
+    path = Path(folder) / "last.pt"
+    if not path.is_file():
+        return 0
+    return len(torch.load(path, map_location="cpu", weights_only=True)["history"])
+
+
 @dataclass(frozen=True)
 class EmbeddingGraphBuilder:
     """Graph builder: hits within ``radius`` of each other in the embedding (at most ``max_neighbours``)."""

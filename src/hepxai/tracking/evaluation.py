@@ -1,25 +1,35 @@
 """Evaluating track candidates of hit graphs against truth, event by event; Truth-CC of a graph folder.
 
 :func:`evaluate_event` is what any chain calls per event with its candidates (edge classifier + CC,
-Truth-CC, ...); :func:`summarize` adds events up into one row (efficiency, purity, TrackML score, seconds).
+Truth-CC, ...); :func:`summarize` adds events up into one row (efficiency, purity, TrackML score, seconds);
+:func:`binned_efficiencies` is the efficiency of reconstructable particles against pT and η in the setting's
+bins.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
+from hepxai.metrics.tracking import (
+    BinnedEfficiency,
+    ParticleMatches,
+    TrackingCounts,
+    binned_efficiency,
+    match_particles,
+    trackml_score,
+)
 from hepxai.tracking.components import truth_cc
-from hepxai.tracking.event_graph import graph_files, read_graph
-from hepxai.tracking.metrics import ParticleMatches, TrackingCounts, match_particles, trackml_score
-from hepxai.tracking.settings import Setting
+from hepxai.tracking.graph_files import GraphFiles
+from hepxai.tracking.settings import ETA_EDGES, Setting
 
 
 @dataclass(frozen=True)
@@ -32,17 +42,6 @@ class EventResult:
     particle_eta: np.ndarray  # [P]
     trackml_score: float
     seconds: float  # what making the candidates cost
-
-
-def check_graph(data: Data, source: str | Path) -> None:
-    """Refuse a graph without edges, naming the file.
-
-    Raises:
-        InputError: ``edge_index`` is empty.
-    """
-    if data.edge_index.shape[1] == 0:
-        msg = f"{source}: field 'edge_index' is empty (a graph with no edges)"
-        raise InputError(msg)
 
 
 def evaluate_event(
@@ -106,7 +105,7 @@ def summarize(results: Iterable[EventResult]) -> dict[str, float]:
 
 def reconstructable_particles(results: Iterable[EventResult]) -> dict[str, np.ndarray]:
     """``pt``, ``eta`` and ``matched`` of every reconstructable particle of ``results``, for
-    :func:`~hepxai.tracking.metrics.binned_efficiency` (efficiency against pT and η)."""
+    :func:`binned_efficiencies`."""
     results = list(results)
     chosen = [result.matches.reconstructable for result in results]
     return {
@@ -116,16 +115,60 @@ def reconstructable_particles(results: Iterable[EventResult]) -> dict[str, np.nd
     }
 
 
+def binned_efficiencies(
+    pt: np.ndarray, eta: np.ndarray, matched: np.ndarray, setting: Setting
+) -> dict[str, BinnedEfficiency]:
+    """Efficiency of reconstructable particles against ``pt`` (the setting's bins, from its ``pt_min``) and
+    ``eta``, with Clopper–Pearson 68% intervals.
+
+    Args:
+        pt: ``[P]`` pT (GeV) of each reconstructable particle.
+        eta: ``[P]`` its η.
+        matched: ``[P]`` bool, some candidate matches it.
+        setting: Gives the pT bins (:attr:`~hepxai.tracking.settings.Setting.pt_edges`).
+    """
+    return {
+        "pt": binned_efficiency(pt, matched, np.asarray(setting.pt_edges)),
+        "eta": binned_efficiency(eta, matched, np.asarray(ETA_EDGES)),
+    }
+
+
+def efficiency_table(binned: Mapping[str, BinnedEfficiency]) -> pd.DataFrame:
+    """One row per bin of each quantity: ``quantity``, ``low``, ``high``, ``total``, ``passed``,
+    ``efficiency``, ``lower``, ``upper``."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "quantity": quantity,
+                    "low": result.edges[:-1],
+                    "high": result.edges[1:],
+                    "total": result.total,
+                    "passed": result.passed,
+                    "efficiency": result.efficiency,
+                    "lower": result.lower,
+                    "upper": result.upper,
+                }
+            )
+            for quantity, result in binned.items()
+        ],
+        ignore_index=True,
+    )
+
+
 def evaluate_truth_cc(
     folder: str | Path, split: str, setting: Setting, *, progress: bool = True
 ) -> list[EventResult]:
     """Truth-CC (components of the true edges of each graph) on every graph of ``split`` in ``folder``."""
+    events = GraphFiles.of(folder, split)
     results = []
-    for path in tqdm(
-        graph_files(folder, split), desc=f"truth-cc {split}", unit="event", disable=not progress
+    for path, data in tqdm(
+        zip(events.paths, events, strict=True),
+        total=len(events),
+        desc=f"truth-cc {split}",
+        unit="event",
+        disable=not progress,
     ):
-        data = read_graph(path)
-        check_graph(data, path)
         start = time.perf_counter()
         candidate = truth_cc(data.num_nodes, data.edge_index, data.y)
         seconds = time.perf_counter() - start

@@ -23,7 +23,7 @@ field                shape, dtype    meaning
 ``particle_pt``      [H] float32     pT (GeV) of the hit's particle; 0 for noise
 ``particle_eta``     [H] float32     η of the hit's particle; 0 for noise
 ``particle_nhits``   [H] int64       hits of the hit's particle in this event; 0 for noise
-``weight``           [H] float32     TrackML score weight of the hit (``metrics.trackml_weights``)
+``weight``           [H] float32     TrackML score weight (``metrics.tracking.trackml_weights``)
 ``num_true_edges``   [1] int64       true edges of the event (consecutive hit pairs), kept by the graph or not
 ``event_id``         [1] int64
 ===================  ==============  ========================================================================
@@ -48,7 +48,7 @@ from torch_geometric.data import Data
 
 from hepxai.data.detector.trackml_io import TrackMLEvent, event_prefix
 from hepxai.errors import InputError
-from hepxai.tracking.metrics import trackml_weights
+from hepxai.metrics.tracking import trackml_weights
 
 HIT_FEATURES = ("r", "phi", "z")
 FEATURE_SCALES = (1000.0, math.pi, 1000.0)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 import torch
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
+from hepxai.metrics.tracking import graph_efficiency_purity
 from hepxai.tracking.event_graph import (
     GRAPHS_FILE,
     event_hits,
@@ -29,7 +32,6 @@ from hepxai.tracking.event_graph import (
     write_graph,
     write_graph_record,
 )
-from hepxai.tracking.metrics import graph_efficiency_purity
 from hepxai.tracking.sample import read_setting_events
 from hepxai.tracking.settings import SPLITS, Setting
 
@@ -142,6 +144,48 @@ def summarize_graphs(table: pd.DataFrame) -> pd.DataFrame:
             "seconds": summary["seconds"].median(),
         }
     )
+
+
+def graph_seconds(folder: str | Path, split: str, paths: Sequence[Path]) -> float | None:
+    """Mean seconds the builder took for the graph files ``paths`` of ``split``, from the folder's
+    ``graph_stats.csv``; None (not measured) where the folder has none (graphs not written by
+    :func:`build_graphs`).
+
+    Raises:
+        InputError: the table lacks a column, has no time for one of the graphs, or a time that is not a
+            finite number of seconds.
+    """
+    path = Path(folder) / STATS_FILE
+    if not path.is_file():
+        return None
+    try:
+        stats = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as err:
+        msg = f"{path}: not a graph stats table ({type(err).__name__})"
+        raise InputError(msg) from err
+    for name in ("split", "event_id", "seconds"):
+        if name not in stats:
+            msg = f"{path}: field '{name}' is missing"
+            raise InputError(msg)
+    if not pd.api.types.is_integer_dtype(stats["event_id"]):
+        msg = f"{path}: field 'event_id' has dtype {stats['event_id'].dtype}, expected integers"
+        raise InputError(msg)
+    mine = stats[stats["split"] == split]
+    names = [graph_path(folder, split, event_id).name for event_id in mine["event_id"]]
+    seconds = pd.to_numeric(pd.Series(mine["seconds"].to_numpy(), index=names), errors="coerce")
+    wanted = [Path(graph).name for graph in paths]
+    missing = [name for name in wanted if name not in seconds.index]
+    if missing:
+        msg = (
+            f"{path}: field 'event_id': no time for {split}/{missing[0]} ({len(missing)} graphs without one)"
+        )
+        raise InputError(msg)
+    chosen = seconds[wanted]
+    bad = chosen[~np.isfinite(chosen) | (chosen < 0)]
+    if len(bad):
+        msg = f"{path}: field 'seconds' is {bad.iloc[0]} for {split}/{bad.index[0]}, expected seconds >= 0"
+        raise InputError(msg)
+    return float(chosen.mean())
 
 
 def _write_stats(path: Path, rows: list[dict]) -> None:

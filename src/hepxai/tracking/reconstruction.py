@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from hepxai.errors import InputError
+from hepxai.models.checkpoint import load_checkpoint
 from hepxai.models.registry import GraphModel
 from hepxai.tracking.components import track_candidates, truth_cc
 
@@ -43,6 +45,17 @@ def check_model(model: GraphModel, source: str) -> None:
     if model.level != "edge":
         msg = f"{source}: the checkpoint holds a '{model.kind}' model, which scores {model.level}s, not edges"
         raise InputError(msg)
+
+
+def load_edge_classifier(path: str | Path) -> GraphModel:
+    """The model of a checkpoint that scores edges.
+
+    Raises:
+        InputError: the checkpoint holds a model of another level.
+    """
+    model = load_checkpoint(path)
+    check_model(model, str(path))
+    return model
 
 
 @torch.no_grad()

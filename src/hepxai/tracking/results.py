@@ -43,7 +43,7 @@ def result_row(
     setting: str,
     graphs: str,
     train_events: int,
-    graph_seconds: float,
+    graph_seconds: float | None,
     edge_drop: float = 0.0,
     cut: float | None = None,
     timed: bool = True,
@@ -51,12 +51,18 @@ def result_row(
     """One row of the table for ``result``.
 
     Args:
-        graph_seconds: Graph building time per event (it precedes every chain on that graph).
+        graph_seconds: Graph building time per event (it precedes every chain on that graph); None: not
+            measured (:func:`~hepxai.tracking.graph_building.graph_seconds`).
         timed: Whether the chain's time means anything (Truth-CC reads the truth: no time, as the slides).
+
+    ``seconds_per_event`` is left empty (NaN) where it is not timed or the graph time is not measured.
     """
     edges = result.edges
+    seconds = math.nan
+    if timed and graph_seconds is not None:
+        seconds = graph_seconds + result.seconds_per_event
     stages = {
-        "seconds_graph": graph_seconds,
+        "seconds_graph": math.nan if graph_seconds is None else graph_seconds,
         "seconds_inference": result.seconds.get("inference", math.nan),
         "seconds_components": result.seconds.get("components", math.nan),
     }
@@ -68,7 +74,7 @@ def result_row(
         "efficiency": result.efficiency,
         "purity": result.purity,
         "trackml_score": result.trackml_score,
-        "seconds_per_event": graph_seconds + result.seconds_per_event if timed else math.nan,
+        "seconds_per_event": seconds,
         "train_events": train_events,
         "test_events": result.events,
         "reconstructable": result.counts.reconstructable,

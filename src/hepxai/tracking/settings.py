@@ -19,6 +19,10 @@ from pathlib import Path
 from hepxai.errors import InputError
 
 SPLITS = ("train", "valid", "test")
+PT_EDGES = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 100.0)  # GeV
+"""Bin edges of the efficiency against pT; a setting's bins start at its ``pt_min`` (``Setting.pt_edges``)."""
+ETA_EDGES = (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
+"""Bin edges of the efficiency against η."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class Setting:
             msg = f"setting {self.name}: field 'split' is {name!r}, expected one of {', '.join(SPLITS)}"
             raise InputError(msg)
         return getattr(self, name)
+
+    @property
+    def pt_edges(self) -> tuple[float, ...]:
+        """pT bin edges (GeV) of the efficiency: from ``pt_min`` on, so every reconstructable particle up to
+        the last edge falls in a bin."""
+        return (self.pt_min, *(edge for edge in PT_EDGES if edge > self.pt_min))
 
     def events_folder(self, root: str | Path) -> Path:
         """Where the sample's detector events live: ``ROOT/samples/SAMPLE``."""

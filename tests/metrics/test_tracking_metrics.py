@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepxai.tracking.metrics import (
+from hepxai.metrics.tracking import (
     TrackingCounts,
     binned_efficiency,
+    drop_small_candidates,
     graph_efficiency_purity,
+    is_reconstructable,
     match_particles,
     trackml_score,
     trackml_weights,
@@ -20,12 +22,11 @@ PARTICLE_ID = np.array([1, 1, 1, 1, 1, 1, 2, 2, 2, 0])
 PARTICLE_PT = np.array([2.0] * 6 + [1.5] * 3 + [0.0])
 # candidate 0: 4 of particle 1's 6 hits; candidate 1: its other 2; candidate 2: particle 2 and the noise hit
 CANDIDATE = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
+SLIDES = {"pt_min": 1.0, "min_hits": 5}  # reconstructable: more than 5 hits, pT above 1 GeV
 
 
 def test_matching_counts_by_hand() -> None:
-    result = match_particles(
-        CANDIDATE, PARTICLE_ID, PARTICLE_PT, pt_min=1.0, min_hits=5, min_candidate_hits=3
-    )
+    result = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, **SLIDES, min_candidate_hits=3)
     np.testing.assert_array_equal(result.particle_id, [1, 2])
     np.testing.assert_array_equal(result.num_hits, [6, 3])
     np.testing.assert_array_equal(result.reconstructable, [True, False])
@@ -37,7 +38,7 @@ def test_matching_counts_by_hand() -> None:
 
 
 def test_small_candidates_count_against_purity_when_kept() -> None:
-    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, min_candidate_hits=1).counts
+    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, **SLIDES, min_candidate_hits=1).counts
     assert counts == TrackingCounts(1, 1, 3, 1)
     assert counts.purity == 0.5  # 1 / (3 - 1)
 
@@ -45,23 +46,43 @@ def test_small_candidates_count_against_purity_when_kept() -> None:
 def test_half_is_not_a_majority() -> None:
     # 3 of particle 1's 6 hits: exactly half, no match (both fractions must exceed 50%)
     candidate = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, -1])
-    result = match_particles(candidate, PARTICLE_ID, PARTICLE_PT, min_candidate_hits=3)
+    result = match_particles(candidate, PARTICLE_ID, PARTICLE_PT, **SLIDES, min_candidate_hits=3)
     np.testing.assert_array_equal(result.matched, [False, True])
     assert result.counts.efficiency == 0.0
     # particle 2 makes up 2 of 4 hits of a candidate: not more than half of the candidate
     candidate = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 1])
     candidate[5] = 1
-    result = match_particles(candidate, PARTICLE_ID, PARTICLE_PT, min_candidate_hits=1)
+    result = match_particles(candidate, PARTICLE_ID, PARTICLE_PT, **SLIDES, min_candidate_hits=1)
     np.testing.assert_array_equal(result.matched, [True, False])
 
 
 def test_reconstructable_needs_more_than_min_hits_and_pt() -> None:
-    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, min_hits=6).counts
+    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, pt_min=1.0, min_hits=6).counts
     assert counts.reconstructable == 0  # 6 hits is not more than 6
     assert np.isnan(counts.efficiency)
-    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, pt_min=2.0).counts
+    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, pt_min=2.0, min_hits=5).counts
     assert counts.reconstructable == 0  # pT 2 is not above 2
-    assert match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, min_hits=2).counts.reconstructable == 2
+    counts = match_particles(CANDIDATE, PARTICLE_ID, PARTICLE_PT, pt_min=1.0, min_hits=2).counts
+    assert counts.reconstructable == 2
+
+
+def test_is_reconstructable_by_hand() -> None:
+    num_hits = np.array([5, 6, 6, 9])
+    pt = np.array([3.0, 1.0, 1.01, 0.7])
+    np.testing.assert_array_equal(
+        is_reconstructable(num_hits, pt, pt_min=1.0, min_hits=5), [False, False, True, False]
+    )
+    np.testing.assert_array_equal(
+        is_reconstructable(num_hits, pt, pt_min=0.5, min_hits=5), [False, True, True, True]
+    )
+
+
+def test_drop_small_candidates_by_hand() -> None:
+    # candidate 4 has 3 hits, 7 has 2, 9 has 1; -1 stays -1
+    candidate = np.array([4, 7, 4, -1, 9, 4, 7])
+    np.testing.assert_array_equal(drop_small_candidates(candidate, 3), [4, -1, 4, -1, -1, 4, -1])
+    np.testing.assert_array_equal(drop_small_candidates(candidate, 2), [4, 7, 4, -1, -1, 4, 7])
+    np.testing.assert_array_equal(drop_small_candidates(candidate, 1), candidate)
 
 
 def test_counts_add_over_events() -> None:

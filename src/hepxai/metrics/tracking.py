@@ -76,8 +76,8 @@ def match_particles(
     particle_id: np.ndarray,
     particle_pt: np.ndarray,
     *,
-    pt_min: float = 1.0,
-    min_hits: int = 5,
+    pt_min: float,
+    min_hits: int,
     min_candidate_hits: int = 3,
 ) -> ParticleMatches:
     """Match candidates to particles and count, for one event.
@@ -91,11 +91,11 @@ def match_particles(
         min_candidate_hits: Smaller candidates are dropped before matching and counting.
     """
     candidate, particle_id = np.asarray(candidate, np.int64), np.asarray(particle_id, np.int64)
-    candidate = _drop_small(candidate, min_candidate_hits)
+    candidate = drop_small_candidates(candidate, min_candidate_hits)
     ids, first, particle_hits = np.unique(particle_id, return_index=True, return_counts=True)
     real = ids != 0
     ids, particle_hits, pt = ids[real], particle_hits[real], np.asarray(particle_pt)[first[real]]
-    reconstructable = (particle_hits > min_hits) & (pt > pt_min)
+    reconstructable = is_reconstructable(particle_hits, pt, pt_min=pt_min, min_hits=min_hits)
     _, pair_particle, shared, candidate_size = _pairs(candidate, particle_id)
     particle_index = np.searchsorted(ids, pair_particle)
     good = (pair_particle != 0) & (2 * shared > candidate_size)
@@ -109,6 +109,18 @@ def match_particles(
         matched_non_reconstructable=int((matched & ~reconstructable).sum()),
     )
     return ParticleMatches(ids, particle_hits, reconstructable, matched, counts)
+
+
+def is_reconstructable(num_hits: np.ndarray, pt: np.ndarray, *, pt_min: float, min_hits: int) -> np.ndarray:
+    """``[P]`` bool: the particle has more than ``min_hits`` hits and pT above ``pt_min`` (GeV)."""
+    return (np.asarray(num_hits) > min_hits) & (np.asarray(pt) > pt_min)
+
+
+def drop_small_candidates(candidate: np.ndarray, min_hits: int) -> np.ndarray:
+    """``candidate`` with the labels of candidates smaller than ``min_hits`` hits set to −1 (no track)."""
+    candidate = np.asarray(candidate, np.int64)
+    _, inverse, size = np.unique(candidate, return_inverse=True, return_counts=True)
+    return np.where((candidate >= 0) & (size[inverse] >= min_hits), candidate, -1)
 
 
 def trackml_score(candidate: np.ndarray, particle_id: np.ndarray, weight: np.ndarray) -> float:
@@ -210,11 +222,6 @@ def graph_efficiency_purity(edge_truth: np.ndarray, num_true_edges: int) -> tupl
     edge_truth = np.asarray(edge_truth)
     kept = float((edge_truth > 0.5).sum())
     return _ratio(kept, num_true_edges), _ratio(kept, len(edge_truth))
-
-
-def _drop_small(candidate: np.ndarray, min_hits: int) -> np.ndarray:
-    _, inverse, size = np.unique(candidate, return_inverse=True, return_counts=True)
-    return np.where((candidate >= 0) & (size[inverse] >= min_hits), candidate, -1)
 
 
 def _pairs(candidate: np.ndarray, particle_id: np.ndarray) -> tuple[np.ndarray, ...]:

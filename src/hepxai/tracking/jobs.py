@@ -1,0 +1,318 @@
+"""One function per ``hepxai tracking`` command, with plain arguments: what the command, a notebook or a
+Dask task calls (the detector events: :func:`hepxai.tracking.sample.make_events`).
+
+Each job reads, calls the chain's modules and writes its outputs; the work itself lives in those modules
+(builders, graph files, reconstruction, evaluation, selection, explanation).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from hepxai.explain.edge_relevance import Method, explain_edge
+from hepxai.metrics.tracking import drop_small_candidates
+from hepxai.models.checkpoint import read_checkpoint
+from hepxai.plots.style import save_figure
+from hepxai.plots.tracks import efficiency_figure, track_display
+from hepxai.tracking.builders import BuilderChoice, fitted_builder
+from hepxai.tracking.chain_evaluation import ChainResult, evaluate_chain
+from hepxai.tracking.edge_training import EdgeTrainConfig, EdgeTrainResult, train_edge_classifier
+from hepxai.tracking.evaluation import (
+    binned_efficiencies,
+    efficiency_table,
+    evaluate_truth_cc,
+    reconstructable_particles,
+    summarize,
+)
+from hepxai.tracking.explanation import ExplanationTables, explanation_tables
+from hepxai.tracking.graph_building import STATS_FILE, build_graphs, graph_seconds, summarize_graphs
+from hepxai.tracking.graph_files import GraphFiles, event_id_of, graph_setting, read_event
+from hepxai.tracking.reconstruction import edge_scores, load_edge_classifier, reconstruct, truth_tracks
+from hepxai.tracking.results import result_row, update_results
+from hepxai.tracking.selection import check_edge, choose_edge, choose_particle
+from hepxai.tracking.settings import SPLITS, Setting
+
+log = logging.getLogger(__name__)
+
+CHAIN = "edge classifier IN + CC"
+BEST_CHAIN = "edge classifier IN + CC, best neighbours"
+TRUTH_CHAIN = "Truth-CC"
+
+
+def make_graphs(
+    setting: Setting,
+    root: str | Path,
+    choice: BuilderChoice,
+    *,
+    splits: tuple[str, ...] = SPLITS,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """``hepxai tracking graphs``: fit (or reuse) the builder, write the graphs of ``splits`` to
+    ``ROOT/SETTING/graphs/BUILDER``; returns the per-split summary (:func:`summarize_graphs`)."""
+    for split in splits:
+        setting.split(split)
+    builder, record = fitted_builder(setting, root, choice, progress=progress)
+    folder = setting.folder(root) / "graphs" / choice.name
+    return summarize_graphs(
+        build_graphs(setting, root, folder, builder, record, splits=splits, progress=progress)
+    )
+
+
+@dataclass(frozen=True)
+class TruthCCReport:
+    """Truth-CC on one split: :func:`~hepxai.tracking.evaluation.summarize`'s row and the efficiency of
+    reconstructable particles against pT and η (:func:`~hepxai.tracking.evaluation.efficiency_table`)."""
+
+    summary: dict[str, float]
+    efficiency: pd.DataFrame
+
+
+def truth_cc_report(
+    setting: Setting, root: str | Path, graphs: str, split: str = "test", *, progress: bool = True
+) -> TruthCCReport:
+    """``hepxai tracking truth-cc``: Truth-CC on the graphs of ``split`` in ``ROOT/SETTING/graphs/GRAPHS``."""
+    setting.split(split)
+    results = evaluate_truth_cc(setting.folder(root) / "graphs" / graphs, split, setting, progress=progress)
+    particles = reconstructable_particles(results)
+    return TruthCCReport(
+        summarize(results), efficiency_table(binned_efficiencies(**particles, setting=setting))
+    )
+
+
+def train_edge_model(
+    graphs: Path,
+    out: Path,
+    config: EdgeTrainConfig,
+    *,
+    max_train_events: int | None = None,
+    max_val_events: int | None = None,
+    resume: bool = False,
+    threads: int | None = None,
+    progress: bool = True,
+) -> EdgeTrainResult:
+    """``hepxai tracking train``: the edge classifier on the graphs' train split, selected on valid."""
+    _set_threads(threads)
+    result = train_edge_classifier(
+        GraphFiles.of(graphs, "train", max_train_events),
+        GraphFiles.of(graphs, "valid", max_val_events),
+        config,
+        out,
+        resume=resume,
+        progress=progress,
+    )
+    if result.history:
+        best = result.history[result.best_epoch - 1]
+        log.info(
+            "best epoch %d: validation loss %.4f, edge AUC %.5f, efficiency %.4f, purity %.4f -> %s",
+            best.epoch,
+            best.val_loss,
+            best.val_auc,
+            best.val_efficiency,
+            best.val_purity,
+            result.best_path,
+        )
+    return result
+
+
+def write_tracks(
+    model: Path,
+    graphs: Path,
+    out: Path,
+    *,
+    split: str = "test",
+    cut: float = 0.5,
+    min_candidate_hits: int = 3,
+    best_neighbours: bool = False,
+    progress: bool = True,
+) -> Path:
+    """``hepxai tracking reconstruct``: ``out``, a CSV of ``event_id``, ``hit_id``, ``track_id`` (TrackML
+    submission columns; −1 for a hit in no candidate of at least ``min_candidate_hits`` hits)."""
+    classifier = load_edge_classifier(model)
+    tables = []
+    for event in tqdm(GraphFiles.of(graphs, split), desc="reconstructing", disable=not progress):
+        tracks = reconstruct(classifier, event, cut, best_neighbours=best_neighbours)
+        track_id = drop_small_candidates(tracks.candidate, min_candidate_hits)
+        tables.append(
+            pd.DataFrame(
+                {"event_id": event_id_of(event), "hit_id": event.hit_id.numpy(), "track_id": track_id}
+            )
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat(tables).to_csv(out, index=False)
+    log.info("wrote %s", out)
+    return out
+
+
+def evaluate_chains(
+    model: Path,
+    graphs: Path,
+    out: Path,
+    *,
+    split: str = "test",
+    cut: float = 0.5,
+    best_neighbours_cut: float | None = None,
+    min_candidate_hits: int = 3,
+    max_events: int | None = None,
+    results: Path | None = None,
+    threads: int | None = None,
+    progress: bool = True,
+) -> list[dict[str, object]]:
+    """``hepxai tracking evaluate``: the edge-classifier chain, the same with best neighbours (at
+    ``best_neighbours_cut``, default ``cut``) and Truth-CC on the first ``max_events`` graphs of ``split``.
+
+    Writes ``out/summary.csv`` (the rows returned, :func:`~hepxai.tracking.results.result_row`),
+    ``out/particles.csv`` (every particle of every chain, matched or not), ``out/efficiency.csv`` and
+    ``out/efficiency.png`` (efficiency against pT, in the setting's bins, and η); with ``results``, the rows
+    go into that results table too. Without the folder's ``graph_stats.csv`` the graph time is not measured:
+    ``seconds_per_event`` is left empty and a warning says so.
+    """
+    _set_threads(threads)
+    classifier = load_edge_classifier(model)
+    setting = graph_setting(graphs)
+    events = GraphFiles.of(graphs, split, max_events)
+    seconds = graph_seconds(graphs, split, events.paths)  # read first: a bad table stops before the chains
+    best_cut = cut if best_neighbours_cut is None else best_neighbours_cut
+    options = {"setting": setting, "min_candidate_hits": min_candidate_hits, "progress": progress}
+    evaluated = {
+        CHAIN: evaluate_chain(events, lambda event: reconstruct(classifier, event, cut), cut=cut, **options),
+        BEST_CHAIN: evaluate_chain(
+            events,
+            lambda event: reconstruct(classifier, event, best_cut, best_neighbours=True),
+            cut=best_cut,
+            **options,
+        ),
+        TRUTH_CHAIN: evaluate_chain(events, truth_tracks, **options),
+    }
+    train_events = int(read_checkpoint(model).get("train_events", 0))
+    common = {"setting": setting.name, "graphs": graphs.name, "graph_seconds": seconds}
+    rows = [
+        result_row(evaluated[CHAIN], method=CHAIN, train_events=train_events, cut=cut, **common),
+        result_row(
+            evaluated[BEST_CHAIN], method=BEST_CHAIN, train_events=train_events, cut=best_cut, **common
+        ),
+        result_row(evaluated[TRUTH_CHAIN], method=TRUTH_CHAIN, train_events=0, timed=False, **common),
+    ]
+    _write_evaluation(out, rows, evaluated, setting)
+    if seconds is None:
+        log.warning("%s: no %s, graph time not measured: seconds_per_event left empty", graphs, STATS_FILE)
+    for row in rows:
+        log.info(
+            "%s on %s (%d events): efficiency %.4f, purity %.4f, TrackML score %.4f, %s",
+            row["method"],
+            setting.name,
+            row["test_events"],
+            row["efficiency"],
+            row["purity"],
+            row["trackml_score"],
+            _time(row, seconds),
+        )
+    if results is not None:
+        log.info("wrote %s", update_results(results, rows))
+    return rows
+
+
+def display_track(
+    model: Path,
+    graphs: Path,
+    out: Path,
+    *,
+    split: str = "test",
+    event_id: int | None = None,
+    particle: int | None = None,
+    edge: int | None = None,
+    method: Method = "lrp",
+) -> Path:
+    """``hepxai tracking display``: one particle's edges coloured by score and one edge's explanation
+    (:func:`~hepxai.plots.tracks.track_display`), to ``out`` (its suffix is the format). Without
+    ``particle`` and ``edge``, :mod:`hepxai.tracking.selection` chooses them."""
+    classifier = load_edge_classifier(model)
+    setting = graph_setting(graphs)
+    graph, source = read_event(graphs, split, event_id)
+    scores = edge_scores(classifier, graph)
+    particle = choose_particle(graph, setting, particle, source)
+    edge = choose_edge(graph, scores, particle, edge, source)
+    relevance = explain_edge(classifier, graph, edge, method=method)
+    figure = track_display(graph, scores, particle, relevance)
+    (path,) = save_figure(figure, out.with_suffix(""), (out.suffix.lstrip(".") or "png",))
+    log.info(
+        "event %d, particle %d, edge %d (score %.3f) -> %s",
+        event_id_of(graph),
+        particle,
+        edge,
+        scores[edge],
+        path,
+    )
+    return path
+
+
+def write_edge_explanation(
+    model: Path,
+    graphs: Path,
+    edge: int,
+    out: Path,
+    *,
+    split: str = "test",
+    event_id: int | None = None,
+    method: Method = "lrp",
+) -> ExplanationTables:
+    """``hepxai tracking explain``: ``OUT_hits.csv`` and ``OUT_edges.csv``
+    (:mod:`hepxai.tracking.explanation`) of one edge's explanation; logs the conservation check."""
+    classifier = load_edge_classifier(model)
+    graph, source = read_event(graphs, split, event_id)
+    check_edge(graph, edge, source)
+    relevance = explain_edge(classifier, graph, edge, method=method)
+    tables = explanation_tables(graph, edge_scores(classifier, graph), relevance)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tables.hits.to_csv(f"{out}_hits.csv", index=False)
+    tables.edges.to_csv(f"{out}_edges.csv", index=False)
+    log.info(
+        "edge %d of event %d: logit %.4f; relevance on hits %.4f, on edge geometry %.4f, absorbed %.4f "
+        "(%d hits, %d edges reached) -> %s_hits.csv, %s_edges.csv",
+        edge,
+        event_id_of(graph),
+        relevance.logit,
+        float(relevance.hit.sum()),
+        float(relevance.edge_geometry.sum()),
+        relevance.absorbed,
+        len(tables.hits),
+        len(tables.edges),
+        out,
+        out,
+    )
+    return tables
+
+
+def _write_evaluation(
+    out: Path, rows: list[dict[str, object]], evaluated: dict[str, ChainResult], setting: Setting
+) -> None:
+    """``summary.csv``, ``particles.csv``, ``efficiency.csv`` and ``efficiency.png`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out / "summary.csv", index=False, float_format="%.5g")
+    particles = [result.particles.assign(method=name) for name, result in evaluated.items()]
+    pd.concat(particles, ignore_index=True).to_csv(out / "particles.csv", index=False)
+    binned = {}
+    for name, result in evaluated.items():
+        chosen = result.particles[result.particles["reconstructable"]]
+        binned[name] = binned_efficiencies(chosen["pt"], chosen["eta"], chosen["matched"], setting)
+    tables = [efficiency_table(chain).assign(method=name) for name, chain in binned.items()]
+    pd.concat(tables, ignore_index=True).to_csv(out / "efficiency.csv", index=False, float_format="%.5g")
+    save_figure(efficiency_figure(binned), out / "efficiency", ("png",))
+
+
+def _time(row: dict[str, object], graph_seconds: float | None) -> str:
+    if row["method"] == TRUTH_CHAIN:
+        return "not timed (it reads the truth)"
+    if graph_seconds is None:
+        return "time not measured (no graph building time)"
+    return f"{row['seconds_per_event']:.3f} s/event"
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)
