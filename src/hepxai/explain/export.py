@@ -18,7 +18,7 @@ from hepxai.data.jets import Jets, rechunk
 from hepxai.data.schema import Schema
 from hepxai.explain.base import Explainer, Explanation
 from hepxai.explain.relevance_file import RelevanceWriter
-from hepxai.models.interaction_network import CLASSES
+from hepxai.explain.targets import class_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def write_relevance(
     Args:
         path: The HDF5 file to write.
         explainer: Any registered explainer (``explain(batch, target=...)``).
-        model: The model explained, for the logits and ``prob_H`` of the jet table.
+        model: The model explained, for the jet table's logits and probabilities of its ``classes``.
         jets: The jets, or chunks of them in order; ``jet_id`` is a jet's index in them.
         schema: Their schema (feature names, spectators, truth).
         target: ``"H"``, ``"QCD"`` or ``"H-QCD"``.
@@ -71,7 +71,8 @@ def write_relevance(
             explanation = explainer.explain(batch, target=target)
             with torch.no_grad():
                 logits = model.eval()(batch)
-            writer.append(**_tables(chunk, batch, jet_id, schema, explanation, logits, edges=edges))
+            tables = _tables(chunk, batch, jet_id, schema, explanation, model, logits, edges=edges)
+            writer.append(**tables)
             num_jets += len(chunk)
             bar.update(len(chunk))
         writer.meta.update({"target": target, "schema": schema.name, "num_jets": num_jets, **(meta or {})})
@@ -85,6 +86,7 @@ def _tables(
     jet_id: np.ndarray,
     schema: Schema,
     explanation: Explanation,
+    model: torch.nn.Module,
     logits: torch.Tensor,
     *,
     edges: bool,
@@ -94,14 +96,14 @@ def _tables(
             return np.full(len(jet_id), np.nan)
         return tensor.detach().cpu().numpy()
 
+    classes = tuple(model.classes)
     logits_np = logits.detach().cpu().numpy().astype(np.float64)
-    probabilities = np.exp(logits_np - logits_np.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    probabilities = class_probabilities(logits.detach()).cpu().numpy()
     jet_table = {
         "jet_id": jet_id,
         "label": jets.label,
-        **{f"logit_{name}": logits_np[:, i] for i, name in enumerate(CLASSES)},
-        "prob_H": probabilities[:, CLASSES.index("H")],
+        **{f"logit_{name}": logits_np[:, i] for i, name in enumerate(classes)},
+        **{f"prob_{name}": probabilities[:, i] for i, name in enumerate(classes)},
         "explained_logit": numpy(explanation.logit),
         "absorbed": numpy(explanation.absorbed),
         **jets.spectators,
@@ -206,7 +208,7 @@ def explain_files(
         "input": input,
         "epsilon": epsilon,
         "aggregate": aggregate,
-        "rules": repr(explainer.rules["edge_mlp.0"]),
+        "rules": ", ".join(sorted({repr(rule) for rule in explainer.rules.values()})),
         "model": str(model_path),
         "data": ";".join(str(p) for p in data_paths),
         "selection": applied,

@@ -169,7 +169,7 @@ class DGCNN(GraphModel):
             1; ``(hidden,)`` the head of checkpoints written before this option existed.
         k: Neighbours per point when the graph is built from ``batch.pos`` (self loop on top).
         unit_directions: Build that graph from ``pos / ‖pos‖`` (the LRI code's treatment of ActsTrack hits,
-            :func:`hepxai.models.point_graph.unit_direction`).
+            :func:`hepxai.data.graphs.unit_direction`).
     """
 
     kind = "dgcnn"
