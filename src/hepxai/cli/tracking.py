@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hepxai import cli
+from hepxai.cli import arguments
 from hepxai.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="simulate a setting's detector events (resumable)",
         description="Run the detector for the setting's sample into ROOT/samples/SAMPLE (HDF5). A stopped "
         "run resumes: run the same command again.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     _add_setting(events)
     events.add_argument("--workers", type=int, default=1, help="worker processes")
@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "module_map_nocuts: the same map without cuts. embedding: train the hit embedding on the training "
         "events (resumable; ROOT/SETTING/embedding/) and write radius graphs in its space. Graphs go to "
         "ROOT/SETTING/graphs/BUILDER/{train,valid,test}/; a stopped run resumes.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     _add_setting(graphs)
     graphs.add_argument("--builder", choices=BUILDERS, default="module_map", help="graph builder")
@@ -84,7 +84,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="Truth-CC efficiency, purity and TrackML score of a graph folder",
         description="Connected components of each graph's true edges as track candidates: the upper bound "
         "of edge classification on these graphs.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     _add_setting(truth)
     truth.add_argument(
@@ -113,7 +113,7 @@ def run_events(args: argparse.Namespace) -> int:
     from hepxai.tracking.sample import make_events
     from hepxai.tracking.settings import get_setting
 
-    cli.require_at_least("--workers", args.workers, 1)
+    arguments.require_at_least("--workers", args.workers, 1)
     folder = make_events(get_setting(args.setting), args.root, workers=args.workers, progress=args.progress)
     log.info("events in %s", folder)
     return 0
@@ -153,7 +153,7 @@ def _module_map_builder(setting: Setting, args: argparse.Namespace) -> tuple[Gra
     map_setting = setting
     name = args.builder
     if args.map_pt_min is not None:
-        cli.require_at_least("--map-pt-min", args.map_pt_min, 0)
+        arguments.require_at_least("--map-pt-min", args.map_pt_min, 0)
         map_setting = replace(setting, pt_min=args.map_pt_min)
         name = f"{args.builder}_map{args.map_pt_min:g}"
     path = setting.folder(args.root) / f"{name}.npz"
@@ -191,9 +191,9 @@ def _embedding_builder(setting: Setting, args: argparse.Namespace) -> tuple[Grap
     from hepxai.tracking.event_graph import event_hits
     from hepxai.tracking.sample import read_setting_events
 
-    cli.require_at_least("--epochs", args.epochs, 1)
-    cli.require_at_least("--radius", args.radius, 0)
-    cli.require_at_least("--max-neighbours", args.max_neighbours, 1)
+    arguments.require_at_least("--epochs", args.epochs, 1)
+    arguments.require_at_least("--radius", args.radius, 0)
+    arguments.require_at_least("--max-neighbours", args.max_neighbours, 1)
     config = EmbeddingConfig(
         epochs=args.epochs, seed=args.seed, radius=args.radius, max_neighbours=args.max_neighbours
     )
@@ -279,7 +279,7 @@ def _threads_argument(parser: argparse.ArgumentParser) -> None:
 def _set_threads(threads: int | None) -> None:
     import torch
 
-    cli.require_at_least("--threads", threads, 1)
+    arguments.require_at_least("--threads", threads, 1)
     if threads is not None:
         torch.set_num_threads(threads)
 
@@ -297,7 +297,7 @@ def _register_train(actions: argparse._SubParsersAction) -> None:
     train = actions.add_parser(
         "train",
         help="train the edge-classifier Interaction Network on the train split, select on valid",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="One event per step, weighted binary cross entropy. Writes OUT/config.yaml, OUT/last.pt "
         "(every epoch, for --resume) and OUT/best.pt (lowest validation loss).",
     )
@@ -322,7 +322,7 @@ def run_train(args: argparse.Namespace) -> int:
     from hepxai.tracking.edge_training import EdgeTrainConfig, train_edge_classifier
 
     for option in ("epochs", "hidden", "iterations", "patience", "max_train_events", "max_val_events"):
-        cli.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
+        arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
     if not 0 < args.cut < 1:
         msg = f"--cut must be in (0, 1) (got {args.cut})"
         raise InputError(msg)
@@ -360,7 +360,7 @@ def _register_reconstruct(actions: argparse._SubParsersAction) -> None:
     reconstruct = actions.add_parser(
         "reconstruct",
         help="score edges, cut, connected components: a track id per hit (CSV)",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Writes OUT, a CSV of event_id, hit_id, track_id (TrackML submission columns); a hit "
         "in no candidate of at least --min-candidate-hits hits gets track_id -1.",
     )
@@ -403,7 +403,7 @@ def _register_evaluate(actions: argparse._SubParsersAction) -> None:
     evaluate = actions.add_parser(
         "evaluate",
         help="efficiency, purity, TrackML score and time of the edge-classifier chain and of Truth-CC",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Runs the chain (score, cut, connected components), the chain with best neighbours (each "
         "hit keeps its best edge out and its best edge in before the components) and Truth-CC on the graphs "
         "of --split. Writes OUT/summary.csv (one row per chain), OUT/particles.csv (every particle, matched "
@@ -436,7 +436,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from hepxai.tracking.results import result_row, update_results
     from hepxai.tracking.settings import get_setting
 
-    cli.require_at_least("--max-events", args.max_events, 1)
+    arguments.require_at_least("--max-events", args.max_events, 1)
     _set_threads(args.threads)
     best_cut = args.cut if args.best_neighbours_cut is None else args.best_neighbours_cut
     model = _load_model(args.model)
@@ -500,7 +500,7 @@ def _register_display(actions: argparse._SubParsersAction) -> None:
     display = actions.add_parser(
         "display",
         help="one track's true and fake edges coloured by score, and one edge's explanation (PNG)",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="x-y and r-z views of one particle's hits and every graph edge touching them, "
         "coloured by score; below, the relevance of the explanation of one of its edges on the hits and "
         "edges around it. Default: the event's reconstructable particle with the most fake edges touching "
@@ -539,7 +539,7 @@ def _register_explain(actions: argparse._SubParsersAction) -> None:
     explain = actions.add_parser(
         "explain",
         help="relevance of the hits and edges around one edge for its score (CSV)",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Explains the logit of one edge with LRP or gradient x input. Writes OUT_hits.csv "
         "(hit_id, r, phi, z relevance and their sum, for every hit that gets relevance) and OUT_edges.csv "
         "(source and target hit ids, score, truth, relevance of the pair geometry), and logs the "
