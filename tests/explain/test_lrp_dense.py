@@ -143,11 +143,13 @@ def test_folded_parameters_follow_changes_of_the_model(make_model, make_batch):
     ids=["one size", "mixed sizes", "single tracks"],
 )
 @pytest.mark.parametrize("input_space", ["standardized", "raw"])
-def test_groups_and_chunks_change_nothing(make_model, make_batch, monkeypatch, sizes, input_space):
+@pytest.mark.parametrize("epsilon", [0.0, 1e-6])
+def test_groups_and_chunks_change_nothing(make_model, make_batch, monkeypatch, sizes, input_space, epsilon):
     # Small groups and chunks: per-track steps run per group, edge blocks per chunk, rows are slices
-    # (consecutive jets of one size) or indices (sorted by size); the result must not depend on them.
+    # (consecutive jets of one size) or indices (sorted by size); the result must not depend on them,
+    # in the merged form (ε = 0) and layer by layer (ε > 0).
     model, batch = make_model(46), make_batch(47, sizes)
-    whole = LRP(model, epsilon=0.0, input=input_space).explain(batch, target="H-QCD")
+    whole = LRP(model, epsilon=epsilon, input=input_space).explain(batch, target="H-QCD")
     hidden = model.hidden
     monkeypatch.setattr(dense, "STORE_ELEMENTS", 3 * 9 * 9 * hidden)
     monkeypatch.setattr(dense, "CHUNK_ELEMENTS", 2 * 7 * 7 * hidden)
@@ -155,8 +157,8 @@ def test_groups_and_chunks_change_nothing(make_model, make_batch, monkeypatch, s
     if max(sizes) > 1:  # jets without edges cost no store: they share one group
         assert len(groups) > 1
         assert any(len(group.chunks) > 1 for group in groups)
-    split = LRP(model, epsilon=0.0, input=input_space).explain(batch, target="H-QCD")
-    generic = LRP(model, epsilon=0.0, input=input_space, fast=False).explain(batch, target="H-QCD")
+    split = LRP(model, epsilon=epsilon, input=input_space).explain(batch, target="H-QCD")
+    generic = LRP(model, epsilon=epsilon, input=input_space, fast=False).explain(batch, target="H-QCD")
     for field in ("node", "edge", "edge_significance", "absorbed", "logit"):
         torch.testing.assert_close(getattr(split, field), getattr(whole, field), rtol=1e-12, atol=1e-13)
         torch.testing.assert_close(getattr(split, field), getattr(generic, field), rtol=1e-9, atol=1e-10)
