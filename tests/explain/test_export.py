@@ -95,10 +95,10 @@ def test_a_single_logit_model_writes_its_own_class(sanity_run, tmp_path):
     jets = read_jets(folder / "sanity.root", schema, max_jets=6, progress=False)
     torch.manual_seed(0)
     model = DGCNN(num_features=schema.num_features, hidden=8, num_layers=2, edge_features=0).eval()
-    out = write_relevance(
-        tmp_path / "dgcnn.h5", LRP(model), model, jets, schema, target="signal", edges=True, progress=False
-    )
-    table = read_relevance_file(out).jets
+    out = write_relevance(tmp_path / "dgcnn.h5", LRP(model), model, jets, schema, edges=True, progress=False)
+    relevance = read_relevance_file(out)
+    assert relevance.meta["target"] == "signal"  # the model's default
+    table = relevance.jets
     assert {"logit_signal", "prob_signal"} <= set(table.columns)
     assert not {"logit_H", "prob_H", "logit_QCD"} & set(table.columns)
     np.testing.assert_allclose(table["prob_signal"], 1 / (1 + np.exp(-table["logit_signal"])), rtol=1e-6)

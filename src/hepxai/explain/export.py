@@ -18,7 +18,8 @@ from hepxai.data.jets import Jets, rechunk
 from hepxai.data.schema import Schema
 from hepxai.explain.base import Explainer, Explanation
 from hepxai.explain.relevance_file import RelevanceWriter
-from hepxai.explain.targets import class_probabilities
+from hepxai.explain.targets import class_probabilities, resolve_target
+from hepxai.models.registry import GraphModel
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ PLOT_INPUTS = ("track_pt", "track_etarel", "track_phirel", "track_isMu", "track_
 def write_relevance(
     path: str | Path,
     explainer: Explainer,
-    model: torch.nn.Module,
+    model: GraphModel,
     jets: Jets | Iterable[Jets],
     schema: Schema,
     *,
-    target: str = "H",
+    target: str | None = None,
     edges: bool = False,
     chunk_size: int = 256,
     meta: dict[str, Any] | None = None,
@@ -51,13 +52,15 @@ def write_relevance(
         model: The model explained, for the jet table's logits and probabilities of its ``classes``.
         jets: The jets, or chunks of them in order; ``jet_id`` is a jet's index in them.
         schema: Their schema (feature names, spectators, truth).
-        target: ``"H"``, ``"QCD"`` or ``"H-QCD"``.
+        target: A class of the model (``"H"``), or the difference of two (``"H-QCD"``); default: the
+            model's ``default_target``.
         edges: Also write the full ``[num_edges, 2 * num_features]`` edge relevance.
         chunk_size: Jets explained at once.
         meta: Extra settings for the ``meta`` table (method, model path, ...).
         progress: Show a progress bar.
         total: Jets expected, for the progress bar when ``jets`` is a stream.
     """
+    target = resolve_target(model, target)
     chunks = [jets] if isinstance(jets, Jets) else jets
     total = len(jets) if isinstance(jets, Jets) else total
     num_jets = 0
@@ -86,7 +89,7 @@ def _tables(
     jet_id: np.ndarray,
     schema: Schema,
     explanation: Explanation,
-    model: torch.nn.Module,
+    model: GraphModel,
     logits: torch.Tensor,
     *,
     edges: bool,
