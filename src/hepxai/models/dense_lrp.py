@@ -295,7 +295,7 @@ def _backward_chunk(
     the chunk's per-track sums to ``sums``."""
     jets, n, rows = chunk.num_jets, chunk.size, chunk.tracks
     hidden = grad_edges.shape[1]
-    by_source = lambda values: values[rows].view(jets, n, -1)  # noqa: E731
+    per_track = lambda values: values[rows].view(jets, n, -1)  # noqa: E731  (the chunk's rows)
     grad_block = grad_edges[rows].view(jets, 1, n, hidden)
     kept_message_hidden = edge_block(forward.message_hidden, chunk)
     if forward.message is None:  # merged: the gradient reaches the merged layer's ReLU directly
@@ -306,13 +306,13 @@ def _backward_chunk(
         taken = (kept_message.sum(dim=1) * grad_block[:, 0]).sum(dim=-1).mul_(epsilon)
         sums.epsilon_taken[rows].view(jets, n).add_(taken)
         scaled_message = kept_message.abs_().mul_(grad_block)
-        torch.sum(scaled_message, dim=2, out=by_source(sums.message))
+        torch.sum(scaled_message, dim=2, out=per_track(sums.message))
         grad_message_hidden = workspace.take("grad", (jets, n, n, hidden))
         torch.mm(scaled_message.view(-1, hidden), folded.w4, out=grad_message_hidden.view(-1, hidden))
     scaled_message_hidden = _scale_by_ratio(
         kept_message_hidden, grad_message_hidden, epsilon, out=kept_message_hidden
     )
-    torch.sum(scaled_message_hidden, dim=2, out=by_source(sums.message_hidden))
+    torch.sum(scaled_message_hidden, dim=2, out=per_track(sums.message_hidden))
     grad_edge_hidden = workspace.take("grad_edge_hidden", (jets, n, n, hidden))
     if forward.edge is None:
         torch.mm(
@@ -323,13 +323,13 @@ def _backward_chunk(
         torch.mm(scaled_message_hidden.view(-1, hidden), folded.w2_edge, out=grad_edge.view(-1, hidden))
         scaled_edge, taken = _scale_signed(edge_block(forward.edge, chunk), grad_edge, epsilon)
         sums.epsilon_taken[rows].view(jets, n).add_(taken)
-        torch.sum(scaled_edge, dim=2, out=by_source(sums.edge))
+        torch.sum(scaled_edge, dim=2, out=per_track(sums.edge))
         torch.mm(scaled_edge.view(-1, hidden), folded.w3, out=grad_edge_hidden.view(-1, hidden))
     kept_edge_hidden = edge_block(forward.edge_hidden, chunk)
     scaled_edge_hidden = _scale_by_ratio(kept_edge_hidden, grad_edge_hidden, epsilon, out=grad_edge_hidden)
     # Sums over the edges of each track as source and as target.
-    torch.sum(scaled_edge_hidden, dim=2, out=by_source(sums.edge_hidden))
-    torch.sum(scaled_edge_hidden, dim=1, out=by_source(sums.edge_hidden_by_target))
+    torch.sum(scaled_edge_hidden, dim=2, out=per_track(sums.edge_hidden))
+    torch.sum(scaled_edge_hidden, dim=1, out=per_track(sums.edge_hidden_by_target))
     return scaled_edge_hidden, scaled_message_hidden
 
 
