@@ -1,6 +1,7 @@
 """LRP cost against the forward passes, batched against one jet at a time, and peak memory, in one run.
 
     python bench/bench_lrp.py [--device cpu] [--threads 1] [--repeats 5] [--quick] [--zennit] [--csv PATH]
+    python bench/bench_lrp.py --exactness [--threads 1] [--repeats 9]
 
 Prints medians over ``--repeats`` after one warm-up; every ratio compares numbers measured in this run, the
 functions of one row timed in turn (one call of each per round), so that load on a shared machine hits them
@@ -12,6 +13,10 @@ Columns: ``forward`` is the plain ``model(batch)`` (no gradients), ``fast fwd`` 
 ``lrp -e`` without edge relevance (``-e/fast``: its ratio to the fast forward), ``layers`` the layer-by-layer
 generic path (``fast=False``, the cost of the previous implementation; skipped where it would take minutes),
 ``g×i`` gradient × input.
+
+``--exactness`` only times the price of exact LRP-ε: the dense path at ε = 1e-6, where every Linear of the
+model runs per edge, against ε = 0, where the merged form (one product per edge each way, as every ε
+had before LRP-ε was made exact) computes the same LRP-0; with and without edge relevance.
 
 ``--csv PATH`` also writes every measurement as one row per batch (tracks × jets; the mixed-size batch has
 ``tracks`` = ``mixed``), with the loop and peak-memory columns where they were measured
@@ -30,6 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -237,6 +243,9 @@ def main() -> None:
         help="also time the same LRP built on zennit's hooks (up to 128 jets)",
     )
     parser.add_argument("--csv", default=None, help="also write every measurement to this CSV file")
+    parser.add_argument(
+        "--exactness", action="store_true", help="only LRP-ε (every layer per edge) against LRP-0 (merged)"
+    )
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -246,6 +255,9 @@ def main() -> None:
 
     torch.manual_seed(0)
     model = make_model(args.model, args.device)
+    if args.exactness:
+        exactness(args, model)
+        return
     lrp, lrp_no_edges = LRP(model), LRP(model, edges=False)
     layers = LRP(model, fast=False)
     gradient_x_input = GradientTimesInput(model)
@@ -352,6 +364,24 @@ def main() -> None:
         memory(args, rows)
     if args.csv:
         write_csv(args, rows)
+
+
+def exactness(args: argparse.Namespace, model: InteractionNetwork) -> None:
+    """The dense LRP at ε = 1e-6 (the model's layers, per edge) against ε = 0 (the merged form)."""
+    print(f"device {args.device}, {torch.get_num_threads()} threads, medians of {args.repeats}, ms per batch")
+    header = ("ε edges", "0 edges", "ratio", "ε -e", "0 -e", "ratio")
+    print(f"{'tracks':>6} {'jets':>5} " + " ".join(f"{name:>9}" for name in header))
+    explainers = [
+        LRP(model, epsilon=epsilon, edges=edges) for edges in (True, False) for epsilon in (1e-6, 0.0)
+    ]
+    for num_tracks, num_jets in ((10, 128), (30, 128), (60, 16)):
+        batch = make_batch(num_jets, num_tracks, args.device)
+        functions = {str(i): partial(explainer.explain, batch) for i, explainer in enumerate(explainers)}
+        ms = [seconds * 1e3 for seconds in median_seconds(functions, args.repeats, args.device).values()]
+        print(
+            f"{num_tracks:>6} {num_jets:>5} {ms[0]:>9.2f} {ms[1]:>9.2f} {ms[0] / ms[1]:>8.2f}x "
+            f"{ms[2]:>9.2f} {ms[3]:>9.2f} {ms[2] / ms[3]:>8.2f}x"
+        )
 
 
 def memory(args: argparse.Namespace, rows: dict[tuple[object, int], dict[str, object]]) -> None:

@@ -11,8 +11,9 @@ from hepxai.cli import main
 from hepxai.data import load_schema, read_jets
 from hepxai.data.sanity import write_sanity
 from hepxai.explain import LRP
+from hepxai.explain.export import write_relevance
 from hepxai.explain.relevance_file import read_relevance_file
-from hepxai.models import save_checkpoint
+from hepxai.models import DGCNN, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,8 @@ def test_explain_file_round_trip(sanity_run, tmp_path):
         rtol=1e-5,
         atol=1e-6,
     )
+    np.testing.assert_allclose(relevance.jets["prob_H"] + relevance.jets["prob_QCD"], 1.0, rtol=1e-12)
+    assert relevance.meta["rules"] == "Epsilon(epsilon=1e-06)"
     per_jet = relevance.tracks.groupby("jet_id")[relevance.relevance_columns].sum().sum(axis=1)
     np.testing.assert_allclose(
         per_jet + relevance.jets["absorbed"], relevance.jets["explained_logit"], rtol=1e-4, atol=1e-4
@@ -83,6 +86,23 @@ def test_explain_file_round_trip(sanity_run, tmp_path):
     assert (first["source"], first["target"]) == (0, 1)  # positions within the jet, source-major order
     # Plain pandas reads every table.
     assert len(pd.read_hdf(out, "tracks")) == 250
+
+
+def test_a_single_logit_model_writes_its_own_class(sanity_run, tmp_path):
+    # A DGCNN names one class; its jet table has that class's logit and σ(logit), and nothing of the HIN's.
+    folder, _ = sanity_run
+    schema = load_schema("sanity")
+    jets = read_jets(folder / "sanity.root", schema, max_jets=6, progress=False)
+    torch.manual_seed(0)
+    model = DGCNN(num_features=schema.num_features, hidden=8, num_layers=2, edge_features=0).eval()
+    out = write_relevance(tmp_path / "dgcnn.h5", LRP(model), model, jets, schema, edges=True, progress=False)
+    relevance = read_relevance_file(out)
+    assert relevance.meta["target"] == "signal"  # the model's default
+    table = relevance.jets
+    assert {"logit_signal", "prob_signal"} <= set(table.columns)
+    assert not {"logit_H", "prob_H", "logit_QCD"} & set(table.columns)
+    np.testing.assert_allclose(table["prob_signal"], 1 / (1 + np.exp(-table["logit_signal"])), rtol=1e-6)
+    np.testing.assert_allclose(table["explained_logit"], table["logit_signal"], rtol=1e-5, atol=1e-6)
 
 
 def test_explain_without_edges_keeps_significance_only(sanity_run, tmp_path):

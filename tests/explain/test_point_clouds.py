@@ -10,11 +10,10 @@ import torch
 from torch_geometric.data import Batch
 
 from hepxai.data.graph_list import GraphList
-from hepxai.data.graphs import distance_and_direction
+from hepxai.data.graphs import distance_and_direction, unit_direction
 from hepxai.data.pointsets import synthetic_point_clouds
 from hepxai.explain import Explanation, GradGeo, GradientTimesInput, point_scores
 from hepxai.models import DGCNN
-from hepxai.models.point_graph import unit_direction
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import logging
 import shlex
 from pathlib import Path
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "benchmark",
         help="score explainers against b-hadron truth",
         description=_DESCRIPTION,
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     benchmark.add_argument(
         "--model", type=Path, required=True, metavar="CHECKPOINT", help="model checkpoint (hepxai train)"
@@ -54,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "named method[FEATURE,...] (e.g. trackBTag_Sip3dSig track_dxysig)",
     )
     benchmark.add_argument("--schema", default="auto", help="cms_hbb, a YAML file, or auto (from the tree)")
-    cli.add_model_selection_argument(benchmark)
+    arguments.add_model_selection_argument(benchmark)
     benchmark.add_argument("--chunk-size", type=int, default=256, metavar="N", help="jets explained at once")
     benchmark.add_argument("--batch-size", type=int, dest="chunk_size", help=argparse.SUPPRESS)  # old name
     benchmark.add_argument("--deletion-steps", type=int, default=10, help="most tracks removed per jet")

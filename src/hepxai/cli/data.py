@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect = actions.add_parser(
         "inspect",
         help="jets, tracks per jet, labels, feature ranges, NaN/inf counts",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     inspect.add_argument("files", nargs="+", type=Path, metavar="FILE", help="ROOT files")
     inspect.add_argument(
@@ -30,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sanity = actions.add_parser(
         "sanity",
         help="write the synthetic sanity-check jets (only f0 and f3 matter)",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     add_sanity_arguments(sanity)
     sanity.set_defaults(run=run_sanity)
@@ -43,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "in the CMS H->bb schema (tree deepntuplizer/tree, 48 track features, labels, "
         "fj_sdmass and fj_pt) plus truth branches (track_fromB, track_pdgId, "
         "track_vx/vy/vz, fj_isH, fj_nbHadrons, fj_mass). See docs/simulation.md.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=run_simulate)

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "split over pixels and strips), digitise the crossings (smearing, efficiency, noise) and write "
         "TrackML CSV files per event or HDF5 files of many events, with full truth. Stopped runs resume: "
         "run the same command again. See docs/detector.md.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     required = {"required": True, "default": argparse.SUPPRESS}
     simulate.add_argument("--process", default="zmumu", help="hard process: zmumu, ttbar or minbias")
@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect = actions.add_parser(
         "inspect",
         help="events, hits, particles, hits per particle and per volume",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     inspect.add_argument("path", type=Path, help="a folder of events, an HDF5 file or an event prefix")
     inspect.set_defaults(run=run_inspect)
@@ -64,7 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     display = actions.add_parser(
         "display",
         help="x-y and r-z views (PNG) and an interactive 3D view (HTML) of one event",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     display.add_argument(
         "event", type=Path, help="an event prefix (DIR/event000000000), a folder or HDF5 file"

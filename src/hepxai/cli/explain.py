@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 if TYPE_CHECKING:
     from hepxai.data.schema import Schema
@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Explain every jet with LRP and write a relevance file: tables 'jets' (logits, prob_H, "
         "explained logit, absorbed), 'tracks' (relevance per feature, plot inputs, truth) and "
         "'edges' (edge significance; full edge relevance with --edges), readable with pandas.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     explain.add_argument(
         "--model",
@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
     """The LRP settings shared by ``explain`` and ``sanity explain``."""
     parser.add_argument("--target", choices=("H", "QCD", "H-QCD"), default="H", help="the logit explained")
-    cli.add_model_selection_argument(parser)
+    arguments.add_model_selection_argument(parser)
     parser.add_argument(
         "--max-jets", type=int, default=None, metavar="N", help="explain only the first N jets (default: all)"
     )
@@ -82,9 +82,9 @@ def explain_with_arguments(
     """Run :func:`hepxai.explain.export.explain_files` with the options of :func:`add_lrp_arguments`."""
     from hepxai.explain.export import explain_files
 
-    cli.require_at_least("--max-jets", args.max_jets, 1)
-    cli.require_at_least("--chunk-size", args.chunk_size, 1)
-    cli.require_at_least("--epsilon", args.epsilon, 0)
+    arguments.require_at_least("--max-jets", args.max_jets, 1)
+    arguments.require_at_least("--chunk-size", args.chunk_size, 1)
+    arguments.require_at_least("--epsilon", args.epsilon, 0)
 
     return explain_files(
         model,

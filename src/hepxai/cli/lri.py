@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "train",
         help="train (or resume) and score one run",
         description=_DESCRIPTION,
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     train.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset folder")
     train.add_argument("--backbone", default="dgcnn", help="a registered model kind")
@@ -47,7 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=_DESCRIPTION + " Then writes the table of every finished run under --out (one row per "
         "dataset, backbone and method, means and standard deviations over seeds) as CSV, so that several "
         "invocations on one --out (e.g. all methods on one backbone, a few on others) make one table.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     benchmark.add_argument("--data", type=Path, nargs="+", required=True, metavar="DIR", help="folders")
     benchmark.add_argument("--backbones", nargs="+", default=["dgcnn"], metavar="KIND", help="model kinds")
@@ -79,7 +79,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(RDKit depictions, atoms coloured by importance rank, true atoms ringed). Displays and molecules "
         "show the first --seed that has runs. Nothing is recomputed: the figures show the scores that "
         "result.yaml was computed from.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     figures.add_argument("--runs", type=Path, required=True, metavar="RUNS", help="folder of all runs")
     figures.add_argument(
@@ -136,11 +136,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> dict:
     for option, value in (("--epochs", args.epochs), ("--mask-epochs", args.mask_epochs)):
-        cli.require_at_least(option, value, 1)
-    cli.require_at_least("--mask-steps", args.mask_steps, 1)
-    cli.require_at_least("--batch-size", args.batch_size, 2)
+        arguments.require_at_least(option, value, 1)
+    arguments.require_at_least("--mask-steps", args.mask_steps, 1)
+    arguments.require_at_least("--batch-size", args.batch_size, 2)
     if args.top_k is not None:
-        cli.require_at_least("--top-k", min(args.top_k), 1)
+        arguments.require_at_least("--top-k", min(args.top_k), 1)
     return {
         "epochs": args.epochs,
         "top_k": tuple(args.top_k) if args.top_k else None,
@@ -189,8 +189,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
 def run_figures(args: argparse.Namespace) -> int:
     from hepxai.lri.figures import write_figures
 
-    cli.require_at_least("--samples", args.samples, 1)
-    cli.require_at_least("--dpi", args.dpi, 10)
+    arguments.require_at_least("--samples", args.samples, 1)
+    arguments.require_at_least("--dpi", args.dpi, 10)
     written = write_figures(
         args.runs,
         args.data,

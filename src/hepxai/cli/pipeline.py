@@ -7,8 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hepxai import cli
-from hepxai.cli import data, explain, train
+from hepxai.cli import arguments, data, explain, train
 
 if TYPE_CHECKING:
     from hepxai.explain.sanity import SanityResult
@@ -39,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo",
         help="the main job on an embedded default: simulate, train, explain, plot, report",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Simulate a few thousand H->bb and QCD jets (Pythia 8 + FastJet), train the HIN, "
         "evaluate "
         "it, explain held-out jets with LRP and write plots and an HTML report to OUT. Simulated files "
@@ -51,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     everything = commands.add_parser(
         "all",
         help="data -> train -> evaluate -> explain -> plot -> report",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="The whole chain on your ROOT files (--data, --test-data) or, without --data, on jets "
         "simulated first. Writes OUT/model, OUT/evaluation, OUT/relevance.h5, OUT/plots, OUT/report.html.",
     )
@@ -190,7 +189,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_data = steps.add_parser(
         "data",
         help="write OUT/sanity.root and the held-out OUT/sanity_test.root",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     data.add_sanity_arguments(sanity_data)
     sanity_data.set_defaults(run=run_sanity_data)
@@ -198,7 +197,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_train = steps.add_parser(
         "train",
         help="train the HIN on OUT/sanity.root into OUT/model",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Train the HIN on OUT/sanity.root (written first if missing, with --jets and "
         "--data-seed); the run goes to OUT/model.",
     )
@@ -212,7 +211,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_explain = steps.add_parser(
         "explain",
         help="explain the held-out sanity jets with LRP, print each feature's share",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Explain the held-out sanity jets with LRP and print each feature's share and the "
         "proof's verdict (see docs/lrp.md). Exits with code 1 when the proof fails.",
     )
@@ -226,7 +225,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_explain.set_defaults(run=run_sanity_explain)
 
     sanity_plot = steps.add_parser(
-        "plot", help="plots and report.html from OUT/relevance.h5", formatter_class=cli.formatter()
+        "plot", help="plots and report.html from OUT/relevance.h5", formatter_class=arguments.formatter()
     )
     sanity_plot.add_argument("--out", type=Path, required=True, help="sanity folder")
     sanity_plot.add_argument("--report-jets", type=int, default=5, help="jets per class drawn")
@@ -235,7 +234,7 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
     sanity_all = steps.add_parser(
         "all",
         help="data -> train -> explain -> plot, then the feature shares",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="The sanity proof: synthetic jets, a HIN trained on them, LRP on held-out jets. "
         "A faithful explainer puts the most relevance on f3 (and the next on f0); the proof also needs "
         "the model to classify the held-out jets (ROC AUC >= 0.95), since an untrained model's relevance "

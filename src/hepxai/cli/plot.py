@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 if TYPE_CHECKING:
     from hepxai.explain.relevance_file import RelevanceFile
@@ -47,7 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     plot = commands.add_parser(
         "plot",
         help="heatmaps, 3D jet graphs and summaries from a relevance file",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Write OUT/summary/*.{png,pdf} (feature shares, relevance vs pT rank, lepton and "
         "b-hadron "
         "tracks, most relevant feature per track, the most confident H jets) and "
@@ -63,7 +63,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="one self-contained HTML report from a relevance file",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Write one HTML file that opens offline: the dataset summaries, a sortable table of jets "
         "and, "
         "per selected jet, the heatmap and an interactive 3D graph.",

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "with an unbranched alkane and a carbonyl (~4 min on 2 cores at the paper's 8,663). Samples hold "
         "points only; models build the kNN graph. The same command again does nothing; other settings "
         "into the same folder are refused.",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     make.add_argument("kind", choices=("synthetic", "actstrack", "synmol"), help="which dataset")
     make.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="dataset folder")
@@ -48,7 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     inspect = actions.add_parser(
         "inspect",
         help="samples, points and true points per sample, positive fraction, per split",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
     )
     inspect.add_argument("folder", type=Path, help="a dataset folder (with dataset.yaml)")
     inspect.set_defaults(run=run_inspect)
@@ -57,7 +57,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_make(args: argparse.Namespace) -> int:
     from hepxai.data.pointsets import make
 
-    cli.require_at_least("--workers", args.workers, 1)
+    arguments.require_at_least("--workers", args.workers, 1)
     if args.kind == "synthetic":
         make.make_synthetic(args.out, samples=args.samples or 2000, seed=args.seed)
     elif args.kind == "actstrack":

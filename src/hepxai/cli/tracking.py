@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from hepxai import cli
+from hepxai.cli import arguments
 from hepxai.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def _action(
     the rest."""
     summary, _, description = (run.__doc__ or "").partition("\n\n")
     parser = actions.add_parser(
-        name, help=summary.rstrip("."), description=description, formatter_class=cli.formatter()
+        name, help=summary.rstrip("."), description=description, formatter_class=arguments.formatter()
     )
     parser.set_defaults(run=run)
     return parser
@@ -164,7 +164,7 @@ def run_events(args: argparse.Namespace) -> int:
     from hepxai.tracking.sample import make_events
     from hepxai.tracking.settings import get_setting
 
-    cli.require_at_least("--workers", args.workers, 1)
+    arguments.require_at_least("--workers", args.workers, 1)
     folder = make_events(get_setting(args.setting), args.root, workers=args.workers, progress=args.progress)
     log.info("events in %s", folder)
     return 0
@@ -187,7 +187,7 @@ def run_graphs(args: argparse.Namespace) -> int:
         msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
         raise InputError(msg)
     for option, minimum in (("map_pt_min", 0), ("radius", 0), ("epochs", 1), ("max_neighbours", 1)):
-        cli.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), minimum)
+        arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), minimum)
     embedding = EmbeddingConfig(
         epochs=args.epochs, seed=args.seed, radius=args.radius, max_neighbours=args.max_neighbours
     )
@@ -225,8 +225,8 @@ def run_train(args: argparse.Namespace) -> int:
     from hepxai.tracking.jobs import train_edge_model
 
     for option in ("epochs", "hidden", "iterations", "patience", "max_train_events", "max_val_events"):
-        cli.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
-    cli.require_at_least("--threads", args.threads, 1)
+        arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
+    arguments.require_at_least("--threads", args.threads, 1)
     if not 0 < args.cut < 1:
         msg = f"--cut must be in (0, 1) (got {args.cut})"
         raise InputError(msg)
@@ -260,8 +260,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     graph_stats.csv the time per event is not measured: left empty, with a warning."""
     from hepxai.tracking.jobs import evaluate_chains
 
-    cli.require_at_least("--max-events", args.max_events, 1)
-    cli.require_at_least("--threads", args.threads, 1)
+    arguments.require_at_least("--max-events", args.max_events, 1)
+    arguments.require_at_least("--threads", args.threads, 1)
     chains = _options(args, "split", "cut", "best_neighbours_cut", "min_candidate_hits", "max_events")
     options = _options(args, "results", "threads", "progress")
     evaluate_chains(args.model, args.graphs, args.out, **chains, **options)

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hepxai import cli
+from hepxai.cli import arguments
 
 if TYPE_CHECKING:
     from hepxai.config import RunConfig
@@ -37,7 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
         help="train the Interaction Network on ROOT files",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Train the HIN. Writes OUT/config.yaml (resolved settings and data files), OUT/last.pt "
         "(after every epoch, with the optimizer state for --resume) and OUT/best.pt (lowest "
         "validation loss). Flags override --config; unset flags show the built-in defaults.",
@@ -71,7 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser(
         "evaluate",
         help="ROC AUC, background rejection and plots for a checkpoint",
-        formatter_class=cli.formatter(),
+        formatter_class=arguments.formatter(),
         description="Score jets with a checkpoint. Writes OUT/metrics.yaml (AUC, background rejection "
         "at 30% and 50% H efficiency, for the HIN and the baselines), OUT/predictions.h5 (per jet), "
         "OUT/roc.png and, with fj_sdmass, OUT/mass_sculpting.png.",

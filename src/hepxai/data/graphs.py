@@ -129,6 +129,17 @@ def radius_edge_index(
     return _neighbour_edges(pos, batch, limit=max_neighbors, radius=float(r), loop=loop)
 
 
+def unit_direction(pos: Tensor) -> Tensor:
+    """``pos / ‖pos‖``: every point moved onto the unit sphere around the origin.
+
+    The LRI code does this to ActsTrack hits before it builds the graph (its ``CoorsNorm``): the hits of a
+    track from the beam line then lie close together whatever their radius, so the 5 nearest neighbours of a
+    hit are mostly hits of its own track. On the ActsTrack-like data a DGCNN reaches a validation AUC of 0.877
+    after 3 epochs with it and 0.568 without (``bench/bench_backbones.py``, docs/models.md).
+    """
+    return pos / torch.linalg.vector_norm(pos, dim=1, keepdim=True).clamp(min=1e-12)
+
+
 def distance_and_direction(pos: Tensor, edge_index: Tensor) -> Tensor:
     """``[num_edges, 1 + dims]`` the LRI paper's edge features ``(‖Δr‖, Δr / ‖Δr‖)``, Δr = pos_src − pos_dst.
 

@@ -18,7 +18,8 @@ from hepxai.data.jets import Jets, rechunk
 from hepxai.data.schema import Schema
 from hepxai.explain.base import Explainer, Explanation
 from hepxai.explain.relevance_file import RelevanceWriter
-from hepxai.models.interaction_network import CLASSES
+from hepxai.explain.targets import class_probabilities, resolve_target
+from hepxai.models.registry import GraphModel
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ PLOT_INPUTS = ("track_pt", "track_etarel", "track_phirel", "track_isMu", "track_
 def write_relevance(
     path: str | Path,
     explainer: Explainer,
-    model: torch.nn.Module,
+    model: GraphModel,
     jets: Jets | Iterable[Jets],
     schema: Schema,
     *,
-    target: str = "H",
+    target: str | None = None,
     edges: bool = False,
     chunk_size: int = 256,
     meta: dict[str, Any] | None = None,
@@ -48,16 +49,18 @@ def write_relevance(
     Args:
         path: The HDF5 file to write.
         explainer: Any registered explainer (``explain(batch, target=...)``).
-        model: The model explained, for the logits and ``prob_H`` of the jet table.
+        model: The model explained, for the jet table's logits and probabilities of its ``classes``.
         jets: The jets, or chunks of them in order; ``jet_id`` is a jet's index in them.
         schema: Their schema (feature names, spectators, truth).
-        target: ``"H"``, ``"QCD"`` or ``"H-QCD"``.
+        target: A class of the model (``"H"``), or the difference of two (``"H-QCD"``); default: the
+            model's ``default_target``.
         edges: Also write the full ``[num_edges, 2 * num_features]`` edge relevance.
         chunk_size: Jets explained at once.
         meta: Extra settings for the ``meta`` table (method, model path, ...).
         progress: Show a progress bar.
         total: Jets expected, for the progress bar when ``jets`` is a stream.
     """
+    target = resolve_target(model, target)
     chunks = [jets] if isinstance(jets, Jets) else jets
     total = len(jets) if isinstance(jets, Jets) else total
     num_jets = 0
@@ -71,7 +74,8 @@ def write_relevance(
             explanation = explainer.explain(batch, target=target)
             with torch.no_grad():
                 logits = model.eval()(batch)
-            writer.append(**_tables(chunk, batch, jet_id, schema, explanation, logits, edges=edges))
+            tables = _tables(chunk, batch, jet_id, schema, explanation, model, logits, edges=edges)
+            writer.append(**tables)
             num_jets += len(chunk)
             bar.update(len(chunk))
         writer.meta.update({"target": target, "schema": schema.name, "num_jets": num_jets, **(meta or {})})
@@ -85,6 +89,7 @@ def _tables(
     jet_id: np.ndarray,
     schema: Schema,
     explanation: Explanation,
+    model: GraphModel,
     logits: torch.Tensor,
     *,
     edges: bool,
@@ -94,14 +99,14 @@ def _tables(
             return np.full(len(jet_id), np.nan)
         return tensor.detach().cpu().numpy()
 
+    classes = tuple(model.classes)
     logits_np = logits.detach().cpu().numpy().astype(np.float64)
-    probabilities = np.exp(logits_np - logits_np.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    probabilities = class_probabilities(logits.detach()).cpu().numpy()
     jet_table = {
         "jet_id": jet_id,
         "label": jets.label,
-        **{f"logit_{name}": logits_np[:, i] for i, name in enumerate(CLASSES)},
-        "prob_H": probabilities[:, CLASSES.index("H")],
+        **{f"logit_{name}": logits_np[:, i] for i, name in enumerate(classes)},
+        **{f"prob_{name}": probabilities[:, i] for i, name in enumerate(classes)},
         "explained_logit": numpy(explanation.logit),
         "absorbed": numpy(explanation.absorbed),
         **jets.spectators,
@@ -206,7 +211,7 @@ def explain_files(
         "input": input,
         "epsilon": epsilon,
         "aggregate": aggregate,
-        "rules": repr(explainer.rules["edge_mlp.0"]),
+        "rules": ", ".join(sorted({repr(rule) for rule in explainer.rules.values()})),
         "model": str(model_path),
         "data": ";".join(str(p) for p in data_paths),
         "selection": applied,

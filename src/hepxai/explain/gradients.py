@@ -17,13 +17,11 @@ from torch import Tensor
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
-from hepxai.data.graphs import distance_and_direction
+from hepxai.data.graphs import distance_and_direction, unit_direction
 from hepxai.explain.base import Explanation, register_explainer
+from hepxai.explain.canonizers import FastLRP, fast_lrp
 from hepxai.explain.forward import eval_mode, logits_with_standardized, standardize, target_logit
-from hepxai.explain.lrp_dense import dense_lrp
 from hepxai.explain.targets import resolve_target, target_weights
-from hepxai.models.dense import dense_applies
-from hepxai.models.point_graph import unit_direction
 from hepxai.models.registry import GraphModel
 
 InputSpace = Literal["standardized", "raw"]
@@ -41,17 +39,22 @@ class _InputGradient:
     def gradient_at_input(self, batch: Batch, target: str | None) -> tuple[Tensor, Tensor, Tensor]:
         """The reference input, the explained logit and its gradient there.
 
-        Uses the dense HIN path (:mod:`hepxai.explain.lrp_dense` with ε = 0, where the modified backward
-        pass is the ordinary gradient) when it applies, else autograd through the model's forward.
+        Uses the fast LRP the model's kind registers (:mod:`hepxai.explain.canonizers`) with ε = 0, where
+        the modified backward pass is the ordinary gradient, when it applies; else autograd through the
+        model's forward.
         """
-        if self.fast and dense_applies(self.model, batch):
+        fast = self._fast(batch)
+        if fast is not None:
             seed = target_weights(self.model, resolve_target(self.model, target))
             with eval_mode(self.model):
-                dense = dense_lrp(self.model, batch, seed, epsilon=0.0, raw=self.input == "raw", edges=False)
+                result = fast(self.model, batch, seed, epsilon=0.0, raw=self.input == "raw", edges=False)
             reference = self.reference(batch)
-            return reference, dense.logits @ seed.to(dense.logits), dense.gradient
+            return reference, result.logits @ seed.to(result.logits), result.gradient
         reference = self.reference(batch)
         return (reference, *self.gradient(batch, reference, target))
+
+    def _fast(self, batch: Batch) -> FastLRP | None:
+        return fast_lrp(self.model, batch) if self.fast else None
 
     def reference(self, batch: Batch) -> Tensor:
         """``[num_tracks, num_features]`` the point the relevance refers to (standardised or raw features)."""
@@ -97,7 +100,7 @@ class Saliency(_InputGradient):
     Args:
         model: Any model.
         input: ``"standardized"`` or ``"raw"`` features as the variables of the derivative.
-        fast: Use the dense HIN path where it applies (the same gradient, faster).
+        fast: Use the model's registered fast path where it applies (the same gradient, faster).
     """
 
     def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
@@ -115,14 +118,14 @@ class GradientTimesInput(_InputGradient):
     Args:
         model: Any model.
         input: ``"standardized"`` or ``"raw"``; on raw features the result depends on each feature's offset.
-        fast: Use the dense HIN path where it applies (the same gradient, faster).
+        fast: Use the model's registered fast path where it applies (the same gradient, faster).
     """
 
     def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Gradient times input of the ``target`` logit for every track feature of ``batch``, and of every
         edge attribute where the batch has float ones (point clouds: distances and directions)."""
         edges = getattr(batch, "edge_attr", None)
-        if edges is None or not edges.is_floating_point() or (self.fast and dense_applies(self.model, batch)):
+        if edges is None or not edges.is_floating_point() or self._fast(batch) is not None:
             reference, logit, grad = self.gradient_at_input(batch, target)
             edge_relevance = None
         else:
@@ -261,7 +264,7 @@ class GradGeo:
 
 def _edge_geometry(edges: Tensor, pos: Tensor, edge_index: Tensor) -> Callable[[Tensor], Tensor]:
     """The map of the positions whose distances and directions ``edges`` are: the positions themselves, or
-    their unit directions (the graphs of ActsTrack hits, :func:`~hepxai.models.point_graph.unit_direction`).
+    their unit directions (the graphs of ActsTrack hits, :func:`~hepxai.data.graphs.unit_direction`).
 
     Raises:
         ValueError: ``edges`` are neither.

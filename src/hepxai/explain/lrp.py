@@ -40,11 +40,10 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
 from hepxai.explain.base import Explanation, register_explainer
+from hepxai.explain.canonizers import FastLRP, batchnorm_affine, fast_lrp
 from hepxai.explain.forward import eval_mode
-from hepxai.explain.lrp_dense import dense_lrp
 from hepxai.explain.rules import Epsilon, Rule
 from hepxai.explain.targets import explained_logit, num_graphs, output_seed, resolve_target, target_weights
-from hepxai.models.dense import batchnorm_affine, dense_applies
 from hepxai.models.graph_ops import tracing
 from hepxai.models.registry import GraphModel
 
@@ -97,9 +96,9 @@ class LRP:
             ``"mean"``: the HIN-LRP paper's formula, each edge's relevance averaged onto its two tracks plus
             the track's direct relevance (not conservative).
         edges: Compute the relevance of every edge's inputs and the edge significance (``None`` without).
-        fast: Use the dense HIN path (:mod:`hepxai.explain.lrp_dense`) where it applies: the HIN, one ε for
-            every layer, fully connected jets, ``aggregate="sum"``, graph-level targets, no masks. It merges
-            affine maps, so its relevance differs from the layer-by-layer path by O(ε).
+        fast: Use the fast form the model's kind registers (:mod:`hepxai.explain.canonizers`; the HIN's
+            dense path on fully connected jets) where it applies: one ε for every layer,
+            ``aggregate="sum"``, graph-level targets, no masks. It computes the same LRP-ε, faster.
 
     Example::
 
@@ -168,9 +167,9 @@ class LRP:
                 f"LRP.explain: batch.x has shape {tuple(x.shape)}, expected (num_nodes, {model.num_features})"
             )
             raise ValueError(msg)
-        dense_epsilon = self._dense_epsilon(batch, index)
-        if dense_epsilon is not None:
-            return self._explain_dense(batch, target, dense_epsilon)
+        fast = self._fast(batch, index)
+        if fast is not None:
+            return self._explain_fast(fast, batch, target)
         inputs = copy.copy(batch)
         inputs.x = x.detach().requires_grad_(True)
         edge_attr = getattr(batch, "edge_attr", None)
@@ -202,26 +201,26 @@ class LRP:
             edge_attr=edge_attr_relevance,
         )
 
-    def _dense_epsilon(self, batch: Batch, index: Tensor | None) -> float | None:
-        """The common ε when the dense HIN path applies to ``batch``, else ``None``."""
+    def _fast(self, batch: Batch, index: Tensor | None) -> FastLRP | None:
+        """The model's registered fast LRP-ε if it applies to ``batch`` with these settings."""
         rules = list(self.rules.values())
         if not (self.fast and self.aggregate == "sum" and index is None and rules):
             return None
         if not all(type(rule) is Epsilon and rule.epsilon == rules[0].epsilon for rule in rules):
             return None
-        return rules[0].epsilon if dense_applies(self.model, batch) else None
+        return fast_lrp(self.model, batch)
 
-    def _explain_dense(self, batch: Batch, target: str, epsilon: float) -> Explanation:
-        model = self.model
+    def _explain_fast(self, fast: FastLRP, batch: Batch, target: str) -> Explanation:
+        model, epsilon = self.model, next(iter(self.rules.values())).epsilon
         seed = target_weights(model, target)
-        dense = dense_lrp(model, batch, seed, epsilon=epsilon, raw=self.input == "raw", edges=self.edges)
+        result = fast(model, batch, seed, epsilon=epsilon, raw=self.input == "raw", edges=self.edges)
         return Explanation(
-            node=dense.node,
-            batch=batch.batch.to(dense.node.device),
-            edge=dense.edge,
-            edge_significance=dense.edge_significance,
-            absorbed=dense.absorbed,
-            logit=dense.logits @ seed.to(dense.logits),
+            node=result.node,
+            batch=batch.batch.to(result.node.device),
+            edge=result.edge,
+            edge_significance=result.edge_significance,
+            absorbed=result.absorbed,
+            logit=result.logits @ seed.to(result.logits),
             target=target,
         )
 

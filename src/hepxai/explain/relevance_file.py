@@ -2,7 +2,8 @@
 
 Layout (every table keyed by ``jet_id``, the jet's index in the explained data):
 
-- ``/jets``: one row per jet: ``jet_id``, ``label`` (1 = H), ``logit_QCD``, ``logit_H``, ``prob_H``,
+- ``/jets``: one row per jet: ``jet_id``, ``label`` (1 = H), ``logit_<class>`` and ``prob_<class>`` for
+  each of the model's classes (the HIN: ``logit_QCD``, ``logit_H``, ``prob_QCD``, ``prob_H``),
   ``explained_logit``, ``absorbed``, the spectators and jet truth where present.
 - ``/tracks``: one row per track: ``jet_id``, ``track`` (position in the jet), ``relevance_0`` ...
   ``relevance_{F-1}`` in schema feature order, the inputs plots need (``track_pt``, ``track_etarel``,

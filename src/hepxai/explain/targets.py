@@ -91,11 +91,19 @@ def _node_graph(batch: Batch) -> Tensor:
     return graph
 
 
+def class_probabilities(logits: Tensor) -> Tensor:
+    """``[rows, num_classes]`` the probability of every class (float64): softmax over the columns, or σ of
+    a single logit (the probability of its one class)."""
+    if logits.shape[1] == 1:
+        return torch.sigmoid(logits.double())
+    return torch.softmax(logits.double(), dim=1)
+
+
 def target_probability(model: GraphModel, logits: Tensor, target: str | None = None) -> Tensor:
     """``[rows]`` the probability of the target's (first) class: softmax over the columns, σ for one."""
     if logits.shape[1] == 1:
-        return torch.sigmoid(logits[:, 0].double())
+        return class_probabilities(logits)[:, 0]
     target = resolve_target(model, target)
     classes = tuple(model.classes)
     column = classes.index(target if target in classes else target.partition("-")[0])
-    return torch.softmax(logits.double(), dim=1)[:, column]
+    return class_probabilities(logits)[:, column]

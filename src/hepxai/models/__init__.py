@@ -1,5 +1,10 @@
-"""Models: every kind registered by name, one interface, and their checkpoints."""
+"""Models: every kind registered by name, one interface, and their checkpoints.
 
+Importing any model module runs this file, which imports every kind and the canonizers beside them
+(:mod:`hepxai.models.dense_lrp`), so that their fast paths are registered before any explainer asks.
+"""
+
+from hepxai.models import dense_lrp  # noqa: F401  (registers the HIN's dense LRP)
 from hepxai.models.checkpoint import load_checkpoint, save_checkpoint
 from hepxai.models.dgcnn import DGCNN
 from hepxai.models.edge_classifier import EdgeClassifier

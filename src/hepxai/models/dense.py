@@ -1,20 +1,23 @@
 """The HIN on fully connected jets as dense ``[jets, N, N, hidden]`` blocks: no gather, no scatter.
 
-An exact rewrite of :meth:`InteractionNetwork.forward` in eval mode (BatchNorm with running statistics),
-carrying the algebra of :mod:`hepxai.models.fused` one step further:
+An exact rewrite of :meth:`InteractionNetwork.forward` in eval mode (BatchNorm with running statistics,
+folded into the Linear before it). The edge MLP's first Linear (with its BatchNorm) on ``[u_i, u_j]`` is
+``A_i + T_j``, two per-track products broadcast over the ``N × N`` block of a jet; the track half of node
+MLP 1's first Linear is computed per track in the same way. Two forms of what follows:
 
-1. The edge MLP's first Linear (with its BatchNorm) on ``[u_i, u_j]`` is ``A_i + T_j``, two per-track
-   products broadcast over the ``N × N`` block of a jet.
-2. The edge MLP's last Linear and node MLP 1's first Linear (with its BatchNorm) are consecutive affine maps,
-   merged into one: ``m_ij = r_ij W_mᵀ + P_i``, one ``hidden × hidden`` product per edge.
-3. The mean over the incoming edges of a track commutes with node MLP 1's last Linear, which then acts per
-   track.
+- **layers** (``merged=False``): every Linear of the model per edge, as the model has it: the edge MLP's
+  last Linear, node MLP 1's first and last Linear, then the mean over incoming edges. LRP-ε needs this
+  form: ε acts at the output of every Linear (:mod:`hepxai.models.dense_lrp`).
+- **merged** (``merged=True``): the algebra of :mod:`hepxai.models.fused` one step further. The edge MLP's
+  last Linear and node MLP 1's first Linear are consecutive affine maps, merged into one
+  (``m_ij = r_ij W_mᵀ + P_i``); the mean over incoming edges commutes with node MLP 1's last Linear, which
+  then acts per track. One ``hidden × hidden`` product per edge instead of three: the same function
+  (scoring, :meth:`InteractionNetwork.fast_forward`) and the same gradient (LRP-0, gradient × input), but
+  not the same LRP-ε, whose stabiliser would then act at other places.
 
 Jets are grouped by track count and processed a few at a time, so the ``N × N × hidden`` blocks stay in the
 core's cache; the blocks live in buffers reused from one group to the next (:class:`Workspace`), since
 allocating and freeing megabytes per group costs page faults, and every element-wise step writes in place.
-Used to score jets (:meth:`InteractionNetwork.fast_forward` in eval mode) and, with its backward pass written
-out, by the dense LRP path (:mod:`hepxai.explain.lrp_dense`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from hepxai.data.graphs import fully_connected_edge_index
+from hepxai.explain.canonizers import batchnorm_affine
 
 CHUNK_ELEMENTS = 1 << 18
 """Edge-block elements (jets × N × N × hidden) processed at once: a chunk's blocks then stay in the core's
@@ -39,25 +43,6 @@ cache from one step to the next."""
 STORE_ELEMENTS = 1 << 21
 """Edge-block elements of one group, kept from the forward pass for LRP's backward pass; per-track steps
 run once per group, so their cost is shared by many chunks."""
-
-
-def batchnorm_affine(batchnorm: nn.BatchNorm1d) -> tuple[Tensor, Tensor]:
-    """Eval-mode BatchNorm as ``x * scale + shift``.
-
-    Raises:
-        ValueError: the BatchNorm keeps no running statistics.
-    """
-    if batchnorm.running_mean is None or batchnorm.running_var is None:
-        msg = f"{batchnorm} has no running statistics to fold"
-        raise ValueError(msg)
-    with torch.no_grad():
-        scale = torch.rsqrt(batchnorm.running_var + batchnorm.eps)
-        if batchnorm.weight is not None:
-            scale = scale * batchnorm.weight
-        shift = -batchnorm.running_mean * scale
-        if batchnorm.bias is not None:
-            shift = shift + batchnorm.bias
-    return scale.detach(), shift.detach()
 
 
 def is_fully_connected(batch: Batch, counts: Tensor) -> bool:
@@ -69,19 +54,24 @@ def is_fully_connected(batch: Batch, counts: Tensor) -> bool:
 
 
 def dense_applies(model: nn.Module, batch: Batch) -> bool:
-    """Whether the dense form computes the model's function on ``batch``: the HIN on fully connected jets
-    without masks or edge attributes."""
-    from hepxai.models.interaction_network import InteractionNetwork
-
-    if not isinstance(model, InteractionNetwork) or getattr(batch, "batch", None) is None:
+    """Whether the dense form computes the HIN ``model``'s function on ``batch``: fully connected jets
+    without masks or edge attributes, and BatchNorms with running statistics to fold."""
+    if getattr(batch, "batch", None) is None:
         return False
     if any(getattr(batch, key, None) is not None for key in ("edge_weight", "node_weight", "edge_attr")):
+        return False
+    if any(isinstance(module, nn.BatchNorm1d) and module.running_mean is None for module in model.modules()):
         return False
     return is_fully_connected(batch, torch.bincount(batch.batch, minlength=int(batch.num_graphs)))
 
 
 class FoldedHIN:
-    """The HIN's parameters with every BatchNorm folded and the merges of the module docstring applied."""
+    """The HIN's parameters with every BatchNorm folded, split into per-track halves, and merged for the
+    merged form (module docstring).
+
+    Names follow the layers: ``1`` the edge MLP's first Linear, ``3`` its last; ``2`` node MLP 1's first,
+    ``4`` its last; ``5`` and ``6`` node MLP 2; ``7`` and ``8`` the global MLP.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         features = model.num_features
@@ -95,11 +85,12 @@ class FoldedHIN:
 
             w1, self.b1 = folded(model.edge_mlp)
             self.w1_source, self.w1_target = w1[:, :features], w1[:, features:]
-            w2, b2 = folded(model.node_mlp_1)
-            self.w2_track, w2_edge = w2[:, :features], w2[:, features:]
-            self.w_merged = w2_edge @ model.edge_mlp[3].weight
-            self.b_merged = w2_edge @ model.edge_mlp[3].bias + b2
+            self.w3, self.b3 = model.edge_mlp[3].weight, model.edge_mlp[3].bias
+            w2, self.b2 = folded(model.node_mlp_1)
+            self.w2_track, self.w2_edge = w2[:, :features], w2[:, features:]
             self.w4, self.b4 = model.node_mlp_1[3].weight, model.node_mlp_1[3].bias
+            self.w_merged = self.w2_edge @ self.w3
+            self.b_merged = self.w2_edge @ self.b3 + self.b2
             w5, self.b5 = folded(model.node_mlp_2)
             self.w5_track, self.w5_aggregate = w5[:, :features], w5[:, features:]
             self.w6, self.b6 = model.node_mlp_2[3].weight, model.node_mlp_2[3].bias
@@ -107,9 +98,13 @@ class FoldedHIN:
             self.w8, self.b8 = model.global_mlp[3].weight, model.global_mlp[3].bias
             # The two products that read a track as the source of an edge, stacked: one matmul each way.
             self.w_source = torch.cat([self.w1_source, self.w2_track])
-            self.b_source = torch.cat([self.b1, self.b_merged])
             # Both halves of the edge MLP's first layer side by side: [hidden, 2 * features].
             self.w1_both = torch.cat([self.w1_source, self.w1_target], dim=1)
+
+    def source_bias(self, merged: bool) -> Tensor:
+        """Biases of the two per-source products: the edge MLP's first layer and node MLP 1's first
+        layer (merged: with the edge MLP's last layer merged into it)."""
+        return torch.cat([self.b1, self.b_merged if merged else self.b2])
 
 
 _FOLDED: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], FoldedHIN]] = weakref.WeakKeyDictionary()
@@ -278,15 +273,16 @@ def _group(
 class GroupForward:
     """The intermediates of one group's forward pass (``[tracks, ...]`` and ``[jets, ...]``).
 
-    The edge blocks of a chunk are ``edge_store[chunk.store]`` and ``message_store[chunk.store]`` viewed as
-    ``[jets, n (source i), n (target j), hidden]``: the relu of the edge MLP's first layer, and the relu of
-    the merged layer with self edges zeroed (or what :func:`forward_group`'s ``keep`` made of them); both
-    are workspace buffers, valid until the next group.
+    The edge blocks of a chunk are ``edge_block(store, chunk)``, ``[jets, n (source i), n (target j),
+    hidden]``, of the stores below (what :func:`forward_group`'s ``keep`` made of them); they are
+    workspace buffers, valid until the next group.
     """
 
     u: Tensor  # standardised input
-    edge_store: Tensor
-    message_store: Tensor
+    edge_hidden: Tensor  # store: relu of the edge MLP's first layer
+    edge: Tensor | None  # store: the edge MLP's output (None in the merged form)
+    message_hidden: Tensor  # store: relu of node MLP 1's first layer (merged: of the merged layer)
+    message: Tensor | None  # store: node MLP 1's output, zero on self edges (None in the merged form)
     aggregate: Tensor  # node MLP 1's output averaged over incoming edges
     v: Tensor  # relu of node MLP 2's first layer
     node_out: Tensor
@@ -299,54 +295,92 @@ def edge_block(store: Tensor, chunk: Chunk) -> Tensor:
     return store[chunk.store].view(chunk.num_jets, chunk.size, chunk.size, -1)
 
 
+Keep = Callable[[Tensor, Tensor | None, Tensor, Tensor | None], object]
+
+
 def forward_group(
     folded: FoldedHIN,
     x: Tensor,
     group: Group,
     workspace: Workspace,
-    keep: Callable[[Tensor, Tensor], object] | None = None,
+    *,
+    merged: bool,
+    keep: Keep | None = None,
 ) -> GroupForward:
-    """The HIN's forward pass on the group's tracks ``x`` ``[tracks, features]``.
+    """The HIN's forward pass on the group's tracks ``x`` ``[tracks, features]``, merged or layer by layer.
 
-    ``keep(edge_hidden, message_hidden)`` may rewrite a chunk's two edge blocks in place once the forward
-    pass is done with them, while they are still in cache (LRP keeps what its backward pass needs of them).
+    ``keep(edge_hidden, edge, message_hidden, message)`` may rewrite a chunk's edge blocks in place once
+    the forward pass is done with them, while they are still in cache (LRP keeps what its backward pass
+    needs of them); ``edge`` and ``message`` are ``None`` in the merged form.
     """
     hidden = folded.w4.shape[0]
     u = torch.addcmul(folded.input_shift, x, folded.input_scale)
     q = torch.addmm(folded.b5, u, folded.w5_track.T)
-    edge_store = workspace.take("edge_store", (group.store_elements,))
-    message_store = workspace.take("message_store", (group.store_elements,))
+    names = (
+        ("edge_hidden", "message_hidden") if merged else ("edge_hidden", "edge", "message_hidden", "message")
+    )
+    stores = {name: workspace.take(name, (group.store_elements,)) for name in names}
     aggregate = u.new_zeros(len(u), hidden)  # the mean over no incoming edge is zero
     if group.store_elements:
         # Edge blocks are [jets, n (source i), n (target j), hidden]; self edges i = i are computed with
         # the rest and zeroed where they would enter a sum.
-        source = torch.addmm(folded.b_source, u, folded.w_source.T)
+        source = torch.addmm(folded.source_bias(merged), u, folded.w_source.T)
         target = u @ folded.w1_target.T
         message_sum = aggregate
         for chunk in group.chunks:
             if chunk.size < 2:
                 continue
             jets, n, rows = chunk.num_jets, chunk.size, chunk.tracks
-            edge_hidden, message_hidden = edge_block(edge_store, chunk), edge_block(message_store, chunk)
+            blocks = {name: edge_block(store, chunk) for name, store in stores.items()}
+            edge_hidden, message_hidden = blocks["edge_hidden"], blocks["message_hidden"]
             source_terms = source[rows].view(jets, n, 1, 2 * hidden)
             torch.add(source_terms[..., :hidden], target[rows].view(jets, 1, n, hidden), out=edge_hidden)
             edge_hidden.relu_()
-            torch.mm(edge_hidden.view(-1, hidden), folded.w_merged.T, out=message_hidden.view(-1, hidden))
+            edge, message = blocks.get("edge"), blocks.get("message")
+            if merged:
+                _linear(edge_hidden, folded.w_merged, None, out=message_hidden)
+            else:
+                _linear(edge_hidden, folded.w3, folded.b3, out=edge)
+                _linear(edge, folded.w2_edge, None, out=message_hidden)
             message_hidden.add_(source_terms[..., hidden:]).relu_()
-            message_hidden.diagonal(dim1=1, dim2=2).zero_()
-            torch.sum(message_hidden, dim=1, out=message_sum[rows].view(jets, n, hidden))
+            if not merged:
+                _linear(message_hidden, folded.w4, folded.b4, out=message)
+            summed = message_hidden if merged else message
+            summed.diagonal(dim1=1, dim2=2).zero_()
+            torch.sum(summed, dim=1, out=message_sum[rows].view(jets, n, hidden))
             if keep is not None:
-                keep(edge_hidden, message_hidden)
-        aggregate = torch.addmm(folded.b4, message_sum.mul_(group.inverse_degree), folded.w4.T)
-        if group.has_edges is not None:
-            aggregate.mul_(group.has_edges)
+                keep(edge_hidden, edge, message_hidden, message)
+        aggregate = message_sum.mul_(group.inverse_degree)
+        if merged:
+            aggregate = torch.addmm(folded.b4, aggregate, folded.w4.T)
+            if group.has_edges is not None:
+                aggregate.mul_(group.has_edges)
         q.addmm_(aggregate, folded.w5_aggregate.T)
     v = q.relu_()
     node_out = torch.addmm(folded.b6, v, folded.w6.T)
     pooled = group.jet_sum(node_out).div_(group.counts.clamp(min=1)[:, None])
     h = torch.addmm(folded.b7, pooled, folded.w7.T).relu_()
     logits = torch.addmm(folded.b8, h, folded.w8.T)
-    return GroupForward(u, edge_store, message_store, aggregate, v, node_out, h, logits)
+    return GroupForward(
+        u,
+        stores["edge_hidden"],
+        stores.get("edge"),
+        stores["message_hidden"],
+        stores.get("message"),
+        aggregate,
+        v,
+        node_out,
+        h,
+        logits,
+    )
+
+
+def _linear(block: Tensor, weight: Tensor, bias: Tensor | None, *, out: Tensor) -> Tensor:
+    """``block Wᵀ + b`` over the last axis of a ``[..., in]`` block, written to ``out`` ``[..., out]``."""
+    rows, result = block.reshape(-1, block.shape[-1]), out.view(-1, out.shape[-1])
+    if bias is None:
+        return torch.mm(rows, weight.T, out=result)
+    return torch.addmm(bias, rows, weight.T, out=result)
 
 
 @torch.no_grad()
@@ -361,5 +395,5 @@ def dense_forward(model: nn.Module, batch: Batch) -> Tensor:
     logits = x.new_zeros(int(batch.num_graphs), folded.w8.shape[0])
     workspace = workspace_for(x)
     for group in groups(batch, folded.w4.shape[0], x):
-        logits[group.jets] = forward_group(folded, x[group.tracks], group, workspace).logits
+        logits[group.jets] = forward_group(folded, x[group.tracks], group, workspace, merged=True).logits
     return logits

@@ -19,12 +19,15 @@ precision (tested) and gradients are the same.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
-from hepxai.models.interaction_network import InteractionNetwork
+if TYPE_CHECKING:  # the model imports this module for its fast_forward
+    from hepxai.models.interaction_network import InteractionNetwork
 
 
 def fused_forward(model: InteractionNetwork, batch: Batch) -> Tensor:

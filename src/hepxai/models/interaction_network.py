@@ -5,6 +5,10 @@ Input BatchNorm over the track features; an edge block ``MLP([x_src, x_dst])``; 
 tracks of each jet, then ``MLP`` giving two logits in the order [QCD, H]. Every MLP is
 ``Linear -> BatchNorm1d -> ReLU -> Linear``. Module names and indices match the original checkpoint,
 up to the prefixes that :func:`hepxai.models.checkpoint.load_checkpoint` maps.
+
+Its faster exact forms live beside it: the fused pass (:mod:`hepxai.models.fused`) and the dense blocks
+(:mod:`hepxai.models.dense`) for scoring and training, and the dense LRP-ε (:mod:`hepxai.models.dense_lrp`),
+which registers itself with the explainers' canonizers.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
+from hepxai.models.dense import dense_applies, dense_forward
+from hepxai.models.fused import fused_forward
 from hepxai.models.graph_ops import aggregate, gather, pool
 from hepxai.models.registry import GraphModel, register_model
 
@@ -68,9 +74,6 @@ class InteractionNetwork(GraphModel):
     def fast_forward(self, batch: Batch) -> Tensor:
         """The same logits, faster: dense blocks in eval mode on fully connected jets
         (:mod:`hepxai.models.dense`), else the fused pass (:mod:`hepxai.models.fused`) without masks."""
-        from hepxai.models.dense import dense_applies, dense_forward
-        from hepxai.models.fused import fused_forward
-
         if getattr(batch, "edge_weight", None) is not None or getattr(batch, "node_weight", None) is not None:
             return self(batch)
         if not self.training and dense_applies(self, batch):

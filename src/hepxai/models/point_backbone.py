@@ -85,7 +85,7 @@ class PointBackbone(GraphModel):
         head: Hidden widths of the head, ``(128, 64)`` as the LRI paper.
         k: Neighbours per point when the graph is built from ``batch.pos`` (self loop on top).
         unit_directions: Build that graph from ``pos / ‖pos‖`` (the LRI code's treatment of ActsTrack hits,
-            :func:`hepxai.models.point_graph.unit_direction`).
+            :func:`hepxai.data.graphs.unit_direction`).
     """
 
     input_norm_name = "input_norm"

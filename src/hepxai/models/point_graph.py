@@ -8,8 +8,9 @@ One rule for every backbone (DGCNN, EGNN, Point Transformer):
   ``batch.pos`` (:func:`hepxai.data.graphs.distance_and_direction`).
 - ``edge_weight``: ``batch.edge_weight`` or ``None``.
 
-With ``unit_directions`` a graph built here uses ``pos / ‖pos‖`` in place of ``pos`` (:func:`unit_direction`,
-the LRI code's treatment of ActsTrack hits); a graph the batch carries is used as it is.
+With ``unit_directions`` a graph built here uses ``pos / ‖pos‖`` in place of ``pos``
+(:func:`~hepxai.data.graphs.unit_direction`, the LRI code's treatment of ActsTrack hits); a graph the batch
+carries is used as it is.
 
 Datasets on disk hold points only (``pos``, ``x``), so files stay small and a method that moves the points
 (LRI-Gaussian) rebuilds the graph on the moved positions by setting its own ``edge_index``, ``edge_attr``
@@ -24,11 +25,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from hepxai.data.graphs import distance_and_direction, knn_edge_index
+from hepxai.data.graphs import distance_and_direction, knn_edge_index, unit_direction
 
 DEFAULT_K = 5
 """Neighbours per point of the LRI paper's graphs (a self loop comes on top)."""
@@ -59,7 +59,8 @@ def point_graph(
         width: Edge features the caller reads (``edge_attr`` must have this many columns); 0: none, and
             ``edge_attr`` comes back ``None``.
         owner: Who asks, for error messages.
-        unit_directions: Build from ``pos / ‖pos‖`` instead of ``pos`` (see :func:`unit_direction`).
+        unit_directions: Build from ``pos / ‖pos‖`` instead of ``pos``
+            (:func:`~hepxai.data.graphs.unit_direction`).
 
     Raises:
         ValueError: the batch has neither ``edge_index`` nor ``pos``, ``edge_attr`` without
@@ -92,17 +93,6 @@ def point_graph(
         )
         raise ValueError(msg)
     return PointGraph(edge_index, edge_attr, getattr(batch, "edge_weight", None))
-
-
-def unit_direction(pos: Tensor) -> Tensor:
-    """``pos / ‖pos‖``: every point moved onto the unit sphere around the origin.
-
-    The LRI code does this to ActsTrack hits before it builds the graph (its ``CoorsNorm``): the hits of a
-    track from the beam line then lie close together whatever their radius, so the 5 nearest neighbours of a
-    hit are mostly hits of its own track. On the ActsTrack-like data a DGCNN reaches a validation AUC of 0.877
-    after 3 epochs with it and 0.568 without (``bench/bench_backbones.py``, docs/models.md).
-    """
-    return pos / torch.linalg.vector_norm(pos, dim=1, keepdim=True).clamp(min=1e-12)
 
 
 def with_point_graph(batch: Batch, *, k: int = DEFAULT_K, unit_directions: bool = False) -> Batch:

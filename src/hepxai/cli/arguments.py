@@ -1,0 +1,48 @@
+"""Argument helpers shared by every command module: the help formatter, option checks, common options.
+
+Kept apart from the package's ``__init__`` (which imports every command module to build the parser), so
+that no command module imports the package that imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from hepxai.errors import InputError
+
+
+def require_at_least(option: str, value: float | None, minimum: float) -> None:
+    """Refuse an option below ``minimum`` (``None``, an unset option, passes).
+
+    Raises:
+        InputError: ``value < minimum``, naming the option.
+    """
+    if value is not None and value < minimum:
+        msg = f"{option} must be at least {minimum} (got {value})"
+        raise InputError(msg)
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless it has none worth showing (None, False, a required option)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.required:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def add_model_selection_argument(parser: argparse.ArgumentParser) -> None:
+    """``--selection`` for commands that apply a trained model to a dataset (explain, benchmark)."""
+    parser.add_argument(
+        "--selection",
+        choices=("model", "auto", "original", "none"),
+        default="model",
+        help="jet selection: model = the one the model was trained with (auto for checkpoints that do not "
+        "store it, such as the original HIN); original: 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; auto "
+        "applies original when the schema has those spectators",
+    )
+
+
+def formatter() -> type[argparse.HelpFormatter]:
+    """Help formatter that shows defaults, shared by every subcommand."""
+    return _DefaultsFormatter
