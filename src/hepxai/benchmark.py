@@ -33,6 +33,7 @@ from hepxai.explain.base import get_explainer, track_scores
 from hepxai.explain.forward import drop_tracks, eval_mode
 from hepxai.explain.rules import Epsilon, Gamma, ZPlus
 from hepxai.explain.targets import target_probability
+from hepxai.io.atomic import atomic_path, write_text
 from hepxai.metrics.interpretation import (
     deletion_area,
     interpretation_auc,
@@ -381,14 +382,18 @@ def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> 
     """Write ``table.csv``, ``table.md``, ``deletion_curves.csv`` and ``deletion.png`` to ``out_dir``."""
     from hepxai.plots.deletion import plot_deletion_curves
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / name for name in ("table.csv", "table.md", "deletion_curves.csv", "deletion.png")]
-    result.table.to_csv(paths[0], index=False, float_format="%.4f")
-    paths[1].write_text(format_markdown(result, command=command))
+    with atomic_path(paths[0]) as temporary:
+        result.table.to_csv(temporary, index=False, float_format="%.4f")
+    write_text(paths[1], format_markdown(result, command=command))
     curves = pd.DataFrame({name: drop.numpy() for name, drop in result.deletion_curves.items()})
     curves.index.name = "tracks_removed"
-    curves.to_csv(paths[2], float_format="%.5f")
-    plot_deletion_curves(result.deletion_curves).savefig(paths[3], dpi=110, bbox_inches="tight")
+    with atomic_path(paths[2]) as temporary:
+        curves.to_csv(temporary, float_format="%.5f")
+    with atomic_path(paths[3]) as temporary:
+        plot_deletion_curves(result.deletion_curves).savefig(
+            temporary, dpi=110, bbox_inches="tight", format="png"
+        )
     return paths
 
 
@@ -422,7 +427,7 @@ def write_results(result: BenchmarkResult, path: Path, *, model: str) -> Path:
     table = result.table[columns].rename(columns={f"prec@{k}": f"prec_at_{k}" for k in PRECISION_AT})
     table["jets"] = result.num_jets
     table["model"] = model
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, float_format="%.4f")
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.4f")
     write_provenance(path)
     return path

@@ -8,7 +8,6 @@ refused with one line naming the file and the key.
 from __future__ import annotations
 
 import dataclasses
-import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from typing import Any, Literal
 import yaml
 
 from hepxai.errors import InputError
+from hepxai.io.atomic import write_text
+from hepxai.io.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,7 @@ def load_config(path: str | Path) -> RunConfig:
     if not path.is_file():
         msg = f"{path}: config file not found"
         raise InputError(msg)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        msg = f"{path}: not valid YAML ({type(err).__name__})"
-        raise InputError(msg) from err
-    return config_from_dict(raw, source=str(path))
+    return config_from_dict(read_yaml(path), source=str(path))
 
 
 def config_from_dict(raw: object, *, source: str = "config") -> RunConfig:
@@ -148,12 +144,7 @@ def config_to_dict(config: Any) -> dict[str, dict[str, Any]]:
 
 def write_config(config: Any, path: str | Path) -> Path:
     """Write the config as YAML atomically (a temporary file, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
-    os.replace(temporary, path)
-    return path
+    return write_text(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))
 
 
 def _reject_unknown(values: dict, valid: dict, source: str, *, prefix: str) -> None:

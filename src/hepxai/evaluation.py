@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -18,6 +17,7 @@ from tqdm.auto import tqdm
 from hepxai import baselines
 from hepxai.data.jets import Jets, rechunk
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
 from hepxai.metrics.classification import (
     background_rejection,
     roc_auc,
@@ -28,7 +28,7 @@ from hepxai.models.registry import GraphModel
 from hepxai.plots.classification import mass_sculpting_figure, roc_figure
 
 log = logging.getLogger(__name__)
-_PNG = {"dpi": 110, "bbox_inches": "tight"}
+_PNG = {"dpi": 110, "bbox_inches": "tight", "format": "png"}
 
 
 @torch.no_grad()
@@ -243,8 +243,7 @@ def _score(
     )
 
 
-def _atomic(path: Path, write: object) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(temporary_path)``, then rename the temporary file to ``path``."""
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
-    write(temporary)  # type: ignore[operator]
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        write(temporary)

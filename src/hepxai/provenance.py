@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hepxai import __version__
+from hepxai.io.atomic import write_text
 
 COMMAND: ContextVar[tuple[str, ...] | None] = ContextVar("COMMAND", default=None)
 """The ``hepxai`` command line being run, as :func:`hepxai.cli.main` parsed it."""
@@ -63,10 +64,7 @@ def write_provenance(
         "file": Path(csv_path).name,
         "writes": [*(old for old in earlier if old.get("command") != entry["command"]), entry],
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(json.dumps(content, indent=2) + "\n")
-    os.replace(temporary, path)
-    return path
+    return write_text(path, json.dumps(content, indent=2) + "\n")
 
 
 def machine() -> dict[str, Any]:

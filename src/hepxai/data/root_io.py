@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +16,7 @@ from tqdm.auto import tqdm
 from hepxai.data.jets import Jets
 from hepxai.data.schema import Schema
 from hepxai.errors import InputError
+from hepxai.io.atomic import AtomicPath
 
 log = logging.getLogger(__name__)
 
@@ -278,15 +278,19 @@ class TreeWriter:
     def __init__(self, path: str | Path, tree_name: str, *, compression_level: int = 4) -> None:
         self.path = Path(path)
         self.tree_name = tree_name
-        self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._output = AtomicPath(self.path)
         self._compression = uproot.ZLIB(compression_level)
         self._file: uproot.WritableDirectory | None = None
         self._tree = None
         self.num_entries = 0
 
     def __enter__(self) -> TreeWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = uproot.recreate(self._temporary, compression=self._compression)
+        temporary = self._output.__enter__()
+        try:
+            self._file = uproot.recreate(temporary, compression=self._compression)
+        except BaseException as err:
+            self.__exit__(type(err), err, err.__traceback__)
+            raise
         return self
 
     def extend(self, branches: Mapping[str, np.ndarray | ak.Array]) -> None:
@@ -305,12 +309,17 @@ class TreeWriter:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._file is not None:
-            self._file.close()
-        if exc_type is None and self._tree is not None:
-            os.replace(self._temporary, self.path)
-        else:
-            self._temporary.unlink(missing_ok=True)
+        try:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+        except BaseException as err:
+            self._output.__exit__(type(err), err, err.__traceback__)
+            raise
+        if exc is None and self._tree is None:
+            self._output.discard()  # nothing was written
+            return
+        self._output.__exit__(exc_type, exc, tb)  # commits or discards
 
 
 def _branch_type(values: np.ndarray | ak.Array) -> str | np.dtype:

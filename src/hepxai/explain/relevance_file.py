@@ -19,7 +19,6 @@ Written to a temporary name and renamed when complete, so a file that exists is 
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from hepxai.errors import InputError
+from hepxai.io.atomic import AtomicPath, unreadable_output
+from hepxai.io.hdf import hdf_check
 
 _TABLES = ("jets", "tracks", "edges")
 
@@ -143,16 +144,21 @@ class RelevanceWriter:
         self, path: str | Path, feature_names: list[str], display_names: list[str], meta: dict[str, Any]
     ) -> None:
         self.path = Path(path)
-        self._temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._output = AtomicPath(self.path, check=self._check)
+        self._rows = dict.fromkeys(_TABLES, 0)
         self._features = pd.DataFrame({"name": feature_names, "display_name": display_names})
         self.meta = dict(meta)
         """Settings written as the ``meta`` table when the file is complete; may be added to until then."""
         self._store: pd.HDFStore | None = None
 
     def __enter__(self) -> RelevanceWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._store = pd.HDFStore(self._temporary, mode="w", complevel=5, complib="blosc:lz4")
-        self._store.put("features", self._features, format="fixed", track_times=False)
+        temporary = self._output.__enter__()
+        try:
+            self._store = pd.HDFStore(temporary, mode="w", complevel=5, complib="blosc:lz4")
+            self._store.put("features", self._features, format="fixed", track_times=False)
+        except BaseException as err:
+            self.__exit__(type(err), err, err.__traceback__)
+            raise
         return self
 
     def append(self, **tables: pd.DataFrame) -> None:
@@ -165,22 +171,34 @@ class RelevanceWriter:
                 msg = f"unknown relevance table '{key}' (valid: {', '.join(_TABLES)})"
                 raise ValueError(msg)
             # ``jet_id`` as a data column: one jet's rows are read with a query, not a scan.
-            self._store.append(
-                key, table.reset_index(drop=True), format="table", index=False, data_columns=["jet_id"]
-            )
+            try:
+                self._store.append(
+                    key, table.reset_index(drop=True), format="table", index=False, data_columns=["jet_id"]
+                )
+            except OSError:
+                raise
+            except Exception as err:  # HDF5 reports a full disk as "Problems appending the records"
+                raise unreadable_output(self.path, f"appending to table '{key}' failed") from err
+            self._rows[key] += len(table)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._store is not None:
-            if exc_type is None:
-                meta = pd.DataFrame({k: [v] for k, v in self.meta.items()})
-                self._store.put("meta", meta, format="fixed", track_times=False)
-            self._store.close()
-        if exc_type is None:
-            os.replace(self._temporary, self.path)
-        else:
-            self._temporary.unlink(missing_ok=True)
+        try:
+            if self._store is not None:
+                if exc is None:
+                    meta = pd.DataFrame({k: [v] for k, v in self.meta.items()})
+                    self._store.put("meta", meta, format="fixed", track_times=False)
+                self._store.close()
+                self._store = None
+        except BaseException as err:
+            self._output.__exit__(type(err), err, err.__traceback__)
+            raise
+        self._output.__exit__(exc_type, exc, tb)  # commits (checks, renames) or discards
+
+    def _check(self, temporary: Path) -> None:
+        written = {"features": None, "meta": None, **{k: n for k, n in self._rows.items() if n}}
+        hdf_check(self.path, written)(temporary)
 
 
 def read_relevance_file(path: str | Path) -> RelevanceFile:

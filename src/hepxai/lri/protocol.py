@@ -22,7 +22,6 @@ The table over seeds is :mod:`hepxai.lri.table`.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -46,6 +45,8 @@ from hepxai.explain.forward import eval_mode
 from hepxai.explain.gradients import GradGAM, GradGeo, GradientTimesInput
 from hepxai.explain.lrp import LRP
 from hepxai.explain.masks import BernMask, BernMaskP
+from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.yaml_files import read_yaml
 from hepxai.lri.bernoulli import LRIBernoulli
 from hepxai.lri.gaussian import LRIGaussian
 from hepxai.lri.geometry import with_graphs
@@ -241,7 +242,7 @@ def load_run(folder: Path, spec: RunSpec) -> tuple[GraphModel, Objective]:
 
 def _settings_of(folder: Path) -> dict[str, Any]:
     path = folder / "method.yaml"
-    return _objective_options((yaml.safe_load(path.read_text()) or {}) if path.is_file() else {})
+    return _objective_options(read_yaml(path) if path.is_file() else {})
 
 
 def _objective_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -378,7 +379,8 @@ def _score(
     score, truth_all, graph_all = torch.cat(scores), torch.cat(truth), torch.cat(graph)
     folder.mkdir(parents=True, exist_ok=True)
     saved = {"score": score, "truth": truth_all, "sample": graph_all}
-    torch.save({**saved, **_covariances(objective, model, positives)}, folder / SCORES_FILE)
+    with atomic_path(folder / SCORES_FILE) as temporary:
+        torch.save({**saved, **_covariances(objective, model, positives)}, temporary)
     result.update(
         interp_auc=interpretation_auc(score, truth_all),
         prec_at_k1=precision_at_k(score, truth_all, graph_all, k1),
@@ -416,7 +418,8 @@ def _scorer(
     train_data = dataset.splits["train"]
     generator.fit(list(_batches(train_data.select(train_data.label == 1))))
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(generator.generator.state_dict(), folder / "generator.pt")
+    with atomic_path(folder / "generator.pt") as temporary:
+        torch.save(generator.generator.state_dict(), temporary)
     return lambda batch: generator.explain(batch).node[:, 0]
 
 
@@ -437,17 +440,14 @@ def _finished(folder: Path, spec: RunSpec) -> dict | None:
     path = folder / RESULT_FILE
     if not path.is_file():
         return None
-    record = yaml.safe_load(path.read_text()) or {}
+    record = read_yaml(path)
     if record.pop("settings", None) != spec.settings():
         return None
     return record
 
 
 def _write_yaml(path: Path, content: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(yaml.safe_dump(_plain(content), sort_keys=False))
-    os.replace(temporary, path)
+    write_text(path, yaml.safe_dump(_plain(content), sort_keys=False))
 
 
 def _plain(value: Any) -> Any:

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from torch import Tensor
 from torch_geometric.data import Data
 
 from hepxai.data.pointsets.store import load_pointset
 from hepxai.errors import InputError
+from hepxai.io.torch_files import load_torch
+from hepxai.io.yaml_files import read_yaml
 from hepxai.lri.protocol import RESULT_FILE, SCORES_FILE
 
 
@@ -76,20 +77,20 @@ def read_run_scores(folder: str | Path) -> RunScores:
         if not path.is_file():
             msg = f"{path}: missing (not a finished run with scores; run hepxai lri train first)"
             raise InputError(msg)
-    result = yaml.safe_load(result_path.read_text()) or {}
+    result = read_yaml(result_path)
     for field in ("dataset", "dataset_kind", "backbone", "method", "seed"):
         if field not in result:
             msg = f"{result_path}: field {field!r} is missing"
             raise InputError(msg)
-    stored = torch.load(scores_path, weights_only=False)
+    stored = load_torch(scores_path, "scores file")
     for field in ("score", "truth", "sample"):
-        if field not in stored:
+        if not isinstance(stored, dict) or not isinstance(stored.get(field), torch.Tensor):
             msg = f"{scores_path}: field {field!r} is missing"
             raise InputError(msg)
     covariance = stored.get("covariance")
     scale = None
     if covariance is not None:
-        scale = (yaml.safe_load((folder / "method.yaml").read_text()) or {}).get("scale")
+        scale = read_yaml(folder / "method.yaml").get("scale")
         if scale is None:
             msg = f"{folder / 'method.yaml'}: field 'scale' is missing (needed for the covariance)"
             raise InputError(msg)

@@ -11,14 +11,14 @@ runs of another protocol are another row.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from hepxai.io.atomic import atomic_path
+from hepxai.io.yaml_files import read_yaml
 from hepxai.lri.protocol import RESULT_FILE
 from hepxai.provenance import write_provenance
 
@@ -36,7 +36,7 @@ def collect(out: str | Path) -> list[dict]:
     """The results of every finished run under ``out`` (dataset, backbone, method, seed order), each
     with the ``settings`` its ``result.yaml`` records."""
     paths = sorted(Path(out).glob(f"*/*/*/seed*/{RESULT_FILE}"))
-    return [yaml.safe_load(path.read_text()) or {} for path in paths]
+    return [read_yaml(path) for path in paths]
 
 
 def settings_label(settings: dict[str, Any] | None, method: str) -> str:
@@ -86,10 +86,8 @@ def write_table(out: str | Path, path: str | Path) -> pd.DataFrame:
     provenance sidecar; returns the table."""
     table = summarise(collect(out))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    table.to_csv(temporary, index=False, float_format="%.4f")
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.4f")
     write_provenance(path, update=True)
     return table
 

@@ -7,7 +7,6 @@ HIN, and the original HIN state dict (``.npz``/``.pth``) loads as one. Keys a ki
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,8 @@ import numpy as np
 import torch
 
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
+from hepxai.io.torch_files import unreadable
 from hepxai.models.interaction_network import InteractionNetwork
 from hepxai.models.registry import GraphModel, build_model, model_class, model_kinds
 
@@ -30,19 +31,9 @@ _ORIGINAL_PREFIXES = {
 def save_checkpoint(path: str | Path, model: GraphModel, **extra: Any) -> Path:
     """Write the model (and any ``extra`` training state) atomically: a temporary file, then a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    torch.save(
-        {
-            "format": FORMAT,
-            "kind": model.kind,
-            "config": model.config,
-            "state_dict": model.state_dict(),
-            **extra,
-        },
-        temporary,
-    )
-    os.replace(temporary, path)
+    content = {"format": FORMAT, "kind": model.kind, "config": model.config, "state_dict": model.state_dict()}
+    with atomic_path(path) as temporary:
+        torch.save({**content, **extra}, temporary)
     return path
 
 
@@ -72,8 +63,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         else:
             content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        msg = f"{path}: not a readable checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})"
-        raise InputError(msg) from err
+        raise unreadable(path, "checkpoint", err) from err
     if not isinstance(content, dict):
         msg = f"{path}: expected a state dict or a hepxai checkpoint, got {type(content).__name__}"
         raise InputError(msg)

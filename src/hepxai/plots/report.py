@@ -11,7 +11,6 @@ import base64
 import html
 import io
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
+from hepxai.io.atomic import write_text
 from hepxai.plots.gallery import summary_figures
 from hepxai.plots.heatmap import relevance_heatmap
 from hepxai.plots.jet_graph import jet_graph_plotly
@@ -344,9 +344,6 @@ def write_report(
         "it opens offline; 3D graphs are drawn only while their section is open.</p>"
         f"<script>{_SCRIPT}</script></body></html>"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    temporary.write_text(page, encoding="utf-8")
-    os.replace(temporary, path)
+    write_text(path, page)
     log.info("wrote the report of %d jets to %s (%.1f MB)", len(jet_ids), path, path.stat().st_size / 1e6)
     return path

@@ -10,6 +10,8 @@ import matplotlib as mpl
 import mplhep
 from matplotlib.figure import Figure
 
+from hepxai.io.atomic import atomic_path
+
 _OVERRIDES = {
     "font.size": 14,
     "axes.titlesize": 15,
@@ -49,11 +51,11 @@ def save_figure(
 ) -> list[Path]:
     """Write ``figure`` to ``stem.<format>`` for each format; returns the paths."""
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     with plot_style():
         for fmt in formats:
             path = stem.with_suffix(f".{fmt}")
-            figure.savefig(path, dpi=dpi)
+            with atomic_path(path) as temporary:
+                figure.savefig(temporary, dpi=dpi, format=fmt)
             paths.append(path)
     return paths

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,8 @@ from tqdm.auto import tqdm
 
 from hepxai.data.graphs import radius_edge_index
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.yaml_files import read_yaml
 from hepxai.tracking.event_graph import orient_edges, true_edge_index
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ def load_embedding(folder: str | Path, *, which: str = "best") -> tuple[HitEmbed
     if not path.is_file() or not (folder / "config.yaml").is_file():
         msg = f"{path}: embedding checkpoint not found (train it first)"
         raise InputError(msg)
-    config = EmbeddingConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
+    config = EmbeddingConfig(**read_yaml(folder / "config.yaml"))
     model = HitEmbedding(config)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
     return model.eval(), config
@@ -233,25 +234,22 @@ def _claim(folder: Path, config: EmbeddingConfig) -> None:
     path = folder / "config.yaml"
     wanted = asdict(config)
     if path.is_file():
-        earlier = yaml.safe_load(path.read_text())
+        earlier = read_yaml(path)
         for key, value in wanted.items():
             if key not in GRAPH_ONLY and earlier.get(key) != value:
                 msg = f"{path}: field '{key}' is {earlier.get(key)!r}, this run asks for {value!r}"
                 raise InputError(msg)
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(wanted, sort_keys=False))
+    write_text(path, yaml.safe_dump(wanted, sort_keys=False))
 
 
 def _save(
     path: Path, model: HitEmbedding, optimizer: torch.optim.Optimizer, history: list[EpochRecord]
 ) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "history": [asdict(record) for record in history],
-        },
-        temporary,
-    )
-    os.replace(temporary, path)
+    content = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": [asdict(record) for record in history],
+    }
+    with atomic_path(path) as temporary:
+        torch.save(content, temporary)

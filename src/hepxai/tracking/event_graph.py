@@ -37,7 +37,6 @@ naming the setting, the builder and its parameters. Read them with :func:`read_g
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +47,8 @@ from torch_geometric.data import Data
 
 from hepxai.data.detector.trackml_io import TrackMLEvent, event_prefix
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.tracking import trackml_weights
 
 HIT_FEATURES = ("r", "phi", "z")
@@ -163,10 +164,8 @@ def graph_path(folder: str | Path, split: str, event_id: int) -> Path:
 def write_graph(data: Data, path: str | Path) -> Path:
     """Write ``data`` as a dict of tensors, atomically (a temporary file, then a rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    torch.save(data.to_dict(), temporary)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        torch.save(data.to_dict(), temporary)
     return path
 
 
@@ -220,7 +219,7 @@ def write_graph_record(folder: str | Path, record: dict) -> Path:
         "feature_scales": list(FEATURE_SCALES),
         "edge_features": list(EDGE_FEATURES),
     }
-    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    write_text(path, yaml.safe_dump(content, sort_keys=False))
     return path
 
 
@@ -230,4 +229,4 @@ def read_graph_record(folder: str | Path) -> dict:
     if not path.is_file():
         msg = f"{folder}: field '{GRAPHS_FILE}' is missing (not a graph folder)"
         raise InputError(msg)
-    return yaml.safe_load(path.read_text())
+    return read_yaml(path)

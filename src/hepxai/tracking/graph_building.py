@@ -22,6 +22,7 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
 from hepxai.metrics.tracking import graph_efficiency_purity
 from hepxai.tracking.event_graph import (
     GRAPHS_FILE,
@@ -190,6 +191,5 @@ def graph_seconds(folder: str | Path, split: str, paths: Sequence[Path]) -> floa
 
 def _write_stats(path: Path, rows: list[dict]) -> None:
     table = pd.DataFrame(rows).drop_duplicates(["split", "event_id"], keep="last")
-    temporary = path.with_name(f".{path.name}.partial")
-    table.sort_values(["split", "event_id"]).to_csv(temporary, index=False)
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        table.sort_values(["split", "event_id"]).to_csv(temporary, index=False)

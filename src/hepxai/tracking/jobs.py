@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hepxai.explain.edge_relevance import Method, explain_edge
+from hepxai.io.atomic import atomic_path
 from hepxai.metrics.tracking import drop_small_candidates
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.plots.style import save_figure
@@ -143,8 +144,8 @@ def write_tracks(
                 {"event_id": event_id_of(event), "hit_id": event.hit_id.numpy(), "track_id": track_id}
             )
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pd.concat(tables).to_csv(out, index=False)
+    with atomic_path(out) as temporary:
+        pd.concat(tables).to_csv(temporary, index=False)
     log.info("wrote %s", out)
     return out
 
@@ -268,9 +269,9 @@ def write_edge_explanation(
     check_edge(graph, edge, source)
     relevance = explain_edge(classifier, graph, edge, method=method)
     tables = explanation_tables(graph, edge_scores(classifier, graph), relevance)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tables.hits.to_csv(f"{out}_hits.csv", index=False)
-    tables.edges.to_csv(f"{out}_edges.csv", index=False)
+    for name, table in (("hits", tables.hits), ("edges", tables.edges)):
+        with atomic_path(f"{out}_{name}.csv") as temporary:
+            table.to_csv(temporary, index=False)
     log.info(
         "edge %d of event %d: logit %.4f; relevance on hits %.4f, on edge geometry %.4f, absorbed %.4f "
         "(%d hits, %d edges reached) -> %s_hits.csv, %s_edges.csv",
@@ -292,16 +293,18 @@ def _write_evaluation(
     out: Path, rows: list[dict[str, object]], evaluated: dict[str, ChainResult], setting: Setting
 ) -> None:
     """``summary.csv``, ``particles.csv``, ``efficiency.csv`` and ``efficiency.png`` in ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(out / "summary.csv", index=False, float_format="%.5g")
+    with atomic_path(out / "summary.csv") as temporary:
+        pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.5g")
     particles = [result.particles.assign(method=name) for name, result in evaluated.items()]
-    pd.concat(particles, ignore_index=True).to_csv(out / "particles.csv", index=False)
+    with atomic_path(out / "particles.csv") as temporary:
+        pd.concat(particles, ignore_index=True).to_csv(temporary, index=False)
     binned = {}
     for name, result in evaluated.items():
         chosen = result.particles[result.particles["reconstructable"]]
         binned[name] = binned_efficiencies(chosen["pt"], chosen["eta"], chosen["matched"], setting)
     tables = [efficiency_table(chain).assign(method=name) for name, chain in binned.items()]
-    pd.concat(tables, ignore_index=True).to_csv(out / "efficiency.csv", index=False, float_format="%.5g")
+    with atomic_path(out / "efficiency.csv") as temporary:
+        pd.concat(tables, ignore_index=True).to_csv(temporary, index=False, float_format="%.5g")
     save_figure(efficiency_figure(binned), out / "efficiency", ("png",))
 
 

@@ -23,6 +23,7 @@ import torch
 from torch_geometric.data import Data
 
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
 from hepxai.tracking.event_graph import true_edge_index
 
 CUT_QUANTITIES = ("z0", "phi_slope")
@@ -92,11 +93,9 @@ class ModuleMap:
     def save(self, path: str | Path) -> Path:
         """Write the map as ``.npz``: one array per column, and the cuts (NaN: none)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         cuts = {f"cut_{name}": np.nan if self.cuts is None else self.cuts[name] for name in CUT_QUANTITIES}
-        temporary = path.with_name(f".{path.stem}.partial.npz")
-        np.savez(temporary, **cuts, **{name: self.table[name].to_numpy() for name in COLUMNS})
-        temporary.replace(path)
+        with atomic_path(path) as temporary, temporary.open("wb") as file:
+            np.savez(file, **cuts, **{name: self.table[name].to_numpy() for name in COLUMNS})
         return path
 
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hepxai.io.atomic import atomic_path
 from hepxai.provenance import write_provenance
 from hepxai.tracking.chain_evaluation import ChainResult
 
@@ -100,9 +101,7 @@ def update_results(path: str | Path, rows: list[dict[str, object]]) -> Path:
         new = pd.concat([old[keep], new], ignore_index=True)
     columns = [*COLUMNS, *(c for c in new.columns if c not in COLUMNS)]
     new = new.reindex(columns=columns).sort_values(list(KEY), kind="stable")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    new.to_csv(temporary, index=False, float_format="%.5g")
-    temporary.replace(path)
+    with atomic_path(path) as temporary:
+        new.to_csv(temporary, index=False, float_format="%.5g")
     write_provenance(path, update=True)
     return path

@@ -26,6 +26,8 @@ from hepxai.data.detector.geometry import Geometry, load_geometry
 from hepxai.data.detector.simulation import DetectorSettings, detect
 from hepxai.data.detector.trackml_io import event_prefix, read_hdf, write_csv, write_hdf
 from hepxai.errors import InputError
+from hepxai.io.atomic import write_text
+from hepxai.io.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +241,7 @@ def _claim(folder: Path, record: dict) -> None:
     """Write ``run.yaml``, or check that the folder's earlier run had the same settings."""
     path = folder / RUN_FILE
     if path.is_file():
-        earlier = yaml.safe_load(path.read_text()) or {}
+        earlier = read_yaml(path)
         for key, value in record.items():
             if key != "geometry" and earlier.get(key) != value:
                 msg = (
@@ -248,9 +250,7 @@ def _claim(folder: Path, record: dict) -> None:
                 )
                 raise InputError(msg)
         return
-    temporary = path.with_name(f".{RUN_FILE}.tmp")
-    temporary.write_text(yaml.safe_dump(record, sort_keys=False))
-    temporary.replace(path)
+    write_text(path, yaml.safe_dump(record, sort_keys=False))
 
 
 def _block_name(first: int, last: int) -> str:
@@ -265,7 +265,7 @@ def _block(index: int, events: int, events_per_file: int) -> tuple[int, int]:
 def _done(folder: Path, index: int, output_format: str, events_per_file: int) -> bool:
     if output_format == "csv":
         return (folder / f"{event_prefix(index)}-truth.csv").is_file()
-    events = yaml.safe_load((folder / RUN_FILE).read_text())["events"]
+    events = read_yaml(folder / RUN_FILE)["events"]
     return (folder / _block_name(*_block(index, events, events_per_file))).is_file() or (
         folder / PARTS / f"{event_prefix(index)}.h5"
     ).is_file()

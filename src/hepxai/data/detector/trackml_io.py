@@ -14,7 +14,6 @@ Every file is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
+from hepxai.io.hdf import hdf_check
 
 HIT_COLUMNS = ("hit_id", "x", "y", "z", "volume_id", "layer_id", "module_id")
 PARTICLE_COLUMNS = ("particle_id", "particle_type", "vx", "vy", "vz", "px", "py", "pz", "q", "nhits")
@@ -49,12 +50,24 @@ def event_prefix(event_id: int) -> str:
 
 
 def write_csv(event: TrackMLEvent, folder: str | Path) -> Path:
-    """Write the event's CSV files into ``folder``; the truth file is renamed last, so it marks completion."""
+    """Write the event's CSV files into ``folder``; the truth file is renamed last, so it marks completion.
+
+    Where one file cannot be written (a full disk), the event's other files are removed too: no hits-only
+    event is left that a reader would take for a complete one.
+    """
     prefix = Path(folder) / event_prefix(event.event_id)
-    for name in ("hits", "particles", "truth"):
-        table = getattr(event, name)
-        if table is not None:
-            _atomic(Path(f"{prefix}-{name}.csv"), lambda path, table=table: table.to_csv(path, index=False))
+    written: list[Path] = []
+    try:
+        for name in ("hits", "particles", "truth"):
+            table = getattr(event, name)
+            if table is not None:
+                with atomic_path(f"{prefix}-{name}.csv") as temporary:
+                    table.to_csv(temporary, index=False)
+                written.append(Path(f"{prefix}-{name}.csv"))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return prefix
 
 
@@ -85,18 +98,20 @@ def read_csv(prefix: str | Path) -> TrackMLEvent:
 def write_hdf(events: list[TrackMLEvent], path: str | Path) -> Path:
     """Write ``events`` (with hits, particles and truth) to one HDF5 file."""
     path = Path(path)
-
-    def write(temporary: Path) -> None:
-        with pd.HDFStore(temporary, mode="w", complevel=5, complib="blosc:lz4") as store:
-            for name in TABLES:
-                frame = pd.concat(
-                    [getattr(event, name).assign(event_id=event.event_id) for event in events],
-                    ignore_index=True,
-                )
-                store.append(name, frame, data_columns=["event_id"], index=False)
-                store.create_table_index(name, columns=["event_id"], optlevel=6, kind="medium")
-
-    _atomic(path, write)
+    frames = {
+        name: pd.concat(
+            [getattr(event, name).assign(event_id=event.event_id) for event in events], ignore_index=True
+        )
+        for name in TABLES
+    }
+    check = hdf_check(path, {name: len(frame) for name, frame in frames.items()})
+    with (
+        atomic_path(path, check=check) as temporary,
+        pd.HDFStore(temporary, mode="w", complevel=5, complib="blosc:lz4") as store,
+    ):
+        for name, frame in frames.items():
+            store.append(name, frame, data_columns=["event_id"], index=False)
+            store.create_table_index(name, columns=["event_id"], optlevel=6, kind="medium")
     return path
 
 
@@ -198,13 +213,3 @@ def _check_columns(table: pd.DataFrame, columns: tuple[str, ...], path: Path) ->
         msg = f"{path}: field '{missing[0]}' (column) is missing"
         raise InputError(msg)
     return table
-
-
-def _atomic(path: Path, write: object) -> None:
-    """Call ``write(temporary)`` and rename the temporary file to ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

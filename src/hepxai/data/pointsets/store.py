@@ -14,11 +14,17 @@ from typing import Any
 import torch
 import yaml
 from torch_geometric.data import Data
+from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
+from torch_geometric.data.storage import GlobalStorage
 
 from hepxai.data.graph_list import GraphList
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.torch_files import load_torch
+from hepxai.io.yaml_files import read_yaml
 
 DATASET_FILE = "dataset.yaml"
+DATA_CLASSES = (Data, DataEdgeAttr, DataTensorAttr, GlobalStorage)  # what a split file may hold: graphs
 SPLITS = ("train", "valid", "test")
 
 
@@ -32,14 +38,15 @@ def save_pointset(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, graphs in splits.items():
-        torch.save(list(graphs), folder / f"{name}.pt")
+        with atomic_path(folder / f"{name}.pt") as temporary:
+            torch.save(list(graphs), temporary)
     record = {
         "kind": kind,
         "splits": {name: len(graphs) for name, graphs in splits.items()},
         "positives": {name: sum(int(g.y.reshape(-1)[0]) for g in graphs) for name, graphs in splits.items()},
         **dict(meta or {}),
     }
-    (folder / DATASET_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
+    write_text(folder / DATASET_FILE, yaml.safe_dump(record, sort_keys=False))
     return folder
 
 
@@ -49,9 +56,12 @@ def pointset_info(folder: str | Path) -> dict[str, Any]:
     if not path.is_file():
         msg = f"{folder}: not a point-set dataset (no {DATASET_FILE})"
         raise InputError(msg)
-    info = yaml.safe_load(path.read_text()) or {}
-    if "kind" not in info:
+    info = read_yaml(path)
+    if not isinstance(info.get("kind"), str):
         msg = f"{path}: field 'kind' is missing"
+        raise InputError(msg)
+    if not isinstance(info.get("splits", {}), dict):
+        msg = f"{path}: field 'splits' is not a mapping of split names to sizes"
         raise InputError(msg)
     return info
 
@@ -66,8 +76,18 @@ def load_pointset(folder: str | Path, split: str, *, kind: str | None = None) ->
     if not path.is_file():
         msg = f"{folder}: split {split!r} is missing (has {', '.join(info.get('splits', {}))})"
         raise InputError(msg)
-    graphs = torch.load(path, weights_only=False)
+    graphs = load_torch(path, f"{split!r} split", allowed=DATA_CLASSES)
+    if not isinstance(graphs, list) or not all(isinstance(graph, Data) for graph in graphs):
+        msg = f"{path}: not a point-set split (expected a list of graphs, got {type(graphs).__name__})"
+        raise InputError(msg)
     if not graphs:
         msg = f"{path}: split {split!r} is empty"
+        raise InputError(msg)
+    expected = info.get("splits", {}).get(split)
+    if expected is not None and expected != len(graphs):
+        msg = (
+            f"{Path(folder) / DATASET_FILE}: field 'splits.{split}' is {expected}, "
+            f"but {path.name} holds {len(graphs)} samples (a split file replaced or from another dataset)"
+        )
         raise InputError(msg)
     return GraphList.of(graphs)
