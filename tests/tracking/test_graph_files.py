@@ -29,6 +29,7 @@ def test_a_split_is_read_by_event_id_when_indexed(folder: Path) -> None:
     assert [int(event.event_id[0]) for event in events] == [1, 2]
     empty = toy_event(4, event_id=4)
     empty.edge_index, empty.y = torch.empty((2, 0), dtype=torch.long), torch.empty(0)
+    empty.edge_attr = torch.empty((0, empty.edge_attr.shape[1]))
     path = write_graph(empty, graph_path(folder, "test", 4))
     events = GraphFiles.of(folder, "test")
     assert len(events) == 4  # listing reads nothing

@@ -40,8 +40,10 @@ def load_torch(path: str | Path, what: str, *, allowed: Sequence[type] = ()) -> 
 
 def unreadable(path: str | Path, what: str, err: Exception) -> InputError:
     """The one-line error for a file that torch (or numpy) could not load; ``err`` may have no message."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
     if isinstance(err, pickle.UnpicklingError):
-        return InputError(f"{path}: not a {what} written by hepxai (it holds objects other than tensors)")
-    lines = str(err).strip().splitlines()
+        if any("Unsupported global" in line for line in lines):
+            return InputError(f"{path}: not a {what} written by hepxai (it holds objects other than tensors)")
+        lines = [line for line in lines if line.startswith("WeightsUnpickler error")] or lines
     detail = f": {lines[0]}" if lines else ""
     return InputError(f"{path}: not a readable {what} ({type(err).__name__}{detail})")

@@ -15,7 +15,7 @@ import torch
 
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
-from hepxai.io.torch_files import unreadable
+from hepxai.io.torch_files import load_torch, unreadable
 from hepxai.models.interaction_network import InteractionNetwork
 from hepxai.models.registry import GraphModel, build_model, model_class, model_kinds
 
@@ -61,7 +61,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             with np.load(path) as archive:
                 content: Any = {k: torch.from_numpy(archive[k].copy()) for k in archive.files}
         else:
-            content = torch.load(path, map_location="cpu", weights_only=True)
+            content = load_torch(path, "checkpoint")
+    except InputError:
+        raise
     except Exception as err:
         raise unreadable(path, "checkpoint", err) from err
     if not isinstance(content, dict):

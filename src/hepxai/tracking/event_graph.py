@@ -48,6 +48,7 @@ from torch_geometric.data import Data
 from hepxai.data.detector.trackml_io import TrackMLEvent, event_prefix
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.torch_files import load_torch
 from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.tracking import trackml_weights
 
@@ -176,14 +177,48 @@ def read_graph(path: str | Path) -> Data:
         InputError: the file is missing or not a graph file.
     """
     path = Path(path)
-    if not path.is_file():
-        msg = f"{path}: graph file not found"
+    content = load_torch(path, "graph file")
+    if not isinstance(content, dict):
+        msg = f"{path}: not a graph file (holds a {type(content).__name__}, expected a dict of tensors)"
         raise InputError(msg)
-    content = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(content, dict) or "edge_index" not in content:
-        msg = f"{path}: field 'edge_index' is missing (not a graph file)"
+    return Data.from_dict(checked_graph(content, path))
+
+
+def checked_graph(content: dict, path: str | Path) -> dict:
+    """``content`` after checking the fields every consumer relies on (shapes, dtypes, finite features,
+    ``edge_index`` within the hits); one line naming ``path`` and the field otherwise."""
+    for name in ("x", "edge_index", "edge_attr"):
+        if not isinstance(content.get(name), torch.Tensor):
+            msg = f"{path}: field '{name}' is missing (not a graph file)"
+            raise InputError(msg)
+    x, edge_index, edge_attr = content["x"], content["edge_index"], content["edge_attr"]
+    num_hits = len(x)
+    num_edges = edge_index.shape[1] if edge_index.dim() == 2 else -1
+    expected = {
+        "x": (x, (num_hits, len(HIT_FEATURES))),
+        "edge_index": (edge_index, (2, num_edges)),
+        "edge_attr": (edge_attr, (num_edges, len(EDGE_FEATURES))),
+    }
+    if isinstance(content.get("y"), torch.Tensor):
+        expected["y"] = (content["y"], (num_edges,))
+    for name, (tensor, shape) in expected.items():
+        if tuple(tensor.shape) != shape:
+            msg = f"{path}: field '{name}' has shape {tuple(tensor.shape)}, expected {shape}"
+            raise InputError(msg)
+    if edge_index.dtype != torch.int64:
+        msg = f"{path}: field 'edge_index' has dtype {edge_index.dtype}, expected torch.int64"
         raise InputError(msg)
-    return Data.from_dict(content)
+    if num_edges and (edge_index.min() < 0 or edge_index.max() >= num_hits):
+        bad = int(edge_index[(edge_index < 0) | (edge_index >= num_hits)][0])
+        msg = f"{path}: field 'edge_index' holds {bad}, outside the {num_hits} hits"
+        raise InputError(msg)
+    for name in ("x", "edge_attr", "pos"):
+        tensor = content.get(name)
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not tensor.isfinite().all():
+            value = tensor[~tensor.isfinite()][0].item()
+            msg = f"{path}: field '{name}' holds {value}, expected finite values"
+            raise InputError(msg)
+    return content
 
 
 def graph_files(folder: str | Path, split: str) -> list[Path]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from hepxai.io.atomic import atomic_path
+from hepxai.io.csv_files import read_csv_table
 from hepxai.provenance import write_provenance
 from hepxai.tracking.chain_evaluation import ChainResult
 
@@ -95,7 +96,7 @@ def update_results(path: str | Path, rows: list[dict[str, object]]) -> Path:
     path = Path(path)
     new = pd.DataFrame(rows)
     if path.is_file():
-        old = pd.read_csv(path)
+        old = read_csv_table(path, KEY)
         keys = set(new[list(KEY)].itertuples(index=False, name=None))
         keep = [key not in keys for key in old[list(KEY)].itertuples(index=False, name=None)]
         new = pd.concat([old[keep], new], ignore_index=True)

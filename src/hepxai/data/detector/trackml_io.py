@@ -24,6 +24,7 @@ import pandas as pd
 
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
+from hepxai.io.csv_files import check_columns, read_csv_table
 from hepxai.io.hdf import hdf_check
 
 HIT_COLUMNS = ("hit_id", "x", "y", "z", "volume_id", "layer_id", "module_id")
@@ -83,7 +84,7 @@ def read_csv(prefix: str | Path) -> TrackMLEvent:
         msg = f"{prefix}: not an event prefix (expected .../eventNNNNNNNNN)"
         raise InputError(msg)
     tables: dict[str, pd.DataFrame | None] = {}
-    for name, columns in TABLES.items():
+    for name in TABLES:
         path = Path(f"{prefix}-{name}.csv")
         if not path.is_file():
             if name == "hits":
@@ -91,8 +92,8 @@ def read_csv(prefix: str | Path) -> TrackMLEvent:
                 raise InputError(msg)
             tables[name] = None
             continue
-        tables[name] = _check_columns(pd.read_csv(path), columns, path)
-    return TrackMLEvent(event_id=int(match.group(1)), **tables)
+        tables[name] = read_csv_table(path)
+    return checked_event(TrackMLEvent(event_id=int(match.group(1)), **tables), prefix)
 
 
 def write_hdf(events: list[TrackMLEvent], path: str | Path) -> Path:
@@ -130,13 +131,17 @@ def read_hdf(path: str | Path, event_ids: list[int] | None = None) -> Iterator[T
             if event_id not in stored:
                 msg = f"{path}: field 'event_id' has no event {event_id}"
                 raise InputError(msg)
-            tables = {
-                name: store.select(name, where=f"event_id == {int(event_id)}")
-                .drop(columns="event_id")
-                .reset_index(drop=True)
-                for name in TABLES
-            }
-            yield TrackMLEvent(event_id=int(event_id), **tables)
+            try:
+                tables = {
+                    name: store.select(name, where=f"event_id == {int(event_id)}")
+                    .drop(columns="event_id")
+                    .reset_index(drop=True)
+                    for name in TABLES
+                }
+            except Exception as err:
+                msg = f"{path}: event {event_id} is unreadable ({type(err).__name__}; a truncated file?)"
+                raise InputError(msg) from err
+            yield checked_event(TrackMLEvent(event_id=int(event_id), **tables), path)
 
 
 def list_events(path: str | Path) -> list[tuple[Path, int]]:
@@ -198,7 +203,11 @@ def _open_store(path: str | Path) -> pd.HDFStore:
     if not path.is_file():
         msg = f"{path}: file not found"
         raise InputError(msg)
-    store = pd.HDFStore(path, mode="r")
+    try:
+        store = pd.HDFStore(path, mode="r")
+    except Exception as err:
+        msg = f"{path}: not a readable HDF5 file ({type(err).__name__})"
+        raise InputError(msg) from err
     missing = [name for name in TABLES if f"/{name}" not in store]
     if missing:
         store.close()
@@ -207,9 +216,80 @@ def _open_store(path: str | Path) -> pd.HDFStore:
     return store
 
 
-def _check_columns(table: pd.DataFrame, columns: tuple[str, ...], path: Path) -> pd.DataFrame:
-    missing = [name for name in columns if name not in table.columns]
-    if missing:
-        msg = f"{path}: field '{missing[0]}' (column) is missing"
+_INTEGER_COLUMNS = ("hit_id", "particle_id", "volume_id", "layer_id", "module_id", "particle_type", "nhits")
+
+
+def checked_event(event: TrackMLEvent, source: str | Path) -> TrackMLEvent:
+    """``event`` after checking what every reader relies on, naming ``source`` and the field otherwise:
+    the TrackML columns, integer ids and finite numbers, at least one hit, unique hit and particle ids,
+    one truth row per hit, and truth particles that are in the particle table (0: noise).
+
+    Raises:
+        InputError: a check failed.
+    """
+    for name, columns in TABLES.items():
+        table = getattr(event, name)
+        if table is None:
+            continue
+        where = _table_source(source, name)
+        check_columns(table, columns, where)
+        if table.empty and name == "hits":
+            msg = f"{where}: no hits (a header-only or truncated file)"
+            raise InputError(msg)
+        for column in columns if len(table) else ():
+            _check_numbers(table[column], column, where)
+    _check_unique(event.hits, "hit_id", _table_source(source, "hits"))
+    if event.particles is not None:
+        _check_unique(event.particles, "particle_id", _table_source(source, "particles"))
+    if event.truth is not None:
+        _check_truth(event, _table_source(source, "truth"))
+    return event
+
+
+def _check_truth(event: TrackMLEvent, where: str) -> None:
+    """One truth row per hit, and every truth particle in the particle table (0: noise)."""
+    truth = event.truth
+    _check_unique(truth, "hit_id", where)
+    unknown = truth["hit_id"][~truth["hit_id"].isin(event.hits["hit_id"])]
+    if len(unknown):
+        msg = f"{where}: field 'hit_id' {unknown.iloc[0]} matches no hit"
         raise InputError(msg)
-    return table
+    if len(truth) != len(event.hits):
+        msg = f"{where}: field 'hit_id' covers {len(truth)} of {len(event.hits)} hits (a truncated file?)"
+        raise InputError(msg)
+    if event.particles is not None:
+        particle = truth["particle_id"]
+        unknown = particle[~particle.isin(event.particles["particle_id"]) & (particle != 0)]
+        if len(unknown):
+            msg = f"{where}: field 'particle_id' {unknown.iloc[0]} is not in the particles table"
+            raise InputError(msg)
+
+
+def _table_source(source: str | Path, name: str) -> str:
+    """``.../event000000042-truth.csv`` for a CSV prefix, ``file.h5 (table 'truth')`` for an HDF5 file."""
+    source = Path(source)
+    return f"{source} (table '{name}')" if source.suffix == ".h5" else f"{source}-{name}.csv"
+
+
+def _check_unique(table: pd.DataFrame, column: str, where: str) -> None:
+    repeated = table[column][table[column].duplicated()]
+    if len(repeated):
+        msg = f"{where}: field '{column}' repeats {repeated.iloc[0]}"
+        raise InputError(msg)
+
+
+def _check_numbers(values: pd.Series, column: str, where: str) -> None:
+    """Numbers in every row: finite, and integers in the id columns."""
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        text = values[pd.to_numeric(values, errors="coerce").isna()]
+        row = text.index[0] if len(text) else 0
+        msg = f"{where}: field '{column}' is {values[row]!r} in row {row}, expected a number"
+        raise InputError(msg)
+    numbers = values.to_numpy(dtype=np.float64)
+    integer = column in _INTEGER_COLUMNS
+    bad = ~np.isfinite(numbers) | ((numbers != np.round(numbers)) if integer else False)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        expected = "an integer" if integer else "a finite number"
+        msg = f"{where}: field '{column}' is {values.iloc[row]} in row {row}, expected {expected}"
+        raise InputError(msg)

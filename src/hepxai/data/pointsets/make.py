@@ -112,6 +112,10 @@ def pointset_statistics(folder: str | Path) -> list[SplitStatistics]:
         InputError: not a dataset folder, or a split missing or empty.
     """
     info = pointset_info(folder)
+    if info["kind"] not in KINDS:
+        path = Path(folder) / DATASET_FILE
+        msg = f"{path}: field 'kind' is {info['kind']!r}, expected a point-set kind ({', '.join(KINDS)})"
+        raise InputError(msg)
     rows = []
     for split in info.get("splits", {}):
         graphs = load_pointset(folder, split).graphs

@@ -83,6 +83,7 @@ def load_pointset(folder: str | Path, split: str, *, kind: str | None = None) ->
     if not graphs:
         msg = f"{path}: split {split!r} is empty"
         raise InputError(msg)
+    _check_samples(graphs, path)
     expected = info.get("splits", {}).get(split)
     if expected is not None and expected != len(graphs):
         msg = (
@@ -91,3 +92,21 @@ def load_pointset(folder: str | Path, split: str, *, kind: str | None = None) ->
         )
         raise InputError(msg)
     return GraphList.of(graphs)
+
+
+def _check_samples(graphs: list[Data], path: Path) -> None:
+    """Every sample has points (``x``, ``pos``: finite, one row per point) and a label ``y``."""
+    for number, graph in enumerate(graphs):
+        for name in ("x", "pos", "y"):
+            if not isinstance(getattr(graph, name, None), torch.Tensor):
+                msg = f"{path}: field '{name}' is missing in sample {number}"
+                raise InputError(msg)
+        if len(graph.x) != len(graph.pos):
+            msg = f"{path}: field 'x' has {len(graph.x)} rows in sample {number}, 'pos' {len(graph.pos)}"
+            raise InputError(msg)
+    for name in ("x", "pos"):
+        values = torch.cat([getattr(graph, name).reshape(-1) for graph in graphs])
+        if values.is_floating_point() and not values.isfinite().all():
+            bad = values[~values.isfinite()][0].item()
+            msg = f"{path}: field '{name}' holds {bad}, expected finite values"
+            raise InputError(msg)
