@@ -40,6 +40,7 @@ from hepxai.data.root_io import STREAM_CHUNK_SIZE, iter_jets, read_jets, resolve
 from hepxai.data.schema import Schema, load_schema
 from hepxai.errors import InputError
 from hepxai.evaluation import check_jets, tagger_score
+from hepxai.io.lock import lock_folder
 from hepxai.metrics.classification import roc_auc
 from hepxai.models.checkpoint import read_checkpoint, save_checkpoint
 from hepxai.models.registry import GraphModel, build_model
@@ -438,8 +439,15 @@ def fit(
         InputError: a run in ``out_dir`` without ``resume``, a resume of nothing or that does not match,
             or (as :class:`NonFiniteLossError`) a NaN or infinite training or validation loss; ``last.pt``
             then keeps the last good epoch.
+        OutputError: another run holds ``out_dir``, or a checkpoint could not be written (a full disk).
     """
-    out_dir = Path(out_dir)
+    with lock_folder(out_dir):  # a second run into this folder stops at once
+        return _fit(task, model, objective, Path(out_dir), resume=resume, progress=progress)
+
+
+def _fit(
+    task: Task, model: GraphModel, objective: Objective, out_dir: Path, *, resume: bool, progress: bool
+) -> TrainResult:
     settings = task.config.train
     select = getattr(settings, "select", "loss")
     optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=settings.lr)

@@ -85,6 +85,7 @@ def test_a_graph_without_edges_is_refused(root: Path, capsys: pytest.CaptureFixt
     path = graph_path(root / "small" / "graphs" / "module_map", "valid", 1)
     graph = read_graph(path)
     graph.edge_index, graph.y = torch.empty((2, 0), dtype=torch.long), torch.empty(0)
+    graph.edge_attr = torch.empty((0, graph.edge_attr.shape[1]))
     write_graph(graph, path)
     capsys.readouterr()
     assert (
@@ -208,7 +209,7 @@ def test_edge_classifier_bad_input_is_one_line(graphs: Path, model: Path, tmp_pa
     empty = tmp_path / "empty"
     event = toy_event(0, event_id=9)
     event.edge_index = torch.zeros((2, 0), dtype=torch.long)
-    event.y = torch.zeros(0)
+    event.edge_attr, event.y = torch.zeros((0, event.edge_attr.shape[1])), torch.zeros(0)
     write_graph(event, graph_path(empty, "test", 9))
     write_graph_record(empty, {"setting": "pt1_mu200"})
     cases = [

@@ -19,6 +19,7 @@ from hepxai.data.schema import Schema
 from hepxai.explain.base import Explainer, Explanation
 from hepxai.explain.relevance_file import RelevanceWriter
 from hepxai.explain.targets import class_probabilities, resolve_target
+from hepxai.io.lock import lock_file
 from hepxai.models.registry import GraphModel
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def write_relevance(
     total = len(jets) if isinstance(jets, Jets) else total
     num_jets = 0
     with (
+        lock_file(path),
         RelevanceWriter(path, list(schema.features), schema.display_names(), {}) as writer,
         tqdm(total=total, unit="jet", desc="explaining", disable=not progress, leave=False) as bar,
     ):

@@ -46,6 +46,7 @@ from hepxai.explain.gradients import GradGAM, GradGeo, GradientTimesInput
 from hepxai.explain.lrp import LRP
 from hepxai.explain.masks import BernMask, BernMaskP
 from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.lock import lock_folder
 from hepxai.io.yaml_files import read_yaml
 from hepxai.lri.bernoulli import LRIBernoulli
 from hepxai.lri.gaussian import LRIGaussian
@@ -165,6 +166,11 @@ def run(spec: RunSpec, out: str | Path, *, dataset: Dataset | None = None, progr
     """
     check_method(spec.method)
     folder = spec.folder(Path(out))
+    with lock_folder(folder):  # a second run of the same spec stops at once; other runs go on
+        return _run(spec, out, folder, dataset, progress)
+
+
+def _run(spec: RunSpec, out: str | Path, folder: Path, dataset: Dataset | None, progress: bool) -> dict:
     finished = _finished(folder, spec)
     if finished is not None:
         log.info("%s: finished, skipped", folder)

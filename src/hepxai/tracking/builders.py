@@ -1,7 +1,8 @@
 """The graph builders of a setting, fitted on its training events once and kept in the setting's folder.
 
-- ``module_map``: the module map with geometric cuts, ``ROOT/SETTING/module_map.npz``; fitted once (delete
-  the file to fit it again, e.g. with another ``cut_quantile``).
+- ``module_map``: the module map with geometric cuts, ``ROOT/SETTING/module_map.npz``; fitted once, its
+  ``cut_quantile`` and training events recorded in ``module_map.yaml``; a run asking for another quantile
+  is refused (delete the file to fit it again).
 - ``module_map_nocuts``: the same module pairs without cuts.
 - ``embedding``: the metric-learning embedding, ``ROOT/SETTING/embedding/``, trained (or resumed) until it
   has ``epochs`` epochs, watching :data:`VALIDATION_EVENTS` validation events.
@@ -17,7 +18,11 @@ import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import yaml
+
 from hepxai.errors import InputError
+from hepxai.io.atomic import write_text
+from hepxai.io.yaml_files import read_yaml
 from hepxai.tracking.embedding import (
     EmbeddingConfig,
     EmbeddingGraphBuilder,
@@ -82,7 +87,12 @@ def fitted_builder(
 
 def _fitted_module_map(setting: Setting, root: str | Path, choice: BuilderChoice) -> tuple[ModuleMap, dict]:
     path = setting.folder(root) / f"{choice.name}.npz"
+    fitted_with = {
+        "cut_quantile": choice.cut_quantile if choice.builder == "module_map" else None,
+        "train_events": [setting.train.start, setting.train.stop],
+    }
     if path.is_file():
+        _check_fit(path, fitted_with)
         module_map = ModuleMap.load(path)
     else:
         log.info("fitting the module map on %d training events", len(setting.train))
@@ -93,6 +103,7 @@ def _fitted_module_map(setting: Setting, root: str | Path, choice: BuilderChoice
             cut_pt_min=setting.pt_min,
         )
         module_map.save(path)
+        write_text(path.with_suffix(".yaml"), yaml.safe_dump(fitted_with, sort_keys=False))
     log.info("module map %s: %d module pairs, cuts %s", path, len(module_map.table), module_map.cuts)
     record = {
         "builder": choice.builder,
@@ -104,6 +115,23 @@ def _fitted_module_map(setting: Setting, root: str | Path, choice: BuilderChoice
     if choice.map_pt_min is not None:
         record["map_pt_min"] = choice.map_pt_min
     return module_map, record
+
+
+def _check_fit(path: Path, wanted: dict) -> None:
+    """Refuse a stored map fitted with other settings (its ``.yaml``); maps from before it was written
+    are used with a warning."""
+    record_path = path.with_suffix(".yaml")
+    if not record_path.is_file():
+        log.warning("%s: fitted before its settings were recorded; cut quantile not checked", path)
+        return
+    earlier = read_yaml(record_path)
+    for key, value in wanted.items():
+        if earlier.get(key) != value:
+            msg = (
+                f"{record_path}: field '{key}' is {earlier.get(key)!r}, this run asks for {value!r}; "
+                f"delete {path.name} (and its graph folders) to fit the map again"
+            )
+            raise InputError(msg)
 
 
 def _trained_embedding(

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+import yaml
 from tqdm.auto import tqdm
 
+from hepxai.errors import InputError
 from hepxai.explain.edge_relevance import Method, explain_edge
-from hepxai.io.atomic import atomic_path
+from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.lock import lock_folder
+from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.tracking import drop_small_candidates
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.plots.style import save_figure
@@ -31,6 +35,7 @@ from hepxai.tracking.evaluation import (
     reconstructable_particles,
     summarize,
 )
+from hepxai.tracking.event_graph import read_graph_record
 from hepxai.tracking.explanation import ExplanationTables, explanation_tables
 from hepxai.tracking.graph_building import STATS_FILE, build_graphs, graph_seconds, summarize_graphs
 from hepxai.tracking.graph_files import GraphFiles, event_id_of, graph_setting, read_event
@@ -41,6 +46,7 @@ from hepxai.tracking.settings import SPLITS, Setting
 
 log = logging.getLogger(__name__)
 
+TRAINING_GRAPHS_FILE = "training_graphs.yaml"
 CHAIN = "edge classifier IN + CC"
 BEST_CHAIN = "edge classifier IN + CC, best neighbours"
 TRUTH_CHAIN = "Truth-CC"
@@ -58,11 +64,11 @@ def make_graphs(
     ``ROOT/SETTING/graphs/BUILDER``; returns the per-split summary (:func:`summarize_graphs`)."""
     for split in splits:
         setting.split(split)
-    builder, record = fitted_builder(setting, root, choice, progress=progress)
     folder = setting.folder(root) / "graphs" / choice.name
-    return summarize_graphs(
-        build_graphs(setting, root, folder, builder, record, splits=splits, progress=progress)
-    )
+    with lock_folder(folder):  # a second run into this graph folder stops at once
+        builder, record = fitted_builder(setting, root, choice, progress=progress)
+        graphs = build_graphs(setting, root, folder, builder, record, splits=splits, progress=progress)
+    return summarize_graphs(graphs)
 
 
 @dataclass(frozen=True)
@@ -97,16 +103,22 @@ def train_edge_model(
     threads: int | None = None,
     progress: bool = True,
 ) -> EdgeTrainResult:
-    """``hepxai tracking train``: the edge classifier on the graphs' train split, selected on valid."""
+    """``hepxai tracking train``: the edge classifier on the graphs' train split, selected on valid.
+
+    The run folder records the graph folder's ``graphs.yaml`` (setting, builder, its parameters) in
+    ``training_graphs.yaml``; a resume on graphs of another setting or builder is refused.
+    """
     _set_threads(threads)
-    result = train_edge_classifier(
-        GraphFiles.of(graphs, "train", max_train_events),
-        GraphFiles.of(graphs, "valid", max_val_events),
-        config,
-        out,
-        resume=resume,
-        progress=progress,
-    )
+    with lock_folder(out):  # a second run into this folder stops at once
+        _claim_graphs(graphs, out, resume=resume)
+        result = train_edge_classifier(
+            GraphFiles.of(graphs, "train", max_train_events),
+            GraphFiles.of(graphs, "valid", max_val_events),
+            config,
+            out,
+            resume=resume,
+            progress=progress,
+        )
     if result.history:
         best = result.history[result.best_epoch - 1]
         log.info(
@@ -119,6 +131,23 @@ def train_edge_model(
             result.best_path,
         )
     return result
+
+
+def _claim_graphs(graphs: Path, out: Path, *, resume: bool) -> None:
+    """Record the graph folder's settings in a new run; check them against the record on a resume."""
+    path = Path(out) / TRAINING_GRAPHS_FILE
+    wanted = read_graph_record(graphs)
+    if resume and path.is_file():
+        earlier = read_yaml(path)
+        for key in sorted(set(earlier) | set(wanted)):
+            if key != "module_map" and earlier.get(key) != wanted.get(key):
+                msg = (
+                    f"{path}: field '{key}' is {earlier.get(key)!r}, the graphs in {graphs} have "
+                    f"{wanted.get(key)!r}; resume on graphs of the run's setting and builder"
+                )
+                raise InputError(msg)
+    elif not (Path(out) / "last.pt").exists():  # else fit refuses the run without --resume
+        write_text(path, yaml.safe_dump(wanted, sort_keys=False))
 
 
 def write_tracks(

@@ -27,6 +27,7 @@ from hepxai.data.detector.simulation import DetectorSettings, detect
 from hepxai.data.detector.trackml_io import event_prefix, read_hdf, write_csv, write_hdf
 from hepxai.errors import InputError
 from hepxai.io.atomic import write_text
+from hepxai.io.lock import lock_folder
 from hepxai.io.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
@@ -84,50 +85,51 @@ def simulate_events(
     _check(process, events, pileup, settings, workers, output_format, events_per_file)
     detector = load_geometry(geometry)
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    _claim(
-        folder, _run_record(process, events, pileup, settings, seed, output_format, detector, events_per_file)
-    )
-    pending = [index for index in range(events) if not _done(folder, index, output_format, events_per_file)]
-    if len(pending) < events:
-        log.info(
-            "%s: %d of %d events already there, making the other %d",
-            folder,
-            events - len(pending),
-            events,
-            len(pending),
-        )
-    task = (process, pileup, detector, settings, seed, folder, output_format)
-    timings: list[EventTiming] = []
-    workers = max(1, min(workers, len(pending)))
-    with tqdm(total=len(pending), unit="event", desc="simulating", disable=not progress, leave=False) as bar:
-        if workers == 1 and pending:
-            _start_worker(*task)
-            results = map(_make_event, pending)
-            for timing in results:
-                timings.append(timing)
-                bar.update()
-        elif pending:
-            context = multiprocessing.get_context(
-                "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    record = _run_record(process, events, pileup, settings, seed, output_format, detector, events_per_file)
+    with lock_folder(folder):  # a second run into this folder stops at once
+        _claim(folder, record)
+        pending = [i for i in range(events) if not _done(folder, i, output_format, events_per_file)]
+        if len(pending) < events:
+            log.info(
+                "%s: %d of %d events already there, making the other %d",
+                folder,
+                events - len(pending),
+                events,
+                len(pending),
             )
-            with context.Pool(workers, initializer=_start_worker, initargs=task) as pool:
-                for timing in pool.imap_unordered(_make_event, pending):
+        task = (process, pileup, detector, settings, seed, folder, output_format)
+        timings: list[EventTiming] = []
+        workers = max(1, min(workers, len(pending)))
+        bar = tqdm(total=len(pending), unit="event", desc="simulating", disable=not progress, leave=False)
+        with bar:
+            if workers == 1 and pending:
+                _start_worker(*task)
+                results = map(_make_event, pending)
+                for timing in results:
                     timings.append(timing)
                     bar.update()
-    if output_format == "hdf5":
-        _merge_parts(folder, events, events_per_file)
-    if timings:
-        log.info(
-            "made %d events in %s: %.0f hits, %.0f particles per event; Pythia %.3f s, detector %.3f s each",
-            len(timings),
-            folder,
-            np.mean([t.num_hits for t in timings]),
-            np.mean([t.num_particles for t in timings]),
-            np.mean([t.pythia_seconds for t in timings]),
-            np.mean([t.detector_seconds for t in timings]),
-        )
-    return sorted(timings, key=lambda timing: timing.event_id)
+            elif pending:
+                context = multiprocessing.get_context(
+                    "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+                )
+                with context.Pool(workers, initializer=_start_worker, initargs=task) as pool:
+                    for timing in pool.imap_unordered(_make_event, pending):
+                        timings.append(timing)
+                        bar.update()
+        if output_format == "hdf5":
+            _merge_parts(folder, events, events_per_file)
+        if timings:
+            log.info(
+                "made %d events in %s: %.0f hits, %.0f particles per event; "
+                "Pythia %.3f s, detector %.3f s each",
+                len(timings),
+                folder,
+                np.mean([t.num_hits for t in timings]),
+                np.mean([t.num_particles for t in timings]),
+                np.mean([t.pythia_seconds for t in timings]),
+                np.mean([t.detector_seconds for t in timings]),
+            )
+        return sorted(timings, key=lambda timing: timing.event_id)
 
 
 _WORKER: dict[str, object] = {}

@@ -25,6 +25,7 @@ from hepxai.data.pointsets.store import DATASET_FILE, SPLITS, load_pointset, poi
 from hepxai.data.pointsets.synmol import SynMolSettings
 from hepxai.data.pointsets.synthetic import synthetic_point_clouds
 from hepxai.errors import InputError
+from hepxai.io.lock import lock_folder
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +140,16 @@ def make_synthetic(folder: str | Path, *, samples: int = 2000, seed: int = 0) ->
     if samples < 2:
         msg = f"pointsets make synthetic: field 'samples' must be >= 2 (got {samples})"
         raise InputError(msg)
-    if existing(folder, "synthetic", settings):
-        log.info("%s: the synthetic dataset is there already", folder)
-        return folder
-    start = time.perf_counter()
-    clouds = synthetic_point_clouds(samples, seed=seed)
-    for cloud in clouds:  # the graph is rebuilt from pos by the backbones
-        del cloud.edge_index, cloud.edge_attr
-    splits = split_samples(clouds, (0.7, 0.15, 0.15), seed, [str(int(c.y)) for c in clouds])
-    return write_dataset(folder, "synthetic", settings, splits, time.perf_counter() - start)
+    with lock_folder(folder):  # a second run into this folder stops at once
+        if existing(folder, "synthetic", settings):
+            log.info("%s: the synthetic dataset is there already", folder)
+            return folder
+        start = time.perf_counter()
+        clouds = synthetic_point_clouds(samples, seed=seed)
+        for cloud in clouds:  # the graph is rebuilt from pos by the backbones
+            del cloud.edge_index, cloud.edge_attr
+        splits = split_samples(clouds, (0.7, 0.15, 0.15), seed, [str(int(c.y)) for c in clouds])
+        return write_dataset(folder, "synthetic", settings, splits, time.perf_counter() - start)
 
 
 def make_actstrack(
@@ -156,18 +158,19 @@ def make_actstrack(
     """ActsTrack-like samples (:mod:`hepxai.data.pointsets.actstrack`), split 70/15/15 within each class."""
     folder, record = Path(folder), actstrack.settings_record(settings)
     settings.check()
-    if existing(folder, "actstrack", record):
-        log.info("%s: the actstrack dataset is there already", folder)
-        return folder
-    start = time.perf_counter()
-    samples, events = actstrack.actstrack_samples(settings, workers=workers, progress=progress)
-    splits = split_samples(samples, (0.7, 0.15, 0.15), settings.seed, [str(int(s.y)) for s in samples])
-    extra = {
-        "events": events,
-        "units": {"pos": f"{actstrack.LENGTH_UNIT_MM:g} mm (the tracker half-length)", "momentum": "GeV"},
-        "features": ["one"],
-    }
-    return write_dataset(folder, "actstrack", record, splits, time.perf_counter() - start, extra)
+    with lock_folder(folder):  # a second run into this folder stops at once
+        if existing(folder, "actstrack", record):
+            log.info("%s: the actstrack dataset is there already", folder)
+            return folder
+        start = time.perf_counter()
+        samples, events = actstrack.actstrack_samples(settings, workers=workers, progress=progress)
+        splits = split_samples(samples, (0.7, 0.15, 0.15), settings.seed, [str(int(s.y)) for s in samples])
+        extra = {
+            "events": events,
+            "units": {"pos": f"{actstrack.LENGTH_UNIT_MM:g} mm (the tracker half-length)", "momentum": "GeV"},
+            "features": ["one"],
+        }
+        return write_dataset(folder, "actstrack", record, splits, time.perf_counter() - start, extra)
 
 
 def make_synmol(
@@ -176,13 +179,14 @@ def make_synmol(
     """SynMol molecules (:mod:`hepxai.data.pointsets.synmol`), split 78/11/11 within each group."""
     folder, record = Path(folder), synmol.settings_record(settings)
     settings.check()
-    if existing(folder, "synmol", record):
-        log.info("%s: the synmol dataset is there already", folder)
-        return folder
-    start = time.perf_counter()
-    groups = synmol.synmol_samples(settings, workers=workers, progress=progress)
-    samples = [sample for group in synmol.GROUPS for sample in groups[group]]
-    labels = [group for group in synmol.GROUPS for _ in groups[group]]
-    splits = split_samples(samples, synmol.SPLIT, settings.seed, labels)
-    extra = {"units": {"pos": "angstrom, centred"}, "features": list(synmol.ATOM_TYPES)}
-    return write_dataset(folder, "synmol", record, splits, time.perf_counter() - start, extra)
+    with lock_folder(folder):  # a second run into this folder stops at once
+        if existing(folder, "synmol", record):
+            log.info("%s: the synmol dataset is there already", folder)
+            return folder
+        start = time.perf_counter()
+        groups = synmol.synmol_samples(settings, workers=workers, progress=progress)
+        samples = [sample for group in synmol.GROUPS for sample in groups[group]]
+        labels = [group for group in synmol.GROUPS for _ in groups[group]]
+        splits = split_samples(samples, synmol.SPLIT, settings.seed, labels)
+        extra = {"units": {"pos": "angstrom, centred"}, "features": list(synmol.ATOM_TYPES)}
+        return write_dataset(folder, "synmol", record, splits, time.perf_counter() - start, extra)
