@@ -17,6 +17,8 @@ from hepxai.explain.relevance_file import RelevanceWriter
 from hepxai.io.atomic import atomic_path, write_text
 from hepxai.models import InteractionNetwork, save_checkpoint
 
+pytestmark = pytest.mark.badinput
+
 FULL = OSError(errno.ENOSPC, "No space left on device")
 
 

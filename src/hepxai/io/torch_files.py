@@ -40,10 +40,10 @@ def load_torch(path: str | Path, what: str, *, allowed: Sequence[type] = ()) -> 
 
 def unreadable(path: str | Path, what: str, err: Exception) -> InputError:
     """The one-line error for a file that torch (or numpy) could not load; ``err`` may have no message."""
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if isinstance(err, pickle.UnpicklingError) and "Unsupported global" in str(err):
+        return InputError(f"{path}: not a {what} written by hepxai (it holds objects other than tensors)")
     if isinstance(err, pickle.UnpicklingError):
-        if any("Unsupported global" in line for line in lines):
-            return InputError(f"{path}: not a {what} written by hepxai (it holds objects other than tensors)")
-        lines = [line for line in lines if line.startswith("WeightsUnpickler error")] or lines
+        return InputError(f"{path}: not a readable {what} (no torch data, or damaged)")
+    lines = str(err).strip().splitlines()
     detail = f": {lines[0]}" if lines else ""
-    return InputError(f"{path}: not a readable {what} ({type(err).__name__}{detail})")
+    return InputError(f"{path}: not a readable {what}, truncated or damaged ({type(err).__name__}{detail})")
