@@ -345,3 +345,56 @@ def test_a_pickled_object_is_never_run(tmp_path: Path, capsys) -> None:
     (folder / "train.pt").write_bytes(pickle.dumps(Exploit()))
     one_line_exit_2(["pointsets", "inspect", str(folder)], capsys, "train.pt")
     assert not marker.exists()
+
+
+# --- settings recorded and checked on resume and reuse ---------------------------------------------------
+
+
+def test_a_resume_on_graphs_of_another_builder_is_refused(graph, tmp_path: Path) -> None:
+    from hepxai.errors import InputError
+    from hepxai.tracking.edge_training import EdgeTrainConfig
+    from hepxai.tracking.jobs import TRAINING_GRAPHS_FILE, train_edge_model
+
+    def graph_folder(name: str, builder: str) -> Path:
+        folder = tmp_path / name
+        for split in ("train", "valid"):
+            write_graph(graph, graph_path(folder, split, 0))
+        write_graph_record(folder, {"setting": "pt1_mu200", "builder": builder})
+        return folder
+
+    config = EdgeTrainConfig(epochs=1, hidden=4, iterations=1)
+    out = tmp_path / "run"
+    train_edge_model(graph_folder("module_map", "module_map"), out, config, threads=1, progress=False)
+    other = graph_folder("embedding", "embedding")
+    resumed = EdgeTrainConfig(epochs=2, hidden=4, iterations=1)
+    with pytest.raises(InputError, match=rf"{TRAINING_GRAPHS_FILE}: field 'builder' is 'module_map'"):
+        train_edge_model(other, out, resumed, resume=True, threads=1, progress=False)
+    assert (out / "last.pt").is_file()
+
+
+def test_a_stored_module_map_of_another_cut_quantile_is_refused(graph, tmp_path: Path) -> None:
+    from hepxai.errors import InputError
+    from hepxai.tracking.builders import BuilderChoice, fitted_builder
+    from hepxai.tracking.module_map import ModuleMap
+    from hepxai.tracking.settings import get_setting
+
+    setting = get_setting("pt1_mu200")
+    path = setting.folder(tmp_path) / "module_map.npz"
+    ModuleMap.fit([graph], cut_quantile=0.999).save(path)
+    record = {"cut_quantile": 0.999, "train_events": [setting.train.start, setting.train.stop]}
+    path.with_suffix(".yaml").write_text(yaml.safe_dump(record))
+    with pytest.raises(InputError, match=r"module_map\.yaml: field 'cut_quantile' is 0\.999, .* 0\.5"):
+        fitted_builder(setting, tmp_path, BuilderChoice(cut_quantile=0.5))
+    _, reused = fitted_builder(setting, tmp_path, BuilderChoice(cut_quantile=0.999))
+    assert reused["module_pairs"] > 0
+
+
+def test_a_results_table_with_other_columns_is_refused(tmp_path: Path) -> None:
+    from hepxai.errors import InputError
+    from hepxai.tracking.results import update_results
+
+    path = tmp_path / "results.csv"
+    path.write_text("name,value\na,1\n")
+    with pytest.raises(InputError, match=r"results\.csv: field 'method' \(column\) is missing"):
+        update_results(path, [{"method": "m", "setting": "s", "edge_drop": 0.0, "graphs": "g"}])
+    assert path.read_text() == "name,value\na,1\n"
