@@ -112,6 +112,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 def run_display(args: argparse.Namespace) -> int:
     from hepxai.data.detector.trackml_io import list_events, read_events
+    from hepxai.io.atomic import atomic_path
     from hepxai.plots.events import event_display, event_display_3d
     from hepxai.plots.style import save_figure
 
@@ -119,6 +120,7 @@ def run_display(args: argparse.Namespace) -> int:
     event = next(read_events(args.event, [event_id]))
     png = save_figure(event_display(event), args.out.with_suffix(""), ("png",))[0]
     html = args.out.with_suffix(".html")
-    event_display_3d(event).write_html(html, include_plotlyjs=True, full_html=True)
+    with atomic_path(html) as temporary:
+        event_display_3d(event).write_html(temporary, include_plotlyjs=True, full_html=True)
     log.info("wrote %s and %s", png, html)
     return 0

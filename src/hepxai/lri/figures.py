@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from hepxai.data.pointsets.actstrack import LENGTH_UNIT_MM
 from hepxai.data.pointsets.store import DATASET_FILE, pointset_info
 from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
 from hepxai.lri.methods import METHODS, check_method, dataset_kind
 from hepxai.lri.protocol import RESULT_FILE
 from hepxai.lri.scores import RunScores, check_match, find_runs, positive_test_samples
@@ -272,8 +273,8 @@ def _molecules(
         )
         png = molecule_png(highlight)
         path = target / f"molecule_{run.method}_sample{index}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(png)
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(png)
         written.append(path)
         grid[index].append(molecule_png(replace(highlight, legend="")))
     figure = molecule_grid(

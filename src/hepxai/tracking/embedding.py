@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from hepxai.data.graphs import radius_edge_index
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path, write_text
+from hepxai.io.torch_files import load_torch
 from hepxai.io.yaml_files import read_yaml
 from hepxai.tracking.event_graph import orient_edges, true_edge_index
 
@@ -137,7 +138,7 @@ def train_embedding(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     history: list[EpochRecord] = []
     if (folder / "last.pt").is_file():
-        state = torch.load(folder / "last.pt", map_location="cpu", weights_only=True)
+        state = load_torch(folder / "last.pt", "embedding checkpoint")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history = [EpochRecord(**record) for record in state["history"]]
@@ -182,7 +183,7 @@ def load_embedding(folder: str | Path, *, which: str = "best") -> tuple[HitEmbed
         raise InputError(msg)
     config = EmbeddingConfig(**read_yaml(folder / "config.yaml"))
     model = HitEmbedding(config)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+    model.load_state_dict(load_torch(path, "embedding checkpoint")["model"])
     return model.eval(), config
 
 
@@ -191,7 +192,7 @@ def trained_epochs(folder: str | Path) -> int:
     path = Path(folder) / "last.pt"
     if not path.is_file():
         return 0
-    return len(torch.load(path, map_location="cpu", weights_only=True)["history"])
+    return len(load_torch(path, "embedding checkpoint")["history"])
 
 
 @dataclass(frozen=True)
