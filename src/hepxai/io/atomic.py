@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from collections.abc import Callable
@@ -87,9 +88,9 @@ def write_text(path: str | Path, text: str) -> Path:
 
 def write_error(err: OSError, path: str | Path) -> OutputError:
     """``err`` as one line naming ``path``: ``no space left on the device writing out/r.h5``."""
-    if isinstance(err, OutputError):
-        return err
-    reason = "no space left on the device" if err.errno == 28 else (err.strerror or str(err)).lower()
+    reason = (err.strerror or str(err)).lower()
+    if err.errno == errno.ENOSPC:
+        reason = "no space left on the device"
     return OutputError(f"{reason} writing {path}")
 
 
