@@ -119,7 +119,11 @@ def write_hdf(events: list[TrackMLEvent], path: str | Path) -> Path:
 def hdf_event_ids(path: str | Path) -> list[int]:
     """The event ids stored in an HDF5 file."""
     with _open_store(path) as store:
-        return sorted(np.unique(store.select_column("particles", "event_id")).tolist())
+        try:
+            return sorted(np.unique(store.select_column("particles", "event_id")).tolist())
+        except Exception as err:
+            msg = f"{path}: field 'event_id' is unreadable ({type(err).__name__}; a truncated file?)"
+            raise InputError(msg) from err
 
 
 def read_hdf(path: str | Path, event_ids: list[int] | None = None) -> Iterator[TrackMLEvent]:
