@@ -286,6 +286,23 @@ def test_a_broken_checkpoint(jets: Path, tmp_path: Path, capsys, how: str) -> No
     assert sorted(path.name for path in tmp_path.iterdir()) == ["best.pt"]
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(128, 256)), "not a text file"),
+        (b"train: [1\n", "not valid YAML on line 2"),
+        (b"- 1\n- 2\n", "expected a mapping of fields, got a list"),
+    ],
+)
+def test_a_garbage_config(jets: Path, tmp_path: Path, capsys, content: bytes, message: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_bytes(content)
+    out = tmp_path / "run"
+    arguments = ["train", "--config", str(config), "--data", str(jets / "sanity.root"), "--out", str(out)]
+    one_line_exit_2(arguments, capsys, "config.yaml", message)
+    assert not out.exists()
+
+
 # --- outputs owned by one run ----------------------------------------------------------------------------
 
 
