@@ -25,6 +25,7 @@ from hepxai.data.simulate.generation import Process, make_pythia
 from hepxai.data.simulate.particles import read_event
 from hepxai.data.simulate.selection import LABELS, select_jet
 from hepxai.errors import InputError
+from hepxai.io.lock import lock_file
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def simulate(
     path = Path(out)
     tree = load_schema("cms_hbb").tree
     with (
+        lock_file(path),  # a second run writing this file stops at once
         TreeWriter(path, tree) as writer,
         tqdm(
             total=num_signal + num_background,
