@@ -218,3 +218,15 @@ def test_unit_embeddings() -> None:
     for kind in ("embedding_in", "hgnn_embedding"):
         norm = _model(kind, **SMALL)(event).norm(dim=1)
         torch.testing.assert_close(norm, torch.ones_like(norm))
+
+
+@pytest.mark.parametrize("kind", ["hgnn_embedding", "hgnn_bipartite"])
+def test_an_event_without_supernodes_still_trains(kind: str) -> None:
+    event = toy_event(5, num_particles=4)
+    model = _model(kind, log_odds=1e6, **SMALL)  # no edge passes the cut
+    assert model.outputs(event).hierarchy.num_supernodes == 0
+    objective = (BipartiteObjective if kind == "hgnn_bipartite" else EmbeddingObjective)(1.0, 1.0, 2, 0)
+    loss = objective(model, event, 1)
+    loss.mean().backward()
+    assert torch.isfinite(loss).all()
+    assert loss.item() > 0  # the training wheel is on at epoch 1

@@ -115,7 +115,7 @@ class EmbeddingIN(GraphModel):
         self,
         num_features: int = 3,
         edge_features: int = 5,
-        latent: int = 64,
+        latent: int = 32,
         embedding_dim: int = 8,
         iterations: int = 6,
     ) -> None:

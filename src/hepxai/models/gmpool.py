@@ -54,18 +54,20 @@ class Mixture:
 
     def log_odds(self, score: float) -> float:
         """``ln π_in N(s; μ_in, σ_in) − ln π_out N(s; μ_out, σ_out)``."""
-        return _log_weighted_density(
-            score, self.weight_in, self.mean_in, self.sigma_in
-        ) - _log_weighted_density(score, self.weight_out, self.mean_out, self.sigma_out)
+        upper = _log_weighted_density(score, self.weight_in, self.mean_in, self.sigma_in)
+        return upper - _log_weighted_density(score, self.weight_out, self.mean_out, self.sigma_out)
+
+    def quadratic(self) -> tuple[float, float, float]:
+        """``(a, b, c)`` with ``log_odds(s) = a s² + b s + c``."""
+        inv_in, inv_out = 1 / self.sigma_in**2, 1 / self.sigma_out**2
+        return (inv_out - inv_in) / 2, self.mean_in * inv_in - self.mean_out * inv_out, self.log_odds(0.0)
 
     def cut(self, log_odds: float) -> float:
         """The score where the log odds rise through ``log_odds``; ``+inf`` where they never reach it
         (nothing passes), ``-inf`` where they never fall below it (everything passes)."""
-        # log odds = a s² + b s + c, a quadratic in s
+        a, b, c = self.quadratic()
+        c -= log_odds
         inv_in, inv_out = 1 / self.sigma_in**2, 1 / self.sigma_out**2
-        a = (inv_out - inv_in) / 2
-        b = self.mean_in * inv_in - self.mean_out * inv_out
-        c = self.log_odds(0.0) - log_odds
         if abs(a) < 1e-12 * (inv_in + inv_out):
             return -c / b if b > 0 else math.inf
         discriminant = b * b - 4 * a * c
@@ -78,29 +80,46 @@ class Mixture:
 def fit_mixture(scores: Tensor, steps: int = EM_STEPS) -> Mixture:
     """Two-component Gaussian mixture of ``scores`` by EM from the lower and upper halves.
 
+    With two components the upper one's responsibility is ``sigmoid`` of the log odds, a quadratic in the
+    score, and the M step needs only the responsibility-weighted sums of ``s`` and ``s²``: a handful of
+    passes over the scores per step.
+
     Raises:
         ValueError: fewer than two scores.
     """
     values = scores.detach().double().reshape(-1).sort().values
-    if len(values) < 2:
-        msg = f"fit_mixture: needs at least two scores (got {len(values)})"
+    count = len(values)
+    if count < 2:
+        msg = f"fit_mixture: needs at least two scores (got {count})"
         raise ValueError(msg)
-    floor = 1e-6 * (values[-1] - values[0]).clamp_min(1e-12)
-    halves = (values[: len(values) // 2], values[len(values) // 2 :])
-    weight = torch.tensor([0.5, 0.5], dtype=values.dtype)
-    mean = torch.stack([half.mean() for half in halves])
-    sigma = torch.stack([half.std(correction=0) for half in halves]).clamp_min(floor)
-    for _ in range(steps):
-        log_joint = torch.log(weight) - torch.log(sigma) - 0.5 * ((values[:, None] - mean) / sigma) ** 2
-        responsibility = torch.softmax(log_joint, dim=1)
-        total = responsibility.sum(0).clamp_min(1e-12)
-        weight = total / len(values)
-        mean = (responsibility * values[:, None]).sum(0) / total
-        sigma = ((responsibility * (values[:, None] - mean) ** 2).sum(0) / total).sqrt().clamp_min(floor)
-    low, high = (0, 1) if mean[0] <= mean[1] else (1, 0)
-    return Mixture(
-        *(float(v) for v in (weight[low], mean[low], sigma[low], weight[high], mean[high], sigma[high]))
+    squares = values.square()
+    total_value, total_square = float(values.sum()), float(squares.sum())
+    floor = 1e-6 * max(float(values[-1] - values[0]), 1e-12)
+    halves = (values[: count // 2], values[count // 2 :])
+    mixture = Mixture(
+        *(x for half in halves for x in (0.5, float(half.mean()), max(float(half.std(correction=0)), floor)))
     )
+    for _ in range(steps):
+        a, b, c = mixture.quadratic()
+        upper = torch.sigmoid(a * squares + b * values + c)
+        weight_in = float(upper.sum())
+        weight_in = min(max(weight_in, 1e-12), count - 1e-12)
+        sum_in, square_in = float(upper @ values), float(upper @ squares)
+        mean_in, mean_out = sum_in / weight_in, (total_value - sum_in) / (count - weight_in)
+        variance_in = square_in / weight_in - mean_in**2
+        variance_out = (total_square - square_in) / (count - weight_in) - mean_out**2
+        mixture = Mixture(
+            1 - weight_in / count,
+            mean_out,
+            max(math.sqrt(max(variance_out, 0.0)), floor),
+            weight_in / count,
+            mean_in,
+            max(math.sqrt(max(variance_in, 0.0)), floor),
+        )
+    if mixture.mean_in < mixture.mean_out:  # the components swapped places: "in" is the upper one
+        low = (mixture.weight_in, mixture.mean_in, mixture.sigma_in)
+        return Mixture(*low, mixture.weight_out, mixture.mean_out, mixture.sigma_out)
+    return mixture
 
 
 def edge_scores(embedding: Tensor, edge_index: Tensor) -> Tensor:

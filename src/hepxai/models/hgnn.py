@@ -71,7 +71,7 @@ class HierarchicalGNN(GraphModel):
         self,
         num_features: int = 3,
         edge_features: int = 5,
-        latent: int = 64,
+        latent: int = 32,
         embedding_dim: int = 8,
         iterations: int = 6,
         hierarchical_iterations: int = 8,
