@@ -113,7 +113,13 @@ def test_same_candidate_probability_by_hand() -> None:
     pairs = torch.tensor([[0, 0], [1, 2]])
     logits = same_candidate_logits(3, assignment_index, torch.logit(probability), pairs)
     torch.testing.assert_close(torch.sigmoid(logits[0]), torch.tensor(0.45))
-    assert logits[1] < -19
+    assert logits[1] == -20  # no common supernode: probability 0, its logit clipped to a finite value
+
+
+def test_certain_pairs_have_finite_logits() -> None:
+    assignment_index = torch.tensor([[0, 1], [0, 0]])
+    logits = same_candidate_logits(2, assignment_index, torch.tensor([50.0, 50.0]), torch.tensor([[0], [1]]))
+    assert logits.tolist() == [20.0]
 
 
 def test_bipartite_candidates_let_a_hit_join_two_tracks() -> None:

@@ -37,7 +37,7 @@ from hepxai.models.registry import GraphModel
 from hepxai.training import Objective
 
 LOGIT_BOUND = 20.0
-"""Pair probabilities from assignments are clipped to ``sigmoid(±LOGIT_BOUND)`` (no infinite logits)."""
+"""Pair logits from assignments are clipped to ±this: a probability of 0 or 1 has no finite logit."""
 
 
 def training_pairs(event: Data, random_pairs_per_hit: float, rng: np.random.Generator) -> Tensor:
@@ -224,5 +224,4 @@ def same_candidate_logits(num_hits: int, assignment_index: Tensor, logits: Tenso
     common = supernode[pairs[0]][:, :, None] == supernode[pairs[1]][:, None, :]
     joint = probability[pairs[0]][:, :, None] * probability[pairs[1]][:, None, :]
     best = torch.where(common, joint, torch.zeros_like(joint)).flatten(1).max(1).values
-    bound = torch.sigmoid(torch.tensor(LOGIT_BOUND))
-    return torch.logit(best.clamp(1 - bound, bound))
+    return torch.logit(best).clamp(-LOGIT_BOUND, LOGIT_BOUND)
