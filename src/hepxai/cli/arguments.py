@@ -1,4 +1,4 @@
-"""Argument helpers shared by every command module: the help formatter, option and path checks, options.
+"""Helpers shared by every command module: the help formatter, option and path checks, common options.
 
 Kept apart from the package's ``__init__`` (which imports every command module to build the parser), so
 that no command module imports the package that imports it.
