@@ -22,11 +22,16 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(BIN)/hepxai demo --out $(DEMO_DIR)
 
+# The tests run in TEST_WORKERS processes (pytest-xdist); each test module stays in one process, so the
+# models its fixtures train are trained once.
+TEST_WORKERS ?= 2
+TEST_OPTIONS = -q -n $(TEST_WORKERS) --dist loadscope
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" $(TEST_OPTIONS)
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest $(TEST_OPTIONS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
