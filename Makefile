@@ -22,16 +22,21 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(BIN)/hepxai demo --out $(DEMO_DIR)
 
+# The tests run in TEST_WORKERS processes (pytest-xdist); each test module stays in one process, so the
+# models its fixtures train are trained once.
+TEST_WORKERS ?= 2
+TEST_OPTIONS = -q -n $(TEST_WORKERS) --dist loadscope
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" $(TEST_OPTIONS)
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest $(TEST_OPTIONS)
 
 # Corrupted events, graph folders, point sets and checkpoints, a full disk and a locked output: each must end
 # in one line and exit 2 with nothing left behind (docs/reliability.md). Part of `make test` too.
 test-badinput: $(STAMP)
-	$(BIN)/python -m pytest -m badinput -q
+	$(BIN)/python -m pytest -m badinput $(TEST_OPTIONS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -57,8 +57,8 @@ def _type_checking_only(node: ast.AST) -> set[int]:
     return skipped
 
 
-def _imports(module: str) -> set[str]:
-    """The ``hepxai`` modules ``module`` imports, at any level."""
+def _imported_names(module: str) -> set[str]:
+    """Every dotted name ``module`` imports, at any level (``from a import b`` gives ``a.b``)."""
     path = MODULES[module]
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -68,16 +68,19 @@ def _imports(module: str) -> set[str]:
         if id(node) in skipped:
             continue
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            names = [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        found.update(_resolve(name) for name in names if name.split(".")[0] == "hepxai")
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _imports(module: str) -> set[str]:
+    """The ``hepxai`` modules ``module`` imports, at any level."""
+    found = {_resolve(name) for name in _imported_names(module) if name.split(".")[0] == "hepxai"}
     found.discard(module)
     return found
 
@@ -160,30 +163,17 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 FORKED_IMPORTS = """
-import importlib, os, sys, traceback
-modules = sys.argv[1:]
-# A scout child imports everything and reports the other packages' modules it loaded; this process
-# imports those, so that each child below spends its time on hepxai's own modules only.
-read, write = os.pipe()
-if os.fork() == 0:
-    before = set(sys.modules)
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except BaseException:
-            pass
-    loaded = [name for name in sys.modules if name not in before and name.split(".")[0] != "hepxai"]
-    os.write(write, "\\n".join(loaded).encode())
-    os._exit(0)
-os.close(write)
-with os.fdopen(read) as pipe:
-    preload = pipe.read().split("\\n")
-os.wait()
+import gc, importlib, os, sys, traceback
+separator = sys.argv.index("--")
+preload, modules = sys.argv[1:separator], sys.argv[separator + 1 :]
+# The other packages' modules that hepxai imports, loaded once here, so that each child below spends its
+# time on hepxai's own modules only (a name that is not a module, as numpy.ndarray, loads its package).
 for name in preload:
     try:
         importlib.import_module(name)
     except BaseException:
         pass
+gc.freeze()  # the children's garbage collections skip everything loaded here
 failed = []
 for module in modules:
     child = os.fork()
@@ -198,6 +188,9 @@ for module in modules:
         failed.append(module)
 print(",".join(failed))
 """
+OTHER_PACKAGES = sorted(
+    {name for module in MODULES for name in _imported_names(module) if name.split(".")[0] != "hepxai"}
+)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="imports each module in a forked child")
@@ -206,7 +199,7 @@ def test_every_module_imports_in_a_fresh_interpreter():
     # after another module has been imported fails here.
     environment = {**os.environ, "PYTHONPATH": str(SOURCE), "MPLBACKEND": "Agg"}
     result = subprocess.run(
-        [sys.executable, "-c", FORKED_IMPORTS, *MODULES],
+        [sys.executable, "-c", FORKED_IMPORTS, *OTHER_PACKAGES, "--", *MODULES],
         capture_output=True,
         text=True,
         check=False,

@@ -24,7 +24,7 @@ def sanity_run(tmp_path_factory):
             "--explain-jets",
             "100",
             "--report-jets",
-            "2",
+            "1",  # one H and one QCD jet: each drawn jet is two figures
         ]
     )
     return out, code

@@ -2,6 +2,11 @@
 
 Each command group registers its parsers from its own module (``data``, ``train``, ``explain``, ...).
 Bad input (:class:`hepxai.errors.InputError`, a missing file) ends as one line on stderr and exit code 2.
+
+Imports are lazy, so that ``hepxai --help`` and a mistyped path answer at once: a ``cli`` module imports at
+module level only the standard library, :mod:`hepxai.errors`, ``hepxai.__version__`` and other ``hepxai.cli``
+modules; everything else (torch, numpy, the job modules) is imported inside the ``run_*`` function that needs
+it, after the options and input paths are checked (tests/cli/test_startup.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Argument helpers shared by every command module: the help formatter, option checks, common options.
+"""Helpers shared by every command module: the help formatter, option and path checks, common options.
 
 Kept apart from the package's ``__init__`` (which imports every command module to build the parser), so
 that no command module imports the package that imports it.
@@ -7,8 +7,25 @@ that no command module imports the package that imports it.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
+from pathlib import Path
 
 from hepxai.errors import InputError
+
+
+def require_existing(what: str, paths: Iterable[Path | str]) -> None:
+    """Refuse a missing input before the command imports its job: torch alone takes seconds to load.
+
+    Args:
+        what: The kind of input, for the message (``checkpoint``, ``file``, ``dataset folder``).
+
+    Raises:
+        InputError: The first path that does not exist, e.g. ``nope.pt: checkpoint not found``.
+    """
+    for path in paths:
+        if not Path(path).exists():
+            msg = f"{path}: {what} not found"
+            raise InputError(msg)
 
 
 def require_at_least(option: str, value: float | None, minimum: float) -> None:

@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 from hepxai.cli import arguments
+from hepxai.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
+    arguments.require_at_least("--max-jets", args.max_jets, 1)
+    arguments.require_at_least("--chunk-size", args.chunk_size, 1)
+    arguments.require_at_least("--deletion-steps", args.deletion_steps, 1)
+    arguments.require_existing("checkpoint", [args.model])
+    arguments.require_existing("file", args.data)
+
     from hepxai.benchmark import (
         METHODS,
         read_signal_jets,
@@ -79,17 +86,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         write_results,
     )
     from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
-    from hepxai.errors import InputError
     from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
 
-    for name, value in (
-        ("--max-jets", args.max_jets),
-        ("--chunk-size", args.chunk_size),
-        ("--deletion-steps", args.deletion_steps),
-    ):
-        if value is not None and value < 1:
-            msg = f"{name} must be >= 1, got {value}"
-            raise InputError(msg)
     unknown = [name for name in args.methods or () if name not in METHODS]
     if unknown:
         msg = f"--methods: unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"

@@ -72,6 +72,8 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    arguments.require_existing("file", args.files)
+
     from hepxai.data.inspect import detect_schema, summarize
     from hepxai.data.schema import load_schema
 
@@ -82,6 +84,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_sanity(args: argparse.Namespace) -> int:
+    arguments.require_at_least("--jets", args.jets, 1)
+
     from hepxai.data.sanity import write_sanity
 
     path = write_sanity(args.out / "sanity.root", args.jets, seed=args.seed, progress=args.progress)

@@ -77,6 +77,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    arguments.require_existing("geometry file", [args.geometry] if args.geometry is not None else [])
+
     from hepxai.data.detector import DetectorSettings, simulate_events
     from hepxai.data.detector.digitization import Digitization
 

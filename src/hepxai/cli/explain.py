@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hepxai.cli import arguments
-
-if TYPE_CHECKING:
-    from hepxai.data.schema import Schema
 
 log = logging.getLogger(__name__)
 
@@ -67,30 +63,36 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from hepxai.data.inspect import detect_schema
-    from hepxai.data.schema import load_schema
-
-    schema = detect_schema(args.data[0]) if args.schema == "auto" else load_schema(args.schema)
-    path = explain_with_arguments(args, args.model, args.data, args.out, schema)
+    path = explain_with_arguments(args, args.model, args.data, args.out, args.schema)
     log.info("wrote %s", path)
     return 0
 
 
 def explain_with_arguments(
-    args: argparse.Namespace, model: Path, data: list[Path], out: Path, schema: Schema
+    args: argparse.Namespace, model: Path, data: list[Path], out: Path, schema: str
 ) -> Path:
-    """Run :func:`hepxai.explain.export.explain_files` with the options of :func:`add_lrp_arguments`."""
-    from hepxai.explain.export import explain_files
+    """Run :func:`hepxai.explain.export.explain_files` with the options of :func:`add_lrp_arguments`.
 
+    The options and input paths are checked before torch is imported, so a mistake is told at once.
+
+    Args:
+        schema: A schema name, a YAML file, or ``auto`` (detected from the first data file).
+    """
     arguments.require_at_least("--max-jets", args.max_jets, 1)
     arguments.require_at_least("--chunk-size", args.chunk_size, 1)
     arguments.require_at_least("--epsilon", args.epsilon, 0)
+    arguments.require_existing("checkpoint", [model])
+    arguments.require_existing("file", data)
+
+    from hepxai.data.inspect import detect_schema
+    from hepxai.data.schema import load_schema
+    from hepxai.explain.export import explain_files
 
     return explain_files(
         model,
         data,
         out,
-        schema,
+        detect_schema(data[0]) if schema == "auto" else load_schema(schema),
         target=args.target,
         selection=args.selection,
         max_jets=args.max_jets,

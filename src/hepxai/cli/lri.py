@@ -154,9 +154,12 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    options = _options(args)
+    arguments.require_existing("dataset folder", [args.data])
+
     from hepxai.lri.protocol import RunSpec, run
 
-    spec = RunSpec(args.data, args.backbone, args.method, args.seed, **_options(args))
+    spec = RunSpec(args.data, args.backbone, args.method, args.seed, **options)
     result = run(spec, args.out, progress=args.progress)
     interp = "n/a" if result["interp_auc"] is None else f"{result['interp_auc']:.4f}"
     print(  # noqa: T201
@@ -166,6 +169,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
+    options = _options(args)
+    arguments.require_existing("dataset folder", args.data)
+
     from hepxai.lri.methods import METHODS
     from hepxai.lri.protocol import run_grid
     from hepxai.lri.table import write_table
@@ -178,7 +184,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             args.seeds,
             args.out,
             progress=args.progress,
-            **_options(args),
+            **options,
         )
     table = write_table(args.out, args.results)
     log.info("wrote %d rows to %s", len(table), args.results)
@@ -187,10 +193,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 
 def run_figures(args: argparse.Namespace) -> int:
-    from hepxai.lri.figures import write_figures
-
     arguments.require_at_least("--samples", args.samples, 1)
     arguments.require_at_least("--dpi", args.dpi, 10)
+    arguments.require_existing("runs folder", [args.runs])
+    arguments.require_existing("dataset folder", args.data)
+
+    from hepxai.lri.figures import write_figures
+
     written = write_figures(
         args.runs,
         args.data,

@@ -95,11 +95,13 @@ def _add_chain_arguments(
 
 
 def run_all(args: argparse.Namespace) -> int:
+    train_files = getattr(args, "data", None)
+    test_files = getattr(args, "test_data", None)
+    arguments.require_existing("file", [*(train_files or ()), *(test_files or ())])
+
     from hepxai.data.simulate import simulate
     from hepxai.pipeline import run_chain
 
-    train_files = getattr(args, "data", None)
-    test_files = getattr(args, "test_data", None)
     if not train_files:
         train_files = [
             _simulated(
@@ -252,6 +254,8 @@ def _register_sanity_steps(steps: argparse._SubParsersAction) -> None:
 
 
 def _sanity_files(out: Path, jets: int, seed: int, progress: bool) -> tuple[Path, Path]:
+    arguments.require_at_least("--jets", jets, 1)
+
     from hepxai.data.sanity import write_sanity
 
     files = (out / "sanity.root", out / "sanity_test.root")
@@ -275,19 +279,21 @@ def run_sanity_train(args: argparse.Namespace) -> int:
 
 
 def run_sanity_explain(args: argparse.Namespace) -> int:
-    from hepxai.data.schema import load_schema
-    from hepxai.pipeline import relevance_sanity
-
     test_file = args.out / "sanity_test.root"
     data_file = test_file if test_file.is_file() else args.out / "sanity.root"
     model = args.model or args.out / "model" / "best.pt"
     out = args.out / "relevance.h5"
-    path = explain.explain_with_arguments(args, model, [data_file], out, load_schema("sanity"))
+    path = explain.explain_with_arguments(args, model, [data_file], out, "sanity")
     print(f"wrote {path}")  # noqa: T201
+
+    from hepxai.pipeline import relevance_sanity
+
     return _report_proof(relevance_sanity(path))
 
 
 def run_sanity_plot(args: argparse.Namespace) -> int:
+    arguments.require_existing("relevance file", [args.out / "relevance.h5"])
+
     from hepxai.explain.relevance_file import read_relevance_file
     from hepxai.pipeline import most_confident
     from hepxai.plots.gallery import write_plots

@@ -80,13 +80,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _selection(args: argparse.Namespace) -> tuple[RelevanceFile, list[int]]:
-    from hepxai.errors import InputError
+    arguments.require_at_least("--max-jets", args.max_jets, 1)
+    arguments.require_existing("relevance file", [args.relevance])
+
     from hepxai.explain.jet_relevance import select_jets
     from hepxai.explain.relevance_file import read_relevance_file
 
-    if args.max_jets < 1:
-        msg = f"--max-jets must be at least 1 (got {args.max_jets})"
-        raise InputError(msg)
     relevance_file = read_relevance_file(args.relevance)
     jet_ids = select_jets(relevance_file, jet_ids=args.jet_ids, top_confident=args.top_confident)
     if len(jet_ids) > args.max_jets:
@@ -100,9 +99,10 @@ def _selection(args: argparse.Namespace) -> tuple[RelevanceFile, list[int]]:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    relevance_file, jet_ids = _selection(args)
+
     from hepxai.plots.gallery import write_plots
 
-    relevance_file, jet_ids = _selection(args)
     write_plots(
         relevance_file,
         args.out,
@@ -118,9 +118,11 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    arguments.require_existing("evaluation folder", [args.evaluation] if args.evaluation is not None else [])
+    relevance_file, jet_ids = _selection(args)
+
     from hepxai.plots.report import write_report
 
-    relevance_file, jet_ids = _selection(args)
     path = write_report(
         relevance_file,
         args.out,

@@ -55,9 +55,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_make(args: argparse.Namespace) -> int:
+    arguments.require_at_least("--workers", args.workers, 1)
+
     from hepxai.data.pointsets import make
 
-    arguments.require_at_least("--workers", args.workers, 1)
     if args.kind == "synthetic":
         make.make_synthetic(args.out, samples=args.samples or 2000, seed=args.seed)
     elif args.kind == "actstrack":
@@ -83,6 +84,8 @@ def _given(**options: object) -> dict[str, object]:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    arguments.require_existing("dataset folder", [args.folder])
+
     from hepxai.data.pointsets.make import pointset_statistics
     from hepxai.data.pointsets.store import pointset_info
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hepxai.cli import arguments
+from hepxai.errors import InputError
 
 if TYPE_CHECKING:
     from hepxai.config import RunConfig
@@ -178,12 +179,14 @@ def resolve_config(args: argparse.Namespace, base: Path | None) -> RunConfig:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from hepxai.training import read_data, train
-
     base = getattr(args, "config", None)
     if args.resume and base is None and not hasattr(args, "data"):
         base = args.out / "config.yaml"
     config = resolve_config(args, base)
+    arguments.require_existing("file", config.data.files)
+
+    from hepxai.training import read_data, train
+
     jets, data = read_data(config.data, progress=args.progress)
     log.info(
         "read %d jets (%d H, %d QCD) from %d file(s)",
@@ -197,19 +200,19 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    if not 0 < args.sculpting_efficiency <= 1:
+        msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
+        raise InputError(msg)
+    arguments.require_at_least("--max-jets", args.max_jets, 1)
+    arguments.require_at_least("--chunk-size", args.chunk_size, 1)
+    arguments.require_existing("checkpoint", [args.model])
+    arguments.require_existing("file", args.data)
+
     from hepxai.config import DataConfig
-    from hepxai.errors import InputError
     from hepxai.evaluation import evaluate
     from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
     from hepxai.training import stream_data
 
-    if not 0 < args.sculpting_efficiency <= 1:
-        msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
-        raise InputError(msg)
-    for flag, value in (("--max-jets", args.max_jets), ("--chunk-size", args.chunk_size)):
-        if value is not None and value < 1:
-            msg = f"{flag} must be at least 1 (got {value})"
-            raise InputError(msg)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     content = read_checkpoint(args.model)
     model = model_from_state(content, args.model).eval()

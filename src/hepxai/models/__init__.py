@@ -9,6 +9,8 @@ from hepxai.models.checkpoint import load_checkpoint, save_checkpoint
 from hepxai.models.dgcnn import DGCNN
 from hepxai.models.edge_classifier import EdgeClassifier
 from hepxai.models.egnn import EGNN
+from hepxai.models.embedding_in import EmbeddingIN
+from hepxai.models.hgnn import HGNNBipartite, HGNNEmbedding
 from hepxai.models.interaction_network import CLASSES, InteractionNetwork
 from hepxai.models.point_transformer import PointTransformer
 from hepxai.models.registry import GraphModel, build_model, model_kinds, register_model
@@ -18,7 +20,10 @@ __all__ = [
     "DGCNN",
     "EGNN",
     "EdgeClassifier",
+    "EmbeddingIN",
     "GraphModel",
+    "HGNNBipartite",
+    "HGNNEmbedding",
     "InteractionNetwork",
     "PointTransformer",
     "build_model",
