@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import plotly.offline
-import yaml
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
@@ -23,6 +22,7 @@ from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
 from hepxai.io.atomic import write_text
+from hepxai.io.yaml_files import read_yaml
 from hepxai.plots.gallery import summary_figures
 from hepxai.plots.heatmap import relevance_heatmap
 from hepxai.plots.jet_graph import jet_graph_plotly
@@ -233,7 +233,7 @@ def _header(relevance_file: RelevanceFile, summary_counts: dict[str, int]) -> st
 
 def _performance(evaluation: Path, num_explained: int) -> str:
     """The tagger's ROC, mass plot and metrics from an ``hepxai evaluate`` folder."""
-    metrics = yaml.safe_load((evaluation / "metrics.yaml").read_text())
+    metrics = read_yaml(evaluation / "metrics.yaml")
     rows = "".join(
         f"<tr><td style='text-align:left'>{html.escape(t['tagger'])}</td><td>{t['auc']:.4f}</td>"
         f"<td>{t['rejection_at_30']:.1f}</td><td>{t['rejection_at_50']:.1f}</td></tr>"

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
+from hepxai.io.csv_files import read_csv_table
 from hepxai.metrics.tracking import graph_efficiency_purity
 from hepxai.tracking.event_graph import (
     GRAPHS_FILE,
@@ -97,7 +98,9 @@ def build_graphs(
     else:
         write_graph_record(folder, record)
     stats_path = folder / STATS_FILE
-    rows = pd.read_csv(stats_path).to_dict("records") if stats_path.is_file() else []
+    rows = []
+    if stats_path.is_file():
+        rows = read_csv_table(stats_path, ("split", "event_id")).to_dict("records")
     for split in splits:
         pending = [i for i in setting.split(split) if not graph_path(folder, split, i).is_file()]
         events = read_setting_events(setting, root, pending) if pending else iter(())
