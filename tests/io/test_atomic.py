@@ -63,6 +63,15 @@ def test_a_full_disk_is_one_line_and_leaves_the_old_file(tmp_path, monkeypatch, 
     assert leftovers(tmp_path) == ["a.txt"]
 
 
+def test_a_killed_writer_s_temporary_file_is_removed_by_the_next_write(tmp_path):
+    stale = tmp_path / ".a.txt.999999999.partial"  # no such pid: its writer was killed
+    alive = tmp_path / f".a.txt.{os.getppid()}.partial"  # a running writer's: kept
+    stale.write_text("half")
+    alive.write_text("half")
+    write_text(tmp_path / "a.txt", "whole")
+    assert leftovers(tmp_path) == [alive.name, "a.txt"]
+
+
 def test_other_write_errors_name_their_reason(tmp_path):
     with pytest.raises(OutputError, match=r"^disk quota exceeded writing .*a\.txt$"):
         write(tmp_path / "a.txt", "x", error=OSError(errno.EDQUOT, "Disk quota exceeded"))

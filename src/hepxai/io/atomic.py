@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import shutil
 from collections.abc import Callable
@@ -42,6 +43,7 @@ class AtomicPath:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise write_error(err, self.path) from err
+        self._remove_stale()
         return self.temporary
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
@@ -67,6 +69,15 @@ class AtomicPath:
             self.discard()
             raise
         return self.path
+
+    def _remove_stale(self) -> None:
+        """Remove temporary files of this output left by killed processes (``kill -9`` runs no cleanup)."""
+        prefix = f".{self.path.name}."
+        for stale in self.path.parent.glob(f"{glob.escape(prefix)}*.partial"):
+            pid = stale.name[len(prefix) : -len(".partial")]
+            if pid.isdigit() and not _running(int(pid)):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
 
     def discard(self) -> None:
         """Remove the temporary file, if any."""
@@ -101,6 +112,16 @@ def unreadable_output(path: str | Path, what: str) -> OutputError:
     if free < 1024**2:
         return OutputError(f"no space left on the device writing {path} ({what})")
     return OutputError(f"writing {path} failed: {what} ({free / 1024**2:.0f} MiB free on the device)")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _fsync(path: Path) -> None:
