@@ -41,7 +41,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--positive-fraction", type=float, help="share of positives (default: the paper's, 0.39 and 0.18)"
     )
     make.add_argument("--pileup", type=float, default=10.0, help="actstrack: mean pile-up interactions")
-    make.add_argument("--bfield", type=float, default=2.0, help="actstrack: solenoid field in T")
+    make.add_argument(
+        "--field", "--bfield", dest="bfield", type=float, default=2.0, help="actstrack: solenoid field in T"
+    )
     make.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     make.set_defaults(run=run_make)
 
