@@ -271,7 +271,8 @@ def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], in
         scale = (spec.scale or dataset.settings.scale) * settings.pop("scale_factor", 1.0)
         weighting = "learned" if spec.method == "lri_gaussian" else "none"
         options = {**settings, "scale": scale, "k": dataset.settings.rebuilt_k, "weighting": weighting}
-        return {**options, **_unit_directions(dataset), "warmup": warmup}, warmup
+        plane = {"plane": True} if dataset.settings.plane else {}
+        return {**options, **_unit_directions(dataset), **plane, "warmup": warmup}, warmup
     if spec.method == "pointmask":
         return {**settings, **_unit_directions(dataset)}, 0
     return {}, 0
