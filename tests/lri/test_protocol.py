@@ -225,3 +225,13 @@ def test_recomputed_batchnorm_is_a_setting_only_when_asked(tmp_path):
     plain = RunSpec(tmp_path, "dgcnn", "erm")
     assert "recompute_batchnorm" not in plain.settings()
     assert RunSpec(tmp_path, "dgcnn", "erm", recompute_batchnorm=True).settings()["recompute_batchnorm"]
+
+
+def test_the_ablation_keeps_the_datasets_graph_and_no_weights(dataset_folder: Path, tmp_path: Path) -> None:
+    spec = RunSpec(dataset_folder, "dgcnn", "lri_gaussian_fixed_graph", seed=0, epochs=3)
+    result = run(spec, tmp_path / "runs", progress=False)
+    options = yaml.safe_load((spec.folder(tmp_path / "runs") / "method.yaml").read_text())
+    assert options["rebuild"] is False
+    assert options["weighting"] == "none"
+    assert options["warm_start"] == "erm"
+    assert result["variant"].startswith("ablation")

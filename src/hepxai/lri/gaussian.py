@@ -17,6 +17,9 @@ Two variants of the rebuilt graph:
 - ``weighting="none"`` (the authors' public code): no weights; the noise reaches the loss only through
   the edge attributes (distances and directions) of the rebuilt graph.
 
+The ablation of the paper's Table 6 keeps the graph of the unperturbed points (``rebuild=False``): the noise
+then reaches the loss only through the edge attributes of the dataset's own graph.
+
 For the study of Σ's shape (the paper's appendix E.2, :mod:`hepxai.lri.fieldscan`) four options: ``plane``
 (Σ a 2×2 matrix of the x–y block, no noise along z), ``separate_encoder`` (the generator reads an encoder
 of its own, a fresh copy of the backbone's architecture, instead of the backbone's embedding),
@@ -29,6 +32,7 @@ configurations.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Literal
 
@@ -40,6 +44,7 @@ from torch_geometric.data import Batch
 from hepxai.explain.gradients import embedding_width
 from hepxai.lri.extractor import Extractor, SeededNoise, node_embedding, per_graph_share
 from hepxai.lri.geometry import rebuild_graph
+from hepxai.models.point_graph import point_graph
 from hepxai.models.registry import GraphModel, build_model
 from hepxai.training import Objective, classification_loss
 
@@ -103,6 +108,8 @@ class LRIGaussian(Objective):
         separate_encoder: The generator reads its own encoder (the backbone's architecture, new weights).
         direction_features: Point features ``r/‖r‖`` of the (perturbed) positions.
         model_lr: The backbone's learning rate (``None``: the run's); the generator keeps the run's.
+        rebuild: Rebuild the graph on the perturbed positions (the paper); ``False`` keeps the batch's graph
+            (the ablation), with ``weighting="none"``.
     """
 
     kind = "lri_gaussian"
@@ -124,10 +131,14 @@ class LRIGaussian(Objective):
         separate_encoder: bool = False,
         direction_features: bool = False,
         model_lr: float | None = None,
+        rebuild: bool = True,
     ) -> None:
         super().__init__()
         if weighting not in ("learned", "none"):
             msg = f"LRIGaussian: weighting must be 'learned' or 'none' (got {weighting!r})"
+            raise ValueError(msg)
+        if not rebuild and weighting != "none":
+            msg = "LRIGaussian: the graph of the unperturbed points (rebuild=False) takes weighting='none'"
             raise ValueError(msg)
         if scale <= 0 or sigma <= 0 or beta < 0 or k < 1 or warmup < 0:
             msg = (
@@ -149,7 +160,9 @@ class LRIGaussian(Objective):
             **({"separate_encoder": True} if separate_encoder else {}),
             **({"direction_features": True} if direction_features else {}),
             **({"model_lr": model_lr} if model_lr is not None else {}),
+            **({"rebuild": False} if not rebuild else {}),
         }
+        self.rebuild = rebuild
         self.scale, self.beta, self.sigma, self.k, self.warmup = scale, beta, sigma, k, warmup
         self.unit_directions, self.direction_features, self.model_lr = (
             unit_directions,
@@ -181,8 +194,14 @@ class LRIGaussian(Objective):
         ]
 
     def graph(self, batch: Batch, pos: Tensor) -> Batch:
-        """The rebuilt graph on ``pos``, with learned edge weights in the paper's variant."""
-        rebuilt = rebuild_graph(batch, pos, self.k, unit_directions=self.unit_directions)
+        """The rebuilt graph on ``pos``, with learned edge weights in the paper's variant (or the batch's own
+        graph with its edge attributes from ``pos``, without ``rebuild``)."""
+        if self.rebuild:
+            rebuilt = rebuild_graph(batch, pos, self.k, unit_directions=self.unit_directions)
+        else:
+            rebuilt = copy.copy(batch)
+            rebuilt.pos, rebuilt.edge_attr = pos, None
+            rebuilt.edge_attr = point_graph(rebuilt, k=self.k, unit_directions=self.unit_directions).edge_attr
         if self.direction_features:
             rebuilt.x = pos / torch.linalg.vector_norm(pos, dim=1, keepdim=True)
         if self.distance_weight is not None:

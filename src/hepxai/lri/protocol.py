@@ -50,6 +50,7 @@ from hepxai.lri.bernoulli import LRIBernoulli
 from hepxai.lri.gaussian import LRIGaussian
 from hepxai.lri.geometry import with_graphs
 from hepxai.lri.methods import (
+    ABLATION_SCALE,
     POST_HOC,
     VARIANTS,
     DatasetKind,
@@ -254,7 +255,7 @@ def _objective(method: str, model: GraphModel, options: dict[str, Any], seed: in
         return Objective()
     if method == "lri_bernoulli":
         return LRIBernoulli(model, seed=seed, **options)
-    if method in ("lri_gaussian", "lri_gaussian_unweighted"):
+    if method.startswith("lri_gaussian"):
         return LRIGaussian(model, seed=seed, **options)
     return PointMask(model, seed=seed, **options)
 
@@ -267,10 +268,12 @@ def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], in
         # α steps every 10 of the authors' 300 epochs: the same share of a shorter run.
         interval = max(1, round(ALPHA_INTERVAL * spec.epochs / PAPER_EPOCHS))
         return {**settings, "warmup": warmup, "alpha_interval": interval}, warmup
-    if spec.method in ("lri_gaussian", "lri_gaussian_unweighted"):
+    if spec.method.startswith("lri_gaussian"):
         scale = (spec.scale or dataset.settings.scale) * settings.pop("scale_factor", 1.0)
         weighting = "learned" if spec.method == "lri_gaussian" else "none"
         options = {**settings, "scale": scale, "k": dataset.settings.rebuilt_k, "weighting": weighting}
+        if spec.method == "lri_gaussian_fixed_graph":
+            options.update(scale=spec.scale or ABLATION_SCALE.get(dataset.kind, scale), rebuild=False)
         plane = {"plane": True} if dataset.settings.plane else {}
         return {**options, **_unit_directions(dataset), **plane, "warmup": warmup}, warmup
     if spec.method == "pointmask":
