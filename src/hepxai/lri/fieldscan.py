@@ -1,8 +1,9 @@
 """The field scan: LRI-Gaussian's Σ_v against the magnetic field (the LRI paper's Table 3 and Fig. 3).
 
 Per field B an ActsTrack-like dataset (:mod:`hepxai.data.pointsets.actstrack`, ``bfield`` B) and the
-paper's protocol of appendix E.2: DGCNN, point features ``r/‖r‖``, dropout 0; the classifier f trained
-first (``f_epochs``, kept at its best validation prediction AUC), then the generator g, an encoder of its own
+paper's protocol of appendix E.2: DGCNN, point features ``r/‖r‖`` (of the true positions: the noise moves
+the points' positions, the graph and its edges, never the features, as in the authors' code), dropout 0; the
+classifier f trained first (``f_epochs``, kept at its best validation prediction AUC), then the generator g, an encoder of its own
 and a head giving Σ_v as a 2×2 matrix of x–y, for ``g_epochs`` with β = 10 and c = 100 while f is
 fine-tuned at lr 1e-8 (f's BatchNorm statistics follow the perturbed inputs, as in any training epoch). g
 trains in batches of 32, not the paper's 128: four times the optimiser steps for the same computation, where
@@ -171,7 +172,6 @@ def _objective(model: GraphModel, settings: FieldScanSettings) -> LRIGaussian:
         dropout=0.0,
         plane=True,
         separate_encoder=True,
-        direction_features=True,
         model_lr=settings.model_lr,
     )
 
@@ -262,14 +262,14 @@ def _positive_batches(test: GraphList) -> Iterator[Batch]:
 def _point_directions(model: GraphModel, objective: LRIGaussian, batch: Batch) -> dict[str, Tensor]:
     """Per true point: the truth direction (momentum x, y), the position, Σ's first axis and eigen-ratio,
     and GradGeo's gradient of f's signal logit with respect to x, y (the neighbours of the true positions
-    held, features and edge attributes following the positions)."""
+    held, the edge attributes following the positions, the features fixed as in training)."""
     truth = batch.node_truth.bool()
     with torch.no_grad(), eval_mode(model), eval_mode(objective):
         covariance = objective.covariance(model, batch)[0]
     axis, ratio = principal_axes(covariance)
     pos = batch.pos.detach().clone().requires_grad_(True)
     with torch.enable_grad(), eval_mode(model), eval_mode(objective):
-        logit = model.fast_forward(objective.graph(batch, pos))[:, -1]  # features and edges follow pos
+        logit = model.fast_forward(objective.graph(batch, pos))[:, -1]  # the edges follow pos
         (gradient,) = torch.autograd.grad(logit.sum(), pos)
     return {
         "momentum": batch.momentum[truth, :2].double(),

@@ -20,11 +20,10 @@ Two variants of the rebuilt graph:
 The ablation of the paper's Table 6 keeps the graph of the unperturbed points (``rebuild=False``): the noise
 then reaches the loss only through the edge attributes of the dataset's own graph.
 
-For the study of Σ's shape (the paper's appendix E.2, :mod:`hepxai.lri.fieldscan`) four options: ``plane``
+For the study of Σ's shape (the paper's appendix E.2, :mod:`hepxai.lri.fieldscan`) three options: ``plane``
 (Σ a 2×2 matrix of the x–y block, no noise along z), ``separate_encoder`` (the generator reads an encoder
-of its own, a fresh copy of the backbone's architecture, instead of the backbone's embedding),
-``direction_features`` (every point's features are ``r/‖r‖`` of the positions the graph is built on, so
-the noise moves them too) and ``model_lr`` (the backbone's own learning rate while the generator trains).
+of its own, a fresh copy of the backbone's architecture, instead of the backbone's embedding) and
+``model_lr`` (the backbone's own learning rate while the generator trains).
 
 Miao et al. (2023), sections 4.2 and appendices C, D, E.2; warm-up, c, β and k follow the authors'
 configurations.
@@ -106,7 +105,6 @@ class LRIGaussian(Objective):
         dropout: Dropout of the generator (and of its own encoder).
         plane: Σ is 2×2, on x and y only (the noise leaves z alone).
         separate_encoder: The generator reads its own encoder (the backbone's architecture, new weights).
-        direction_features: Point features ``r/‖r‖`` of the (perturbed) positions.
         model_lr: The backbone's learning rate (``None``: the run's); the generator keeps the run's.
         rebuild: Rebuild the graph on the perturbed positions (the paper); ``False`` keeps the batch's graph
             (the ablation), with ``weighting="none"``.
@@ -129,7 +127,6 @@ class LRIGaussian(Objective):
         dropout: float = 0.2,
         plane: bool = False,
         separate_encoder: bool = False,
-        direction_features: bool = False,
         model_lr: float | None = None,
         rebuild: bool = True,
     ) -> None:
@@ -158,17 +155,12 @@ class LRIGaussian(Objective):
             "dropout": dropout,
             **({"plane": True} if plane else {}),
             **({"separate_encoder": True} if separate_encoder else {}),
-            **({"direction_features": True} if direction_features else {}),
             **({"model_lr": model_lr} if model_lr is not None else {}),
             **({"rebuild": False} if not rebuild else {}),
         }
         self.rebuild = rebuild
         self.scale, self.beta, self.sigma, self.k, self.warmup = scale, beta, sigma, k, warmup
-        self.unit_directions, self.direction_features, self.model_lr = (
-            unit_directions,
-            direction_features,
-            model_lr,
-        )
+        self.unit_directions, self.model_lr = unit_directions, model_lr
         self.dims = 2 if plane else 3
         self.encoder = (
             build_model(model.kind, **{**model.config, "dropout": dropout}) if separate_encoder else None
@@ -202,8 +194,6 @@ class LRIGaussian(Objective):
             rebuilt = copy.copy(batch)
             rebuilt.pos, rebuilt.edge_attr = pos, None
             rebuilt.edge_attr = point_graph(rebuilt, k=self.k, unit_directions=self.unit_directions).edge_attr
-        if self.direction_features:
-            rebuilt.x = pos / torch.linalg.vector_norm(pos, dim=1, keepdim=True)
         if self.distance_weight is not None:
             rebuilt.edge_weight = self.distance_weight(self.scale * rebuilt.edge_attr[:, 0])
         return rebuilt
