@@ -98,7 +98,7 @@ FIELDSCAN_FIELDS ?= 2 6 10 14 20
 FIELDSCAN_DATA ?= runs/lri-fieldscan-data
 FIELDSCAN_RUNS ?= runs/lri-fieldscan
 results-lri-fieldscan: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/hepxai lri fieldscan --fields $(FIELDSCAN_FIELDS) --data $(FIELDSCAN_DATA) --out $(FIELDSCAN_RUNS) --results results/lri_fieldscan.csv --figure docs/images/lri/fieldscan.png --f-epochs 20 --g-epochs 30
+	OMP_NUM_THREADS=1 $(BIN)/hepxai lri fieldscan --fields $(FIELDSCAN_FIELDS) --data $(FIELDSCAN_DATA) --out $(FIELDSCAN_RUNS) --results results/lri_fieldscan.csv --figure docs/images/lri/fieldscan.png --f-epochs 20 --g-epochs 30 --beta 0.01
 
 # results/lri_tau3mu.csv: the Tau3Mu-like toy (docs/lri.md, "Tau3Mu-like data"), 20,000 samples (~30 min to make
 # on one core), DGCNN, every method but the masks at the committed budget, seed 0. Resumable.

@@ -133,6 +133,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     fieldscan.add_argument("--f-epochs", type=int, default=20, help="epochs of the classifier f (paper: 100)")
     fieldscan.add_argument("--g-epochs", type=int, default=40, help="epochs of the generator g (paper: 500)")
     fieldscan.add_argument("--samples", type=int, default=3241, help="samples per dataset (paper: 3241)")
+    fieldscan.add_argument("--beta", type=float, default=10.0, help="weight of g's KL term (paper: 10)")
     fieldscan.add_argument("--seed", type=int, default=0, help="seed of data and training")
     fieldscan.add_argument("--workers", type=int, default=1, help="processes making a dataset")
     fieldscan.set_defaults(run=run_fieldscan, malloc_policy="reuse")
@@ -255,7 +256,7 @@ def run_fieldscan(args: argparse.Namespace) -> int:
         arguments.require_at_least(option, value, 1)
     arguments.require_at_least("--samples", args.samples, 20)
     settings = FieldScanSettings(
-        f_epochs=args.f_epochs, g_epochs=args.g_epochs, samples=args.samples, seed=args.seed
+        f_epochs=args.f_epochs, g_epochs=args.g_epochs, samples=args.samples, seed=args.seed, beta=args.beta
     )
     table = scan(
         args.fields,
