@@ -298,12 +298,18 @@ def draw(table: pd.DataFrame, path: str | Path) -> Path:
     from matplotlib import pyplot
 
     figure, (angles, ratios) = pyplot.subplots(1, 2, figsize=(10, 4))
-    for method, group in table.groupby("method", sort=False):
+    for index, (method, group) in enumerate(table.groupby("method", sort=False)):
         for subset, style in (("all", "-o"), ("low_pt", "--s")):
             rows = group[group["subset"] == subset]
             label = f"{method}" + (" (lowest-pT quartile)" if subset == "low_pt" else "")
             angles.errorbar(
-                rows["field"], rows["angle_mean"], yerr=rows["angle_std"], fmt=style, capsize=2, label=label
+                rows["field"],
+                rows["angle_mean"],
+                yerr=rows["angle_std"],
+                fmt=style,
+                color=f"C{index}",
+                capsize=2,
+                label=label,
             )
     angles.set(xlabel="B (T)", ylabel="angle to the particle direction (°)", ylim=(0, 90))
     angles.legend(fontsize=7)
