@@ -167,6 +167,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask-epochs", type=int, default=100, help="BernMask-P's training epochs")
     parser.add_argument("--mask-steps", type=int, default=500, help="BernMask's steps per sample")
     parser.add_argument(
+        "--test-data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="validate and test on this dataset folder's splits (a distribution shift; runs in "
+        "RUNS/<data>-on-<test data>/...)",
+    )
+    parser.add_argument(
         "--recompute-batchnorm",
         action="store_true",
         help="set the backbone's BatchNorm statistics to their average over the training set after every "
@@ -190,6 +198,7 @@ def _options(args: argparse.Namespace) -> dict:
         "mask_epochs": args.mask_epochs,
         "mask_steps": args.mask_steps,
         "recompute_batchnorm": args.recompute_batchnorm,
+        "test_data": args.test_data,
     }
 
 

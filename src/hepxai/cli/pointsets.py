@@ -45,6 +45,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="share of positives (default: the paper's, 0.39 actstrack, 0.18 synmol, 0.24 tau3mu)",
     )
     make.add_argument("--pileup", type=float, default=10.0, help="actstrack: mean pile-up interactions")
+    make.add_argument("--tracks", type=int, help="actstrack: tracks per sample (default 10)")
+    make.add_argument(
+        "--max-tracks", type=int, help="actstrack: draw the tracks per sample uniformly from --tracks to this"
+    )
     make.add_argument(
         "--field", "--bfield", dest="bfield", type=float, default=2.0, help="actstrack: solenoid field in T"
     )
@@ -73,7 +77,12 @@ def run_make(args: argparse.Namespace) -> int:
         make.make_synthetic(args.out, samples=args.samples or 2000, seed=args.seed)
     elif args.kind == "actstrack":
         settings = make.ActsTrackSettings(
-            **_given(samples=args.samples, positive_fraction=args.positive_fraction),
+            **_given(
+                samples=args.samples,
+                positive_fraction=args.positive_fraction,
+                tracks=args.tracks,
+                max_tracks=args.max_tracks,
+            ),
             pileup=args.pileup,
             bfield=args.bfield,
             seed=args.seed,
