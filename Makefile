@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-lrp results-lri results-lri-100 figures-lri results-tracking clean
+.PHONY: demo test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-tau3mu figures-lri results-tracking clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,23 @@ results-lri-100: $(STAMP)
 	test -f $(LRI_DATA)/actstrack/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --out $(LRI_DATA)/actstrack
 	test -f $(LRI_DATA)/synmol/dataset.yaml || $(BIN)/hepxai pointsets make synmol --out $(LRI_DATA)/synmol
 	$(BIN)/hepxai lri benchmark --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --backbones dgcnn --methods erm lri_gaussian --seeds 0 --epochs 100 --out $(LRI_RUNS_100) --results results/lri_100_epochs.csv
+
+# results/lri_fieldscan.csv and docs/images/lri/fieldscan.png: LRI-Gaussian's Σ against the magnetic field
+# (docs/lri.md, "Field scan"). Five ActsTrack-like datasets and the appendix E.2 protocol at a scaled-down budget,
+# one thread: about 4 hours on a loaded 2-core machine. Resumable: stop it and run it again.
+FIELDSCAN_FIELDS ?= 2 6 10 14 20
+FIELDSCAN_DATA ?= runs/lri-fieldscan-data
+FIELDSCAN_RUNS ?= runs/lri-fieldscan
+results-lri-fieldscan: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/hepxai lri fieldscan --fields $(FIELDSCAN_FIELDS) --data $(FIELDSCAN_DATA) --out $(FIELDSCAN_RUNS) --results results/lri_fieldscan.csv --figure docs/images/lri/fieldscan.png --f-epochs 20 --g-epochs 30 --beta 0.01
+
+# results/lri_tau3mu.csv: the Tau3Mu-like toy (docs/lri.md, "Tau3Mu-like data"), 20,000 samples (~30 min to make
+# on one core), DGCNN, every method but the masks at the committed budget, seed 0. Resumable.
+TAU3MU_DATA ?= runs/lri-data/tau3mu
+TAU3MU_RUNS ?= runs/lri-tau3mu
+results-lri-tau3mu: $(STAMP)
+	test -f $(TAU3MU_DATA)/dataset.yaml || $(BIN)/hepxai pointsets make tau3mu --out $(TAU3MU_DATA)
+	OMP_NUM_THREADS=1 $(BIN)/hepxai lri benchmark --data $(TAU3MU_DATA) --backbones dgcnn --methods erm lri_bernoulli lri_gaussian gradgeo gradgam lrp_epsilon --seeds 0 --epochs $(LRI_EPOCHS) --out $(TAU3MU_RUNS) --results results/lri_tau3mu.csv
 
 # The figures of docs/lri.md from the finished runs: ROC curves, hit displays with Σ ellipses, molecules.
 figures-lri: $(STAMP)

@@ -282,6 +282,11 @@ class Objective(nn.Module):
         """
         return model.fast_forward(batch)
 
+    def parameter_groups(self, model: GraphModel) -> list[dict[str, Any]]:
+        """What the optimiser trains: the model's and the objective's parameters at the run's learning rate
+        (a method may give the model another rate in a group of its own)."""
+        return [{"params": [*model.parameters(), *self.parameters()]}]
+
     def selectable(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` may become ``best.pt``: every epoch by default; a method with a warm-up
         of the bare model selects among the epochs that trained the method itself."""
@@ -450,7 +455,7 @@ def _fit(
 ) -> TrainResult:
     settings = task.config.train
     select = getattr(settings, "select", "loss")
-    optimizer = torch.optim.Adam([*model.parameters(), *objective.parameters()], lr=settings.lr)
+    optimizer = torch.optim.Adam(objective.parameter_groups(model), lr=settings.lr)
     history: list[EpochRecord] = []
     best_score, best_epoch, stale = float("inf"), 0, 0
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"

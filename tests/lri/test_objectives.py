@@ -135,3 +135,33 @@ def test_log_determinant_by_sylvester() -> None:
     a2 = torch.tensor([1e-6, 1e-3, 1.0, 0.1, 2.0], dtype=torch.float64)
     covariance = a1[:, None, None] * factor @ factor.transpose(1, 2) + a2[:, None, None] * torch.eye(3)
     torch.testing.assert_close(log_determinant(a1, a2, factor), torch.logdet(covariance))
+
+
+def test_the_plane_covariance_moves_x_and_y_only_and_trains_its_own_encoder(model, batch) -> None:
+    objective = LRIGaussian(model, scale=10.0, plane=True, separate_encoder=True, model_lr=1e-8)
+    moved: list[torch.Tensor] = []
+    original = objective.graph
+    objective.graph = lambda graph, pos: moved.append(pos) or original(graph, pos)
+    objective(model, batch, epoch=1).mean().backward()
+    perturbed = moved[1]  # the first graph is that of the true positions, which Σ is read from
+    torch.testing.assert_close(perturbed[:, 2], batch.pos[:, 2])  # the perturbed positions keep their z
+    assert not torch.equal(perturbed[:, :2], batch.pos[:, :2])
+    assert objective.covariance(model, batch)[0].shape == (batch.num_nodes, 2, 2)
+    assert all(parameter.grad is not None for parameter in objective.encoder.layers.parameters())
+    groups = objective.parameter_groups(model)
+    assert groups[0]["lr"] == 1e-8
+    assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.parameters()}
+
+
+def test_without_rebuild_the_graph_is_the_batchs_with_attributes_of_the_moved_points(model, batch) -> None:
+    objective = LRIGaussian(model, scale=10.0, rebuild=False, weighting="none")
+    pos = (batch.pos + 0.1).requires_grad_(True)
+    graph = objective.graph(batch, pos * torch.tensor([2.0, 1.0, 1.0]))
+    assert torch.equal(graph.edge_index, batch.edge_index)
+    source, target = batch.edge_index
+    delta = (pos[source] - pos[target]) * torch.tensor([2.0, 1.0, 1.0])
+    torch.testing.assert_close(graph.edge_attr[:, 0], torch.linalg.vector_norm(delta, dim=1))
+    graph.edge_attr[:, 0].sum().backward()
+    assert pos.grad is not None
+    with pytest.raises(ValueError, match="weighting='none'"):
+        LRIGaussian(model, scale=10.0, rebuild=False)

@@ -225,3 +225,31 @@ def test_recomputed_batchnorm_is_a_setting_only_when_asked(tmp_path):
     plain = RunSpec(tmp_path, "dgcnn", "erm")
     assert "recompute_batchnorm" not in plain.settings()
     assert RunSpec(tmp_path, "dgcnn", "erm", recompute_batchnorm=True).settings()["recompute_batchnorm"]
+
+
+def test_the_ablation_keeps_the_datasets_graph_and_no_weights(dataset_folder: Path, tmp_path: Path) -> None:
+    spec = RunSpec(dataset_folder, "dgcnn", "lri_gaussian_fixed_graph", seed=0, epochs=3)
+    result = run(spec, tmp_path / "runs", progress=False)
+    options = yaml.safe_load((spec.folder(tmp_path / "runs") / "method.yaml").read_text())
+    assert options["rebuild"] is False
+    assert options["weighting"] == "none"
+    assert options["warm_start"] == "erm"
+    assert result["variant"].startswith("ablation")
+
+
+def test_a_shifted_run_validates_and_tests_on_the_other_folder(dataset_folder: Path, tmp_path: Path) -> None:
+    shifted = save_pointset(
+        tmp_path / "shifted",
+        "synthetic",
+        {"train": clouds(4, 7), "valid": clouds(6, 8), "test": clouds(10, 9)},
+    )
+    spec = RunSpec(dataset_folder, "dgcnn", "gradgeo", seed=0, epochs=1, test_data=shifted)
+    result = run(spec, tmp_path / "runs", progress=False)
+    assert spec.folder(tmp_path / "runs").parts[-4] == "synthetic-on-shifted"
+    assert result["dataset"] == "synthetic-on-shifted"
+    assert result["positives"] == sum(int(cloud.y) for cloud in clouds(10, 9))
+    erm = yaml.safe_load(
+        (spec.folder(tmp_path / "runs").parent.parent / "erm" / "seed0" / "result.yaml").read_text()
+    )
+    assert erm["settings"]["test_data"] == str(shifted.resolve())
+    assert "test_data" not in RunSpec(dataset_folder, "dgcnn", "erm").settings()  # earlier runs keep matching

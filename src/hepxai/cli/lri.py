@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 _METHODS_HELP = (
     "erm, lri_bernoulli, lri_gaussian (the paper: learned distance weights), lri_gaussian_unweighted "
-    "(the authors' code), pointmask, gradgeo, gradgam, bernmask, bernmask_p, lrp_epsilon, gradient_x_input"
+    "(the authors' code), lri_gaussian_fixed_graph (the ablation: no graph rebuild), pointmask, gradgeo, "
+    "gradgam, bernmask, bernmask_p, lrp_epsilon, gradient_x_input"
 )
 _DESCRIPTION = """\
 Learnable randomness injection (LRI) and its baselines on point-set datasets with per-point truth
@@ -52,7 +53,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     benchmark.add_argument("--data", type=Path, nargs="+", required=True, metavar="DIR", help="folders")
     benchmark.add_argument("--backbones", nargs="+", default=["dgcnn"], metavar="KIND", help="model kinds")
     benchmark.add_argument(
-        "--methods", nargs="+", default=None, metavar="METHOD", help=f"default: all: {_METHODS_HELP}"
+        "--methods",
+        nargs="+",
+        default=None,
+        metavar="METHOD",
+        help=f"default: all but the ablation: {_METHODS_HELP}",
     )
     benchmark.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S", help="seeds")
     benchmark.add_argument(
@@ -98,6 +103,41 @@ def register(commands: argparse._SubParsersAction) -> None:
     figures.add_argument("--dpi", type=int, default=110, help="resolution of the matplotlib figures")
     figures.set_defaults(run=run_figures)
 
+    fieldscan = actions.add_parser(
+        "fieldscan",
+        help="LRI-Gaussian's Sigma against the field B: track directions, eigen-ratio (Table 3, Fig. 3)",
+        description="Per field B: an ActsTrack-like dataset DATA/B<B>T (made if missing), then the LRI "
+        "paper's appendix E.2 protocol on DGCNN (features r/|r|, dropout 0): f trained first, then g (its "
+        "own encoder, a 2x2 x-y covariance, beta 10, c 100) while f is fine-tuned at lr 1e-8, in "
+        "RUNS/B<B>T/{f,g}. Then per true point of the positive test samples the angle between the particle "
+        "direction and Sigma's first principal component, GradGeo's gradient, the radial direction and a "
+        "random axis (45), also for the lowest-pT quartile, and Sigma's eigen-ratio; the table (CSV + "
+        "provenance) and a figure with the line-through-origin fit of the eigen-ratio against B. "
+        "Resumable: run the same command again.",
+        formatter_class=arguments.formatter(),
+    )
+    fieldscan.add_argument(
+        "--fields",
+        type=float,
+        nargs="+",
+        default=[2.0, 6.0, 10.0, 14.0, 20.0],
+        metavar="B",
+        help="fields in T",
+    )
+    fieldscan.add_argument("--data", type=Path, required=True, metavar="DATA", help="folder of the datasets")
+    fieldscan.add_argument("--out", type=Path, required=True, metavar="RUNS", help="folder of the runs")
+    fieldscan.add_argument(
+        "--results", type=Path, default=Path("results/lri_fieldscan.csv"), metavar="CSV", help="the table"
+    )
+    fieldscan.add_argument("--figure", type=Path, default=None, metavar="PNG", help="the figure (optional)")
+    fieldscan.add_argument("--f-epochs", type=int, default=20, help="epochs of the classifier f (paper: 100)")
+    fieldscan.add_argument("--g-epochs", type=int, default=40, help="epochs of the generator g (paper: 500)")
+    fieldscan.add_argument("--samples", type=int, default=3241, help="samples per dataset (paper: 3241)")
+    fieldscan.add_argument("--beta", type=float, default=10.0, help="weight of g's KL term (paper: 10)")
+    fieldscan.add_argument("--seed", type=int, default=0, help="seed of data and training")
+    fieldscan.add_argument("--workers", type=int, default=1, help="processes making a dataset")
+    fieldscan.set_defaults(run=run_fieldscan, malloc_policy="reuse")
+
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="RUNS", help="folder of all runs")
@@ -127,6 +167,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask-epochs", type=int, default=100, help="BernMask-P's training epochs")
     parser.add_argument("--mask-steps", type=int, default=500, help="BernMask's steps per sample")
     parser.add_argument(
+        "--test-data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="validate and test on this dataset folder's splits (a distribution shift; runs in "
+        "RUNS/<data>-on-<test data>/...)",
+    )
+    parser.add_argument(
         "--recompute-batchnorm",
         action="store_true",
         help="set the backbone's BatchNorm statistics to their average over the training set after every "
@@ -141,6 +189,8 @@ def _options(args: argparse.Namespace) -> dict:
     arguments.require_at_least("--batch-size", args.batch_size, 2)
     if args.top_k is not None:
         arguments.require_at_least("--top-k", min(args.top_k), 1)
+    if args.test_data is not None:
+        arguments.require_existing("test dataset folder", [args.test_data])
     return {
         "epochs": args.epochs,
         "top_k": tuple(args.top_k) if args.top_k else None,
@@ -150,6 +200,7 @@ def _options(args: argparse.Namespace) -> dict:
         "mask_epochs": args.mask_epochs,
         "mask_steps": args.mask_steps,
         "recompute_batchnorm": args.recompute_batchnorm,
+        "test_data": args.test_data,
     }
 
 
@@ -172,7 +223,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     options = _options(args)
     arguments.require_existing("dataset folder", args.data)
 
-    from hepxai.lri.methods import METHODS
+    from hepxai.lri.methods import COMPARISON
     from hepxai.lri.protocol import run_grid
     from hepxai.lri.table import write_table
 
@@ -180,7 +231,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         run_grid(
             args.data,
             args.backbones,
-            args.methods or list(METHODS),
+            args.methods or list(COMPARISON),
             args.seeds,
             args.out,
             progress=args.progress,
@@ -211,4 +262,33 @@ def run_figures(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     log.info("wrote %d figures under %s", len(written), args.out)
+    return 0
+
+
+def run_fieldscan(args: argparse.Namespace) -> int:
+    from hepxai.lri.fieldscan import FieldScanSettings, eigen_ratio_fit, scan
+
+    for option, value in (
+        ("--f-epochs", args.f_epochs),
+        ("--g-epochs", args.g_epochs),
+        ("--workers", args.workers),
+    ):
+        arguments.require_at_least(option, value, 1)
+    arguments.require_at_least("--samples", args.samples, 20)
+    settings = FieldScanSettings(
+        f_epochs=args.f_epochs, g_epochs=args.g_epochs, samples=args.samples, seed=args.seed, beta=args.beta
+    )
+    table = scan(
+        args.fields,
+        args.data,
+        args.out,
+        args.results,
+        settings,
+        figure=args.figure,
+        workers=args.workers,
+        progress=args.progress,
+    )
+    fit = eigen_ratio_fit(table)
+    print(table.to_string(index=False, float_format=lambda value: f"{value:.3f}"))  # noqa: T201
+    print(f"eigen-ratio = {fit.slope:.4g} * B, R^2 = {fit.r_squared:.3f}")  # noqa: T201
     return 0

@@ -24,24 +24,39 @@ def register(commands: argparse._SubParsersAction) -> None:
         "planted track (seconds); actstrack: hits of 10 tracks of Z->mumu + pile-up (mu=10, 2 T) events "
         "from the project's tracker simulation, positive when two are the Z's muons (~5 min on 2 cores at "
         "the paper's 3,241 samples); synmol: 3D molecules from the SMILES of the molsets package, positive "
-        "with an unbranched alkane and a carbonyl (~4 min on 2 cores at the paper's 8,663). Samples hold "
+        "with an unbranched alkane and a carbonyl (~4 min on 2 cores at the paper's 8,663); tau3mu: hits of "
+        "a toy muon endcap station, positive with the three muons of a tau->3mu decay (Pythia) over pile-up "
+        "tracks drawn from a minimum-bias library (one process). Samples hold "
         "points only; models build the kNN graph. The same command again does nothing; other settings "
         "into the same folder are refused.",
         formatter_class=arguments.formatter(),
     )
-    make.add_argument("kind", choices=("synthetic", "actstrack", "synmol"), help="which dataset")
+    make.add_argument("kind", choices=("synthetic", "actstrack", "synmol", "tau3mu"), help="which dataset")
     make.add_argument("--out", type=Path, required=True, default=argparse.SUPPRESS, help="dataset folder")
     make.add_argument(
         "--samples",
         type=int,
-        help="samples (default: the paper's, 3241 actstrack, 8663 synmol; 2000 synthetic)",
+        help="samples (default: the paper's, 3241 actstrack, 8663 synmol; 2000 synthetic; 20000 tau3mu)",
     )
     make.add_argument("--seed", type=int, default=0, help="random seed")
     make.add_argument(
-        "--positive-fraction", type=float, help="share of positives (default: the paper's, 0.39 and 0.18)"
+        "--positive-fraction",
+        type=float,
+        help="share of positives (default: the paper's, 0.39 actstrack, 0.18 synmol, 0.24 tau3mu)",
     )
     make.add_argument("--pileup", type=float, default=10.0, help="actstrack: mean pile-up interactions")
-    make.add_argument("--bfield", type=float, default=2.0, help="actstrack: solenoid field in T")
+    make.add_argument("--tracks", type=int, help="actstrack: tracks per sample (default 10)")
+    make.add_argument(
+        "--max-tracks", type=int, help="actstrack: draw the tracks per sample uniformly from --tracks to this"
+    )
+    make.add_argument(
+        "--field", "--bfield", dest="bfield", type=float, default=2.0, help="actstrack: solenoid field in T"
+    )
+    make.add_argument(
+        "--pileup-tracks",
+        type=float,
+        help="tau3mu: mean pile-up tracks per sample in the station (default 11.5)",
+    )
     make.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     make.set_defaults(run=run_make)
 
@@ -63,12 +78,27 @@ def run_make(args: argparse.Namespace) -> int:
         make.make_synthetic(args.out, samples=args.samples or 2000, seed=args.seed)
     elif args.kind == "actstrack":
         settings = make.ActsTrackSettings(
-            **_given(samples=args.samples, positive_fraction=args.positive_fraction),
+            **_given(
+                samples=args.samples,
+                positive_fraction=args.positive_fraction,
+                tracks=args.tracks,
+                max_tracks=args.max_tracks,
+            ),
             pileup=args.pileup,
             bfield=args.bfield,
             seed=args.seed,
         )
         make.make_actstrack(args.out, settings, workers=args.workers, progress=args.progress)
+    elif args.kind == "tau3mu":
+        settings = make.Tau3MuSettings(
+            **_given(
+                samples=args.samples,
+                positive_fraction=args.positive_fraction,
+                pileup_tracks=args.pileup_tracks,
+            ),
+            seed=args.seed,
+        )
+        make.make_tau3mu(args.out, settings, progress=args.progress)
     else:
         settings = make.SynMolSettings(
             **_given(samples=args.samples, positive_fraction=args.positive_fraction), seed=args.seed

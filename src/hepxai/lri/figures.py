@@ -49,6 +49,7 @@ METHOD_LABELS = {
     "lri_bernoulli": "LRI-Bernoulli",
     "lri_gaussian": "LRI-Gaussian",
     "lri_gaussian_unweighted": "LRI-Gaussian (no weights)",
+    "lri_gaussian_fixed_graph": "LRI-Gaussian (graph not rebuilt)",
     "pointmask": "PointMask",
     "gradgeo": "GradGeo",
     "gradgam": "GradGAM",
@@ -57,10 +58,11 @@ METHOD_LABELS = {
     "lrp_epsilon": "LRP-ε",
     "gradient_x_input": "gradient × input",
 }
-LRI_METHODS = ("lri_bernoulli", "lri_gaussian", "lri_gaussian_unweighted")
+LRI_METHODS = ("lri_bernoulli", "lri_gaussian", "lri_gaussian_unweighted", "lri_gaussian_fixed_graph")
 METHOD_COLORS = {
     "lri_gaussian": "#e42536",
     "lri_gaussian_unweighted": "#f89c20",
+    "lri_gaussian_fixed_graph": "#b9ac70",
     "lri_bernoulli": "#5790fc",
     "pointmask": "#964a8b",
     "gradgeo": "#9c9ca1",

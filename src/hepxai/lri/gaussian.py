@@ -17,11 +17,21 @@ Two variants of the rebuilt graph:
 - ``weighting="none"`` (the authors' public code): no weights; the noise reaches the loss only through
   the edge attributes (distances and directions) of the rebuilt graph.
 
-Miao et al. (2023), sections 4.2 and appendices C, D; warm-up, c, β and k follow the authors' configurations.
+The ablation of the paper's Table 6 keeps the graph of the unperturbed points (``rebuild=False``): the noise
+then reaches the loss only through the edge attributes of the dataset's own graph.
+
+For the study of Σ's shape (the paper's appendix E.2, :mod:`hepxai.lri.fieldscan`) three options: ``plane``
+(Σ a 2×2 matrix of the x–y block, no noise along z), ``separate_encoder`` (the generator reads an encoder
+of its own, a fresh copy of the backbone's architecture, instead of the backbone's embedding) and
+``model_lr`` (the backbone's own learning rate while the generator trains).
+
+Miao et al. (2023), sections 4.2 and appendices C, D, E.2; warm-up, c, β and k follow the authors'
+configurations.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Literal
 
@@ -33,7 +43,8 @@ from torch_geometric.data import Batch
 from hepxai.explain.gradients import embedding_width
 from hepxai.lri.extractor import Extractor, SeededNoise, node_embedding, per_graph_share
 from hepxai.lri.geometry import rebuild_graph
-from hepxai.models.registry import GraphModel
+from hepxai.models.point_graph import point_graph
+from hepxai.models.registry import GraphModel, build_model
 from hepxai.training import Objective, classification_loss
 
 Weighting = Literal["learned", "none"]
@@ -91,7 +102,12 @@ class LRIGaussian(Objective):
         weighting: ``"learned"`` (the paper) or ``"none"`` (the authors' code), see the module.
         warmup: Epochs of the backbone alone (on the rebuilt graph of the true positions) before the noise.
         seed: Seeds the noise.
-        dropout: Dropout of the generator.
+        dropout: Dropout of the generator (and of its own encoder).
+        plane: Σ is 2×2, on x and y only (the noise leaves z alone).
+        separate_encoder: The generator reads its own encoder (the backbone's architecture, new weights).
+        model_lr: The backbone's learning rate (``None``: the run's); the generator keeps the run's.
+        rebuild: Rebuild the graph on the perturbed positions (the paper); ``False`` keeps the batch's graph
+            (the ablation), with ``weighting="none"``.
     """
 
     kind = "lri_gaussian"
@@ -109,10 +125,17 @@ class LRIGaussian(Objective):
         warmup: int = 0,
         seed: int = 0,
         dropout: float = 0.2,
+        plane: bool = False,
+        separate_encoder: bool = False,
+        model_lr: float | None = None,
+        rebuild: bool = True,
     ) -> None:
         super().__init__()
         if weighting not in ("learned", "none"):
             msg = f"LRIGaussian: weighting must be 'learned' or 'none' (got {weighting!r})"
+            raise ValueError(msg)
+        if not rebuild and weighting != "none":
+            msg = "LRIGaussian: the graph of the unperturbed points (rebuild=False) takes weighting='none'"
             raise ValueError(msg)
         if scale <= 0 or sigma <= 0 or beta < 0 or k < 1 or warmup < 0:
             msg = (
@@ -130,10 +153,19 @@ class LRIGaussian(Objective):
             "warmup": warmup,
             "seed": seed,
             "dropout": dropout,
+            **({"plane": True} if plane else {}),
+            **({"separate_encoder": True} if separate_encoder else {}),
+            **({"model_lr": model_lr} if model_lr is not None else {}),
+            **({"rebuild": False} if not rebuild else {}),
         }
+        self.rebuild = rebuild
         self.scale, self.beta, self.sigma, self.k, self.warmup = scale, beta, sigma, k, warmup
-        self.unit_directions = unit_directions
-        self.extractor = Extractor(embedding_width(model), 2 + 9, dropout=dropout)
+        self.unit_directions, self.model_lr = unit_directions, model_lr
+        self.dims = 2 if plane else 3
+        self.encoder = (
+            build_model(model.kind, **{**model.config, "dropout": dropout}) if separate_encoder else None
+        )
+        self.extractor = Extractor(embedding_width(model), 2 + self.dims**2, dropout=dropout)
         self.distance_weight = DistanceWeight() if weighting == "learned" else None
         self.noise = SeededNoise(seed)
 
@@ -145,9 +177,23 @@ class LRIGaussian(Objective):
     def selectable(self, epoch: int) -> bool:
         return epoch > self.warmup
 
+    def parameter_groups(self, model: GraphModel) -> list[dict[str, Any]]:
+        if self.model_lr is None:
+            return super().parameter_groups(model)
+        return [
+            {"params": list(model.parameters()), "lr": self.model_lr},
+            {"params": list(self.parameters())},
+        ]
+
     def graph(self, batch: Batch, pos: Tensor) -> Batch:
-        """The rebuilt graph on ``pos``, with learned edge weights in the paper's variant."""
-        rebuilt = rebuild_graph(batch, pos, self.k, unit_directions=self.unit_directions)
+        """The rebuilt graph on ``pos``, with learned edge weights in the paper's variant (or the batch's own
+        graph with its edge attributes from ``pos``, without ``rebuild``)."""
+        if self.rebuild:
+            rebuilt = rebuild_graph(batch, pos, self.k, unit_directions=self.unit_directions)
+        else:
+            rebuilt = copy.copy(batch)
+            rebuilt.pos, rebuilt.edge_attr = pos, None
+            rebuilt.edge_attr = point_graph(rebuilt, k=self.k, unit_directions=self.unit_directions).edge_attr
         if self.distance_weight is not None:
             rebuilt.edge_weight = self.distance_weight(self.scale * rebuilt.edge_attr[:, 0])
         return rebuilt
@@ -155,13 +201,14 @@ class LRIGaussian(Objective):
     def covariance(self, model: GraphModel, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``Σ`` ``[num_points, d, d]`` and its factors ``a1``, ``a2`` ``[num_points]`` and ``U``.
 
-        From the backbone's embedding of the rebuilt graph of the true positions.
+        From the embedding (the backbone's, or the generator's own encoder's) of the rebuilt graph of the
+        true positions; d is 3, or 2 (x, y) with ``plane``.
         """
-        dims = batch.pos.shape[1]
-        if dims != 3:
+        if batch.pos.shape[1] != 3:
             msg = f"LRIGaussian: expects 3D positions, the batch has pos of shape {tuple(batch.pos.shape)}"
             raise ValueError(msg)
-        out = self.extractor(node_embedding(model, self.graph(batch, batch.pos)))
+        dims = self.dims
+        out = self.extractor(node_embedding(self.encoder or model, self.graph(batch, batch.pos)))
         a1 = functional.softplus(out[:, 0]).clamp(*CLIP)
         a2 = functional.softplus(out[:, 1]).clamp(*CLIP)
         factor = out[:, 2:].reshape(-1, dims, dims)
@@ -177,6 +224,7 @@ class LRIGaussian(Objective):
         first = self.noise.normal((*shape, 1), epoch, factor)
         second = self.noise.normal(shape, epoch, factor)
         noise = a1.sqrt()[:, None] * (factor @ first).squeeze(2) + a2.sqrt()[:, None] * second
+        noise = functional.pad(noise, (0, 3 - self.dims))  # no noise along z with ``plane``
         perturbed = self.graph(batch, batch.pos + noise / self.scale)
         loss = classification_loss(model.fast_forward(perturbed), batch.y)
         kl = gaussian_kl(covariance, self.sigma, log_det=log_determinant(a1, a2, factor))

@@ -52,6 +52,7 @@ from hepxai.lri.bernoulli import LRIBernoulli
 from hepxai.lri.gaussian import LRIGaussian
 from hepxai.lri.geometry import with_graphs
 from hepxai.lri.methods import (
+    ABLATION_SCALE,
     POST_HOC,
     VARIANTS,
     DatasetKind,
@@ -97,6 +98,8 @@ class RunSpec:
         mask_steps: BernMask's optimisation steps per sample (500 in the paper).
         recompute_batchnorm: Recompute the backbone's BatchNorm statistics over the training set after
             every epoch (:func:`hepxai.training.recompute_batchnorm`) instead of keeping running averages.
+        test_data: Validate and test on this dataset folder's ``valid`` and ``test`` splits instead of
+            ``data``'s (a distribution shift: train on 10 tracks, test on 40–70).
     """
 
     data: Path
@@ -111,10 +114,14 @@ class RunSpec:
     mask_epochs: int = 100
     mask_steps: int = 500
     recompute_batchnorm: bool = False
+    test_data: Path | None = None
 
     def folder(self, out: Path) -> Path:
-        """The run's folder under ``out``."""
-        return Path(out) / Path(self.data).resolve().name / self.backbone / self.method / f"seed{self.seed}"
+        """The run's folder under ``out``: ``<data>`` or, with ``test_data``, ``<data>-on-<test data>``."""
+        name = Path(self.data).resolve().name
+        if self.test_data is not None:
+            name = f"{name}-on-{Path(self.test_data).resolve().name}"
+        return Path(out) / name / self.backbone / self.method / f"seed{self.seed}"
 
     def settings(self) -> dict[str, Any]:
         """What a finished run must match to be skipped."""
@@ -123,6 +130,10 @@ class RunSpec:
         record["top_k"] = list(self.top_k) if self.top_k else None
         if not self.recompute_batchnorm:  # runs from before the option keep matching
             del record["recompute_batchnorm"]
+        if self.test_data is None:
+            del record["test_data"]
+        else:
+            record["test_data"] = str(Path(self.test_data).resolve())
         return record
 
 
@@ -136,8 +147,8 @@ class Dataset:
     splits: dict[str, GraphList]
 
 
-def load_dataset(folder: str | Path) -> Dataset:
-    """The splits of ``folder``.
+def load_dataset(folder: str | Path, test_folder: str | Path | None = None) -> Dataset:
+    """The splits of ``folder`` (``valid`` and ``test`` from ``test_folder`` when given, of the same kind).
 
     Raises:
         InputError: not a point-set folder, of a kind without ground truth, an empty or missing split, or a
@@ -152,11 +163,23 @@ def load_dataset(folder: str | Path) -> Dataset:
         )
         for name in SPLITS
     }
+    if test_folder is not None:
+        shifted = load_dataset(test_folder)
+        if shifted.kind != info["kind"]:
+            path = Path(test_folder) / "dataset.yaml"
+            msg = (
+                f"{path}: field 'kind' is {shifted.kind!r}, not {info['kind']!r} as {folder / 'dataset.yaml'}"
+            )
+            raise InputError(msg)
+        splits.update(valid=shifted.splits["valid"], test=shifted.splits["test"])
     for graph in splits["test"].graphs:
         if getattr(graph, "node_truth", None) is None:
             msg = f"{folder / 'test.pt'}: field 'node_truth' is missing (the per-point ground truth)"
             raise InputError(msg)
-    return Dataset(folder.resolve().name, info["kind"], settings, splits)
+    name = folder.resolve().name
+    if test_folder is not None:
+        name = f"{name}-on-{Path(test_folder).resolve().name}"
+    return Dataset(name, info["kind"], settings, splits)
 
 
 def run(spec: RunSpec, out: str | Path, *, dataset: Dataset | None = None, progress: bool = True) -> dict:
@@ -175,7 +198,7 @@ def _run(spec: RunSpec, out: str | Path, folder: Path, dataset: Dataset | None, 
     if finished is not None:
         log.info("%s: finished, skipped", folder)
         return finished
-    dataset = dataset or load_dataset(spec.data)
+    dataset = dataset or load_dataset(spec.data, spec.test_data)
     start = time.perf_counter()
     if spec.method in POST_HOC:
         erm = run(replace(spec, method="erm"), out, dataset=dataset, progress=progress)
@@ -219,11 +242,12 @@ def run_grid(
         for seed in seeds
         for method in methods
     ]
-    datasets: dict[Path, Dataset] = {}
+    datasets: dict[tuple[Path, Path | None], Dataset] = {}
     for spec in tqdm(specs, desc="lri runs", unit="run", disable=not progress):
-        if spec.data not in datasets and _finished(spec.folder(Path(out)), spec) is None:
-            datasets[spec.data] = load_dataset(spec.data)
-        results.append(run(spec, out, dataset=datasets.get(spec.data), progress=progress))
+        key = (spec.data, spec.test_data)
+        if key not in datasets and _finished(spec.folder(Path(out)), spec) is None:
+            datasets[key] = load_dataset(spec.data, spec.test_data)
+        results.append(run(spec, out, dataset=datasets.get(key), progress=progress))
     return results
 
 
@@ -261,7 +285,7 @@ def _objective(method: str, model: GraphModel, options: dict[str, Any], seed: in
         return Objective()
     if method == "lri_bernoulli":
         return LRIBernoulli(model, seed=seed, **options)
-    if method in ("lri_gaussian", "lri_gaussian_unweighted"):
+    if method.startswith("lri_gaussian"):
         return LRIGaussian(model, seed=seed, **options)
     return PointMask(model, seed=seed, **options)
 
@@ -274,11 +298,14 @@ def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], in
         # α steps every 10 of the authors' 300 epochs: the same share of a shorter run.
         interval = max(1, round(ALPHA_INTERVAL * spec.epochs / PAPER_EPOCHS))
         return {**settings, "warmup": warmup, "alpha_interval": interval}, warmup
-    if spec.method in ("lri_gaussian", "lri_gaussian_unweighted"):
+    if spec.method.startswith("lri_gaussian"):
         scale = (spec.scale or dataset.settings.scale) * settings.pop("scale_factor", 1.0)
         weighting = "learned" if spec.method == "lri_gaussian" else "none"
         options = {**settings, "scale": scale, "k": dataset.settings.rebuilt_k, "weighting": weighting}
-        return {**options, **_unit_directions(dataset), "warmup": warmup}, warmup
+        if spec.method == "lri_gaussian_fixed_graph":
+            options.update(scale=spec.scale or ABLATION_SCALE.get(dataset.kind, scale), rebuild=False)
+        plane = {"plane": True} if dataset.settings.plane else {}
+        return {**options, **_unit_directions(dataset), **plane, "warmup": warmup}, warmup
     if spec.method == "pointmask":
         return {**settings, **_unit_directions(dataset)}, 0
     return {}, 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,3 +125,15 @@ def test_real_events_give_the_same_samples_with_one_or_two_workers():
     for sample in one:
         assert len(sample.track.unique()) == settings.tracks
         assert sample.node_truth.any() == bool(sample.y)
+
+
+def test_with_max_tracks_the_number_of_tracks_varies_within_the_range():
+    settings = replace(SETTINGS, tracks=3, max_tracks=5)
+    counts = set()
+    for seed in range(30):
+        positive, negative = event_samples(fake_event(), np.random.default_rng(seed), settings)
+        counts.add(len(particles_of(negative)))
+        assert 3 <= len(particles_of(positive)) <= 5
+    assert counts == {3, 4, 5}  # five reconstructable pile-up tracks: every count can be drawn
+    with pytest.raises(InputError, match="field 'max_tracks'"):
+        replace(SETTINGS, tracks=5, max_tracks=4).check()

@@ -18,6 +18,8 @@ ActsTrack (Miao et al. 2023, appendix B) is built the same way with ACTS; the ru
   whose muons fail the rules serve as negatives). Event ``i`` depends on the seed and ``i`` only
   (:mod:`hepxai.data.detector.events`), and the choice runs in event order, so the dataset is the same
   whatever the number of workers.
+- With ``max_tracks`` every sample draws its number of tracks uniformly from ``tracks``–``max_tracks``
+  (the test sets of the paper's distribution shift, Table 5: 15–20 up to 40–70 tracks).
 - Noise hits are left out (the ACTS simulation of the paper has none); every point is a particle's hit.
 
 Per sample (a PyG ``Data``): ``pos`` ``[N, 3]`` the measured hit positions (x, y, z) in **units of the
@@ -65,6 +67,7 @@ class ActsTrackSettings:
     samples: int = 3241  # the paper's size
     positive_fraction: float = 0.39  # the paper's class ratio, 39/61
     tracks: int = 10
+    max_tracks: int | None = None  # tracks per sample uniform in [tracks, max_tracks] (a shifted test set)
     pileup: float = 10.0
     bfield: float = 2.0  # T
     mass_window: float = 2.0  # GeV around the Z mass
@@ -77,6 +80,11 @@ class ActsTrackSettings:
             (self.samples < 2, "samples", "must be >= 2"),
             (not 0 < self.positive_fraction < 1, "positive_fraction", "must be in (0, 1)"),
             (self.tracks < 3, "tracks", "must be >= 3 (two muons and another track)"),
+            (
+                self.max_tracks is not None and self.max_tracks < self.tracks,
+                "max_tracks",
+                "must be >= tracks",
+            ),
             (not self.pileup > 0, "pileup", "must be > 0 (the other tracks come from pile-up)"),
             (not self.bfield >= 0, "bfield", "must be >= 0"),
             (not self.mass_window > 0, "mass_window", "must be > 0"),
@@ -125,9 +133,14 @@ def event_samples(
     others = particles["particle_id"].to_numpy()[
         (particles["vertex_id"].to_numpy() > 0) & (hits_per_particle >= settings.min_hits)
     ]
+    tracks = (
+        settings.tracks
+        if settings.max_tracks is None
+        else int(rng.integers(settings.tracks, settings.max_tracks + 1))
+    )
     negative = None
-    if len(others) >= settings.tracks:
-        negative = _sample(event, rng.choice(others, settings.tracks, replace=False), np.empty(0), label=0)
+    if len(others) >= tracks:
+        negative = _sample(event, rng.choice(others, tracks, replace=False), np.empty(0), label=0)
     muons = particles[(particles["particle_type"].abs() == MUON_ID) & (particles["from_z"] == 1)]
     positive = None
     if (
@@ -136,10 +149,10 @@ def event_samples(
         and (muons["nhits"] >= settings.min_hits).all()
         and abs(_invariant_mass(muons[["px", "py", "pz"]].to_numpy(np.float64)) - Z_MASS)
         < settings.mass_window
-        and len(others) >= settings.tracks - 2
+        and len(others) >= tracks - 2
     ):
         signal = muons["particle_id"].to_numpy()
-        drawn = rng.choice(others, settings.tracks - 2, replace=False)
+        drawn = rng.choice(others, tracks - 2, replace=False)
         positive = _sample(event, np.concatenate([signal, drawn]), signal, label=1)
     return positive, negative
 

@@ -19,17 +19,18 @@ from typing import Any
 import numpy as np
 from torch_geometric.data import Data
 
-from hepxai.data.pointsets import actstrack, synmol
+from hepxai.data.pointsets import actstrack, synmol, tau3mu
 from hepxai.data.pointsets.actstrack import ActsTrackSettings
 from hepxai.data.pointsets.store import DATASET_FILE, SPLITS, load_pointset, pointset_info, save_pointset
 from hepxai.data.pointsets.synmol import SynMolSettings
 from hepxai.data.pointsets.synthetic import synthetic_point_clouds
+from hepxai.data.pointsets.tau3mu import Tau3MuSettings
 from hepxai.errors import InputError
 from hepxai.io.lock import lock_folder
 
 log = logging.getLogger(__name__)
 
-KINDS = ("synthetic", "actstrack", "synmol")
+KINDS = ("synthetic", "actstrack", "synmol", "tau3mu")
 
 
 def split_samples(
@@ -190,3 +191,22 @@ def make_synmol(
         splits = split_samples(samples, synmol.SPLIT, settings.seed, labels)
         extra = {"units": {"pos": "angstrom, centred"}, "features": list(synmol.ATOM_TYPES)}
         return write_dataset(folder, "synmol", record, splits, time.perf_counter() - start, extra)
+
+
+def make_tau3mu(folder: str | Path, settings: Tau3MuSettings, *, progress: bool = True) -> Path:
+    """Tau3Mu-like samples (:mod:`hepxai.data.pointsets.tau3mu`), split 70/15/15 within each class."""
+    folder, record = Path(folder), tau3mu.settings_record(settings)
+    settings.check()
+    with lock_folder(folder):  # a second run into this folder stops at once
+        if existing(folder, "tau3mu", record):
+            log.info("%s: the tau3mu dataset is there already", folder)
+            return folder
+        start = time.perf_counter()
+        samples, counts = tau3mu.tau3mu_samples(settings, progress=progress)
+        splits = split_samples(samples, (0.7, 0.15, 0.15), settings.seed, [str(int(s.y)) for s in samples])
+        extra = {
+            **counts,
+            "units": {"pos": "(eta, phi in rad, 0)", "x": "local bending angle, rad"},
+            "features": ["bend"],
+        }
+        return write_dataset(folder, "tau3mu", record, splits, time.perf_counter() - start, extra)
