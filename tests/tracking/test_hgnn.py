@@ -95,7 +95,7 @@ def test_training_wheel_fades_out() -> None:
     weights = [wheel_weight(epoch, 10) for epoch in range(1, 13)]
     assert all(a > b for a, b in itertools.pairwise(weights[:11]))
     held = BipartiteObjective(1.0, 1.0, 10, 0, wheel_floor=0.3)
-    assert [held.wheel_weight(epoch) for epoch in (1, 6, 11, 500)] == [1.0, weights[5], 0.3, 0.3]
+    assert [held.wheel_weight(epoch) for epoch in (1, 4, 6, 500)] == [1.0, weights[3], 0.3, 0.3]
 
 
 def test_matching_counts_component_hits_before_assignments() -> None:
