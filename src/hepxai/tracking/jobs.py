@@ -267,13 +267,16 @@ def evaluate_chains(
     _write_evaluation(out, rows, evaluated, setting)
     if seconds is None:
         log.warning("%s: no %s, graph time not measured: seconds_per_event left empty", graphs, STATS_FILE)
+    if edge_drop > 0:
+        log.info(
+            "every chain saw each graph edge dropped with probability %g (seed %d)", edge_drop, drop_seed
+        )
     for row in rows:
         log.info(
-            "%s on %s (%d events, edge drop %g): efficiency %.4f, purity %.4f, TrackML score %.4f, %s",
+            "%s on %s (%d events): efficiency %.4f, purity %.4f, TrackML score %.4f, %s",
             row["method"],
             setting.name,
             row["test_events"],
-            edge_drop,
             row["efficiency"],
             row["purity"],
             row["trackml_score"],
