@@ -87,7 +87,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--wheel-epochs", type=int, default=50, help="HGNN: epochs the training wheel fades over"
     )
     train.add_argument(
-        "--wheel-floor", type=float, default=0.5, help="HGNN: the weight the training wheel keeps"
+        "--wheel-floor", type=float, default=0.5, help="bipartite HGNN: the weight the training wheel keeps"
     )
     train.add_argument("--max-train-events", type=int, metavar="N", help="use the first N training events")
     train.add_argument("--max-val-events", type=int, metavar="N", help="use the first N validation events")

@@ -19,9 +19,10 @@ assignment loss with its supernode–particle matching, and the fading "training
   false edges weighing half each.
 * **Training wheel**: a hinge loss on the intermediate embedding (the one GMPool clusters) with weight
   ``w(epoch) = 1 − sin(π/2 · (epoch − 1) / wheel_epochs)``, falling from 1 at epoch 1 to 0 at
-  ``wheel_epochs + 1`` and 0 after (the authors' schedule), but never below ``wheel_floor``: the
-  pooled embedding keeps its own loss (without one, nothing holds the fake edges' scores down once the
-  wheel is gone). The bipartite objective is ``w · wheel + (1 − w) · assignment``; the embedding HGNN's is
+  ``wheel_epochs + 1`` and 0 after (the authors' schedule); the bipartite model's never falls below
+  ``wheel_floor``: its pooled embedding keeps its own loss (detached from the assignment loss, nothing
+  else trains it). The embedding HGNN's output hinge loss reaches its pooling, so it needs no floor.
+  The bipartite objective is ``w · wheel + (1 − w) · assignment``; the embedding HGNN's is
   ``hinge(output) + w · wheel``.
 """
 
@@ -139,7 +140,7 @@ class PairObjective(Objective):
         random_pairs_per_hit: Random pairs per hit besides the graph's edges.
         wheel_epochs: Epochs over which the training wheel fades out (0: none).
         seed: With the epoch and the event id, seeds the random pairs.
-        wheel_floor: The training wheel's weight never falls below this.
+        wheel_floor: The bipartite objective's training wheel never falls below this weight.
     """
 
     def __init__(
@@ -162,7 +163,7 @@ class PairObjective(Objective):
         return pairs, pair_truth(batch.particle_id, pairs)
 
     def wheel_weight(self, epoch: int) -> float:
-        """The training wheel's weight at ``epoch``: the fading schedule, held at ``wheel_floor``."""
+        """The bipartite training wheel's weight at ``epoch``: the schedule, held at ``wheel_floor``."""
         return max(wheel_weight(epoch, self.wheel_epochs), self.wheel_floor)
 
     def wheel(self, intermediate: Tensor, pairs: Tensor, truth: Tensor) -> Tensor:
@@ -183,7 +184,7 @@ class EmbeddingObjective(PairObjective):
             return balanced_mean(hinge_loss(model(batch), pairs, truth, self.margin), truth).reshape(1)
         output = model.outputs(batch)
         loss = balanced_mean(hinge_loss(output.embedding, pairs, truth, self.margin), truth)
-        weight = self.wheel_weight(epoch)
+        weight = wheel_weight(epoch, self.wheel_epochs)
         if weight > 0:
             loss = loss + weight * self.wheel(output.intermediate, pairs, truth)
         return loss.reshape(1)

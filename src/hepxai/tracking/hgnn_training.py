@@ -96,8 +96,8 @@ class HierarchicalTrainConfig:
         margin: The hinge's margin on distances of unit embeddings (the authors' ``train_r``: 1).
         random_pairs_per_hit: Random hit pairs per hit, besides the graph's edges.
         wheel_epochs: Epochs over which the training wheel fades out (the slides: 50; 0: none).
-        wheel_floor: The weight below which the training wheel does not fade (the authors': 0); it keeps
-            the pooled embedding trained.
+        wheel_floor: The weight below which the bipartite model's training wheel does not fade (the
+            authors': 0); it keeps the pooled embedding trained.
         patience: Stop after this many epochs without a lower validation loss.
         seed: Seeds the initial weights, the event order and the random pairs.
     """
