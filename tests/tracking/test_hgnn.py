@@ -197,8 +197,8 @@ def test_resume_is_bit_exact(kind: str, tmp_path: Path) -> None:
     losses = [(record.train_loss, record.val_loss, record.val_auc) for record in whole.history]
     assert [(record.train_loss, record.val_loss, record.val_auc) for record in resumed.history] == losses
     first, second = read_checkpoint(whole.last_path), read_checkpoint(resumed.last_path)
-    for name, value in first["state_dict"].items():
-        assert torch.equal(value, second["state_dict"][name]), name
+    for name, value in first["state_dict"].items():  # bit for bit (an unused running cut stays NaN)
+        torch.testing.assert_close(value, second["state_dict"][name], rtol=0, atol=0, equal_nan=True)
 
 
 def test_a_checkpoint_refuses_another_setting_or_kind(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ the unit sphere; every graph edge gets the score ``s_ij = atanh(n_i · n_j)``.
    ``r``: ``ln π_in N(s; μ_in, σ_in) − ln π_out N(s; μ_out, σ_out) = r`` (the root where that difference
    rises). The mixture is fitted by EM in torch (float64, a fixed number of steps) from a fixed start —
    the lower and upper halves of the sorted scores — so the cut is deterministic, needs no random state
-   and adds no scikit-learn call inside the model. The cut used is a running one (the authors'): each
-   training event moves it 5% of the way to that event's cut, and evaluation uses it as trained, so the
-   supernodes do not follow one event's fit.
+   and adds no scikit-learn call inside the model. With ``cut_momentum`` > 0 the cut used is a running
+   one (the authors', momentum 0.95 in the bipartite model): each training event moves it 5% of the way
+   to that event's cut, and evaluation uses it as trained, so the supernodes do not follow one event's fit.
 2. **Supernodes.** The connected components of the edges above the cut, kept when larger than ``N_min``
    hits; a supernode's embedding is the normalised mean embedding of its hits (differentiable).
 3. **Assignment graph.** Every hit joins its ``c`` nearest supernodes (largest ``n_i · X_α``); a learnt
@@ -39,7 +39,7 @@ from torch.nn import functional
 EM_STEPS = 50
 """EM iterations of the two-component fit (converged to ~1e-6 in the cut on the tests' mixtures)."""
 CUT_MOMENTUM = 0.95
-"""Momentum of the running score cut over training events (the authors')."""
+"""The authors' momentum of the running score cut over training events (the bipartite model's)."""
 MAX_SIMILARITY = 1 - 1e-6
 """``n_i · n_j`` is clipped to ±this before ``atanh`` (identical embeddings would give infinity)."""
 
@@ -203,7 +203,7 @@ class GMPool(nn.Module):
         min_size: int,
         assignments: int,
         super_neighbours: int,
-        cut_momentum: float = CUT_MOMENTUM,
+        cut_momentum: float = 0.0,
     ) -> None:
         super().__init__()
         if min_size < 0 or assignments < 1 or super_neighbours < 1:

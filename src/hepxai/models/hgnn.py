@@ -85,7 +85,7 @@ class HierarchicalGNN(GraphModel):
         min_size: int = 3,
         assignments: int = 8,
         super_neighbours: int = 10,
-        cut_momentum: float = 0.95,
+        cut_momentum: float = 0.0,
         detach_pooling: bool = False,
     ) -> None:
         super().__init__()
