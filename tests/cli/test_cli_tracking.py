@@ -17,6 +17,7 @@ from hepxai.cli import build_parser, main
 from hepxai.cli import tracking as cli_tracking
 from hepxai.cli.tracking import BUILDERS, TRAIN_OPTIONS
 from hepxai.models import build_model, save_checkpoint
+from hepxai.models.checkpoint import read_checkpoint
 from hepxai.tracking import builders, settings
 from hepxai.tracking.builders import BuilderChoice
 from hepxai.tracking.edge_training import EdgeTrainConfig
@@ -246,3 +247,25 @@ def test_the_command_module_imports_jobs_only_when_an_action_runs() -> None:
         if isinstance(function, ast.FunctionDef) and not function.name.startswith("run_"):
             imports = [node for node in ast.walk(function) if isinstance(node, ast.Import | ast.ImportFrom)]
             assert not imports, function.name
+
+
+def test_hierarchical_train_and_evaluate_with_edge_drop(graphs: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["-q", "tracking", "train", "--model", "hgnn_bipartite", "--graphs", str(graphs),
+                 "--out", str(run), "--epochs", "1", "--hidden", "8", "--iterations", "1",
+                 "--hierarchical-iterations", "1", "--wheel-epochs", "1"]) == 0  # fmt: skip
+    assert read_checkpoint(run / "last.pt")["run_config"]["data"]["setting"] == "pt1_mu200"
+    results = tmp_path / "tracking.csv"
+    common = ["--model", str(run / "best.pt"), "--graphs", str(graphs), "--results", str(results)]
+    for drop in ("0", "0.5"):
+        out = tmp_path / f"eval{drop}"
+        assert main(["-q", "tracking", "evaluate", *common, "--out", str(out), "--edge-drop", drop]) == 0
+    table = pd.read_csv(results).set_index(["method", "edge_drop"])
+    assert set(table.index) == {(m, d) for m in ("Bipartite HGNN", "Truth-CC") for d in (0.0, 0.5)}
+    # the toy graphs hold every true edge: Truth-CC is perfect on them and breaks tracks without half
+    assert table.loc[("Truth-CC", 0.0), "efficiency"] == 1.0
+    assert table.loc[("Truth-CC", 0.5), "efficiency"] < 1.0
+    chain = table.loc[("Bipartite HGNN", 0.5)]  # the table keeps 5 significant digits
+    stages = chain["seconds_graph"] + chain["seconds_inference"] + chain["seconds_components"]
+    assert chain["seconds_per_event"] == pytest.approx(stages, rel=1e-3)
+    assert chain["seconds_graph"] == 0.25

@@ -11,6 +11,7 @@ from hepxai.metrics.tracking import (
     drop_small_candidates,
     graph_efficiency_purity,
     is_reconstructable,
+    match_memberships,
     match_particles,
     trackml_score,
     trackml_weights,
@@ -146,3 +147,26 @@ def test_graph_efficiency_purity() -> None:
     efficiency, purity = graph_efficiency_purity(np.zeros(0), 0)
     assert np.isnan(efficiency)
     assert np.isnan(purity)
+
+
+def test_candidates_that_share_hits_are_matched_as_sets() -> None:
+    # particles 1 (hits 0-5) and 3 (hits 6-11), both reconstructable
+    particle_id = np.array([1] * 6 + [3] * 6)
+    particle_pt = np.full(12, 2.0)
+    members = {
+        0: [0, 1, 2, 3, 6, 7],  # 4 of particle 1's 6 hits, 4 of its own 6: matches 1
+        1: [2, 3, 4, 5],  # shares hits 2 and 3 with candidate 0; 4 of 6, pure: matches 1 as well
+        2: [6, 7, 8, 9, 0],  # shares hits 6, 7 and 0; 4 of particle 3's 6 hits, 4 of 5: matches 3
+        3: [9, 10, 11],  # 3 of particle 3's 6 hits: half is not a majority
+    }
+    hit = np.concatenate([np.array(hits) for hits in members.values()])
+    candidate = np.concatenate([np.full(len(hits), label) for label, hits in members.items()])
+    result = match_memberships(hit, candidate, particle_id, particle_pt, **SLIDES, min_candidate_hits=3)
+    np.testing.assert_array_equal(result.matched, [True, True])
+    assert result.counts == TrackingCounts(2, 2, 4, 0)
+    assert (result.counts.efficiency, result.counts.purity) == (1.0, 0.5)
+    # a candidate's size is its number of member hits: candidate 3 (3 hits) falls under 4
+    counts = match_memberships(
+        hit, candidate, particle_id, particle_pt, **SLIDES, min_candidate_hits=4
+    ).counts
+    assert counts == TrackingCounts(2, 2, 3, 0)

@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 from torch.nn import functional
 
-from hepxai.models.gmpool import GMPool, fit_mixture, score_cut, supernode_labels
+from hepxai.models.gmpool import GMPool, edge_scores, fit_mixture, score_cut, supernode_labels
 
 
 @pytest.mark.parametrize("log_odds", [0.0, 3.0])
@@ -92,3 +92,20 @@ def test_assignment_weights_sum_to_one_per_hit_and_the_super_graph_is_symmetric(
     assert pairs == {(b, a) for a, b in pairs}
     assert all(a != b for a, b in pairs)
     assert ((hierarchy.super_weight > 0) & (hierarchy.super_weight < 1)).all()
+
+
+def test_the_running_cut_moves_in_training_and_holds_in_evaluation() -> None:
+    embedding, edge_index, _ = _clean_event()
+    mixture = fit_mixture(edge_scores(embedding, edge_index))
+    event_cut = mixture.cut(3.0)
+    assert mixture.mean_out < event_cut < mixture.mean_in  # an event that moves the cut
+    pool = GMPool(log_odds=3.0, min_size=2, assignments=2, super_neighbours=2, cut_momentum=0.9)
+    assert pool.eval()(embedding, edge_index).cut == pytest.approx(event_cut)  # untrained: the event's own
+    assert math.isnan(float(pool.running_cut))
+    assert pool.train()(embedding, edge_index).cut == pytest.approx(event_cut)  # the first event sets it
+    pool.running_cut.fill_(event_cut - 1.0)
+    moved = event_cut - 1.0 + 0.1 * 1.0  # 10% of the way to the event's cut
+    assert pool(embedding, edge_index).cut == pytest.approx(moved)
+    far = functional.normalize(embedding + torch.linspace(0, 1, 8), dim=1)  # another event, evaluated
+    assert pool.eval()(far, edge_index).cut == pytest.approx(moved)
+    assert float(pool.running_cut) == pytest.approx(moved)

@@ -1,5 +1,6 @@
-"""``hepxai tracking ...``: the event sample of a setting, hit graphs, Truth-CC, and the edge-classifier chain
-(train, reconstruct, evaluate, display, explain); see docs/tracking.md.
+"""``hepxai tracking ...``: the event sample of a setting, hit graphs, Truth-CC, the edge-classifier chain
+(train, reconstruct, evaluate, display, explain) and the hierarchical models (train, evaluate); see
+docs/tracking.md.
 
 Each action parses its options and calls one job of :mod:`hepxai.tracking.jobs` (the events:
 :func:`hepxai.tracking.sample.make_events`), imported when the action runs. An action's help is
@@ -19,6 +20,8 @@ from hepxai.errors import InputError
 log = logging.getLogger(__name__)
 
 BUILDERS = ("module_map", "module_map_nocuts", "embedding")  # as hepxai.tracking.builders.BUILDERS
+MODELS = ("edge_classifier", "embedding_in", "hgnn_embedding", "hgnn_bipartite")
+"""What ``train --model`` trains: the edge classifier, or a kind of hepxai.tracking.hgnn_training.KINDS."""
 EXPLAINERS = ("lrp", "gradient_x_input")
 TRAIN_OPTIONS = {
     "epochs": (int, 20, "passes over the training events"),
@@ -74,8 +77,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--graphs", type=Path, required=True, metavar="DIR", help="graph folder (graphs.yaml)")
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT from last.pt")
+    train.add_argument("--model", choices=MODELS, default="edge_classifier", help="what to train")
     for name, (kind, default, text) in TRAIN_OPTIONS.items():
         train.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
+    train.add_argument(
+        "--hierarchical-iterations", type=int, default=8, help="HGNN: hierarchical message-passing steps"
+    )
+    train.add_argument(
+        "--wheel-epochs", type=int, default=50, help="HGNN: epochs the training wheel fades over"
+    )
+    train.add_argument(
+        "--wheel-floor", type=float, default=0.5, help="bipartite HGNN: the weight the training wheel keeps"
+    )
     train.add_argument("--max-train-events", type=int, metavar="N", help="use the first N training events")
     train.add_argument("--max-val-events", type=int, metavar="N", help="use the first N validation events")
     _threads_argument(train)
@@ -93,6 +106,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     _cut_arguments(evaluate)
     evaluate.add_argument("--best-neighbours-cut", type=float, help="its chain's cut (default: --cut)")
     evaluate.add_argument("--max-events", type=int, metavar="N", help="evaluate the first N events")
+    evaluate.add_argument(
+        "--edge-drop", type=float, default=0.0, metavar="P", help="drop each graph edge with probability P"
+    )
+    evaluate.add_argument("--drop-seed", type=int, default=0, help="seed of the edge drop")
     evaluate.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     evaluate.add_argument("--results", type=Path, metavar="CSV", help="results table to update")
     _threads_argument(evaluate)
@@ -137,7 +154,7 @@ def _setting_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_and_graphs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, required=True, metavar="CKPT", help="edge classifier")
+    parser.add_argument("--model", type=Path, required=True, metavar="CKPT", help="trained model")
     parser.add_argument("--graphs", type=Path, required=True, metavar="DIR", help="graph folder")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"), help="which events")
 
@@ -217,21 +234,49 @@ def run_truth_cc(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train the edge-classifier Interaction Network on the train split, select on valid.
+    """Train a tracking model on the train split, select on valid.
 
-    One event per step, weighted binary cross entropy. Writes
-    OUT/config.yaml, OUT/last.pt (every epoch, for --resume) and OUT/best.pt (lowest validation loss)."""
-    from hepxai.tracking.edge_training import EdgeTrainConfig
-    from hepxai.tracking.jobs import train_edge_model
-
+    --model edge_classifier (default): the edge-classifier Interaction Network, one event per step, weighted
+    binary cross entropy. embedding_in, hgnn_embedding, hgnn_bipartite: the Embedding IN or a hierarchical
+    GNN (hinge or bipartite loss with the training wheel; --hidden is their latent width, --cut and
+    --pos-weight are not used). Writes OUT/config.yaml, OUT/last.pt (every epoch, for --resume) and
+    OUT/best.pt (lowest validation loss)."""
     for option in ("epochs", "hidden", "iterations", "patience", "max_train_events", "max_val_events"):
         arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
+    arguments.require_at_least("--hierarchical-iterations", args.hierarchical_iterations, 1)
+    arguments.require_at_least("--wheel-epochs", args.wheel_epochs, 0)
+    if not 0 <= args.wheel_floor <= 1:
+        msg = f"--wheel-floor must be in [0, 1] (got {args.wheel_floor})"
+        raise InputError(msg)
     arguments.require_at_least("--threads", args.threads, 1)
     if not 0 < args.cut < 1:
         msg = f"--cut must be in (0, 1) (got {args.cut})"
         raise InputError(msg)
-    config = EdgeTrainConfig(**{name: getattr(args, name) for name in TRAIN_OPTIONS})
     options = _options(args, "max_train_events", "max_val_events", "resume", "threads", "progress")
+    if args.model != "edge_classifier":
+        from hepxai.tracking.hgnn_training import HierarchicalModelConfig, HierarchicalTrainConfig
+        from hepxai.tracking.jobs import train_hierarchical_model
+
+        model = HierarchicalModelConfig.for_kind(
+            args.model,
+            latent=args.hidden,
+            iterations=args.iterations,
+            hierarchical_iterations=args.hierarchical_iterations,
+        )
+        train = HierarchicalTrainConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            patience=args.patience,
+            seed=args.seed,
+            wheel_epochs=args.wheel_epochs,
+            wheel_floor=args.wheel_floor,
+        )
+        train_hierarchical_model(args.graphs, args.out, model, train, **options)
+        return 0
+    from hepxai.tracking.edge_training import EdgeTrainConfig
+    from hepxai.tracking.jobs import train_edge_model
+
+    config = EdgeTrainConfig(**{name: getattr(args, name) for name in TRAIN_OPTIONS})
     train_edge_model(args.graphs, args.out, config, **options)
     return 0
 
@@ -249,10 +294,13 @@ def run_reconstruct(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Efficiency, purity, TrackML score and time of the edge-classifier chain and of Truth-CC.
+    """Efficiency, purity, TrackML score and time of a model's chains and of Truth-CC.
 
-    Runs the chain (score, cut, connected components), the chain with best neighbours (each hit keeps its
-    best edge out and its best edge in before the components) and Truth-CC on the graphs of --split. Writes
+    An edge classifier: the chain (score, cut, connected components) and the chain with best neighbours
+    (each hit keeps its best edge out and its best edge in before the components). A hierarchical model:
+    the bipartite HGNN's assignments above --cut (candidates may share hits), or HDBSCAN on an embedding
+    model's output. Then Truth-CC, all on the graphs of --split, each edge dropped first with probability
+    --edge-drop (seeded: every chain sees the same graphs). Writes
     OUT/summary.csv (one row per chain: efficiency, purity, TrackML score, time), OUT/particles.csv (every
     particle, matched or not), OUT/efficiency.csv and OUT/efficiency.png (efficiency against pT, in bins from
     the setting's pT cut, and eta); --results also writes the rows into the results table (e.g.
@@ -262,7 +310,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     arguments.require_at_least("--max-events", args.max_events, 1)
     arguments.require_at_least("--threads", args.threads, 1)
-    chains = _options(args, "split", "cut", "best_neighbours_cut", "min_candidate_hits", "max_events")
+    if not 0 <= args.edge_drop < 1:
+        msg = f"--edge-drop must be in [0, 1) (got {args.edge_drop})"
+        raise InputError(msg)
+    chains = _options(
+        args,
+        "split",
+        "cut",
+        "best_neighbours_cut",
+        "min_candidate_hits",
+        "max_events",
+        "edge_drop",
+        "drop_seed",
+    )
     options = _options(args, "results", "threads", "progress")
     evaluate_chains(args.model, args.graphs, args.out, **chains, **options)
     return 0

@@ -90,13 +90,42 @@ def match_particles(
         min_hits: Reconstructable particles have more hits than this.
         min_candidate_hits: Smaller candidates are dropped before matching and counting.
     """
-    candidate, particle_id = np.asarray(candidate, np.int64), np.asarray(particle_id, np.int64)
-    candidate = drop_small_candidates(candidate, min_candidate_hits)
+    candidate = np.asarray(candidate, np.int64)
+    (hit,) = np.nonzero(candidate >= 0)
+    return match_memberships(
+        hit,
+        candidate[hit],
+        particle_id,
+        particle_pt,
+        pt_min=pt_min,
+        min_hits=min_hits,
+        min_candidate_hits=min_candidate_hits,
+    )
+
+
+def match_memberships(
+    hit: np.ndarray,
+    candidate: np.ndarray,
+    particle_id: np.ndarray,
+    particle_pt: np.ndarray,
+    *,
+    pt_min: float,
+    min_hits: int,
+    min_candidate_hits: int = 3,
+) -> ParticleMatches:
+    """:func:`match_particles` for candidates that may share hits: candidate ``candidate[m]`` holds hit
+    ``hit[m]`` (each pair once). A candidate is a set of hits; the 50%/50% rule is the same, so a hit in two
+    candidates counts in both, and a particle is matched when any candidate matches it."""
+    hit, candidate = np.asarray(hit, np.int64), np.asarray(candidate, np.int64)
+    particle_id = np.asarray(particle_id, np.int64)
+    _, inverse, size = np.unique(candidate, return_inverse=True, return_counts=True)
+    large = size[inverse] >= min_candidate_hits
+    hit, candidate = hit[large], candidate[large]
     ids, first, particle_hits = np.unique(particle_id, return_index=True, return_counts=True)
     real = ids != 0
     ids, particle_hits, pt = ids[real], particle_hits[real], np.asarray(particle_pt)[first[real]]
     reconstructable = is_reconstructable(particle_hits, pt, pt_min=pt_min, min_hits=min_hits)
-    _, pair_particle, shared, candidate_size = _pairs(candidate, particle_id)
+    _, pair_particle, shared, candidate_size = _pairs(hit, candidate, particle_id)
     particle_index = np.searchsorted(ids, pair_particle)
     good = (pair_particle != 0) & (2 * shared > candidate_size)
     good[good] &= 2 * shared[good] > particle_hits[particle_index[good]]
@@ -105,7 +134,7 @@ def match_particles(
     counts = TrackingCounts(
         reconstructable=int(reconstructable.sum()),
         matched_reconstructable=int((matched & reconstructable).sum()),
-        candidates=len(np.unique(candidate[candidate >= 0])),
+        candidates=len(np.unique(candidate)),
         matched_non_reconstructable=int((matched & ~reconstructable).sum()),
     )
     return ParticleMatches(ids, particle_hits, reconstructable, matched, counts)
@@ -134,7 +163,8 @@ def trackml_score(candidate: np.ndarray, particle_id: np.ndarray, weight: np.nda
     candidate, particle_id = np.asarray(candidate, np.int64), np.asarray(particle_id, np.int64)
     weight = np.asarray(weight, np.float64)
     ids, particle_hits = np.unique(particle_id, return_counts=True)
-    pair_candidate, pair_particle, shared, candidate_size = _pairs(candidate, particle_id)
+    (member,) = np.nonzero(candidate >= 0)
+    pair_candidate, pair_particle, shared, candidate_size = _pairs(member, candidate[member], particle_id)
     # the majority particle of each candidate: most shared hits, ties to the lower particle id
     order = np.lexsort((pair_particle, -shared, pair_candidate))
     first = np.ones(len(order), bool)
@@ -224,15 +254,12 @@ def graph_efficiency_purity(edge_truth: np.ndarray, num_true_edges: int) -> tupl
     return _ratio(kept, num_true_edges), _ratio(kept, len(edge_truth))
 
 
-def _pairs(candidate: np.ndarray, particle_id: np.ndarray) -> tuple[np.ndarray, ...]:
+def _pairs(hit: np.ndarray, candidate: np.ndarray, particle_id: np.ndarray) -> tuple[np.ndarray, ...]:
     """Every (candidate, particle) pair sharing hits: candidate, particle, shared hits, candidate size."""
-    assigned = candidate >= 0
-    keys, shared = np.unique(
-        _pair_key(candidate[assigned], particle_id[assigned], particle_id), return_counts=True
-    )
+    keys, shared = np.unique(_pair_key(candidate, particle_id[hit], particle_id), return_counts=True)
     stride = int(particle_id.max(initial=0)) + 1
     pair_candidate, pair_particle = keys // stride, keys % stride
-    labels, size = np.unique(candidate[assigned], return_counts=True)
+    labels, size = np.unique(candidate, return_counts=True)
     return pair_candidate, pair_particle, shared, size[np.searchsorted(labels, pair_candidate)]
 
 

@@ -8,7 +8,9 @@ the unit sphere; every graph edge gets the score ``s_ij = atanh(n_i · n_j)``.
    ``r``: ``ln π_in N(s; μ_in, σ_in) − ln π_out N(s; μ_out, σ_out) = r`` (the root where that difference
    rises). The mixture is fitted by EM in torch (float64, a fixed number of steps) from a fixed start —
    the lower and upper halves of the sorted scores — so the cut is deterministic, needs no random state
-   and adds no scikit-learn call inside the model.
+   and adds no scikit-learn call inside the model. With ``cut_momentum`` > 0 the cut used is a running
+   one (the authors', momentum 0.95 in the bipartite model): each training event moves it 5% of the way
+   to that event's cut, and evaluation uses it as trained, so the supernodes do not follow one event's fit.
 2. **Supernodes.** The connected components of the edges above the cut, kept when larger than ``N_min``
    hits; a supernode's embedding is the normalised mean embedding of its hits (differentiable).
 3. **Assignment graph.** Every hit joins its ``c`` nearest supernodes (largest ``n_i · X_α``); a learnt
@@ -36,6 +38,8 @@ from torch.nn import functional
 
 EM_STEPS = 50
 """EM iterations of the two-component fit (converged to ~1e-6 in the cut on the tests' mixtures)."""
+CUT_MOMENTUM = 0.95
+"""The authors' momentum of the running score cut over training events (the bipartite model's)."""
 MAX_SIMILARITY = 1 - 1e-6
 """``n_i · n_j`` is clipped to ±this before ``atanh`` (identical embeddings would give infinity)."""
 
@@ -173,6 +177,7 @@ class Hierarchy:
     supernode: Tensor  # [K, D] unit supernode embeddings
     assignment_index: Tensor  # [2, H·c'] (hit, supernode), each hit's c' = min(c, K) nearest, hit-major
     assignment_weight: Tensor  # [H·c'] e^s normalised over each hit's edges
+    assignment_similarity: Tensor  # [H·c'] n_i · X_α of each assignment edge
     super_index: Tensor  # [2, S] (supernode, supernode), symmetric, each pair once each way
     super_weight: Tensor  # [S] sigmoid(s)
     cut: float  # the score cut of algorithm 1
@@ -192,7 +197,14 @@ class GMPool(nn.Module):
         super_neighbours: ``k``, the nearest supernodes each supernode joins before symmetrising.
     """
 
-    def __init__(self, log_odds: float, min_size: int, assignments: int, super_neighbours: int) -> None:
+    def __init__(
+        self,
+        log_odds: float,
+        min_size: int,
+        assignments: int,
+        super_neighbours: int,
+        cut_momentum: float = 0.0,
+    ) -> None:
         super().__init__()
         if min_size < 0 or assignments < 1 or super_neighbours < 1:
             msg = (
@@ -202,6 +214,8 @@ class GMPool(nn.Module):
             raise ValueError(msg)
         self.log_odds, self.min_size = log_odds, min_size
         self.assignments, self.super_neighbours = assignments, super_neighbours
+        self.cut_momentum = cut_momentum
+        self.register_buffer("running_cut", torch.tensor(math.nan, dtype=torch.float64))
         self.assignment_scale = nn.Parameter(torch.tensor([1.0, 0.0]))  # (slope, offset) of s_iα
         self.super_scale = nn.Parameter(torch.tensor([1.0, 0.0]))
 
@@ -209,14 +223,14 @@ class GMPool(nn.Module):
         """Pool ``[H, D]`` unit hit embeddings over the hit graph ``edge_index``."""
         num_hits = embedding.shape[0]
         scores = edge_scores(embedding.detach(), edge_index)
-        cut = score_cut(scores, self.log_odds) if len(scores) >= 2 else math.inf
+        cut = self._cut(scores)
         label = supernode_labels(num_hits, edge_index, scores > cut, self.min_size)
         supernode = supernode_embeddings(embedding, label)
         hits = torch.arange(num_hits, device=embedding.device)
         if supernode.shape[0] == 0:
             empty = torch.zeros(2, 0, dtype=torch.long, device=embedding.device)
             none = embedding.new_zeros(0)
-            return Hierarchy(label, supernode, empty, none, empty, none, cut)
+            return Hierarchy(label, supernode, empty, none, none, empty, none, cut)
         chosen = nearest(embedding, supernode, self.assignments)  # [H, c']
         similarity = (embedding[:, None, :] * supernode[chosen]).sum(2)
         weight = torch.softmax(self.assignment_scale[0] * similarity + self.assignment_scale[1], dim=1)
@@ -225,8 +239,34 @@ class GMPool(nn.Module):
         super_similarity = (supernode[super_index[0]] * supernode[super_index[1]]).sum(1)
         super_weight = torch.sigmoid(self.super_scale[0] * super_similarity + self.super_scale[1])
         return Hierarchy(
-            label, supernode, assignment_index, weight.reshape(-1), super_index, super_weight, cut
+            label,
+            supernode,
+            assignment_index,
+            weight.reshape(-1),
+            similarity.reshape(-1),
+            super_index,
+            super_weight,
+            cut,
         )
+
+    def _cut(self, scores: Tensor) -> float:
+        """The running cut: in training each event's mixture cut moves it ``1 − cut_momentum`` of the way
+        when it lies between the two components' means (the authors' rule: an event whose fit failed does
+        not move it); evaluation uses it as trained. Before any training event, or with ``cut_momentum``
+        0, each event's own cut."""
+        running = float(self.running_cut)
+        if not self.training and not math.isnan(running):
+            return running
+        if len(scores) < 2:
+            return math.inf if math.isnan(running) else running
+        mixture = fit_mixture(scores)
+        cut = mixture.cut(self.log_odds)
+        if not self.training or self.cut_momentum <= 0:
+            return cut
+        if mixture.mean_out < cut < mixture.mean_in:
+            running = cut if math.isnan(running) else running + (1 - self.cut_momentum) * (cut - running)
+            self.running_cut.fill_(running)
+        return cut if math.isnan(running) else running
 
     def _super_graph(self, supernode: Tensor) -> Tensor:
         """``[2, S]`` kNN among supernodes, symmetrised, sorted, each ordered pair once."""

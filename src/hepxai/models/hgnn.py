@@ -18,7 +18,11 @@ model (the HGNN slides and their backup):
    the supernode's track); candidates are the edges above a score cut, so a hit may join several tracks.
 
 The cut and the components carry no gradient; the supernode embeddings (means of ``n_i``) and the
-assignment and superedge weights do, so the intermediate embedding learns from the heads' losses.
+assignment and superedge weights do, so the intermediate embedding learns from the heads' losses, unless
+``detach_pooling``: then the pooling sees a detached ``n_i`` and only the training wheel's hinge loss
+shapes it (the bipartite model's setting: its assignment loss otherwise merges the supernodes, see
+docs/tracking.md). The bipartite head also sees, per assignment edge, ``n_i · X_α`` and whether the hit
+lies in the supernode's component: the pooling's own evidence.
 Defaults are the authors' (``ryanliu30/HierarchicalGNN``, ``HGNN_GMM.yaml``) except the width (see
 docs/tracking.md: measured on 2 CPU cores).
 """
@@ -65,6 +69,8 @@ class HierarchicalGNN(GraphModel):
         min_size: GMPool's ``N_min``; supernodes have more hits.
         assignments: GMPool's ``c``, supernodes per hit.
         super_neighbours: Nearest supernodes each supernode joins in the super graph.
+        cut_momentum: GMPool's running-cut momentum over training events (0: each event's own cut).
+        detach_pooling: Pool a detached intermediate embedding (the heads' losses do not reach it).
     """
 
     def __init__(
@@ -79,6 +85,8 @@ class HierarchicalGNN(GraphModel):
         min_size: int = 3,
         assignments: int = 8,
         super_neighbours: int = 10,
+        cut_momentum: float = 0.0,
+        detach_pooling: bool = False,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -90,7 +98,8 @@ class HierarchicalGNN(GraphModel):
         self.hierarchical_iterations = hierarchical_iterations
         self.network = HitGraphNetwork(num_features, edge_features, latent, iterations)
         self.intermediate_output = mlp(latent, latent, embedding_dim)
-        self.pool = GMPool(log_odds, min_size, assignments, super_neighbours)
+        self.pool = GMPool(log_odds, min_size, assignments, super_neighbours, cut_momentum)
+        self.detach_pooling = detach_pooling
         self.supernode_encoder = mlp(embedding_dim, latent, latent)
         self.superedge_encoder = mlp(2 * latent, latent, latent)
         steps = range(hierarchical_iterations)
@@ -113,6 +122,8 @@ class HierarchicalGNN(GraphModel):
             "min_size": self.pool.min_size,
             "assignments": self.pool.assignments,
             "super_neighbours": self.pool.super_neighbours,
+            "cut_momentum": self.pool.cut_momentum,
+            "detach_pooling": self.detach_pooling,
         }
 
     def outputs(self, batch: Batch) -> HierarchicalOutput:
@@ -123,7 +134,7 @@ class HierarchicalGNN(GraphModel):
         node, edge = self.network(batch)
         num_hits = node.shape[0]
         intermediate = functional.normalize(self.intermediate_output(node), dim=1)
-        hierarchy = self.pool(intermediate, edge_index)
+        hierarchy = self.pool(intermediate.detach() if self.detach_pooling else intermediate, edge_index)
         hit, assigned = hierarchy.assignment_index
         super_source, super_target = hierarchy.super_index
         weight, super_weight, count = (
@@ -197,12 +208,16 @@ class HGNNBipartite(HierarchicalGNN):
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
-        self.output = mlp(2 * self.latent, self.latent, 1)
+        self.output = mlp(2 * self.latent + 2, self.latent, 1)
 
     def outputs(self, batch: Batch) -> HierarchicalOutput:
         body = super().outputs(batch)
         hit, assigned = body.hierarchy.assignment_index
-        pair = torch.cat([gather(body.node, hit), gather(body.supernode, assigned)], dim=1)
+        hierarchy = body.hierarchy
+        pooled = torch.stack(
+            [hierarchy.assignment_similarity, (hierarchy.label[hit] == assigned).to(body.node.dtype)], dim=1
+        )
+        pair = torch.cat([gather(body.node, hit), gather(body.supernode, assigned), pooled], dim=1)
         logits = self.output(pair).reshape(-1)
         return HierarchicalOutput(
             body.intermediate, body.hierarchy, body.node, body.supernode, assignment_logits=logits

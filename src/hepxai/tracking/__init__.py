@@ -6,7 +6,8 @@ contract), ``module_map`` and ``embedding`` (graph builders; ``builders`` fits t
 ``graph_building`` and ``graph_files`` (writing and reading a folder of graphs), ``edge_training``,
 ``reconstruction`` and ``components`` (track candidates, Truth-CC), ``evaluation``, ``chain_evaluation`` and
 ``results`` (efficiency, purity, TrackML score, the results table), ``selection`` and ``explanation`` (one
-edge shown and explained). The hierarchical models train in ``hgnn_training`` (losses in ``hgnn_losses``)
-and build candidates in ``clustering``. ``jobs`` holds one function per ``hepxai tracking`` command. The
-metrics are pure functions in :mod:`hepxai.metrics.tracking`.
+edge shown and explained), ``edge_drop`` (the slides' inefficient graph at test time). The hierarchical
+models train in ``hgnn_training`` (losses in ``hgnn_losses``) and build candidates in ``clustering``.
+``jobs`` holds one function per ``hepxai tracking`` command. The metrics are pure functions in
+:mod:`hepxai.metrics.tracking`.
 """

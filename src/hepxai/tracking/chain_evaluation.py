@@ -88,6 +88,7 @@ def evaluate_chain(
             setting,
             min_candidate_hits=min_candidate_hits,
             source=f"event {int(event.event_id[0])}",
+            memberships=tracks.memberships,
         )
         matches = result.matches
         counts = counts + matches.counts

@@ -6,13 +6,14 @@ label per hit, −1 for a hit in no cluster: the candidates the tracking metrics
 (:mod:`hepxai.metrics.tracking`) score. The bipartite model's candidates are its supernodes, each holding
 the hits whose assignment edge to it scores above the cut, so a hit may join several candidates or none:
 :class:`Memberships` lists (hit, candidate) pairs, and :meth:`Memberships.labels` keeps each hit's best
-one for the one-label metrics.
+one for the one-label TrackML score, while efficiency and purity match the candidates as sets of hits
+(:func:`hepxai.metrics.tracking.match_memberships`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from torch_geometric.data import Data
 
 from hepxai.models.hgnn import HGNNBipartite
 from hepxai.models.registry import GraphModel
+from hepxai.tracking.reconstruction import EventTracks
 
 MIN_CLUSTER_SIZE = 5
 """HDBSCAN's smallest cluster (the authors' ``inference_min_cluster_size``)."""
@@ -43,15 +45,6 @@ class Memberships:
         order = np.lexsort((-self.candidate, self.score))  # the best membership of a hit comes last
         label[self.hit[order]] = self.candidate[order]
         return label
-
-
-@dataclass(frozen=True)
-class HierarchicalTracks:
-    """One event's candidates and what making them cost."""
-
-    candidate: np.ndarray  # [num_hits] int64 one candidate per hit, −1 for none
-    memberships: Memberships | None  # the bipartite model's, where a hit may join several
-    seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds (inference, clustering)
 
 
 def hdbscan_candidates(
@@ -85,9 +78,10 @@ def bipartite_candidates(
 @torch.no_grad()
 def hierarchical_tracks(
     model: GraphModel, event: Data, *, cut: float = SCORE_CUT, min_cluster_size: int = MIN_CLUSTER_SIZE
-) -> HierarchicalTracks:
-    """The candidates of ``event``: the bipartite model's assignment edges above ``cut``, or HDBSCAN on the
-    embedding of any other (embedding) model; eval mode."""
+) -> EventTracks:
+    """The candidates of ``event``: the bipartite model's assignment edges above ``cut`` (with their
+    (hit, candidate) memberships), or HDBSCAN on the embedding of any other (embedding) model; eval mode.
+    Timed per stage: ``inference`` (the model) and ``components`` (the score cut or HDBSCAN)."""
     model.eval()
     start = time.perf_counter()
     num_hits = event.x.shape[0]
@@ -96,10 +90,10 @@ def hierarchical_tracks(
         scores = torch.sigmoid(output.assignment_logits)
         middle = time.perf_counter()
         memberships = bipartite_candidates(num_hits, output.hierarchy.assignment_index, scores, cut)
-        candidate = memberships.labels()
+        candidate, shared = memberships.labels(), (memberships.hit, memberships.candidate)
     else:
         embedding = model(event)
         middle = time.perf_counter()
-        memberships, candidate = None, hdbscan_candidates(embedding, min_cluster_size)
-    seconds = {"inference": middle - start, "clustering": time.perf_counter() - middle}
-    return HierarchicalTracks(candidate, memberships, seconds)
+        candidate, shared = hdbscan_candidates(embedding, min_cluster_size), None
+    seconds = {"inference": middle - start, "components": time.perf_counter() - middle}
+    return EventTracks(candidate, None, seconds, shared)

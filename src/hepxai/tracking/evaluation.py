@@ -24,7 +24,7 @@ from hepxai.metrics.tracking import (
     ParticleMatches,
     TrackingCounts,
     binned_efficiency,
-    match_particles,
+    match_memberships,
     trackml_score,
 )
 from hepxai.tracking.components import truth_cc
@@ -52,15 +52,23 @@ def evaluate_event(
     seconds: float = float("nan"),
     min_candidate_hits: int = 3,
     source: str | Path = "graph",
+    memberships: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EventResult:
     """Match the candidates of one event to its particles (the setting's reconstructable definition).
+
+    ``memberships``, (hit, candidate) pairs, are matched instead of ``candidate`` where candidates share
+    hits (:func:`~hepxai.metrics.tracking.match_memberships`); the TrackML score, one track per hit, takes
+    ``candidate``.
 
     Raises:
         InputError: the event has no reconstructable particle (its efficiency is undefined).
     """
     particle_pt = data.particle_pt.numpy()
-    matches = match_particles(
-        candidate,
+    if memberships is None:
+        (member,) = np.nonzero(np.asarray(candidate) >= 0)
+        memberships = (member, np.asarray(candidate)[member])
+    matches = match_memberships(
+        *memberships,
         data.particle_id.numpy(),
         particle_pt,
         pt_min=setting.pt_min,

@@ -6,19 +6,24 @@ assignment loss with its supernode–particle matching, and the fading "training
   none). Random pairs are drawn from ``(seed, epoch, event id)``, so a resumed run draws the same ones.
 * **Hinge embedding loss** on the Euclidean distance ``d`` of two unit embeddings (the authors'):
   ``d²`` for a true pair, ``max(0, margin − d)²`` for a false one; true and false pairs weigh half each.
-* **Matching** (:func:`match_supernodes`, the authors' rule): each particle is matched to at most one
-  supernode and each supernode to at most one particle, maximising the sum over matched (particle,
-  supernode) of the summed assignment scores of the particle's hits to that supernode (a linear assignment,
-  ``scipy.optimize.linear_sum_assignment``); pairs without any assignment edge between them are never
-  matched, noise is never matched. An assignment edge is *true* when its hit's particle is matched to its
-  supernode, so a track split over two supernodes is learnt as one track (the larger score sum) and the
-  other supernode's edges as false.
+* **Matching** (:func:`match_supernodes`): each particle is matched to at most one supernode and each
+  supernode to at most one particle, maximising the number of the particles' hits inside their matched
+  supernode's component, then (for the particles left) the number of their hits assigned to it (a linear
+  assignment, ``scipy.optimize.linear_sum_assignment``, on those counts in lexicographic order); pairs
+  without any such hit are never matched, noise is never matched. An assignment edge is *true* when its
+  hit's particle is matched to its supernode, so a track split over two supernodes is learnt as one track
+  (the larger part) and the other supernode's edges as false. The authors match on the model's own
+  assignment scores instead; that truth follows the classifier, which can then settle on a consistent but
+  wrong pairing (particles matched to a neighbouring supernode): the counts do not depend on the model.
 * **Bipartite loss**: binary cross entropy of every assignment edge's logit against that truth, true and
   false edges weighing half each.
 * **Training wheel**: a hinge loss on the intermediate embedding (the one GMPool clusters) with weight
   ``w(epoch) = 1 − sin(π/2 · (epoch − 1) / wheel_epochs)``, falling from 1 at epoch 1 to 0 at
-  ``wheel_epochs + 1`` and 0 after (the authors' schedule). The bipartite objective is
-  ``w · wheel + (1 − w) · assignment``; the embedding HGNN's is ``hinge(output) + w · wheel``.
+  ``wheel_epochs + 1`` and 0 after (the authors' schedule); the bipartite model's never falls below
+  ``wheel_floor``: its pooled embedding keeps its own loss (detached from the assignment loss, nothing
+  else trains it). The embedding HGNN's output hinge loss reaches its pooling, so it needs no floor.
+  The bipartite objective is ``w · wheel + (1 − w) · assignment``; the embedding HGNN's is
+  ``hinge(output) + w · wheel``.
 """
 
 from __future__ import annotations
@@ -90,25 +95,30 @@ def wheel_weight(epoch: int, wheel_epochs: int) -> float:
 
 
 def match_supernodes(
-    particle_id: Tensor, assignment_index: Tensor, score: Tensor, num_supernodes: int
+    particle_id: Tensor, assignment_index: Tensor, label: Tensor, num_supernodes: int
 ) -> Tensor:
     """``[K]`` int64 the particle matched to each supernode, 0 for none (the rule in the module docstring).
 
     Args:
         particle_id: ``[H]`` truth, 0 for noise.
         assignment_index: ``[2, A]`` (hit, supernode) edges.
-        score: ``[A]`` assignment scores in (0, 1).
+        label: ``[H]`` the supernode whose component holds each hit, −1 for none.
         num_supernodes: ``K``.
     """
-    hit, supernode = assignment_index.cpu().numpy()
-    particle = particle_id.cpu().numpy()[hit]
-    real = particle != 0
-    ids, row = np.unique(particle[real], return_inverse=True)
     matched = torch.zeros(num_supernodes, dtype=torch.long)
+    particle = particle_id.cpu().numpy()
+    hit, supernode = assignment_index.cpu().numpy()
+    member = label.cpu().numpy()
+    inside = (member >= 0) & (particle != 0)
+    assigned = particle[hit] != 0
+    ids, row = np.unique(np.concatenate([particle[inside], particle[hit][assigned]]), return_inverse=True)
     if len(ids) == 0 or num_supernodes == 0:
         return matched
+    # lexicographic: hits inside the component first, then hits assigned to the supernode
     total = np.zeros((len(ids), num_supernodes))
-    np.add.at(total, (row, supernode[real]), score.detach().double().cpu().numpy()[real])
+    count_inside = int(inside.sum())
+    np.add.at(total, (row[:count_inside], member[inside]), len(particle) + 1)
+    np.add.at(total, (row[count_inside:], supernode[assigned]), 1)
     particles, supernodes = linear_sum_assignment(total, maximize=True)
     kept = total[particles, supernodes] > 0
     matched[torch.from_numpy(supernodes[kept])] = torch.from_numpy(ids[particles[kept]])
@@ -130,10 +140,19 @@ class PairObjective(Objective):
         random_pairs_per_hit: Random pairs per hit besides the graph's edges.
         wheel_epochs: Epochs over which the training wheel fades out (0: none).
         seed: With the epoch and the event id, seeds the random pairs.
+        wheel_floor: The bipartite objective's training wheel never falls below this weight.
     """
 
-    def __init__(self, margin: float, random_pairs_per_hit: float, wheel_epochs: int, seed: int) -> None:
+    def __init__(
+        self,
+        margin: float,
+        random_pairs_per_hit: float,
+        wheel_epochs: int,
+        seed: int,
+        wheel_floor: float = 0.0,
+    ) -> None:
         super().__init__()
+        self.wheel_floor = wheel_floor
         self.margin, self.random_pairs_per_hit = margin, random_pairs_per_hit
         self.wheel_epochs, self.seed = wheel_epochs, seed
 
@@ -142,6 +161,10 @@ class PairObjective(Objective):
         rng = np.random.default_rng([self.seed, epoch, int(batch.event_id.reshape(-1)[0])])
         pairs = training_pairs(batch, self.random_pairs_per_hit, rng)
         return pairs, pair_truth(batch.particle_id, pairs)
+
+    def wheel_weight(self, epoch: int) -> float:
+        """The bipartite training wheel's weight at ``epoch``: the schedule, held at ``wheel_floor``."""
+        return max(wheel_weight(epoch, self.wheel_epochs), self.wheel_floor)
 
     def wheel(self, intermediate: Tensor, pairs: Tensor, truth: Tensor) -> Tensor:
         """The training wheel's loss (before its weight): the balanced hinge loss of ``intermediate``."""
@@ -187,14 +210,14 @@ class BipartiteObjective(PairObjective):
         output = model.outputs(batch)
         hierarchy, logits = output.hierarchy, output.assignment_logits
         matched = match_supernodes(
-            batch.particle_id, hierarchy.assignment_index, torch.sigmoid(logits), hierarchy.num_supernodes
+            batch.particle_id, hierarchy.assignment_index, hierarchy.label, hierarchy.num_supernodes
         )
         truth = assignment_truth(batch.particle_id, hierarchy.assignment_index, matched)
         per_edge = functional.binary_cross_entropy_with_logits(
             logits, truth.to(logits.dtype), reduction="none"
         )
         loss = balanced_mean(per_edge, truth)
-        weight = wheel_weight(epoch, self.wheel_epochs)
+        weight = self.wheel_weight(epoch)
         if weight > 0:
             wheel = self.wheel(output.intermediate, *self.pairs(batch, epoch))
             loss = weight * wheel + (1 - weight) * loss

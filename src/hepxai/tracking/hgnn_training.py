@@ -25,6 +25,7 @@ from torch_geometric.data import Data
 from hepxai.errors import InputError
 from hepxai.metrics.classification import roc_auc
 from hepxai.models.checkpoint import load_checkpoint, read_checkpoint
+from hepxai.models.gmpool import CUT_MOMENTUM
 from hepxai.models.registry import GraphModel, build_model
 from hepxai.tracking.edge_training import check_event
 from hepxai.tracking.hgnn_losses import (
@@ -39,8 +40,10 @@ from hepxai.training import Objective, TrainResult, Weighted, fit
 
 HierarchicalKind = Literal["embedding_in", "hgnn_embedding", "hgnn_bipartite"]
 KINDS: tuple[str, ...] = ("embedding_in", "hgnn_embedding", "hgnn_bipartite")
-BIPARTITE_CHANGES = {"log_odds": 5.0, "assignments": 5}
-"""The authors' bipartite settings where they differ from their embedding HGNN's (``HGNN_GMM.yaml``)."""
+BIPARTITE_CHANGES = {"log_odds": 5.0, "assignments": 5, "cut_momentum": CUT_MOMENTUM, "detach_pooling": True}
+"""The bipartite settings where they differ from the embedding HGNN's: the authors' ``r``, ``c`` and
+running cut (``HGNN_GMM.yaml``, ``Models/HGNN_GMM.py``), and the pooling kept out of the assignment loss
+(docs/tracking.md)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class HierarchicalModelConfig:
     min_size: int = 3
     assignments: int = 8
     super_neighbours: int = 10
+    cut_momentum: float = 0.0
+    detach_pooling: bool = False
 
     @classmethod
     def for_kind(cls, kind: str, **changes: Any) -> HierarchicalModelConfig:
@@ -93,6 +98,8 @@ class HierarchicalTrainConfig:
         margin: The hinge's margin on distances of unit embeddings (the authors' ``train_r``: 1).
         random_pairs_per_hit: Random hit pairs per hit, besides the graph's edges.
         wheel_epochs: Epochs over which the training wheel fades out (the slides: 50; 0: none).
+        wheel_floor: The weight below which the bipartite model's training wheel does not fade (the
+            authors': 0); it keeps the pooled embedding trained.
         patience: Stop after this many epochs without a lower validation loss.
         seed: Seeds the initial weights, the event order and the random pairs.
     """
@@ -102,6 +109,7 @@ class HierarchicalTrainConfig:
     margin: float = 1.0
     random_pairs_per_hit: float = 4.0
     wheel_epochs: int = 50
+    wheel_floor: float = 0.5
     patience: int = 10
     seed: int = 0
 
@@ -181,7 +189,13 @@ def objective_for(config: HierarchicalRunConfig) -> PairObjective:
     """The objective of the run's model kind."""
     settings = config.train
     objective = BipartiteObjective if config.model.kind == "hgnn_bipartite" else EmbeddingObjective
-    return objective(settings.margin, settings.random_pairs_per_hit, settings.wheel_epochs, settings.seed)
+    return objective(
+        settings.margin,
+        settings.random_pairs_per_hit,
+        settings.wheel_epochs,
+        settings.seed,
+        settings.wheel_floor,
+    )
 
 
 def train_hierarchical(

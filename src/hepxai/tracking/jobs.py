@@ -8,12 +8,14 @@ Each job reads, calls the chain's modules and writes its outputs; the work itsel
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 import yaml
+from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
@@ -27,6 +29,8 @@ from hepxai.plots.style import save_figure
 from hepxai.plots.tracks import efficiency_figure, track_display
 from hepxai.tracking.builders import BuilderChoice, fitted_builder
 from hepxai.tracking.chain_evaluation import ChainResult, evaluate_chain
+from hepxai.tracking.clustering import hierarchical_tracks
+from hepxai.tracking.edge_drop import DroppedEdges
 from hepxai.tracking.edge_training import EdgeTrainConfig, EdgeTrainResult, train_edge_classifier
 from hepxai.tracking.evaluation import (
     binned_efficiencies,
@@ -39,10 +43,25 @@ from hepxai.tracking.event_graph import read_graph_record
 from hepxai.tracking.explanation import ExplanationTables, explanation_tables
 from hepxai.tracking.graph_building import STATS_FILE, build_graphs, graph_seconds, summarize_graphs
 from hepxai.tracking.graph_files import GraphFiles, event_id_of, graph_setting, read_event
-from hepxai.tracking.reconstruction import edge_scores, load_edge_classifier, reconstruct, truth_tracks
+from hepxai.tracking.hgnn_training import (
+    HierarchicalDataConfig,
+    HierarchicalModelConfig,
+    HierarchicalRunConfig,
+    HierarchicalTrainConfig,
+    load_hierarchical,
+    train_hierarchical,
+)
+from hepxai.tracking.reconstruction import (
+    EventTracks,
+    edge_scores,
+    load_edge_classifier,
+    reconstruct,
+    truth_tracks,
+)
 from hepxai.tracking.results import result_row, update_results
 from hepxai.tracking.selection import check_edge, choose_edge, choose_particle
 from hepxai.tracking.settings import SPLITS, Setting
+from hepxai.training import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +69,12 @@ TRAINING_GRAPHS_FILE = "training_graphs.yaml"
 CHAIN = "edge classifier IN + CC"
 BEST_CHAIN = "edge classifier IN + CC, best neighbours"
 TRUTH_CHAIN = "Truth-CC"
+HIERARCHICAL_CHAINS = {
+    "embedding_in": "Embedding IN + HDBSCAN",
+    "hgnn_embedding": "Embedding HGNN + HDBSCAN",
+    "hgnn_bipartite": "Bipartite HGNN",
+}
+"""The chain name of each hierarchical model kind in the results table."""
 
 
 def make_graphs(
@@ -150,6 +175,45 @@ def _claim_graphs(graphs: Path, out: Path, *, resume: bool) -> None:
         write_text(path, yaml.safe_dump(wanted, sort_keys=False))
 
 
+def train_hierarchical_model(
+    graphs: Path,
+    out: Path,
+    model: HierarchicalModelConfig,
+    train: HierarchicalTrainConfig,
+    *,
+    max_train_events: int | None = None,
+    max_val_events: int | None = None,
+    resume: bool = False,
+    threads: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """``hepxai tracking train --model KIND``: a hierarchical model (or the Embedding IN) on the graphs'
+    train split, selected on valid; like :func:`train_edge_model`, the run records the graph folder and a
+    resume on other graphs is refused."""
+    _set_threads(threads)
+    config = HierarchicalRunConfig(HierarchicalDataConfig(graph_setting(graphs).name), model, train)
+    with lock_folder(out):  # a second run into this folder stops at once
+        _claim_graphs(graphs, out, resume=resume)
+        result = train_hierarchical(
+            GraphFiles.of(graphs, "train", max_train_events),
+            GraphFiles.of(graphs, "valid", max_val_events),
+            config,
+            out,
+            resume=resume,
+            progress=progress,
+        )
+    if result.history:
+        best = result.history[result.best_epoch - 1]
+        log.info(
+            "best epoch %d: validation loss %.4f, pair AUC %.5f -> %s",
+            best.epoch,
+            best.val_loss,
+            best.val_auc,
+            result.best_path,
+        )
+    return result
+
+
 def write_tracks(
     model: Path,
     graphs: Path,
@@ -189,48 +253,57 @@ def evaluate_chains(
     best_neighbours_cut: float | None = None,
     min_candidate_hits: int = 3,
     max_events: int | None = None,
+    edge_drop: float = 0.0,
+    drop_seed: int = 0,
     results: Path | None = None,
     threads: int | None = None,
     progress: bool = True,
 ) -> list[dict[str, object]]:
-    """``hepxai tracking evaluate``: the edge-classifier chain, the same with best neighbours (at
-    ``best_neighbours_cut``, default ``cut``) and Truth-CC on the first ``max_events`` graphs of ``split``.
+    """``hepxai tracking evaluate``: the model's chains and Truth-CC on the first ``max_events`` graphs of
+    ``split``, each edge dropped with probability ``edge_drop`` (drawn from ``drop_seed`` and the event id,
+    :mod:`hepxai.tracking.edge_drop`) before every chain.
 
-    Writes ``out/summary.csv`` (the rows returned, :func:`~hepxai.tracking.results.result_row`),
-    ``out/particles.csv`` (every particle of every chain, matched or not), ``out/efficiency.csv`` and
-    ``out/efficiency.png`` (efficiency against pT, in the setting's bins, and η); with ``results``, the rows
-    go into that results table too. Without the folder's ``graph_stats.csv`` the graph time is not measured:
-    ``seconds_per_event`` is left empty and a warning says so.
+    An edge classifier gives two chains: components of the edges above ``cut``, and the same with best
+    neighbours (at ``best_neighbours_cut``, default ``cut``). A hierarchical model gives one
+    (:data:`HIERARCHICAL_CHAINS`): the bipartite HGNN's assignments above ``cut``, or HDBSCAN on an
+    embedding model's output. Writes ``out/summary.csv`` (the rows returned,
+    :func:`~hepxai.tracking.results.result_row`), ``out/particles.csv`` (every particle of every chain,
+    matched or not), ``out/efficiency.csv`` and ``out/efficiency.png`` (efficiency against pT, in the
+    setting's bins, and η); with ``results``, the rows go into that results table too. Without the
+    folder's ``graph_stats.csv`` the graph time is not measured: ``seconds_per_event`` is left empty and a
+    warning says so.
     """
     _set_threads(threads)
-    classifier = load_edge_classifier(model)
     setting = graph_setting(graphs)
-    events = GraphFiles.of(graphs, split, max_events)
-    seconds = graph_seconds(graphs, split, events.paths)  # read first: a bad table stops before the chains
-    best_cut = cut if best_neighbours_cut is None else best_neighbours_cut
+    files = GraphFiles.of(graphs, split, max_events)
+    seconds = graph_seconds(graphs, split, files.paths)  # read first: a bad table stops before the chains
+    events = DroppedEdges(files, edge_drop, drop_seed)
+    chains = _model_chains(model, setting, cut, cut if best_neighbours_cut is None else best_neighbours_cut)
     options = {"setting": setting, "min_candidate_hits": min_candidate_hits, "progress": progress}
     evaluated = {
-        CHAIN: evaluate_chain(events, lambda event: reconstruct(classifier, event, cut), cut=cut, **options),
-        BEST_CHAIN: evaluate_chain(
-            events,
-            lambda event: reconstruct(classifier, event, best_cut, best_neighbours=True),
-            cut=best_cut,
-            **options,
-        ),
-        TRUTH_CHAIN: evaluate_chain(events, truth_tracks, **options),
+        name: evaluate_chain(events, chain, cut=chain_cut, **options)
+        for name, (chain, chain_cut) in chains.items()
     }
+    evaluated[TRUTH_CHAIN] = evaluate_chain(events, truth_tracks, **options)
     train_events = int(read_checkpoint(model).get("train_events", 0))
-    common = {"setting": setting.name, "graphs": graphs.name, "graph_seconds": seconds}
+    common = {
+        "setting": setting.name,
+        "graphs": graphs.name,
+        "graph_seconds": seconds,
+        "edge_drop": edge_drop,
+    }
     rows = [
-        result_row(evaluated[CHAIN], method=CHAIN, train_events=train_events, cut=cut, **common),
-        result_row(
-            evaluated[BEST_CHAIN], method=BEST_CHAIN, train_events=train_events, cut=best_cut, **common
-        ),
-        result_row(evaluated[TRUTH_CHAIN], method=TRUTH_CHAIN, train_events=0, timed=False, **common),
+        result_row(evaluated[name], method=name, train_events=train_events, cut=chain_cut, **common)
+        for name, (_, chain_cut) in chains.items()
     ]
+    rows.append(result_row(evaluated[TRUTH_CHAIN], method=TRUTH_CHAIN, train_events=0, timed=False, **common))
     _write_evaluation(out, rows, evaluated, setting)
     if seconds is None:
         log.warning("%s: no %s, graph time not measured: seconds_per_event left empty", graphs, STATS_FILE)
+    if edge_drop > 0:
+        log.info(
+            "every chain saw each graph edge dropped with probability %g (seed %d)", edge_drop, drop_seed
+        )
     for row in rows:
         log.info(
             "%s on %s (%d events): efficiency %.4f, purity %.4f, TrackML score %.4f, %s",
@@ -245,6 +318,24 @@ def evaluate_chains(
     if results is not None:
         log.info("wrote %s", update_results(results, rows))
     return rows
+
+
+def _model_chains(
+    model: Path, setting: Setting, cut: float, best_cut: float
+) -> dict[str, tuple[Callable[[Data], EventTracks], float | None]]:
+    """Chain name -> (event -> tracks, the cut it used) for the checkpoint's model."""
+    kind = read_checkpoint(model).get("kind")
+    if kind in HIERARCHICAL_CHAINS:
+        network = load_hierarchical(model, kind=kind, setting=setting.name)
+        chain_cut = cut if kind == "hgnn_bipartite" else None
+        return {
+            HIERARCHICAL_CHAINS[kind]: (lambda event: hierarchical_tracks(network, event, cut=cut), chain_cut)
+        }
+    classifier = load_edge_classifier(model)
+    return {
+        CHAIN: (lambda event: reconstruct(classifier, event, cut), cut),
+        BEST_CHAIN: (lambda event: reconstruct(classifier, event, best_cut, best_neighbours=True), best_cut),
+    }
 
 
 def display_track(

@@ -34,6 +34,7 @@ class EventTracks:
     candidate: np.ndarray  # [num_hits] int64 candidate label per hit
     scores: np.ndarray | None  # [num_edges] edge scores in (0, 1); None for Truth-CC
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds (inference, components)
+    memberships: tuple[np.ndarray, np.ndarray] | None = None  # (hit, candidate) pairs where hits are shared
 
 
 def check_model(model: GraphModel, source: str) -> None:
