@@ -15,7 +15,7 @@ import torch
 
 from hepxai.cli import build_parser, main
 from hepxai.cli import tracking as cli_tracking
-from hepxai.cli.tracking import BUILDERS, TRAIN_OPTIONS
+from hepxai.cli.tracking_options import BUILDERS, HIERARCHICAL_OPTIONS, TRAIN_OPTIONS
 from hepxai.models import build_model, save_checkpoint
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.tracking import builders, settings
@@ -24,6 +24,7 @@ from hepxai.tracking.edge_training import EdgeTrainConfig
 from hepxai.tracking.embedding import EmbeddingConfig
 from hepxai.tracking.event_graph import graph_path, read_graph, write_graph, write_graph_record
 from hepxai.tracking.graph_building import STATS_FILE
+from hepxai.tracking.hgnn_training import HierarchicalModelConfig, HierarchicalTrainConfig
 
 from ..tracking.toys import toy_event
 
@@ -186,6 +187,11 @@ def test_train_and_graphs_defaults_are_the_configs(tmp_path: Path) -> None:
     ]
     assert BUILDERS == builders.BUILDERS
     assert parsed["cut_quantile"] == BuilderChoice().cut_quantile
+    parsed = vars(build_parser().parse_args(arguments))
+    hierarchical = {**asdict(HierarchicalModelConfig()), **asdict(HierarchicalTrainConfig())}
+    assert {name: parsed[name] for name in HIERARCHICAL_OPTIONS} == {
+        name: hierarchical[name] for name in HIERARCHICAL_OPTIONS
+    }
 
 
 def test_reconstruct_explain_and_display(graphs: Path, model: Path, tmp_path: Path) -> None:

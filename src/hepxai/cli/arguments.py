@@ -39,6 +39,22 @@ def require_at_least(option: str, value: float | None, minimum: float) -> None:
         raise InputError(msg)
 
 
+def require_within(
+    option: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> None:
+    """Refuse an option outside ``[low, high]`` (an end left out when ``low_open``/``high_open``).
+
+    Raises:
+        InputError: e.g. ``--cut must be in (0, 1) (got 1.5)``.
+    """
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (above and below):
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        msg = f"{option} must be in {interval} (got {value})"
+        raise InputError(msg)
+
+
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default, unless it has none worth showing (None, False, a required option)."""
 

@@ -2,9 +2,10 @@
 (train, reconstruct, evaluate, display, explain) and the hierarchical models (train, evaluate); see
 docs/tracking.md.
 
-Each action parses its options and calls one job of :mod:`hepxai.tracking.jobs` (the events:
-:func:`hepxai.tracking.sample.make_events`), imported when the action runs. An action's help is
-the summary line of its ``run_*`` docstring, its description the rest.
+Each action parses its options (their groups and tables: :mod:`hepxai.cli.tracking_options`) and calls
+one job of :mod:`hepxai.tracking.jobs` (the events: :func:`hepxai.tracking.sample.make_events`), imported
+when the action runs. An action's help is the summary line of its ``run_*`` docstring, its description the
+rest.
 """
 
 from __future__ import annotations
@@ -15,25 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hepxai.cli import arguments
-from hepxai.errors import InputError
+from hepxai.cli import tracking_options as tables
 
 log = logging.getLogger(__name__)
-
-BUILDERS = ("module_map", "module_map_nocuts", "embedding")  # as hepxai.tracking.builders.BUILDERS
-MODELS = ("edge_classifier", "embedding_in", "hgnn_embedding", "hgnn_bipartite")
-"""What ``train --model`` trains: the edge classifier, or a kind of hepxai.tracking.hgnn_training.KINDS."""
-EXPLAINERS = ("lrp", "gradient_x_input")
-TRAIN_OPTIONS = {
-    "epochs": (int, 20, "passes over the training events"),
-    "lr": (float, 1e-3, "Adam learning rate"),
-    "pos_weight": (float, 2.0, "weight of true edges"),
-    "hidden": (int, 32, "embedding width"),
-    "iterations": (int, 6, "message-passing steps"),
-    "cut": (float, 0.5, "score cut for validation metrics"),
-    "patience": (int, 5, "epochs without improvement"),
-    "seed": (int, 0, "random seed"),
-}
-"""EdgeTrainConfig's fields: type, default (a literal, so that --help imports no torch), help."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,12 +28,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = tracking.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     events = _action(actions, "events", run_events)
-    _setting_arguments(events)
+    tables.setting_arguments(events)
     events.add_argument("--workers", type=int, default=1, help="worker processes")
 
     graphs = _action(actions, "graphs", run_graphs)
-    _setting_arguments(graphs)
-    graphs.add_argument("--builder", choices=BUILDERS, default="module_map", help="graph builder")
+    tables.setting_arguments(graphs)
+    graphs.add_argument("--builder", choices=tables.BUILDERS, default="module_map", help="graph builder")
     graphs.add_argument("--cut-quantile", type=float, default=0.999, help="module map: quantile of the cuts")
     graphs.add_argument(
         "--map-pt-min",
@@ -57,14 +42,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the setting's cut (more pairs seen); the cuts still come from the setting's particles. Graphs go "
         "to graphs/BUILDER_mapPT",
     )
-    graphs.add_argument("--epochs", type=int, default=20, help="embedding: training epochs")
-    graphs.add_argument("--radius", type=float, default=0.1, help="embedding: graph radius in its space")
-    graphs.add_argument("--max-neighbours", type=int, default=64, help="embedding: neighbours per hit")
-    graphs.add_argument("--seed", type=int, default=0, help="embedding: training seed")
+    tables.add_options(graphs, tables.EMBEDDING_OPTIONS)
     graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
 
     truth = _action(actions, "truth-cc", run_truth_cc)
-    _setting_arguments(truth)
+    tables.setting_arguments(truth)
     truth.add_argument(
         "--graphs",
         default="module_map",
@@ -77,33 +59,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--graphs", type=Path, required=True, metavar="DIR", help="graph folder (graphs.yaml)")
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT from last.pt")
-    train.add_argument("--model", choices=MODELS, default="edge_classifier", help="what to train")
-    for name, (kind, default, text) in TRAIN_OPTIONS.items():
-        train.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text)
-    train.add_argument(
-        "--hierarchical-iterations", type=int, default=8, help="HGNN: hierarchical message-passing steps"
-    )
-    train.add_argument(
-        "--wheel-epochs", type=int, default=50, help="HGNN: epochs the training wheel fades over"
-    )
-    train.add_argument(
-        "--wheel-floor", type=float, default=0.5, help="bipartite HGNN: the weight the training wheel keeps"
-    )
+    train.add_argument("--model", choices=tables.MODELS, default="edge_classifier", help="what to train")
+    tables.add_options(train, {**tables.TRAIN_OPTIONS, **tables.HIERARCHICAL_OPTIONS})
     train.add_argument("--max-train-events", type=int, metavar="N", help="use the first N training events")
     train.add_argument("--max-val-events", type=int, metavar="N", help="use the first N validation events")
-    _threads_argument(train)
+    tables.threads_argument(train)
 
     reconstruct = _action(actions, "reconstruct", run_reconstruct)
-    _model_and_graphs_arguments(reconstruct)
-    _cut_arguments(reconstruct)
+    tables.model_and_graphs_arguments(reconstruct)
+    tables.cut_arguments(reconstruct)
     reconstruct.add_argument(
         "--best-neighbours", action="store_true", help="each hit keeps its best edge out and its best edge in"
     )
     reconstruct.add_argument("--out", type=Path, required=True, metavar="CSV", help="output file")
 
     evaluate = _action(actions, "evaluate", run_evaluate)
-    _model_and_graphs_arguments(evaluate)
-    _cut_arguments(evaluate)
+    tables.model_and_graphs_arguments(evaluate)
+    tables.cut_arguments(evaluate)
     evaluate.add_argument("--best-neighbours-cut", type=float, help="its chain's cut (default: --cut)")
     evaluate.add_argument("--max-events", type=int, metavar="N", help="evaluate the first N events")
     evaluate.add_argument(
@@ -112,21 +84,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--drop-seed", type=int, default=0, help="seed of the edge drop")
     evaluate.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     evaluate.add_argument("--results", type=Path, metavar="CSV", help="results table to update")
-    _threads_argument(evaluate)
+    tables.threads_argument(evaluate)
 
     display = _action(actions, "display", run_display)
-    _model_and_graphs_arguments(display)
-    display.add_argument("--event-id", type=int, help="event of the split (default: the first)")
+    tables.model_and_graphs_arguments(display)
+    tables.event_arguments(display)
     display.add_argument("--particle", type=int, help="particle id to draw")
     display.add_argument("--edge", type=int, help="edge to explain (index in the graph's edge_index)")
-    display.add_argument("--method", default="lrp", choices=EXPLAINERS, help="explainer")
     display.add_argument("--out", type=Path, required=True, metavar="PNG", help="image to write")
 
     explain = _action(actions, "explain", run_explain)
-    _model_and_graphs_arguments(explain)
-    explain.add_argument("--event-id", type=int, help="event of the split (default: the first)")
+    tables.model_and_graphs_arguments(explain)
+    tables.event_arguments(explain)
     explain.add_argument("--edge", type=int, required=True, help="edge to explain (index in edge_index)")
-    explain.add_argument("--method", default="lrp", choices=EXPLAINERS, help="explainer")
     explain.add_argument("--out", type=Path, required=True, metavar="PREFIX", help="output prefix")
 
 
@@ -146,31 +116,6 @@ def _action(
 def _options(args: argparse.Namespace, *names: str) -> dict[str, object]:
     """The options ``names`` as keyword arguments of a job (named as the job names them)."""
     return {name: getattr(args, name) for name in names}
-
-
-def _setting_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--setting", default="pt1_mu200", help="named setting (hepxai.tracking.settings)")
-    parser.add_argument("--root", type=Path, default=Path("data/tracking"), help="tracking data folder")
-
-
-def _model_and_graphs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, required=True, metavar="CKPT", help="trained model")
-    parser.add_argument("--graphs", type=Path, required=True, metavar="DIR", help="graph folder")
-    parser.add_argument("--split", default="test", choices=("train", "valid", "test"), help="which events")
-
-
-def _cut_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cut", type=float, default=0.5, help="keep edges scoring above this")
-    parser.add_argument("--min-candidate-hits", type=int, default=3, help="smaller candidates: no track")
-
-
-def _threads_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--threads",
-        type=int,
-        help="torch threads (default: torch's choice); 1 is fastest on a loaded machine, where threads "
-        "waiting for each other cost more than they gain",
-    )
 
 
 def run_events(args: argparse.Namespace) -> int:
@@ -200,14 +145,10 @@ def run_graphs(args: argparse.Namespace) -> int:
     from hepxai.tracking.jobs import make_graphs
     from hepxai.tracking.settings import get_setting
 
-    if not 0 < args.cut_quantile <= 1:
-        msg = f"--cut-quantile must be in (0, 1] (got {args.cut_quantile})"
-        raise InputError(msg)
+    arguments.require_within("--cut-quantile", args.cut_quantile, 0, 1, low_open=True)
     for option, minimum in (("map_pt_min", 0), ("radius", 0), ("epochs", 1), ("max_neighbours", 1)):
         arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), minimum)
-    embedding = EmbeddingConfig(
-        epochs=args.epochs, seed=args.seed, radius=args.radius, max_neighbours=args.max_neighbours
-    )
+    embedding = EmbeddingConfig(**_options(args, *tables.EMBEDDING_OPTIONS))
     choice = BuilderChoice(args.builder, args.cut_quantile, args.map_pt_min, embedding)
     setting = get_setting(args.setting)
     summary = make_graphs(setting, args.root, choice, splits=tuple(args.splits), progress=args.progress)
@@ -245,38 +186,24 @@ def run_train(args: argparse.Namespace) -> int:
         arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
     arguments.require_at_least("--hierarchical-iterations", args.hierarchical_iterations, 1)
     arguments.require_at_least("--wheel-epochs", args.wheel_epochs, 0)
-    if not 0 <= args.wheel_floor <= 1:
-        msg = f"--wheel-floor must be in [0, 1] (got {args.wheel_floor})"
-        raise InputError(msg)
+    arguments.require_within("--wheel-floor", args.wheel_floor, 0, 1)
     arguments.require_at_least("--threads", args.threads, 1)
-    if not 0 < args.cut < 1:
-        msg = f"--cut must be in (0, 1) (got {args.cut})"
-        raise InputError(msg)
+    arguments.require_within("--cut", args.cut, 0, 1, low_open=True, high_open=True)
     options = _options(args, "max_train_events", "max_val_events", "resume", "threads", "progress")
     if args.model != "edge_classifier":
         from hepxai.tracking.hgnn_training import HierarchicalModelConfig, HierarchicalTrainConfig
         from hepxai.tracking.jobs import train_hierarchical_model
 
         model = HierarchicalModelConfig.for_kind(
-            args.model,
-            latent=args.hidden,
-            iterations=args.iterations,
-            hierarchical_iterations=args.hierarchical_iterations,
+            args.model, latent=args.hidden, **_options(args, "iterations", "hierarchical_iterations")
         )
-        train = HierarchicalTrainConfig(
-            epochs=args.epochs,
-            lr=args.lr,
-            patience=args.patience,
-            seed=args.seed,
-            wheel_epochs=args.wheel_epochs,
-            wheel_floor=args.wheel_floor,
-        )
-        train_hierarchical_model(args.graphs, args.out, model, train, **options)
+        schedule = _options(args, "epochs", "lr", "patience", "seed", "wheel_epochs", "wheel_floor")
+        train_hierarchical_model(args.graphs, args.out, model, HierarchicalTrainConfig(**schedule), **options)
         return 0
     from hepxai.tracking.edge_training import EdgeTrainConfig
     from hepxai.tracking.jobs import train_edge_model
 
-    config = EdgeTrainConfig(**{name: getattr(args, name) for name in TRAIN_OPTIONS})
+    config = EdgeTrainConfig(**{name: getattr(args, name) for name in tables.TRAIN_OPTIONS})
     train_edge_model(args.graphs, args.out, config, **options)
     return 0
 
@@ -310,21 +237,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     arguments.require_at_least("--max-events", args.max_events, 1)
     arguments.require_at_least("--threads", args.threads, 1)
-    if not 0 <= args.edge_drop < 1:
-        msg = f"--edge-drop must be in [0, 1) (got {args.edge_drop})"
-        raise InputError(msg)
-    chains = _options(
-        args,
-        "split",
-        "cut",
-        "best_neighbours_cut",
-        "min_candidate_hits",
-        "max_events",
-        "edge_drop",
-        "drop_seed",
-    )
-    options = _options(args, "results", "threads", "progress")
-    evaluate_chains(args.model, args.graphs, args.out, **chains, **options)
+    arguments.require_within("--edge-drop", args.edge_drop, 0, 1, high_open=True)
+    names = ("split", "cut", "best_neighbours_cut", "min_candidate_hits", "max_events", "edge_drop")
+    options = _options(args, *names, "drop_seed", "results", "threads", "progress")
+    evaluate_chains(args.model, args.graphs, args.out, **options)
     return 0
 
 
