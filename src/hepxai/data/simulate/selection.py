@@ -7,6 +7,7 @@ import numpy as np
 from hepxai.data.simulate import clustering, impact, tracks
 from hepxai.data.simulate.generation import Process
 from hepxai.data.simulate.particles import Event
+from hepxai.data.simulate.tracker import MeasuredTracks, Tracker, measure_jet_tracks
 
 JET_PT_MIN = 300.0  # GeV
 JET_ETA_MAX = 2.4
@@ -17,7 +18,12 @@ LABELS = ("label_H_bb", "sample_isQCD", *QCD_LABELS)
 
 
 def select_jet(
-    event: Event, process: Process, rng: np.random.Generator, *, max_tracks: int
+    event: Event,
+    process: Process,
+    rng: np.random.Generator,
+    *,
+    max_tracks: int,
+    tracker: Tracker | None = None,
 ) -> dict[str, np.ndarray | float | int] | None:
     """The jet of ``event`` in the ntuple's branches, or None when the event has no acceptable jet.
 
@@ -29,6 +35,7 @@ def select_jet(
         process: which sample the event belongs to.
         rng: draws the primary-vertex and track smearing.
         max_tracks: keep at most this many tracks (the largest ``trackBTag_Sip2dSig``).
+        tracker: measure the tracks with this detector; None smears the generated ones (resolution model).
 
     Returns:
         Per-track branches as [num_tracks] arrays, per-jet branches as scalars.
@@ -44,22 +51,19 @@ def select_jet(
     if not candidates:
         return None
     jet = candidates[0]
-    constituents = jet.constituents
-    is_track = tracks.select_tracks(event.momentum[constituents], event.charge[constituents])
-    if is_track.sum() < MIN_TRACKS:
+    measured = _measure_tracks(event, jet, tracker, rng)
+    if len(measured.particle) < MIN_TRACKS:
         return None
-    track_index = constituents[is_track]
-    groomed = clustering.soft_drop(event.momentum[constituents])
-    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
+    track_index = jet.constituents[measured.particle]
+    groomed = clustering.soft_drop(event.momentum[jet.constituents])
     features, order = tracks.track_features(
-        event.momentum[track_index],
-        event.charge[track_index],
+        measured.momentum,
+        measured.charge,
         event.pdg_id[track_index],
-        event.vertex[track_index],
+        measured.ips,
         jet=jet.momentum,
         subjets=groomed.subjets,
-        primary_vertex=primary_vertex,
-        rng=rng,
+        measured=measured.measured,
     )
     keep = track_index[order][:max_tracks]
     record: dict[str, np.ndarray | float | int] = {
@@ -78,6 +82,36 @@ def select_jet(
     record["fj_isH"] = int(process == "signal")
     record["fj_nbHadrons"] = num_b
     return record
+
+
+def _measure_tracks(
+    event: Event, jet: clustering.Jet, tracker: Tracker | None, rng: np.random.Generator
+) -> MeasuredTracks:
+    """The jet's tracks: fitted from the detector's hits, or the generated charged constituents with
+    smeared impact parameters (none when fewer than ``MIN_TRACKS``, before any random draw)."""
+    constituents = jet.constituents
+    if tracker is None:
+        is_track = np.flatnonzero(
+            tracks.select_tracks(event.momentum[constituents], event.charge[constituents])
+        )
+        if len(is_track) < MIN_TRACKS:
+            return MeasuredTracks.none()
+    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
+    if tracker is not None:
+        return measure_jet_tracks(
+            tracker,
+            event.momentum[constituents],
+            event.charge[constituents],
+            event.pdg_id[constituents],
+            event.vertex[constituents],
+            primary_vertex=primary_vertex,
+            jet_direction=jet.momentum[:3],
+            rng=rng,
+        )
+    chosen = constituents[is_track]
+    momentum = event.momentum[chosen]
+    ips = impact.measure(momentum, event.vertex[chosen], primary_vertex, jet.momentum[:3], rng)
+    return MeasuredTracks(is_track, momentum, event.charge[chosen], ips, {})
 
 
 def _labels(process: Process, num_b: int, num_c: int) -> dict[str, int]:
