@@ -27,8 +27,9 @@ MEASURED = (
     "track_normchi2",
     "track_lostInnerHits",
     "track_quality",
+    "track_drminsv",
 )
-STILL_CONSTANT = ("track_VTX_ass", "track_fromPV", "track_puppiw", "track_drminsv")
+STILL_CONSTANT = ("track_VTX_ass", "track_fromPV", "track_puppiw")
 
 
 def test_covariance_in_the_cms_parametrisation_on_a_hand_case() -> None:

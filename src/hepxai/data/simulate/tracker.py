@@ -21,6 +21,7 @@ from hepxai.data.detector.simulation import DetectorSettings
 from hepxai.data.detector.track_fit import MIN_FIT_HITS, fit_helices, pad_hits
 from hepxai.data.simulate.impact import ImpactParameters, impact_parameters
 from hepxai.data.simulate.tracks import TRACK_ETA_MAX, TRACK_PT_MIN, mass_hypothesis, select_tracks
+from hepxai.data.simulate.vertices import drminsv, secondary_vertices
 
 MM_PER_CM = 10.0
 # a track is highPurity-like with at least this many hits, this many pixel hits, and chi2/ndof below this
@@ -250,11 +251,20 @@ def measure_jet_tracks(
         jet_direction,
         covariance[:, 3, 4] / cos_lambda,
     )
+    vertices = secondary_vertices(
+        tracks.reference[kept],
+        four[kept],
+        tracks.charge[kept],
+        ips.sip3d / ips.sip3d_error,
+        ips.dxy_error,
+        primary_vertex,
+    )
     measured = {
         **{name: values[kept] for name, values in covariance_features(tracks).items()},
         "track_normchi2": tracks.normchi2[kept],
         "track_lostInnerHits": tracks.lost_inner_hits[kept],
         "track_quality": tracks.quality[kept],
+        "track_drminsv": drminsv(four[kept], vertices),
     }
     return MeasuredTracks(
         particle=nearly[tracks.particle[kept]],
