@@ -13,6 +13,7 @@ import uproot
 from hepxai.cli import main
 from hepxai.data import load_schema, read_jets
 from hepxai.data.simulate import impact, tracker
+from hepxai.data.simulate.association import vertex_association as association_of
 from hepxai.data.simulate.tracks import CONSTANT_FEATURES
 
 MEASURED = (
@@ -28,8 +29,10 @@ MEASURED = (
     "track_lostInnerHits",
     "track_quality",
     "track_drminsv",
+    "track_VTX_ass",
+    "track_fromPV",
 )
-STILL_CONSTANT = ("track_VTX_ass", "track_fromPV", "track_puppiw")
+STILL_CONSTANT = ("track_puppiw",)
 
 
 def test_covariance_in_the_cms_parametrisation_on_a_hand_case() -> None:
@@ -51,6 +54,24 @@ def test_covariance_in_the_cms_parametrisation_on_a_hand_case() -> None:
     )
     assert features["track_dlambdadz"][0] == cms[1, 4]
     assert features["track_dptdpt"][0] == cms[0, 0]
+
+
+def test_vertex_association_follows_the_cms_order_on_hand_cases() -> None:
+    # prompt; displaced in dxy only; displaced in dz by 10 sigma but pointing at the jet axis; far away
+    ips = impact.ImpactParameters(
+        dxy=np.array([0.0, 0.05, 0.0, 2.0]),
+        dz=np.array([0.0, 0.0, 0.04, 3.0]),
+        dxy_error=np.full(4, 0.002),
+        dz_error=np.full(4, 0.004),
+        sip2d=np.zeros(4),
+        sip2d_error=np.ones(4),
+        sip3d=np.zeros(4),
+        sip3d_error=np.ones(4),
+        jet_distance=np.array([0.0, -0.01, -0.01, -1.0]),
+    )
+    association = association_of(ips)
+    assert association["track_VTX_ass"].tolist() == [7, 5, 4, 1]
+    assert association["track_fromPV"].tolist() == [3, 2, 2, 1]
 
 
 def test_fitted_track_lifetime_sign_follows_the_jet_axis() -> None:
@@ -101,6 +122,8 @@ def test_measured_features_vary_and_only_the_vertex_ones_stay_constant(tracker_f
     assert np.all(values["track_dzdz"] > 0)
     assert set(np.unique(values["track_lostInnerHits"])) <= {-1, 0, 1, 2}
     assert set(np.unique(values["track_quality"])) <= {1, 5}
+    assert set(np.unique(values["track_VTX_ass"])) <= {1, 4, 5, 6, 7}
+    assert set(np.unique(values["track_fromPV"])) <= {1, 2, 3}
 
 
 def test_decays_in_flight_leave_displaced_tracks(tracker_file: Path) -> None:

@@ -19,6 +19,7 @@ from hepxai.data.detector.geometry import Geometry, load_geometry
 from hepxai.data.detector.propagation import Particles, propagate
 from hepxai.data.detector.simulation import DetectorSettings
 from hepxai.data.detector.track_fit import MIN_FIT_HITS, fit_helices, pad_hits
+from hepxai.data.simulate.association import vertex_association
 from hepxai.data.simulate.impact import ImpactParameters, impact_parameters
 from hepxai.data.simulate.tracks import TRACK_ETA_MAX, TRACK_PT_MIN, mass_hypothesis, select_tracks
 from hepxai.data.simulate.vertices import drminsv, secondary_vertices
@@ -265,6 +266,7 @@ def measure_jet_tracks(
         "track_lostInnerHits": tracks.lost_inner_hits[kept],
         "track_quality": tracks.quality[kept],
         "track_drminsv": drminsv(four[kept], vertices),
+        **vertex_association(ips),
     }
     return MeasuredTracks(
         particle=nearly[tracks.particle[kept]],
