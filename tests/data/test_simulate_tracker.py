@@ -96,6 +96,31 @@ def test_fitted_track_lifetime_sign_follows_the_jet_axis() -> None:
     assert ahead.sip3d_error[0] == pytest.approx(np.sqrt(expected))
 
 
+@pytest.mark.parametrize(("jet_x", "sign"), [(1.0, 1.0), (-1.0, -1.0)])
+def test_a_track_fitted_from_its_hits_gets_the_lifetime_sign_of_its_displacement(
+    jet_x: float, sign: float
+) -> None:
+    """A 10 GeV pion made 2 mm downstream along x, at a small angle: its line passes the vertex at
+    dxy = -0.2 / sqrt(101) cm (geometric sign), and the lifetime sign is + for a jet along x, - against."""
+    momentum = np.array([[10.0, 1.0, 0.0, np.sqrt(101.0 + 0.13957**2)]])
+    measured = tracker.measure_jet_tracks(
+        tracker.Tracker(),
+        np.repeat(momentum, 2, axis=0),
+        np.array([1.0, -1.0]),
+        np.array([211, -211]),
+        np.array([[0.2, 0.0, 0.0], [0.2, 0.0, 0.0]]),
+        primary_vertex=np.zeros(3),
+        jet_direction=np.array([jet_x, 0.0, 0.0]),
+        rng=np.random.default_rng(3),
+    )
+    assert len(measured.particle) == 2
+    expected = -0.2 / np.hypot(10, 1)
+    ips = measured.ips
+    assert np.all(np.abs(ips.dxy - expected) < 5 * ips.dxy_error)
+    assert np.all(np.sign(ips.sip2d) == sign)
+    assert np.all(np.sign(ips.sip3d) == sign)
+
+
 @pytest.fixture(scope="module")
 def tracker_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tracker") / "jets.root"
