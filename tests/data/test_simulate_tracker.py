@@ -151,6 +151,16 @@ def test_measured_features_vary_and_only_the_vertex_ones_stay_constant(tracker_f
     assert set(np.unique(values["track_fromPV"])) <= {1, 2, 3}
 
 
+def test_reconstructed_jets_pass_the_jet_cuts_and_hold_their_tracks(tracker_file: Path) -> None:
+    """The jets are reclustered from tracks and calorimeter-smeared particles; the cuts apply to them."""
+    with uproot.open(tracker_file) as file:
+        branches = ["fj_pt", "fj_sdmass", "fj_mass", "track_ptrel"]
+        tree = file["deepntuplizer/tree"].arrays(branches, library="ak")
+    assert np.all(ak.to_numpy(tree["fj_pt"]) > 300)
+    assert np.all(ak.to_numpy(tree["fj_sdmass"]) <= ak.to_numpy(tree["fj_mass"]) + 1e-3)
+    assert np.all(ak.to_numpy(ak.sum(tree["track_ptrel"], axis=1)) < 1.0)
+
+
 def test_decays_in_flight_leave_displaced_tracks(tracker_file: Path) -> None:
     """K0S, Lambda and heavy-flavour decay products keep their production vertex: some tracks start
     centimetres from the beam line, and no long-lived neutral hadron is among the tracks."""

@@ -30,6 +30,8 @@ HIGH_PURITY_HITS, HIGH_PURITY_PIXEL_HITS, HIGH_PURITY_NORMCHI2 = 8, 2, 5.0
 LOOSE, HIGH_PURITY = 1, 4  # bits of CMS's trackQuality mask (loose, highPurity)
 NORMCHI2_MAX = 255  # MiniAOD stores chi2/ndof as an 8-bit integer, truncated
 VALID_FIRST_PIXEL_BARREL_HIT = -1  # CMS lostInnerHits: -1, 0, 1 and 2 (two or more)
+# calorimeter energy resolution sigma(E)/E = a / sqrt(E / GeV) (+) b, roughly CMS's ECAL and HCAL
+ECAL_RESOLUTION, HCAL_RESOLUTION = (0.03, 0.005), (1.0, 0.05)
 _MARGIN = 1.1  # propagated: generator pT above the track cut / 1.1, |eta| below the cut + 0.1
 
 
@@ -226,7 +228,22 @@ def measure_jet_tracks(
     jet_direction: np.ndarray,
     rng: np.random.Generator,
 ) -> MeasuredTracks:
-    """Reconstruct a jet's charged particles and keep the tracks with fitted pT > 1 GeV and |eta| < 2.5.
+    """Reconstruct a jet's charged particles and measure the tracks that pass the track selection."""
+    tracks, four = reconstruct_tracks(tracker, momentum, charge, pdg_id, vertex, primary_vertex, rng)
+    return measure_tracks(tracks, four, primary_vertex, jet_direction)
+
+
+def reconstruct_tracks(
+    tracker: Tracker,
+    momentum: np.ndarray,
+    charge: np.ndarray,
+    pdg_id: np.ndarray,
+    vertex: np.ndarray,
+    primary_vertex: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[Tracks, np.ndarray]:
+    """The tracks with fitted pT > 1 GeV and |eta| < 2.5 (``particle`` indexes the inputs), and their
+    four-momenta ``[T, 4]`` with the mass hypothesis.
 
     Only particles within a margin of those cuts at generator level go through the detector (a track fitted
     across the cut from further away would need a 10% mismeasurement).
@@ -241,11 +258,25 @@ def measure_jet_tracks(
     energy = np.sqrt(np.sum(p3**2, axis=1) + mass_hypothesis(pdg_id[nearly][tracks.particle]) ** 2)
     four = np.concatenate([p3, energy[:, None]], axis=1)
     kept = select_tracks(four, tracks.charge)
-    covariance = tracks.covariance[kept]
-    cos_lambda = np.hypot(p3[kept, 0], p3[kept, 1]) / np.linalg.norm(p3[kept], axis=1)
+    selected = subset(tracks, kept)
+    return replace(selected, particle=nearly[selected.particle]), four[kept]
+
+
+def subset(tracks: Tracks, rows: np.ndarray) -> Tracks:
+    """The tracks at ``rows`` (a mask or indices)."""
+    return Tracks(**{name: getattr(tracks, name)[rows] for name in tracks.__dataclass_fields__})
+
+
+def measure_tracks(
+    tracks: Tracks, four: np.ndarray, primary_vertex: np.ndarray, jet_direction: np.ndarray
+) -> MeasuredTracks:
+    """Impact parameters w.r.t. the primary vertex and signed along ``jet_direction``, secondary vertices
+    and vertex association of fitted ``tracks`` with four-momenta ``four``."""
+    p3, covariance = tracks.momentum, tracks.covariance
+    cos_lambda = np.hypot(p3[:, 0], p3[:, 1]) / np.linalg.norm(p3, axis=1)
     ips = impact_parameters(
-        tracks.reference[kept],
-        p3[kept],
+        tracks.reference,
+        p3,
         np.sqrt(covariance[:, 3, 3]),
         np.sqrt(covariance[:, 4, 4]) / cos_lambda,  # dz = dsz / cos(lambda)
         primary_vertex,
@@ -253,25 +284,25 @@ def measure_jet_tracks(
         covariance[:, 3, 4] / cos_lambda,
     )
     vertices = secondary_vertices(
-        tracks.reference[kept],
-        four[kept],
-        tracks.charge[kept],
-        ips.sip3d / ips.sip3d_error,
-        ips.dxy_error,
-        primary_vertex,
+        tracks.reference, four, tracks.charge, ips.sip3d / ips.sip3d_error, ips.dxy_error, primary_vertex
     )
     measured = {
-        **{name: values[kept] for name, values in covariance_features(tracks).items()},
-        "track_normchi2": tracks.normchi2[kept],
-        "track_lostInnerHits": tracks.lost_inner_hits[kept],
-        "track_quality": tracks.quality[kept],
-        "track_drminsv": drminsv(four[kept], vertices),
+        **covariance_features(tracks),
+        "track_normchi2": tracks.normchi2,
+        "track_lostInnerHits": tracks.lost_inner_hits,
+        "track_quality": tracks.quality,
+        "track_drminsv": drminsv(four, vertices),
         **vertex_association(ips),
     }
-    return MeasuredTracks(
-        particle=nearly[tracks.particle[kept]],
-        momentum=four[kept],
-        charge=tracks.charge[kept],
-        ips=ips,
-        measured=measured,
-    )
+    return MeasuredTracks(tracks.particle, four, tracks.charge, ips, measured)
+
+
+def smear_calorimeter(momentum: np.ndarray, pdg_id: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Four-momenta ``[N, 4]`` of particles measured by their energy alone, scaled by a Gaussian energy
+    resolution: ECAL-like for photons and electrons, HCAL-like for the rest (direction kept)."""
+    energy = np.maximum(momentum[:, 3], 1e-9)
+    electromagnetic = np.isin(np.abs(pdg_id), (11, 22))
+    stochastic = np.where(electromagnetic, ECAL_RESOLUTION[0], HCAL_RESOLUTION[0])
+    constant = np.where(electromagnetic, ECAL_RESOLUTION[1], HCAL_RESOLUTION[1])
+    scale = 1 + np.hypot(stochastic / np.sqrt(energy), constant) * rng.standard_normal(len(energy))
+    return momentum * np.maximum(scale, 0.0)[:, None]
