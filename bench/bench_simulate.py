@@ -1,6 +1,10 @@
 """Simulation throughput: events/s and jets/s per worker for each sample, and the 1 -> 2 worker scaling.
 
     python bench/bench_simulate.py [--jets 400] [--repeats 3]
+    OMP_NUM_THREADS=1 python bench/bench_simulate.py --tracker-cost [--jets 400] [--repeats 3]
+
+``--tracker-cost`` measures instead the per-sample rates with the resolution model and with ``--tracker``
+(tracks through the detector and fitted), alternating the two within this process.
 
 Per-sample rates run the generator in this process (Pythia initialisation excluded); the scaling runs
 ``simulate`` end to end (start-up, initialisation and writing included) with 1 and 2 workers on the same jets,
@@ -21,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from hepxai.data.simulate import simulate
-from hepxai.data.simulate.generation import make_pythia
+from hepxai.data.simulate.generation import TAU0_MAX_MM, TRACKER_TAU0_MAX_MM, make_pythia
 from hepxai.data.simulate.particles import read_event
 from hepxai.data.simulate.selection import select_jet
+from hepxai.data.simulate.tracker import Tracker
 
 
 def cpu_seconds() -> float:
@@ -32,9 +37,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def sample_rate(process: str, num_jets: int, seed: int) -> tuple[float, float, float]:
+def sample_rate(
+    process: str, num_jets: int, seed: int, tracker: Tracker | None = None
+) -> tuple[float, float, float]:
     """Events/s, jets/s (wall clock) and jets per CPU second of one worker making ``num_jets`` jets."""
-    pythia = make_pythia(process, seed=seed, pthat_min=300.0)
+    tau0_max = TAU0_MAX_MM if tracker is None else TRACKER_TAU0_MAX_MM
+    pythia = make_pythia(process, seed=seed, pthat_min=300.0, tau0_max=tau0_max)
     rng = np.random.default_rng(seed)
     events = jets = 0
     start, cpu_start = time.perf_counter(), cpu_seconds()
@@ -42,7 +50,7 @@ def sample_rate(process: str, num_jets: int, seed: int) -> tuple[float, float, f
         events += 1
         if pythia.next():
             event = read_event(pythia.event, with_higgs=process == "signal")
-            jets += select_jet(event, process, rng, max_tracks=60) is not None
+            jets += select_jet(event, process, rng, max_tracks=60, tracker=tracker) is not None
     elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
     return events / elapsed, jets / elapsed, jets / cpu
 
@@ -61,11 +69,32 @@ def end_to_end(num_jets: int, workers: int, seed: int, folder: Path) -> tuple[fl
     return time.perf_counter() - start, cpu_seconds() - cpu_start
 
 
+def tracker_cost(num_jets: int, repeats: int) -> None:
+    """Jets per CPU second of each sample without and with the tracker, alternating, medians."""
+    tracker = Tracker()
+    print(f"one worker, {num_jets // 2} jets per sample, median of {repeats}, alternating")
+    print(f"{'sample':12s} {'tracks':>11s} {'events/s':>9s} {'jets/s':>8s} {'jets/CPU-s':>11s}")
+    for process in ("signal", "background"):
+        rates: dict[str, list] = {"resolution": [], "tracker": []}
+        for seed in range(repeats):
+            rates["resolution"].append(sample_rate(process, num_jets // 2, seed))
+            rates["tracker"].append(sample_rate(process, num_jets // 2, seed, tracker))
+        for mode, values in rates.items():
+            events, jets, jets_per_cpu = np.median(np.array(values), axis=0)
+            print(f"{process:12s} {mode:>11s} {events:9.1f} {jets:8.1f} {jets_per_cpu:11.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jets", type=int, default=400, help="jets per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="repeats; medians are printed")
+    parser.add_argument(
+        "--tracker-cost", action="store_true", help="compare the resolution model with --tracker instead"
+    )
     args = parser.parse_args()
+    if args.tracker_cost:
+        tracker_cost(args.jets, args.repeats)
+        return
 
     print(f"one worker, {args.jets // 2} jets per sample, median of {args.repeats}")
     print(f"{'sample':12s} {'events/s':>9s} {'jets/s':>8s} {'jets/CPU-s':>11s}")

@@ -69,6 +69,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
     )
+    parser.add_argument(
+        "--tracker",
+        action="store_true",
+        help="measure the tracks: charged particles through the tracking detector, helix fits to their hits "
+        "(default: generated tracks with smeared impact parameters)",
+    )
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -103,6 +109,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers or os.cpu_count() or 1,
         pthat_min=args.pthat_min,
+        tracker=args.tracker,
         progress=args.progress,
     )
     log.info("wrote %d H->bb and %d QCD jets to %s", args.signal, args.background, path)

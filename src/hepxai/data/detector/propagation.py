@@ -332,14 +332,7 @@ def _scatter(
     thickness = geometry.material[surface] * np.minimum(
         1 / np.maximum(cos_incidence, 1e-12), _MAX_PATH_FACTOR
     )
-    beta = p / np.hypot(p, mass)
-    theta0 = (
-        0.0136
-        / (beta * p)
-        * np.abs(charge)
-        * np.sqrt(thickness)
-        * np.maximum(1 + 0.038 * np.log(thickness * charge**2 / beta**2), 0)
-    )
+    theta0 = highland_angle(p, mass, charge, thickness)
     axis = np.where(np.abs(direction[:, 2:3]) < 0.9, np.array([[0.0, 0.0, 1.0]]), np.array([[1.0, 0.0, 0.0]]))
     first = np.cross(axis, direction)
     first /= np.linalg.norm(first, axis=1, keepdims=True)
@@ -347,6 +340,23 @@ def _scatter(
     angles = rng.normal(size=(len(p), 2)) * theta0[:, None]
     turned = direction + np.tan(angles[:, :1]) * first + np.tan(angles[:, 1:]) * second
     return turned / np.linalg.norm(turned, axis=1, keepdims=True) * p[:, None]
+
+
+def highland_angle(
+    p: np.ndarray, mass: np.ndarray | float, charge: np.ndarray | float, thickness: np.ndarray
+) -> np.ndarray:
+    """Width of the projected multiple-scattering angle (rad) after ``thickness`` radiation lengths.
+
+    The Highland formula (PDG 34.16) for momentum ``p`` (GeV), ``mass`` (GeV) and ``charge`` (e).
+    """
+    beta = p / np.hypot(p, mass)
+    return (
+        0.0136
+        / (beta * p)
+        * np.abs(charge)
+        * np.sqrt(thickness)
+        * np.maximum(1 + 0.038 * np.log(thickness * charge**2 / beta**2), 0)
+    )
 
 
 def _select(helix: _Helix, chosen: np.ndarray) -> _Helix:

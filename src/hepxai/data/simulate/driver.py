@@ -21,9 +21,10 @@ from tqdm.auto import tqdm
 
 from hepxai.data.root_io import TreeWriter
 from hepxai.data.schema import load_schema
-from hepxai.data.simulate.generation import Process, make_pythia
+from hepxai.data.simulate.generation import TAU0_MAX_MM, TRACKER_TAU0_MAX_MM, Process, make_pythia
 from hepxai.data.simulate.particles import read_event
 from hepxai.data.simulate.selection import LABELS, select_jet
+from hepxai.data.simulate.tracker import Tracker
 from hepxai.errors import InputError
 from hepxai.io.lock import lock_file
 
@@ -45,6 +46,7 @@ def simulate(
     seed: int = 0,
     workers: int | None = None,
     pthat_min: float = 300.0,
+    tracker: bool = False,
     progress: bool = True,
 ) -> Path:
     """Simulate H->bb (signal) and QCD (background) jets with Pythia 8 + FastJet into a CMS-schema ROOT file.
@@ -56,6 +58,9 @@ def simulate(
         seed: random seed; the same seed and ``workers`` give the same file.
         workers: worker processes; default all CPU cores.
         pthat_min: minimum pT of the hard process (GeV).
+        tracker: measure the tracks with the tracking detector (hits, helix fits) and let Pythia decay
+            K0S, Lambda and the other hyperons in flight; otherwise smear the generated tracks' impact
+            parameters with the resolution model.
         progress: show a progress bar.
 
     Returns:
@@ -80,15 +85,23 @@ def simulate(
     max_tracks = load_schema("cms_hbb").max_tracks
     seeds = np.random.SeedSequence(seed).spawn(workers)
     tasks = [
-        (_share(num_signal, workers, k), _share(num_background, workers, k), seeds[k], pthat_min, max_tracks)
+        (
+            _share(num_signal, workers, k),
+            _share(num_background, workers, k),
+            seeds[k],
+            pthat_min,
+            max_tracks,
+            tracker,
+        )
         for k in range(workers)
     ]
     log.info(
-        "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d",
+        "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d, %s",
         num_signal,
         num_background,
         workers,
         seed,
+        "tracks fitted in the tracker" if tracker else "tracks from the resolution model",
     )
     path = Path(out)
     tree = load_schema("cms_hbb").tree
@@ -116,14 +129,19 @@ def produce_chunks(
     seed: np.random.SeedSequence,
     pthat_min: float,
     max_tracks: int,
+    tracker: bool = False,
     on_jet: Callable[[int], object] = lambda _: None,
 ) -> Iterator[Chunk]:
     """Simulate one worker's share of jets, interleaving signal and background, ``CHUNK_JETS`` at a time."""
     pythia_seeds = seed.generate_state(2)
     rng = np.random.default_rng(seed.spawn(1)[0])
+    detector = Tracker() if tracker else None
     jets = {
-        "signal": _jets("signal", num_signal, int(pythia_seeds[0]), pthat_min, max_tracks, rng),
-        "background": _jets("background", num_background, int(pythia_seeds[1]), pthat_min, max_tracks, rng),
+        process: _jets(process, count, int(pythia_seed), pthat_min, max_tracks, rng, detector)
+        for process, count, pythia_seed in (
+            ("signal", num_signal, pythia_seeds[0]),
+            ("background", num_background, pythia_seeds[1]),
+        )
     }
     done = {"signal": 0, "background": 0}
     wanted = {"signal": num_signal, "background": num_background}
@@ -162,10 +180,12 @@ def _jets(
     pthat_min: float,
     max_tracks: int,
     rng: np.random.Generator,
+    tracker: Tracker | None,
 ) -> Iterator[dict]:
     if count == 0:
         return
-    pythia = make_pythia(process, seed=pythia_seed, pthat_min=pthat_min)
+    tau0_max = TAU0_MAX_MM if tracker is None else TRACKER_TAU0_MAX_MM
+    pythia = make_pythia(process, seed=pythia_seed, pthat_min=pthat_min, tau0_max=tau0_max)
     made = events = 0
     while made < count:
         events += 1
@@ -177,7 +197,11 @@ def _jets(
         if not pythia.next():
             continue
         record = select_jet(
-            read_event(pythia.event, with_higgs=process == "signal"), process, rng, max_tracks=max_tracks
+            read_event(pythia.event, with_higgs=process == "signal"),
+            process,
+            rng,
+            max_tracks=max_tracks,
+            tracker=tracker,
         )
         if record is not None:
             made += 1

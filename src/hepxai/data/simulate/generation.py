@@ -18,6 +18,9 @@ BEAM_SPOT_SIGMA_MM = (
 TAU0_MAX_MM = (
     10.0  # hadrons with c*tau0 above this stay undecayed (K0S, Lambda, ...), as in CMS generator settings
 )
+# through the tracker, Pythia decays K0S, Lambda, Sigma, Xi and Omega in flight (as Geant4 would in CMS);
+# charged pions and kaons (c*tau0 = 7.8 m, 3.7 m) and K0L stay undecayed
+TRACKER_TAU0_MAX_MM = 1000.0
 _MAX_PYTHIA_SEED = 900_000_000
 
 _PROCESSES: dict[str, tuple[str, ...]] = {
@@ -32,13 +35,16 @@ _PROCESSES: dict[str, tuple[str, ...]] = {
 }
 
 
-def pythia_settings(process: Process, *, seed: int, pthat_min: float) -> list[str]:
+def pythia_settings(
+    process: Process, *, seed: int, pthat_min: float, tau0_max: float = TAU0_MAX_MM
+) -> list[str]:
     """The ``readString`` lines of one sample (default Monash tune; MPI, ISR/FSR and hadronization on).
 
     Args:
         process: ``signal`` (H + jet with H -> bb) or ``background`` (``HardQCD:all``).
         seed: any integer; mapped into Pythia's seed range.
         pthat_min: lower cut on the hard process pT (GeV).
+        tau0_max: hadrons with a larger c*tau0 (mm) stay undecayed.
     """
     sigma_x, sigma_y, sigma_z = BEAM_SPOT_SIGMA_MM
     return [
@@ -48,7 +54,7 @@ def pythia_settings(process: Process, *, seed: int, pthat_min: float) -> list[st
         "Random:setSeed = on",
         f"Random:seed = {seed % _MAX_PYTHIA_SEED + 1}",
         "ParticleDecays:limitTau0 = on",
-        f"ParticleDecays:tau0Max = {TAU0_MAX_MM}",
+        f"ParticleDecays:tau0Max = {tau0_max}",
         "Beams:allowVertexSpread = on",
         f"Beams:sigmaVertexX = {sigma_x}",
         f"Beams:sigmaVertexY = {sigma_y}",
@@ -57,10 +63,13 @@ def pythia_settings(process: Process, *, seed: int, pthat_min: float) -> list[st
     ]
 
 
-def make_pythia(process: Process, *, seed: int, pthat_min: float) -> pythia8mc.Pythia:
+def make_pythia(
+    process: Process, *, seed: int, pthat_min: float, tau0_max: float = TAU0_MAX_MM
+) -> pythia8mc.Pythia:
     """An initialised Pythia generator for ``process``."""
     return initialised_pythia(
-        pythia_settings(process, seed=seed, pthat_min=pthat_min), what=f"the {process} sample"
+        pythia_settings(process, seed=seed, pthat_min=pthat_min, tau0_max=tau0_max),
+        what=f"the {process} sample",
     )
 
 

@@ -1,9 +1,10 @@
 """Impact parameters of straight-line tracks with respect to a reconstructed primary vertex, in cm.
 
-Tracks are smeared with a parametrised resolution instead of a detector simulation: the measured track line
-is the true one (through the production vertex, along the momentum) shifted by Gaussian offsets in the
-transverse and longitudinal impact parameters. The widths follow the CMS Run 2 tracker performance
-(JINST 9 (2014) P10009) approximately; curvature in the magnetic field is neglected over these distances.
+The track line comes from the helix fit (``--tracker``: through the perigee, along the fitted momentum) or
+from the resolution model: the true line (through the production vertex, along the momentum) shifted by
+Gaussian offsets in the transverse and longitudinal impact parameters, whose widths follow the CMS Run 2
+tracker performance (JINST 9 (2014) P10009) approximately. Curvature in the magnetic field is neglected
+over the distance between the line's reference point and the primary vertex.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def measure(
     jet_direction: np.ndarray,
     rng: np.random.Generator,
 ) -> ImpactParameters:
-    """Smear the tracks and measure their impact parameters w.r.t. ``primary_vertex``.
+    """Smear the tracks with the resolution model and measure their impact parameters.
 
     Args:
         momentum: [num_tracks, 4] px, py, pz, E (GeV).
@@ -59,16 +60,31 @@ def measure(
     """
     p3 = momentum[:, :3]
     pt = np.hypot(p3[:, 0], p3[:, 1])
-    unit = p3 / np.linalg.norm(p3, axis=1, keepdims=True)
-    normal = np.stack(
-        [-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1
-    )  # transverse, perpendicular to p
+    normal = np.stack([-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1)  # transverse, left of p
     dxy_error, dz_error = track_resolution(momentum)
     reference = (
         vertex
         + rng.standard_normal(len(pt))[:, None] * dxy_error[:, None] * normal
         + rng.standard_normal(len(pt))[:, None] * dz_error[:, None] * np.array([0.0, 0.0, 1.0])
     )
+    return impact_parameters(reference, p3, dxy_error, dz_error, primary_vertex, jet_direction)
+
+
+def impact_parameters(
+    reference: np.ndarray,
+    p3: np.ndarray,
+    dxy_error: np.ndarray,
+    dz_error: np.ndarray,
+    primary_vertex: np.ndarray,
+    jet_direction: np.ndarray,
+    dxy_dz_covariance: np.ndarray | float = 0.0,
+) -> ImpactParameters:
+    """Impact parameters w.r.t. ``primary_vertex`` of the straight track lines through ``reference``
+    ``[num_tracks, 3]`` (cm) along ``p3`` ``[num_tracks, 3]``, with the tracks' dxy and dz errors (cm) and
+    their covariance (cm^2); the vertex resolution is added for the lifetime-signed ones."""
+    pt = np.hypot(p3[:, 0], p3[:, 1])
+    unit = p3 / np.linalg.norm(p3, axis=1, keepdims=True)
+    normal = np.stack([-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1)
     offset = reference - primary_vertex
     dxy = np.einsum("ij,ij->i", offset, normal)
     along_transverse = (offset[:, 0] * p3[:, 0] + offset[:, 1] * p3[:, 1]) / pt
@@ -86,7 +102,11 @@ def measure(
     sin_theta = pt / np.linalg.norm(p3, axis=1)
     longitudinal = dz * sin_theta  # |closest|^2 = dxy^2 + longitudinal^2
     dz_total_error = np.hypot(dz_error, pv_z) * sin_theta
-    weighted = (dxy * sip2d_error) ** 2 + (longitudinal * dz_total_error) ** 2
+    weighted = (
+        (dxy * sip2d_error) ** 2
+        + (longitudinal * dz_total_error) ** 2
+        + 2 * dxy * longitudinal * dxy_dz_covariance * sin_theta
+    )
     fallback = np.hypot(sip2d_error, dz_total_error)
     sip3d_error = np.where(ip3d > 0, np.sqrt(weighted) / np.where(ip3d > 0, ip3d, 1.0), fallback)
     sip3d = ip3d * _sign(closest @ jet)

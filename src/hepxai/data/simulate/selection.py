@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from hepxai.data.simulate import clustering, impact, tracks
 from hepxai.data.simulate.generation import Process
 from hepxai.data.simulate.particles import Event
+from hepxai.data.simulate.tracker import (
+    MeasuredTracks,
+    Tracker,
+    measure_tracks,
+    reconstruct_tracks,
+    smear_calorimeter,
+    subset,
+)
 
 JET_PT_MIN = 300.0  # GeV
 JET_ETA_MAX = 2.4
 MIN_TRACKS = 2
 HADRON_MATCH_RADIUS = 0.8  # a hadron is inside the jet within this dR of its axis
+# --tracker: particles within REGION_RADIUS of a generated jet (cut loosened by GENERATOR_CUT_MARGIN) are
+# reconstructed and reclustered; the reconstructed jet within MATCH_RADIUS of it is the one kept
+REGION_RADIUS, GENERATOR_CUT_MARGIN, MATCH_RADIUS = 1.2, 1.2, 0.4
 QCD_LABELS = ("label_QCD_b", "label_QCD_bb", "label_QCD_c", "label_QCD_cc", "label_QCD_others")
 LABELS = ("label_H_bb", "sample_isQCD", *QCD_LABELS)
 
 
 def select_jet(
-    event: Event, process: Process, rng: np.random.Generator, *, max_tracks: int
+    event: Event,
+    process: Process,
+    rng: np.random.Generator,
+    *,
+    max_tracks: int,
+    tracker: Tracker | None = None,
 ) -> dict[str, np.ndarray | float | int] | None:
     """The jet of ``event`` in the ntuple's branches, or None when the event has no acceptable jet.
 
@@ -29,6 +47,7 @@ def select_jet(
         process: which sample the event belongs to.
         rng: draws the primary-vertex and track smearing.
         max_tracks: keep at most this many tracks (the largest ``trackBTag_Sip2dSig``).
+        tracker: measure the tracks with this detector; None smears the generated ones (resolution model).
 
     Returns:
         Per-track branches as [num_tracks] arrays, per-jet branches as scalars.
@@ -40,26 +59,35 @@ def select_jet(
         if len(event.higgs_b_hadrons) != 2:
             return None
         candidates = [jet for jet in jets if _inside(jet.momentum, event.higgs_b_hadrons).all()]
-    candidates = [jet for jet in candidates if _passes_cuts(jet.momentum)]
+    loosen = 1.0 if tracker is None else GENERATOR_CUT_MARGIN
+    candidates = [jet for jet in candidates if _passes_cuts(jet.momentum, loosen)]
     if not candidates:
         return None
-    jet = candidates[0]
-    constituents = jet.constituents
-    is_track = tracks.select_tracks(event.momentum[constituents], event.charge[constituents])
-    if is_track.sum() < MIN_TRACKS:
+    if tracker is None:
+        jet = candidates[0]
+        measured = _smeared_tracks(event, jet, rng)
+        constituents = event.momentum[jet.constituents]
+    else:
+        reconstructed = _reconstructed_jet(event, candidates[0], tracker, rng)
+        if reconstructed is None:
+            return None
+        jet, constituents, measured = reconstructed
+        if not _passes_cuts(jet.momentum) or (
+            process == "signal" and not _inside(jet.momentum, event.higgs_b_hadrons).all()
+        ):
+            return None
+    if len(measured.particle) < MIN_TRACKS:
         return None
-    track_index = constituents[is_track]
-    groomed = clustering.soft_drop(event.momentum[constituents])
-    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
+    track_index = measured.particle
+    groomed = clustering.soft_drop(constituents)
     features, order = tracks.track_features(
-        event.momentum[track_index],
-        event.charge[track_index],
+        measured.momentum,
+        measured.charge,
         event.pdg_id[track_index],
-        event.vertex[track_index],
+        measured.ips,
         jet=jet.momentum,
         subjets=groomed.subjets,
-        primary_vertex=primary_vertex,
-        rng=rng,
+        measured=measured.measured,
     )
     keep = track_index[order][:max_tracks]
     record: dict[str, np.ndarray | float | int] = {
@@ -78,6 +106,51 @@ def select_jet(
     record["fj_isH"] = int(process == "signal")
     record["fj_nbHadrons"] = num_b
     return record
+
+
+def _smeared_tracks(event: Event, jet: clustering.Jet, rng: np.random.Generator) -> MeasuredTracks:
+    """The jet's generated charged constituents with smeared impact parameters (none when fewer than
+    ``MIN_TRACKS``, before any random draw)."""
+    constituents = jet.constituents
+    chosen = constituents[tracks.select_tracks(event.momentum[constituents], event.charge[constituents])]
+    if len(chosen) < MIN_TRACKS:
+        return MeasuredTracks.none()
+    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
+    momentum = event.momentum[chosen]
+    ips = impact.measure(momentum, event.vertex[chosen], primary_vertex, jet.momentum[:3], rng)
+    return MeasuredTracks(chosen, momentum, event.charge[chosen], ips, {})
+
+
+def _reconstructed_jet(
+    event: Event, generated: clustering.Jet, tracker: Tracker, rng: np.random.Generator
+) -> tuple[clustering.Jet, np.ndarray, MeasuredTracks] | None:
+    """The jet reclustered from the reconstructed particles near a generated jet: its fitted tracks and
+    the other particles with their calorimeter-smeared energies; with its constituents' four-momenta
+    and its measured tracks (``particle`` indexes the event). None when no reconstructed jet lies within
+    ``MATCH_RADIUS`` of the generated one."""
+    near = np.flatnonzero(_delta_r(generated.momentum, event.momentum[:, :3]) < REGION_RADIUS)
+    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
+    fitted, four = reconstruct_tracks(
+        tracker,
+        event.momentum[near],
+        event.charge[near],
+        event.pdg_id[near],
+        event.vertex[near],
+        primary_vertex,
+        rng,
+    )
+    others = np.setdiff1d(np.arange(len(near)), fitted.particle)
+    calorimeter = smear_calorimeter(event.momentum[near[others]], event.pdg_id[near[others]], rng)
+    momentum = np.concatenate([four, calorimeter])
+    jets = [jet for jet in clustering.anti_kt_jets(momentum) if np.any(jet.momentum[:2])]
+    distance = [_delta_r(generated.momentum, jet.momentum[None, :3])[0] for jet in jets]
+    if not jets or min(distance) > MATCH_RADIUS:
+        return None
+    jet = jets[int(np.argmin(distance))]
+    rows = jet.constituents[jet.constituents < len(four)]
+    measured = measure_tracks(subset(fitted, rows), four[rows], primary_vertex, jet.momentum[:3])
+    measured = replace(measured, particle=near[measured.particle])
+    return jet, momentum[jet.constituents], measured
 
 
 def _labels(process: Process, num_b: int, num_c: int) -> dict[str, int]:
@@ -99,22 +172,28 @@ def _labels(process: Process, num_b: int, num_c: int) -> dict[str, int]:
     return labels
 
 
-def _passes_cuts(momentum: np.ndarray) -> bool:
+def _passes_cuts(momentum: np.ndarray, loosen: float = 1.0) -> bool:
+    """The jet cuts; ``loosen`` > 1 lowers the pT cut by that factor and widens |eta| by (loosen - 1)."""
     pt = np.hypot(momentum[0], momentum[1])
-    return bool(pt > JET_PT_MIN and abs(np.arcsinh(momentum[2] / pt)) < JET_ETA_MAX)
+    return bool(pt > JET_PT_MIN / loosen and abs(np.arcsinh(momentum[2] / pt)) < JET_ETA_MAX + loosen - 1)
+
+
+def _delta_r(jet: np.ndarray, momenta: np.ndarray) -> np.ndarray:
+    """dR (pseudorapidity, phi) between the ``jet`` [>= 3] axis and ``momenta`` [k, >= 3]."""
+    jet_pt = np.hypot(jet[0], jet[1])
+    pt = np.maximum(np.hypot(momenta[:, 0], momenta[:, 1]), 1e-12)
+    delta_eta = np.arcsinh(momenta[:, 2] / pt) - np.arcsinh(jet[2] / jet_pt)
+    delta_phi = (np.arctan2(momenta[:, 1], momenta[:, 0]) - np.arctan2(jet[1], jet[0]) + np.pi) % (
+        2 * np.pi
+    ) - np.pi
+    return np.hypot(delta_eta, delta_phi)
 
 
 def _inside(jet: np.ndarray, hadrons: np.ndarray) -> np.ndarray:
     """Which of ``hadrons`` [k, 3] lie within dR < 0.8 of the ``jet`` [4] axis (pseudorapidity, phi)."""
     if len(hadrons) == 0:
         return np.zeros(0, bool)
-    jet_pt = np.hypot(jet[0], jet[1])
-    pt = np.hypot(hadrons[:, 0], hadrons[:, 1])
-    delta_eta = np.arcsinh(hadrons[:, 2] / pt) - np.arcsinh(jet[2] / jet_pt)
-    delta_phi = (np.arctan2(hadrons[:, 1], hadrons[:, 0]) - np.arctan2(jet[1], jet[0]) + np.pi) % (
-        2 * np.pi
-    ) - np.pi
-    return np.hypot(delta_eta, delta_phi) < HADRON_MATCH_RADIUS
+    return _delta_r(jet, hadrons) < HADRON_MATCH_RADIUS
 
 
 def _mass(momentum: np.ndarray) -> float:

@@ -1,15 +1,16 @@
 """The CMS track features of one jet's tracks (cm, GeV), sorted as in the CMS ntuples.
 
-Every feature is either simulated (from the generated particle, with the smearing of
-:mod:`hepxai.data.simulate.impact` for impact parameters), derived from simulated ones with the CMS
-definition, or a documented constant where an honest value needs a detector (see ``CONSTANT_FEATURES``).
+Every feature is either measured (the fitted track of :mod:`hepxai.data.simulate.tracker`) or simulated
+(the generated particle, with the impact parameters of the resolution model), derived from those with the
+CMS definition, or a documented constant where an honest value needs what is not simulated (see
+``CONSTANT_FEATURES``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hepxai.data.simulate.impact import measure
+from hepxai.data.simulate.impact import ImpactParameters
 
 TRACK_PT_MIN = 1.0  # GeV
 TRACK_ETA_MAX = 2.5
@@ -18,6 +19,7 @@ SIGNIFICANCE_MIN = -1.0  # CMS floors trackBTag_Sip2dSig and trackBTag_Sip3dSig 
 PION_MASS, ELECTRON_MASS, MUON_MASS = 0.1396, 0.000511, 0.10566
 NO_SUBJET = -1.0  # track_drsubjet2 when soft drop finds no second prong
 
+# without --tracker; with it, the track fit measures all but the vertex features and track_puppiw
 CONSTANT_FEATURES: dict[str, float] = {
     "track_VTX_ass": 7.0,  # pvAssociationQuality UsedInFitTight: no vertex fit here
     "track_fromPV": 3.0,  # PVUsedInFit
@@ -42,16 +44,21 @@ def select_tracks(momentum: np.ndarray, charge: np.ndarray) -> np.ndarray:
     return (charge != 0) & (pt > TRACK_PT_MIN) & (np.abs(eta) < TRACK_ETA_MAX)
 
 
+def mass_hypothesis(pdg_id: np.ndarray) -> np.ndarray:
+    """The mass CMS gives a track: the pion's for every hadron (the true mass would leak the species)."""
+    abs_id = np.abs(pdg_id)
+    return np.where(abs_id == 11, ELECTRON_MASS, np.where(abs_id == 13, MUON_MASS, PION_MASS))
+
+
 def track_features(
     momentum: np.ndarray,
     charge: np.ndarray,
     pdg_id: np.ndarray,
-    vertex: np.ndarray,
+    ips: ImpactParameters,
     *,
     jet: np.ndarray,
     subjets: np.ndarray,
-    primary_vertex: np.ndarray,
-    rng: np.random.Generator,
+    measured: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """All distinct CMS track features, sorted by ``trackBTag_Sip2dSig`` (largest first).
 
@@ -59,15 +66,16 @@ def track_features(
         momentum: [num_tracks, 4] px, py, pz, E (GeV).
         charge: [num_tracks] in units of e.
         pdg_id: [num_tracks] PDG codes (only the lepton flags and the mass hypothesis use them).
-        vertex: [num_tracks, 3] production vertices (cm).
+        ips: the tracks' impact parameters.
         jet: [4] the fat jet's four-momentum.
         subjets: [k, 4] soft-drop prongs, harder first (k = 1 or 2).
-        primary_vertex: [3] reconstructed primary vertex (cm).
-        rng: draws the impact-parameter smearing.
+        measured: features the track fit measures, in place of the constants and of the resolution
+            model's ``track_dxydxy``/``track_dzdz``.
 
     Returns:
         ``{feature: [num_tracks] float32}`` and the order applied ([num_tracks] indices into the inputs).
     """
+    measured = measured or {}
     p3 = momentum[:, :3]
     pt = np.hypot(p3[:, 0], p3[:, 1])
     magnitude = np.linalg.norm(p3, axis=1)
@@ -83,7 +91,6 @@ def track_features(
     delta_r = np.hypot(eta_rel, phi_rel)
     p_par = p3 @ jet_axis
     p_perp = np.linalg.norm(np.cross(p3, jet_axis), axis=1)
-    ips = measure(momentum, vertex, primary_vertex, jet[:3], rng)
     abs_id = np.abs(pdg_id)
     is_electron, is_muon = abs_id == 11, abs_id == 13
 
@@ -98,7 +105,7 @@ def track_features(
         "track_isEl": is_electron,
         "track_isMu": is_muon,
         "track_isChargedHad": ~(is_electron | is_muon),
-        "track_mass": np.where(is_electron, ELECTRON_MASS, np.where(is_muon, MUON_MASS, PION_MASS)),
+        "track_mass": mass_hypothesis(pdg_id),
         "track_drsubjet1": _delta_r(eta, phi, subjets[0]),
         "track_drsubjet2": _delta_r(eta, phi, subjets[1])
         if len(subjets) > 1
@@ -123,6 +130,7 @@ def track_features(
         "trackBTag_Sip3dSig": np.maximum(ips.sip3d / ips.sip3d_error, SIGNIFICANCE_MIN),
         "trackBTag_JetDistVal": ips.jet_distance,
         **{name: np.full_like(pt, value) for name, value in CONSTANT_FEATURES.items()},
+        **measured,
     }
     order = np.lexsort((-pt, -features["trackBTag_Sip2dSig"]))
     return {name: np.asarray(values, np.float32)[order] for name, values in features.items()}, order
