@@ -104,7 +104,12 @@ def test_report_shows_an_evaluation_folder(cms_relevance_path, tmp_path):
     evaluation = tmp_path / "evaluation"
     evaluation.mkdir()
     metrics = {"num_jets": 382, "num_H": 282, "num_QCD": 100}
-    metrics["taggers"] = [{"tagger": "HIN", "auc": 0.982, "rejection_at_30": 100.0, "rejection_at_50": 50.0}]
+    metrics["taggers"] = [
+        {"tagger": "HIN", "auc": 0.982, "rejection_at_30": 100.0, "rejection_at_50": 50.0},  # no intervals
+        {"tagger": "tree", "auc": 0.9, "auc_error": 0.01, "rejection_at_30": float("inf")}
+        | {"rejection_at_30_low": 58.3, "rejection_at_30_high": float("inf"), "rejection_at_50": 100.0}
+        | {"rejection_at_50_low": 30.7, "rejection_at_50_high": 579.0},
+    ]
     (evaluation / "metrics.yaml").write_text(yaml.safe_dump(metrics))
     Image.new("RGB", (40, 30), "white").save(evaluation / "roc.png")
     path = tmp_path / "report.html"
@@ -113,6 +118,7 @@ def test_report_shows_an_evaluation_folder(cms_relevance_path, tmp_path):
     page = path.read_text()
     assert '<a href="#performance">Tagger performance</a>' in page
     assert "<td>0.9820</td>" in page
+    assert "<td>0.9000 ± 0.0100</td><td>&gt; 58.3</td><td>100 (30.7–579)</td>" in page
     assert "Evaluated on 382 jets (282 H, 100 QCD)" in page
     assert "The relevance file explains 8 jets" in page
     assert 'id="evaluation-roc"' in page

@@ -168,9 +168,13 @@ def _simulated(
 
 
 def _print_summary(result) -> None:
-    lines = [f"{'tagger':<32}{'ROC AUC':>9}{'rej@30%':>10}{'rej@50%':>10}"]
+    from hepxai.metrics.classification import rejection_text
+
+    lines = [f"{'tagger':<32}{'ROC AUC':>17}{'rej@30% (68% CL)':>22}{'rej@50% (68% CL)':>22}"]
     lines += [
-        f"{p.tagger:<32}{p.auc:>9.4f}{p.rejection_at_30:>10.1f}{p.rejection_at_50:>10.1f}"
+        f"{p.tagger:<32}{f'{p.auc:.4f} ± {p.auc_error:.4f}':>17}"
+        f"{rejection_text(p.rejection_at_30, p.rejection_at_30_low, p.rejection_at_30_high):>22}"
+        f"{rejection_text(p.rejection_at_50, p.rejection_at_50_low, p.rejection_at_50_high):>22}"
         for p in result.performance
     ]
     lines += [

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
+from hepxai.metrics.classification import rejection_text
 from hepxai.plots.gallery import summary_figures
 from hepxai.plots.heatmap import relevance_heatmap
 from hepxai.plots.jet_graph import jet_graph_plotly
@@ -231,12 +232,19 @@ def _header(relevance_file: RelevanceFile, summary_counts: dict[str, int]) -> st
     )
 
 
+def _rejection(tagger: dict, point: int) -> str:
+    """The rejection at ``point``% H efficiency with its interval (bare in files written before intervals)."""
+    value, low, high = (tagger.get(f"rejection_at_{point}{end}") for end in ("", "_low", "_high"))
+    return html.escape(f"{value:.3g}" if low is None else rejection_text(value, low, high))
+
+
 def _performance(evaluation: Path, num_explained: int) -> str:
     """The tagger's ROC, mass plot and metrics from an ``hepxai evaluate`` folder."""
     metrics = yaml.safe_load((evaluation / "metrics.yaml").read_text())
     rows = "".join(
-        f"<tr><td style='text-align:left'>{html.escape(t['tagger'])}</td><td>{t['auc']:.4f}</td>"
-        f"<td>{t['rejection_at_30']:.1f}</td><td>{t['rejection_at_50']:.1f}</td></tr>"
+        f"<tr><td style='text-align:left'>{html.escape(t['tagger'])}</td><td>{t['auc']:.4f}"
+        + (f" ± {t['auc_error']:.4f}" if "auc_error" in t else "")
+        + f"</td><td>{_rejection(t, 30)}</td><td>{_rejection(t, 50)}</td></tr>"
         for t in metrics["taggers"]
     )
     table = (
@@ -248,16 +256,16 @@ def _performance(evaluation: Path, num_explained: int) -> str:
         f"{metrics['num_QCD']} QCD) "
         f"that pass the jet selection. The relevance file explains {num_explained} jets: "
         "the two sets differ when the explanation reads another number of jets or another selection. "
-        "A rejection of inf means no QCD jet passed the cut; with few QCD jets the rejection is only a "
-        "bound (see the bands in the ROC plot).</p>"
+        "Rejections in brackets: 68% Clopper–Pearson interval; &gt; x: no QCD jet passed the cut, so only "
+        "the lower end x of the interval is known. AUC ± bootstrap standard deviation.</p>"
     )
     images = "".join(
         f'<figure><img class="zoomable" id="evaluation-{name}" alt="{name}" '
         f'src="data:image/png;base64,{_base64(evaluation / f"{name}.png")}">'
         f"<figcaption>{caption}</figcaption></figure>"
         for name, caption in (
-            ("roc", "QCD rejection against H→bb̄ efficiency (log), with binomial bands."),
-            ("mass_sculpting", "Soft-drop mass before and after the HIN cut, as fractions of each class."),
+            ("roc", "QCD rejection against H→bb̄ efficiency (log), with 68% Clopper–Pearson bands."),
+            ("mass_sculpting", "Soft-drop mass shapes before and after the HIN cut at fixed QCD efficiency."),
         )
         if (evaluation / f"{name}.png").is_file()
     )

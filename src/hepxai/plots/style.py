@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib as mpl
 import mplhep
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 _OVERRIDES = {
@@ -34,6 +35,16 @@ def plot_style() -> Iterator[None]:
     """Figures created inside this block use the hepxai style."""
     with mpl.style.context([mplhep.style.CMS, _OVERRIDES]):
         yield
+
+
+def simulation_label(ax: Axes, right: str = "") -> None:
+    """ "**hepxai** *simulation*" above the axes' top left corner (what made the events), ``right`` above its
+    top right corner: the place where experiments print their label and luminosity."""
+    ax.text(
+        0, 1.01, r"$\mathbf{hepxai}$ $\mathit{simulation}$", transform=ax.transAxes, va="bottom", fontsize=14
+    )
+    if right:
+        ax.text(1, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize=12)
 
 
 def new_figure(width: float, height: float, **subplot_kw: object) -> tuple[Figure, object]:
