@@ -48,7 +48,8 @@ def test_heatmap_signed(cms, tmp_path):
     figure = relevance_heatmap(jet)
     (ax, _colorbar) = figure.axes[:2]
     drawn = texts(figure)
-    assert "jet 1: true H" in drawn
+    assert jet.title in drawn  # the jet, then the logit explained, ΣR and what was absorbed
+    assert "ΣR = " in jet.title
     for name in ("trackBTag_Sip3dSig", "track_isMu", "track_pt (2)", "track_dlambdadz (2)"):
         assert name in drawn
     # Rows by decreasing share of the jet's |R|, the smallest left out and counted.
@@ -106,7 +107,7 @@ def test_jet_graph_edges_and_markers(cms):
         coloured.get_array(), 100 * jet.edge_significance[jet.significant_edges()]
     )  # a colour scale, not a cut
     drawn = texts(figure)
-    assert "jet 1: true H" in drawn
+    assert jet.title in drawn
     assert "$p_T$ [GeV]" in ax.get_zlabel()
     assert "muon" in drawn
     assert "track from b-hadron decay" in drawn
@@ -155,7 +156,7 @@ def test_plotly_graph(cms):
     )
     assert "drop lines to the η-φ plane" in names
     assert figure.layout.legend.orientation == "h"  # below the scene, off the pT axis
-    assert "jet 1" in figure.layout.title.text
+    assert figure.layout.title.text == jet.title.replace("\n", "<br>")
     assert figure.layout.scene.zaxis.title.text == "track p<sub>T</sub> [GeV]"
 
 

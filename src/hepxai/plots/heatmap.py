@@ -96,5 +96,5 @@ def relevance_heatmap(
         colorbar.set_label(
             f"|relevance| for logit {jet.target}" if magnitude else f"relevance for logit {jet.target}"
         )
-        ax.set_title(jet.caption, fontsize=13, loc="left", pad=50 if jet.pt is not None else 8)
+        ax.set_title(jet.title, fontsize=12, loc="left", pad=50 if jet.pt is not None else 8)
     return ax.figure

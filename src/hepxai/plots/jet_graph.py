@@ -163,7 +163,7 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             )
         ax.minorticks_off()
         ax.tick_params(labelsize=9)
-        ax.set_title(jet.caption, fontsize=14)
+        ax.set_title(jet.title, fontsize=12)
         ax.legend(handles=_legend_handles(jet), loc="upper left", fontsize=9, frameon=True)
     return ax.figure
 
@@ -305,9 +305,9 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
             first = False
     figure.update_layout(
         template="plotly",
-        title={"text": jet.caption, "x": 0.02},
+        title={"text": jet.title.replace("\n", "<br>"), "x": 0.02, "font": {"size": 14}},
         height=680,
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        margin={"l": 0, "r": 0, "t": 60, "b": 0},
         legend={"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"},
         scene={
             "aspectmode": "cube",

@@ -313,7 +313,8 @@ def write_report(
         graph = jet_graph_plotly(jet, edge_threshold=edge_threshold).to_json().replace("</", "<\\/")
         sections.append(
             f'<details class="jet" id="jet-{jet_id}"{" open" if index < OPEN_JETS else ""}>'
-            f"<summary>{html.escape(jet.caption)}, {jet.num_tracks} tracks</summary>"
+            f"<summary>{html.escape(jet.caption)}, {jet.num_tracks} tracks "
+            f'<span class="note">— {html.escape(jet.decision)}</span></summary>'
             f'<div class="jet-row"><img class="heatmap zoomable" alt="heatmap of jet {jet_id}" '
             f'src="data:image/png;base64,{heatmap}">'
             f'<div class="graph3d" id="graph-{jet_id}" data-figure="figure-{jet_id}"></div></div>'
