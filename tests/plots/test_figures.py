@@ -170,6 +170,13 @@ def test_summary_plots(cms, name):
         largest = np.max(np.stack(list(summary.feature_share.values())), axis=0)
         shown = [summary.feature_names[i] for i in np.argsort(-largest, kind="stable") if largest[i] >= 0.005]
         assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == shown
+        order = [summary.feature_names.index(name) for name in shown]
+        widths = np.array([bar.get_width() for bar in figure.axes[0].patches[: 2 * len(order)]])
+        # H→bb: the bars right and left of 0 span the feature's |R| share
+        np.testing.assert_allclose(
+            widths[: len(order)] - widths[len(order) :], 100 * summary.feature_share["H→bb"][order]
+        )
+        assert "H→bb: net ΣR / Σ|R| ± s.e." in drawn
     if name == "confident_jets":
         assert all(f"jet {j}" in drawn for j in summary.confident_jet_ids)
         assert "confident" in drawn

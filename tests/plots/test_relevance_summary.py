@@ -36,6 +36,11 @@ def test_hand_computed_summary(tiny_relevance_file, chunk_size):
     np.testing.assert_allclose(summary.rank_share["H→bb"], [0.5, 0.5])
     # jet 1: one track, all on feature b; no track of rank 2
     np.testing.assert_allclose(summary.feature_share["QCD"], [0.0, 1.0])
+    # by sign: jet 0 has +3 on a, +4 and -1 on b: positive shares 3/8, 4/8, net (3 - 0) / 8 and (4 - 1) / 8
+    np.testing.assert_allclose(summary.feature_positive_share["H→bb"], [3 / 8, 4 / 8])
+    np.testing.assert_allclose(summary.feature_net_share["H→bb"], [3 / 8, 3 / 8])
+    np.testing.assert_allclose(summary.feature_net_share["QCD"], [0.0, 1.0])
+    np.testing.assert_array_equal(summary.feature_net_error["H→bb"], [0.0, 0.0])  # one jet: no spread
     np.testing.assert_allclose(summary.rank_share["QCD"], [1.0, 0.0])
     assert summary.ranked_by == "track pT"
     # most relevant feature: jet 0 track 0 -> a, track 1 -> b; jet 1 track 0 -> b
@@ -88,3 +93,24 @@ def test_summary_read_in_chunks_equals_one_read(cms_relevance_path, jet_ids):
     pd.testing.assert_frame_equal(
         jet_overview(relevance_file, chunk_size=7), jet_overview(relevance_file, chunk_size=10**9)
     )
+
+
+def test_repeated_inputs_are_one_feature_whose_shares_add(tmp_path):
+    """Features a, b, a (the schema repeats a); two H jets of one track each."""
+    path = tmp_path / "repeated.h5"
+    jets = pd.DataFrame({"jet_id": [0, 1], "label": [1, 1], "prob_H": [0.9, 0.8]})
+    tracks = pd.DataFrame(
+        {"jet_id": [0, 1], "track": [0, 0], "relevance_0": [1.0, 0.0], "relevance_1": [-1.0, 2.0]}
+        | {"relevance_2": [2.0, -2.0]}
+    )
+    with RelevanceWriter(path, ["a", "b", "a"], ["a", "b", "a (2)"], {"target": "H"}) as writer:
+        writer.append(jets=jets, tracks=tracks)
+    summary = summarize_relevance(read_relevance_file(path), top_confident=1)
+    assert summary.feature_names == ["a", "b"]
+    # |R| shares: jet 0 a (1 + 2) / 4, b 1 / 4; jet 1 a 2 / 4, b 2 / 4, as the unmerged columns summed
+    np.testing.assert_allclose(summary.feature_share["H→bb"], [(0.75 + 0.5) / 2, (0.25 + 0.5) / 2])
+    # net ΣR / Σ|R|: jet 0 a 3/4, b -1/4; jet 1 a -2/4, b 2/4; standard errors |x0 - x1| / 2
+    np.testing.assert_allclose(summary.feature_net_share["H→bb"], [0.125, 0.125])
+    np.testing.assert_allclose(summary.feature_net_error["H→bb"], [1.25 / 2, 0.75 / 2])
+    np.testing.assert_allclose(summary.feature_positive_share["H→bb"], [0.75 / 2, 0.5 / 2])
+    np.testing.assert_allclose(summary.confident_share, [[0.75, 0.25], [0.5, 0.5]])  # confident, borderline

@@ -1,7 +1,9 @@
 """Dataset-level views of many explained jets: where the relevance goes, for signal and for background.
 
 Every share is taken within a jet (a part of the jet's total |relevance|) and then averaged over jets, so jets
-with large and small logits count alike.
+with large and small logits count alike. An input the schema repeats (the CMS inputs hold ``track_pt``,
+``track_ptrel`` and ``track_dlambdadz`` twice) is one feature here: its copies' relevance is added, so the
+model's use of a quantity is not split over two rows.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ TRACK_CATEGORIES = {"muon": "track_isMu", "electron": "track_isEl", "b-hadron de
 class RelevanceSummary:
     """Relevance aggregated over the jets of a relevance file, per class (``CLASS_NAMES`` values)."""
 
-    feature_names: list[str]  # [num_features] display names
+    feature_names: list[str]  # [num_features] distinct input names, repeated inputs merged
     target: str  # what was explained
     num_jets: dict[str, int]  # class -> jets
     feature_share: dict[str, np.ndarray]  # class -> [num_features] mean share of the jet's |relevance|
+    feature_positive_share: dict[str, np.ndarray]  # class -> [num_features] the part of it from relevance
+    # > 0 (pushing the explained logit up); the rest, feature_share − feature_positive_share, pushes it down
+    feature_net_share: dict[
+        str, np.ndarray
+    ]  # class -> [num_features] mean of the jet's ΣR / Σ|R| per feature
+    feature_net_error: dict[str, np.ndarray]  # class -> [num_features] its standard error over jets
     rank_share: dict[str, np.ndarray]  # class -> [max_rank] mean share on the track of that rank, over
     # the jets that have one
     rank_jets: dict[str, np.ndarray]  # class -> [max_rank] jets that have a track of that rank
@@ -68,8 +76,12 @@ def summarize_relevance(
     confident, groups = _showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
     ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
-    num_features = len(relevance_file.feature_names)
+    feature_names, merge = _merged_features(relevance_file.feature_names)
+    num_features = len(feature_names)
     share_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    positive_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    net_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    net_square_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
     rank_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     jets_with_rank = {label: np.zeros(0, dtype=np.int64) for label in CLASS_NAMES}
     top_feature_count = {label: np.zeros(num_features, dtype=np.int64) for label in CLASS_NAMES}
@@ -80,13 +92,17 @@ def summarize_relevance(
             tracks = tracks[tracks["jet_id"].isin(jet_ids)]
         if not len(tracks):
             continue
-        magnitude = np.abs(tracks[relevance_file.relevance_columns].to_numpy(dtype=float))
+        relevance = tracks[relevance_file.relevance_columns].to_numpy(dtype=float)
+        magnitude, positive = np.abs(relevance) @ merge, np.clip(relevance, 0.0, None) @ merge
         track_total = magnitude.sum(axis=1)
         jet_of_track = tracks["jet_id"].to_numpy()
         jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
         track_share = _divide(track_total, jet_total)
         jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
-        feature_share_rows = jet_feature.div(jet_feature.sum(axis=1).replace(0.0, np.inf), axis=0)
+        jet_norm = jet_feature.sum(axis=1).replace(0.0, np.inf)
+        feature_share_rows = jet_feature.div(jet_norm, axis=0)
+        positive_rows = pd.DataFrame(positive).groupby(jet_of_track).sum().div(jet_norm, axis=0).to_numpy()
+        net_rows = 2 * positive_rows - feature_share_rows.to_numpy()  # (positive − negative) / Σ|R|
         track_label = labels.reindex(jet_of_track).to_numpy()
         jet_label = labels.reindex(feature_share_rows.index).to_numpy()
         order_key = (
@@ -97,7 +113,11 @@ def summarize_relevance(
         rank = pd.Series(order_key).groupby(jet_of_track).rank(method="first").to_numpy().astype(int)
         top_feature = np.argmax(magnitude, axis=1)
         for label in CLASS_NAMES:
-            share_sum[label] += feature_share_rows[jet_label == label].to_numpy().sum(axis=0)
+            in_class = jet_label == label
+            share_sum[label] += feature_share_rows[in_class].to_numpy().sum(axis=0)
+            positive_sum[label] += positive_rows[in_class].sum(axis=0)
+            net_sum[label] += net_rows[in_class].sum(axis=0)
+            net_square_sum[label] += (net_rows[in_class] ** 2).sum(axis=0)
             track_mask = track_label == label
             rank_sum[label] = _add(
                 rank_sum[label], np.bincount(rank[track_mask] - 1, track_share[track_mask])
@@ -108,17 +128,23 @@ def summarize_relevance(
         confident_rows.append(feature_share_rows[feature_share_rows.index.isin(confident_ids)])
         category_parts.append(_category_per_jet(tracks, track_share, jet_of_track))
 
-    num_jets, feature_share, rank_share = {}, {}, {}
+    num_jets, feature_share, positive_share, net_share, net_error, rank_share = {}, {}, {}, {}, {}, {}
     for label, name in CLASS_NAMES.items():
-        num_jets[name] = int((labels.to_numpy() == label).sum())
-        feature_share[name] = share_sum[label] / num_jets[name] if num_jets[name] else np.zeros(num_features)
+        count = num_jets[name] = int((labels.to_numpy() == label).sum())
+        feature_share[name] = share_sum[label] / max(count, 1)
+        positive_share[name] = positive_sum[label] / max(count, 1)
+        net_share[name] = net_sum[label] / max(count, 1)
+        variance = (net_square_sum[label] - count * net_share[name] ** 2) / max(count - 1, 1)
+        net_error[name] = (
+            np.sqrt(np.clip(variance, 0.0, None) / count) if count > 1 else np.zeros(num_features)
+        )
         rank_share[name] = _divide(*_same_length(rank_sum[label], jets_with_rank[label]))
     max_rank = max((len(share) for share in rank_share.values()), default=0)
     confident_share = (
         pd.concat(confident_rows) if confident_rows else pd.DataFrame(columns=range(num_features))
     )
     return RelevanceSummary(
-        feature_names=list(relevance_file.display_names),
+        feature_names=feature_names,
         target=str(relevance_file.meta.get("target", "H")),
         ranked_by=ranked_by,
         category_share=_category_share(category_parts, labels),
@@ -131,6 +157,9 @@ def summarize_relevance(
         confident_share=confident_share.reindex(confident_ids).fillna(0).to_numpy(dtype=float),
         num_jets=num_jets,
         feature_share=feature_share,
+        feature_positive_share=positive_share,
+        feature_net_share=net_share,
+        feature_net_error=net_error,
         rank_share={name: np.pad(share, (0, max_rank - len(share))) for name, share in rank_share.items()},
         rank_jets={
             name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
@@ -138,6 +167,15 @@ def summarize_relevance(
         },
         top_feature_count={CLASS_NAMES[label]: count for label, count in top_feature_count.items()},
     )
+
+
+def _merged_features(names: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct names in schema order, and the ``[len(names), num_distinct]`` 0/1 matrix that adds the
+    columns of repeated inputs."""
+    distinct = list(dict.fromkeys(names))
+    merge = np.zeros((len(names), len(distinct)))
+    merge[np.arange(len(names)), [distinct.index(name) for name in names]] = 1.0
+    return distinct, merge
 
 
 def _showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:

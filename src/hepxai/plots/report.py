@@ -35,7 +35,8 @@ OPEN_JETS = 3  # jet sections open (and 3D graphs drawn) when the report loads
 TABLE_ROWS = 1000
 
 _SUMMARY_CAPTIONS = {
-    "feature_share": "Mean share of each jet's |relevance| per feature, H→bb against QCD jets.",
+    "feature_share": "Mean share of each jet's |relevance| per feature, for (right) and against (left) the "
+    "explained logit, with the net share ± standard error; H→bb against QCD jets.",
     "rank_share": "Mean share of each jet's |relevance| on the track of each pT rank (1 = hardest).",
     "category_share": "Relevance share of muon, electron and b-hadron tracks against their track share.",
     "top_feature": "How often a feature is a track's most relevant one.",

@@ -22,36 +22,50 @@ MIN_FEATURE_SHARE = 0.005  # features below this share in both classes are left 
 
 
 def feature_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> Figure:
-    """Mean share of a jet's |relevance| carried by each feature, for H→bb and QCD jets, largest first.
+    """Share of a jet's |relevance| carried by each feature, split by sign, for H→bb and QCD jets.
 
-    Features below :data:`MIN_FEATURE_SHARE` in both classes are left out; the axis label says how many.
+    For each class, the bar right of 0 is the mean share of relevance pushing the explained logit up, the
+    bar left of 0 the share pushing it down (together: the feature's |R| share), and the diamond the net share
+    (ΣR / Σ|R|) with its standard error over jets: a feature can take much of |R| and cancel to nothing.
+    Features are ordered by their largest |R| share; those below :data:`MIN_FEATURE_SHARE` in both classes
+    are left out and counted.
     """
     largest = np.max(np.stack(list(summary.feature_share.values())), axis=0)
     order = np.argsort(-largest, kind="stable")
     order = order[largest[order] >= MIN_FEATURE_SHARE]
     if ax is None:
-        _, ax = new_figure(9.0, 2.5 + 0.3 * max(len(order), 4))
+        _, ax = new_figure(9.0, 2.5 + 0.4 * max(len(order), 4))
     with plot_style():
         rows = np.arange(len(order))
         height = 0.4
-        for offset, (name, share) in zip(
-            (-height / 2, height / 2), summary.feature_share.items(), strict=True
-        ):
-            ax.barh(
+        for offset, name in zip((-height / 2, height / 2), summary.feature_share, strict=True):
+            positive = 100 * summary.feature_positive_share[name][order]
+            negative = 100 * summary.feature_share[name][order] - positive
+            color = CLASS_COLORS[name]
+            ax.barh(rows + offset, positive, height=height, color=color, label=_class_label(summary, name))
+            ax.barh(rows + offset, -negative, height=height, color=color, alpha=0.4)
+            ax.errorbar(
+                100 * summary.feature_net_share[name][order],
                 rows + offset,
-                100 * share[order],
-                height=height,
-                color=CLASS_COLORS[name],
-                label=_class_label(summary, name),
+                xerr=100 * summary.feature_net_error[name][order],
+                fmt="D",
+                ms=5,
+                color="black",
+                mfc=color,
+                lw=1.2,
+                label=f"{name}: net ΣR / Σ|R| ± s.e.",
             )
+        ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(rows, [summary.feature_names[i] for i in order], fontsize=10)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.tick_params(axis="y", which="both", left=False, right=False)
         dropped = len(summary.feature_names) - len(order)
         note = f"\n({dropped} features below {100 * MIN_FEATURE_SHARE:.1f}% not shown)" if dropped else ""
-        ax.set_xlabel(f"mean share of the jet's |relevance| for logit {summary.target} [%]{note}")
-        ax.legend(loc="lower right", frameon=True)
-        ax.set_title("Which features the model uses", loc="left")
+        ax.set_xlabel(
+            f"share of the jet's |relevance| [%]: ← against, for → logit {summary.target}{note}", loc="center"
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=10)
+        ax.set_title("Which features the model uses, and in which direction", loc="left")
     return ax.figure
 
 
