@@ -380,6 +380,7 @@ def _deletion_curve(
 def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> list[Path]:
     """Write ``table.csv``, ``table.md``, ``deletion_curves.csv`` and ``deletion.png`` to ``out_dir``."""
     from hepxai.plots.deletion import plot_deletion_curves
+    from hepxai.plots.style import FIGURE_DPI
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / name for name in ("table.csv", "table.md", "deletion_curves.csv", "deletion.png")]
@@ -388,7 +389,7 @@ def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> 
     curves = pd.DataFrame({name: drop.numpy() for name, drop in result.deletion_curves.items()})
     curves.index.name = "tracks_removed"
     curves.to_csv(paths[2], float_format="%.5f")
-    plot_deletion_curves(result.deletion_curves).savefig(paths[3], dpi=110, bbox_inches="tight")
+    plot_deletion_curves(result.deletion_curves).savefig(paths[3], dpi=FIGURE_DPI, bbox_inches="tight")
     return paths
 
 

@@ -28,9 +28,10 @@ from hepxai.metrics.classification import (
 )
 from hepxai.models.registry import GraphModel
 from hepxai.plots.classification import mass_sculpting_figure, roc_figure
+from hepxai.plots.style import FIGURE_DPI
 
 log = logging.getLogger(__name__)
-_PNG = {"dpi": 150, "bbox_inches": "tight"}
+_PNG = {"dpi": FIGURE_DPI, "bbox_inches": "tight"}
 
 
 @torch.no_grad()

@@ -6,6 +6,7 @@ import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.text import Text
 from mpl_toolkits.mplot3d.art3d import Path3DCollection
+from PIL import Image
 
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import read_relevance_file
@@ -66,6 +67,8 @@ def test_heatmap_signed(cms, tmp_path):
     paths = save_figure(figure, tmp_path / "heatmap")
     assert [p.suffix for p in paths] == [".png", ".pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(paths[0]) as png:
+        assert min(png.info["dpi"]) >= 149.9  # print resolution
     assert paths[1].read_bytes()[:5] == b"%PDF-"
 
 

@@ -27,7 +27,7 @@ from hepxai.metrics.classification import rejection_text
 from hepxai.plots.gallery import summary_figures
 from hepxai.plots.heatmap import relevance_heatmap
 from hepxai.plots.jet_graph import jet_graph_plotly
-from hepxai.plots.style import plot_style
+from hepxai.plots.style import FIGURE_DPI, plot_style
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +122,10 @@ openJet(location.hash);
 """
 
 
-def _png(figure: Figure, dpi: int) -> str:
+def _png(figure: Figure) -> str:
     buffer = io.BytesIO()
     with plot_style():
-        figure.savefig(buffer, format="png", dpi=dpi)
+        figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -303,14 +303,14 @@ def write_report(
     summary = summarize_relevance(relevance_file, top_confident=top_confident)
     figures = "".join(
         f'<figure><img class="summary-plot zoomable" id="summary-{name}" alt="{name}" '
-        f'src="data:image/png;base64,{_png(figure, 100)}">'
+        f'src="data:image/png;base64,{_png(figure)}">'
         f"<figcaption>{_SUMMARY_CAPTIONS[name]}</figcaption></figure>"
         for name, figure in summary_figures(summary).items()
     )
     sections = []
     for index, jet_id in enumerate(tqdm(jet_ids, desc="jets", unit="jet", leave=False, disable=not progress)):
         jet = jet_relevance(relevance_file, jet_id)
-        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude), 90)
+        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude))
         graph = jet_graph_plotly(jet, edge_threshold=edge_threshold).to_json().replace("</", "<\\/")
         sections.append(
             f'<details class="jet" id="jet-{jet_id}"{" open" if index < OPEN_JETS else ""}>'
