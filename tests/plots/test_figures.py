@@ -109,6 +109,9 @@ def test_jet_graph_edges_and_markers(cms):
     np.testing.assert_allclose(
         coloured.get_array(), 100 * jet.edge_significance[jet.significant_edges()]
     )  # a colour scale, not a cut
+    assert coloured.norm.vmin == 0  # from 0: close significances look close
+    assert coloured.norm.vmax == pytest.approx(100 * jet.edge_significance.max())
+    assert "1/E" in texts(figure)  # the uniform significance marked on the colour bar
     drawn = texts(figure)
     assert jet.title in drawn
     assert "$p_T$ [GeV]" in ax.get_zlabel()
@@ -149,6 +152,11 @@ def test_plotly_graph(cms):
     figure = jet_graph_plotly(jet)
     names = [trace.name for trace in figure.data]
     assert "most significant edges" in names
+    swatch = [t for t in figure.data if t.name == "most significant edges" and t.showlegend is not False]
+    assert len(swatch) == 1  # the legend shows one plain colour, not the black of a colour-array line
+    assert isinstance(swatch[0].line.color, str)
+    scale = next(t for t in figure.data if t.name == "most significant edges" and t.showlegend is False).line
+    assert scale.cmin == 0
     assert "other edges" in names
     markers = [t for t in figure.data if t.mode == "markers+text"]
     assert sum(len(t.x) for t in markers) == jet.num_tracks
