@@ -194,6 +194,8 @@ def test_summary_plots(cms, name):
         assert "borderline" in drawn
     if name == "rank_share":  # the panel of jet counts per rank
         assert "jets" in drawn.splitlines()
+        assert "no preference (1/N of the jet's |R|)" in drawn
+        assert "relative to an even split" in drawn
     if name in ("feature_share", "rank_share", "top_feature"):
         assert "H→bb (4 jets)" in drawn
         assert "QCD (4 jets)" in drawn

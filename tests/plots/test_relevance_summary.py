@@ -42,6 +42,9 @@ def test_hand_computed_summary(tiny_relevance_file, chunk_size):
     np.testing.assert_allclose(summary.feature_net_share["QCD"], [0.0, 1.0])
     np.testing.assert_array_equal(summary.feature_net_error["H→bb"], [0.0, 0.0])  # one jet: no spread
     np.testing.assert_allclose(summary.rank_share["QCD"], [1.0, 0.0])
+    # over an even split (share × tracks): jet 0's tracks hold 4/8 each of 2; jet 1's one track all of 1
+    np.testing.assert_allclose(summary.rank_enrichment["H→bb"], [1.0, 1.0])
+    np.testing.assert_allclose(summary.rank_enrichment["QCD"], [1.0, 0.0])
     assert summary.ranked_by == "track pT"
     # most relevant feature: jet 0 track 0 -> a, track 1 -> b; jet 1 track 0 -> b
     np.testing.assert_array_equal(summary.top_feature_count["H→bb"], [1, 1])
@@ -114,3 +117,24 @@ def test_repeated_inputs_are_one_feature_whose_shares_add(tmp_path):
     np.testing.assert_allclose(summary.feature_net_error["H→bb"], [1.25 / 2, 0.75 / 2])
     np.testing.assert_allclose(summary.feature_positive_share["H→bb"], [0.75 / 2, 0.5 / 2])
     np.testing.assert_allclose(summary.confident_share, [[0.75, 0.25], [0.5, 0.5]])  # confident, borderline
+
+
+def test_rank_enrichment_over_an_even_split_with_its_standard_error(tmp_path):
+    """Jet 0: the harder of two tracks holds 3/4 of |R|; jet 1: one track."""
+    path = tmp_path / "ranks.h5"
+    jets = pd.DataFrame({"jet_id": [0, 1], "label": [1, 1], "prob_H": [0.9, 0.8]})
+    tracks = pd.DataFrame(
+        {
+            "jet_id": [0, 0, 1],
+            "track": [0, 1, 0],
+            "relevance_0": [1.0, -3.0, 2.0],
+            "track_pt": [1.0, 9.0, 5.0],
+        }
+    )
+    with RelevanceWriter(path, ["a"], ["a"], {"target": "H"}) as writer:
+        writer.append(jets=jets, tracks=tracks)
+    summary = summarize_relevance(read_relevance_file(path), top_confident=1)
+    # rank 1: jet 0 3/4 × 2 = 1.5, jet 1 1 × 1 = 1: mean 1.25, standard error |1.5 - 1| / 2; rank 2: one jet
+    np.testing.assert_allclose(summary.rank_enrichment["H→bb"], [1.25, 0.5])
+    np.testing.assert_allclose(summary.rank_enrichment_error["H→bb"], [0.25, 0.0])
+    np.testing.assert_array_equal(summary.rank_jets["H→bb"], [2, 1])

@@ -37,6 +37,9 @@ class RelevanceSummary:
     rank_share: dict[str, np.ndarray]  # class -> [max_rank] mean share on the track of that rank, over
     # the jets that have one
     rank_jets: dict[str, np.ndarray]  # class -> [max_rank] jets that have a track of that rank
+    rank_enrichment: dict[str, np.ndarray]  # class -> [max_rank] mean of share × the jet's track count: the
+    # track's relevance over the uniform 1/N, over the jets that have one (1: no preference)
+    rank_enrichment_error: dict[str, np.ndarray]  # class -> [max_rank] its standard error over those jets
     ranked_by: str  # "track pT" (rank 1 = hardest) or "track position"
     category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share and their standard
     # errors relevance_share_error, track_share_error (0 for one jet); may be empty
@@ -84,6 +87,8 @@ def summarize_relevance(
     net_square_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
     rank_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     jets_with_rank = {label: np.zeros(0, dtype=np.int64) for label in CLASS_NAMES}
+    enrichment_sum = {label: np.zeros(0) for label in CLASS_NAMES}
+    enrichment_square_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     top_feature_count = {label: np.zeros(num_features, dtype=np.int64) for label in CLASS_NAMES}
     confident_rows, category_parts = [], []
 
@@ -98,6 +103,7 @@ def summarize_relevance(
         jet_of_track = tracks["jet_id"].to_numpy()
         jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
         track_share = _divide(track_total, jet_total)
+        enrichment = track_share * pd.Series(jet_of_track).groupby(jet_of_track).transform("size").to_numpy()
         jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
         jet_norm = jet_feature.sum(axis=1).replace(0.0, np.inf)
         feature_share_rows = jet_feature.div(jet_norm, axis=0)
@@ -123,12 +129,18 @@ def summarize_relevance(
                 rank_sum[label], np.bincount(rank[track_mask] - 1, track_share[track_mask])
             )
             jets_with_rank[label] = _add(jets_with_rank[label], np.bincount(rank[track_mask] - 1))
+            ranked = rank[track_mask] - 1, enrichment[track_mask]
+            enrichment_sum[label] = _add(enrichment_sum[label], np.bincount(ranked[0], ranked[1]))
+            enrichment_square_sum[label] = _add(
+                enrichment_square_sum[label], np.bincount(ranked[0], ranked[1] ** 2)
+            )
             counted = track_mask & (track_total > 0)
             top_feature_count[label] += np.bincount(top_feature[counted], minlength=num_features)
         confident_rows.append(feature_share_rows[feature_share_rows.index.isin(confident_ids)])
         category_parts.append(_category_per_jet(tracks, track_share, jet_of_track))
 
     num_jets, feature_share, positive_share, net_share, net_error, rank_share = {}, {}, {}, {}, {}, {}
+    enrichment_mean, enrichment_error = {}, {}
     for label, name in CLASS_NAMES.items():
         count = num_jets[name] = int((labels.to_numpy() == label).sum())
         feature_share[name] = share_sum[label] / max(count, 1)
@@ -139,6 +151,11 @@ def summarize_relevance(
             np.sqrt(np.clip(variance, 0.0, None) / count) if count > 1 else np.zeros(num_features)
         )
         rank_share[name] = _divide(*_same_length(rank_sum[label], jets_with_rank[label]))
+        counts = jets_with_rank[label].astype(float)
+        enrichment_mean[name] = _divide(enrichment_sum[label], counts)
+        square_mean = _divide(enrichment_square_sum[label], counts)
+        variance = (square_mean - enrichment_mean[name] ** 2) * _divide(counts, counts - 1)
+        enrichment_error[name] = np.sqrt(_divide(np.clip(variance, 0.0, None), counts))
     max_rank = max((len(share) for share in rank_share.values()), default=0)
     confident_share = (
         pd.concat(confident_rows) if confident_rows else pd.DataFrame(columns=range(num_features))
@@ -161,6 +178,10 @@ def summarize_relevance(
         feature_net_share=net_share,
         feature_net_error=net_error,
         rank_share={name: np.pad(share, (0, max_rank - len(share))) for name, share in rank_share.items()},
+        rank_enrichment={name: np.pad(v, (0, max_rank - len(v))) for name, v in enrichment_mean.items()},
+        rank_enrichment_error={
+            name: np.pad(v, (0, max_rank - len(v))) for name, v in enrichment_error.items()
+        },
         rank_jets={
             name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
             for label, name in CLASS_NAMES.items()

@@ -37,7 +37,8 @@ TABLE_ROWS = 1000
 _SUMMARY_CAPTIONS = {
     "feature_share": "Mean share of each jet's |relevance| per feature, for (right) and against (left) the "
     "explained logit, with the net share ± standard error; H→bb against QCD jets.",
-    "rank_share": "Mean share of each jet's |relevance| on the track of each pT rank (1 = hardest).",
+    "rank_share": "Relevance of the track of each pT rank (1 = hardest) over an even split of the jet's "
+    "|relevance| (1: no preference), with its standard error.",
     "category_share": "Relevance share of muon, electron and b-hadron tracks against their track share.",
     "top_feature": "How often a feature is a track's most relevant one.",
     "confident_jets": "Feature shares of the jets the model is most confident are H.",

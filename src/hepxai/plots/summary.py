@@ -73,44 +73,58 @@ MIN_RANK_JETS = 5  # ranks held by fewer jets of a class end its curve
 
 
 def rank_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> Figure:
-    """Mean share of a jet's |relevance| on its hardest, second hardest, ... track, with its standard error.
+    """How much more relevance the hardest, second hardest, ... track holds than an even split would give it.
 
-    A class's curve stops where fewer than :data:`MIN_RANK_JETS` of its jets (all of them, if it has fewer)
-    have a track of that rank; the lower panel shows how many do.
+    A jet of N tracks would give each 1/N of its |relevance| if the model had no preference; the curve is the
+    mean over jets of the track's share × N (1: no preference), with its standard error as a band, so the
+    plot shows the model's preference rather than the 1/N that any jet's share falls with. A class's curve
+    stops where fewer than :data:`MIN_RANK_JETS` of its jets (all of them, if it has fewer) have a track of
+    that rank; the lower panel shows how many do.
     """
     if ax is None:
         _, ax = new_figure(9.0, 7.5)
+    by_pt = summary.ranked_by == "track pT"
     with plot_style():
         counts_ax = ax.inset_axes([0.0, -0.3, 1.0, 0.22], sharex=ax)
-        for name, share in summary.rank_share.items():
+        for name, enrichment in summary.rank_enrichment.items():
             jets = summary.rank_jets[name]
             if not summary.num_jets[name]:
                 continue
             shown = np.flatnonzero(jets >= min(MIN_RANK_JETS, summary.num_jets[name]))
-            ranks = np.arange(1, len(share) + 1)
+            ranks = np.arange(1, len(enrichment) + 1)[shown]
+            error = summary.rank_enrichment_error[name][shown]
+            color = CLASS_COLORS[name]
             ax.step(
-                ranks[shown],
-                100 * share[shown],
-                where="mid",
-                color=CLASS_COLORS[name],
-                lw=2,
-                label=_class_label(summary, name),
+                ranks, enrichment[shown], where="mid", color=color, lw=2, label=_class_label(summary, name)
             )
-            counts_ax.step(ranks, jets, where="mid", color=CLASS_COLORS[name], lw=1.5)
-        what = "track $p_T$ rank (1 = highest $p_T$)" if summary.ranked_by == "track pT" else "track position"
-        counts_ax.set_xlabel(what)
+            ax.fill_between(
+                ranks,
+                enrichment[shown] - error,
+                enrichment[shown] + error,
+                step="mid",
+                color=color,
+                alpha=0.25,
+                lw=0,
+            )
+            counts_ax.step(np.arange(1, len(jets) + 1), jets, where="mid", color=color, lw=1.5)
+        ax.axhline(1, color="black", ls="--", lw=1, label="no preference (1/N of the jet's |R|)")
+        counts_ax.set_xlabel("track $p_T$ rank (1 = highest $p_T$)" if by_pt else "track position")
         counts_ax.set_ylabel("jets", fontsize=11)
         counts_ax.set_yscale("log")
         counts_ax.axhline(MIN_RANK_JETS, color="grey", ls=":", lw=1)
         ax.tick_params(labelbottom=False)
-        ax.set_ylabel("mean share of the jet's |relevance| [%]")
+        ax.set_ylabel("track's share of |R| × tracks in the jet")
         ax.set_xlim(0.5, None)
         ax.set_ylim(0, None)
-        ax.legend(frameon=True, title=f"curves end below {MIN_RANK_JETS} jets", title_fontsize=10)
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+            title=f"bands: standard error\ncurves end below {MIN_RANK_JETS} jets",
+            title_fontsize=10,
+        )
         ax.set_title(
-            "Relevance versus track $p_T$"
-            if summary.ranked_by == "track pT"
-            else "Relevance versus track position",
+            f"Relevance per track {'by $p_T$ rank' if by_pt else 'by position'}, relative to an even split",
             loc="left",
         )
     return ax.figure
