@@ -12,8 +12,9 @@ from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import read_relevance_file
 from hepxai.explain.relevance_summary import summarize_relevance
 from hepxai.plots.gallery import SUMMARY_PLOTS, write_plots
-from hepxai.plots.heatmap import MIN_ROW_SHARE, relevance_heatmap
+from hepxai.plots.heatmap import merged_relevance, relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph, jet_graph_plotly
+from hepxai.plots.labels import feature_label, grouped_order
 from hepxai.plots.style import save_figure
 from hepxai.plots.summary import category_share_plot, feature_share_plot, top_feature_plot
 
@@ -51,19 +52,23 @@ def test_heatmap_signed(cms, tmp_path):
     drawn = texts(figure)
     assert jet.title in drawn  # the jet, then the logit explained, ΣR and what was absorbed
     assert "ΣR = " in jet.title
-    for name in ("trackBTag_Sip3dSig", "track_isMu", "track_pt (2)", "track_dlambdadz (2)"):
-        assert name in drawn
-    # Rows by decreasing share of the jet's |R|, the smallest left out and counted.
-    share = np.abs(jet.relevance).sum(axis=0) / np.abs(jet.relevance).sum()
-    rows = [i for i in np.argsort(-share, kind="stable") if share[i] >= MIN_ROW_SHARE]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [cms.display_names[i] for i in rows]
+    # One row per distinct input, physics names, grouped by category; repeated inputs' relevance added.
+    names = list(dict.fromkeys(cms.feature_names))
+    rows = grouped_order(names)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [feature_label(names[i]) for i in rows]
+    assert len(labels) == 45  # 48 CMS inputs, 3 repeated
+    assert labels[0] == "track pT"
+    assert "3D signed IP significance" in labels
+    assert not any("(2)" in label or (label.startswith("track") and "_" in label) for label in labels)
+    merged = np.stack([jet.relevance[:, np.array(cms.feature_names) == names[i]].sum(axis=1) for i in rows])
     assert [t.get_text() for t in ax.get_xticklabels()] == jet.track_labels()
     assert "track $p_T$ [GeV]" in drawn
     assert "μ: muon, e: electron" in drawn
     image = ax.images[0]
-    np.testing.assert_allclose(image.get_array(), jet.relevance.T[rows])
+    np.testing.assert_allclose(image.get_array(), merged)
     assert image.norm.vmin == -image.norm.vmax  # centred on 0
-    assert image.norm.vmax == pytest.approx(np.percentile(np.abs(jet.relevance.T[rows]), 99))
+    assert image.norm.vmax == pytest.approx(np.percentile(np.abs(merged), 99))
     paths = save_figure(figure, tmp_path / "heatmap")
     assert [p.suffix for p in paths] == [".png", ".pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -72,19 +77,23 @@ def test_heatmap_signed(cms, tmp_path):
     assert paths[1].read_bytes()[:5] == b"%PDF-"
 
 
-def test_heatmap_drops_empty_rows_and_takes_a_common_scale(cms):
+def test_heatmap_by_share_drops_empty_rows_and_jets_share_one_scale(cms):
     jet = jet_relevance(cms, 1)
     relevance = jet.relevance.copy()
-    relevance[:, 5:] = 0.0  # only five features carry relevance
+    relevance[:, 5:] = 0.0  # only five features carry relevance (track_pt and track_ptrel repeat later)
     empty = dataclasses.replace(jet, relevance=relevance)
-    figure = relevance_heatmap(empty, limit=2.0)
+    figure = relevance_heatmap(empty, by_share=True)
     ax = figure.axes[0]
     assert len(ax.get_yticklabels()) == 5
-    assert f"{len(cms.display_names) - 5} features with < 0.2% of |R| not shown" in texts(figure)
-    assert ax.images[0].norm.vmax == 2.0
-    assert len(relevance_heatmap(empty, all_features=True).axes[0].get_yticklabels()) == len(
-        cms.display_names
-    )
+    assert "40 features with < 0.2% of |R| not shown" in texts(figure)
+    fixed = relevance_heatmap(empty, limit=2.0).axes[0]  # the fixed order keeps every row
+    assert len(fixed.get_yticklabels()) == 45
+    assert fixed.images[0].norm.vmax == 2.0
+    other = jet_relevance(cms, 2)
+    limit = shared_limit([jet, other])
+    both = np.r_[np.abs(merged_relevance(jet)[1]).ravel(), np.abs(merged_relevance(other)[1]).ravel()]
+    assert limit == pytest.approx(np.percentile(both, 99))
+    assert relevance_heatmap(other, limit=limit).axes[0].images[0].norm.vmax == limit
 
 
 def test_heatmap_magnitude_and_without_pt(sanity):
@@ -180,7 +189,7 @@ def test_summary_plots(cms, name):
     if name == "feature_share":  # largest first; features below 0.5% in both classes are counted
         largest = np.max(np.stack(list(summary.feature_share.values())), axis=0)
         shown = [summary.feature_names[i] for i in np.argsort(-largest, kind="stable") if largest[i] >= 0.005]
-        assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == shown
+        assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == [feature_label(n) for n in shown]
         order = [summary.feature_names.index(name) for name in shown]
         widths = np.array([bar.get_width() for bar in figure.axes[0].patches[: 2 * len(order)]])
         # H→bb: the bars right and left of 0 span the feature's |R| share

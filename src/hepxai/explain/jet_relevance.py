@@ -23,7 +23,7 @@ class JetRelevance:
     label: int | None  # 1 = H, 0 = QCD, None if unknown
     prob_h: float | None  # the model's P(H)
     target: str  # what was explained ("H", "QCD", "H-QCD")
-    feature_names: list[str]  # [num_features] display names, schema order
+    feature_names: list[str]  # [num_features] input names in schema order (repeated inputs repeat)
     relevance: np.ndarray  # [num_tracks, num_features]
     track: np.ndarray  # [num_tracks] position of each track in the jet
     pt: np.ndarray | None  # [num_tracks] track pT in GeV
@@ -145,7 +145,7 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
         label=int(row["label"]) if "label" in row and row["label"] >= 0 else None,
         prob_h=float(row["prob_H"]) if "prob_H" in row else None,
         target=str(relevance_file.meta.get("target", "H")),
-        feature_names=list(relevance_file.display_names),
+        feature_names=list(relevance_file.feature_names),
         relevance=tracks[relevance_file.relevance_columns].to_numpy(dtype=float),
         track=position,
         pt=column("track_pt"),

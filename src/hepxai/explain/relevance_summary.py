@@ -79,7 +79,7 @@ def summarize_relevance(
     confident, groups = _showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
     ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
-    feature_names, merge = _merged_features(relevance_file.feature_names)
+    feature_names, merge = merge_repeated_features(relevance_file.feature_names)
     num_features = len(feature_names)
     share_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
     positive_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
@@ -190,7 +190,7 @@ def summarize_relevance(
     )
 
 
-def _merged_features(names: Sequence[str]) -> tuple[list[str], np.ndarray]:
+def merge_repeated_features(names: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """The distinct names in schema order, and the ``[len(names), num_distinct]`` 0/1 matrix that adds the
     columns of repeated inputs."""
     distinct = list(dict.fromkeys(names))
@@ -239,7 +239,7 @@ def jet_overview(
         sums.append(tracks[relevance_file.relevance_columns].abs().groupby(tracks["jet_id"]).sum())
         counts.append(tracks.groupby("jet_id").size())
     per_jet = pd.concat(sums) if sums else pd.DataFrame(columns=relevance_file.relevance_columns)
-    names = np.asarray(relevance_file.display_names)
+    names = np.asarray(relevance_file.feature_names)
     top = pd.Series(
         names[np.argmax(per_jet.to_numpy(), axis=1)] if len(per_jet) else [],
         index=per_jet.index,

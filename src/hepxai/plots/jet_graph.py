@@ -18,6 +18,8 @@ from matplotlib.lines import Line2D
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
 from hepxai.explain.jet_relevance import JetRelevance
+from hepxai.plots.heatmap import merged_relevance
+from hepxai.plots.labels import feature_label
 from hepxai.plots.style import new_figure, plot_style
 
 B_HADRON_COLOR = "#f89c20"
@@ -265,7 +267,8 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         )
         # a line coloured along its points shows a black legend swatch: the legend gets one of the top colour
         lines(np.full((1, 2, 3), np.nan), "most significant edges", {"color": EDGE_COLORS[-1], "width": 6})
-    top_feature = np.asarray(jet.feature_names)[np.argmax(np.abs(jet.relevance), axis=1)]
+    names, relevance = merged_relevance(jet)
+    top_feature = [feature_label(names[i]) for i in np.argmax(np.abs(relevance), axis=1)]
     signed = _signed_relevance(jet)
     hover = [
         f"track {t}<br>ΣR = {r:+.3g}, ‖R‖ = {n:.3g}<br>top feature: {f}"

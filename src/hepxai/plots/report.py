@@ -25,8 +25,9 @@ from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
 from hepxai.metrics.classification import rejection_text
 from hepxai.plots.gallery import summary_figures
-from hepxai.plots.heatmap import relevance_heatmap
+from hepxai.plots.heatmap import relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph_plotly
+from hepxai.plots.labels import feature_label
 from hepxai.plots.style import FIGURE_DPI, plot_style
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,8 @@ def _jet_table(relevance_file: RelevanceFile, drawn: set[int]) -> str:
                 text = {1: "H", 0: "QCD"}.get(int(value), "?")
             elif column == "prob_H":
                 text = _probability(float(value))
+            elif column == "top_feature":
+                text = html.escape(feature_label(str(value)))
             elif isinstance(value, float):
                 text = f"{value:.4g}"
             else:
@@ -281,6 +284,7 @@ def write_report(
     jet_ids: Sequence[int],
     top_confident: int = 10,
     magnitude: bool = False,
+    per_jet: bool = False,
     edge_threshold: float | None = None,
     evaluation: str | Path | None = None,
     title: str = "Relevance report",
@@ -294,6 +298,7 @@ def write_report(
         jet_ids: The jets that get a section with heatmap and 3D graph, in this order.
         top_confident: Jets in the "most confidently H" summary.
         magnitude: Heatmaps of ``|R|`` instead of signed relevance.
+        per_jet: Heatmaps with each jet's own colour scale and rows by its share of ``|R|``.
         edge_threshold: Edge significance above which an edge is coloured; default: each jet's top 2%.
         evaluation: An ``hepxai evaluate`` folder (``metrics.yaml``, ``roc.png``, ``mass_sculpting.png``),
             shown first.
@@ -309,9 +314,11 @@ def write_report(
         for name, figure in summary_figures(summary).items()
     )
     sections = []
-    for index, jet_id in enumerate(tqdm(jet_ids, desc="jets", unit="jet", leave=False, disable=not progress)):
-        jet = jet_relevance(relevance_file, jet_id)
-        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude))
+    jets = [jet_relevance(relevance_file, jet_id) for jet_id in jet_ids]
+    limit = None if per_jet else shared_limit(jets)
+    for index, jet in enumerate(tqdm(jets, desc="jets", unit="jet", leave=False, disable=not progress)):
+        jet_id = jet.jet_id
+        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude, limit=limit, by_share=per_jet))
         graph = jet_graph_plotly(jet, edge_threshold=edge_threshold).to_json().replace("</", "<\\/")
         sections.append(
             f'<details class="jet" id="jet-{jet_id}"{" open" if index < OPEN_JETS else ""}>'

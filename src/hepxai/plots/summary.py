@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hepxai.explain.relevance_summary import RelevanceSummary
+from hepxai.plots.labels import feature_label
 from hepxai.plots.style import CLASS_COLORS, new_figure, plot_style
 
 
@@ -56,7 +57,7 @@ def feature_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> 
                 label=f"{name}: net ΣR / Σ|R| ± s.e.",
             )
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(rows, [summary.feature_names[i] for i in order], fontsize=10)
+        ax.set_yticks(rows, [feature_label(summary.feature_names[i]) for i in order], fontsize=10)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.tick_params(axis="y", which="both", left=False, right=False)
         dropped = len(summary.feature_names) - len(order)
@@ -217,7 +218,7 @@ def top_feature_plot(summary: RelevanceSummary, *, ax: Axes | None = None, num_f
                 color=CLASS_COLORS[name],
                 label=_class_label(summary, name),
             )
-        ax.set_yticks(rows, [summary.feature_names[i] for i in order], fontsize=10)
+        ax.set_yticks(rows, [feature_label(summary.feature_names[i]) for i in order], fontsize=10)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.tick_params(axis="y", which="both", left=False, right=False)
         ax.set_xlabel("tracks whose most relevant feature it is [%]")
@@ -244,7 +245,7 @@ def confident_jets_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
         image = ax.imshow(100 * share[:, rows].T, aspect="auto", interpolation="nearest", cmap="Reds", vmin=0)
         ax.minorticks_off()
         ax.tick_params(top=False, right=False)
-        ax.set_yticks(range(len(rows)), [summary.feature_names[i] for i in rows], fontsize=9)
+        ax.set_yticks(range(len(rows)), [feature_label(summary.feature_names[i]) for i in rows], fontsize=9)
         truth = {1: "H", 0: "QCD"}
         ax.set_xticks(
             range(num_jets),
