@@ -138,3 +138,15 @@ def test_rank_enrichment_over_an_even_split_with_its_standard_error(tmp_path):
     np.testing.assert_allclose(summary.rank_enrichment["H→bb"], [1.25, 0.5])
     np.testing.assert_allclose(summary.rank_enrichment_error["H→bb"], [0.25, 0.0])
     np.testing.assert_array_equal(summary.rank_jets["H→bb"], [2, 1])
+
+
+def test_the_report_draws_every_jet_of_the_confident_view_and_the_surest_qcd_jets(cms_relevance_path):
+    from hepxai.pipeline import showcase_jets
+
+    relevance_file = read_relevance_file(cms_relevance_path)
+    jet_ids = showcase_jets(relevance_file, 2)
+    summary = summarize_relevance(relevance_file, top_confident=2)
+    assert "borderline" in summary.confident_group
+    assert set(summary.confident_jet_ids) <= set(jet_ids)  # confident, borderline, misclassified
+    assert set(relevance_file.jets.nsmallest(2, "prob_H")["jet_id"]) <= set(jet_ids)
+    assert len(jet_ids) == len(set(jet_ids))

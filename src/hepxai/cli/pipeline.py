@@ -299,15 +299,29 @@ def run_sanity_plot(args: argparse.Namespace) -> int:
     arguments.require_existing("relevance file", [args.out / "relevance.h5"])
 
     from hepxai.explain.relevance_file import read_relevance_file
-    from hepxai.pipeline import most_confident
+    from hepxai.pipeline import showcase_jets
     from hepxai.plots.gallery import write_plots
     from hepxai.plots.report import write_report
 
     relevance = read_relevance_file(args.out / "relevance.h5")
-    jet_ids = most_confident(relevance, args.report_jets)
-    write_plots(relevance, args.out / "plots", jet_ids=jet_ids, formats=("png",), progress=args.progress)
+    jet_ids = showcase_jets(relevance, args.report_jets)
+    write_plots(
+        relevance,
+        args.out / "plots",
+        jet_ids=jet_ids,
+        top_confident=args.report_jets,
+        formats=("png",),
+        progress=args.progress,
+    )
     report_path, title = args.out / "report.html", "hepxai sanity check"
-    report = write_report(relevance, report_path, jet_ids=jet_ids, title=title, progress=args.progress)
+    report = write_report(
+        relevance,
+        report_path,
+        jet_ids=jet_ids,
+        top_confident=args.report_jets,
+        title=title,
+        progress=args.progress,
+    )
     print(report)  # noqa: T201
     return 0
 

@@ -76,7 +76,7 @@ def summarize_relevance(
     if jet_ids is not None:
         jets = jets[jets["jet_id"].isin(jet_ids)]
     labels = jets.set_index("jet_id")["label"] if "label" in jets else pd.Series(-1, index=jets["jet_id"])
-    confident, groups = _showcase(jets, top_confident)
+    confident, groups = showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
     ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
     feature_names, merge = merge_repeated_features(relevance_file.feature_names)
@@ -199,7 +199,7 @@ def merge_repeated_features(names: Sequence[str]) -> tuple[list[str], np.ndarray
     return distinct, merge
 
 
-def _showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:
+def showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:
     """The ``top_confident`` jets with the highest P(H), then up to half as many borderline jets (P(H) nearest
     0.5) and as many misclassified jets (the most confidently wrong), each jet once."""
     ranked = jets.sort_values("prob_H", ascending=False, kind="stable")
