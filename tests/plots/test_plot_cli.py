@@ -1,5 +1,9 @@
+import base64
+import gzip
+import io
 import re
 
+import plotly.offline
 import pytest
 import yaml
 from PIL import Image
@@ -92,6 +96,12 @@ def test_report_command_is_self_contained(cms_relevance_path, tmp_path, capsys):
     assert 'id="jet-2"' not in page
     assert 'id="jet-table"' in page
     assert page.count("<tr") == 1 + 8  # header + every jet of the file
+    # plotly.js travels gzipped, the images as 150 dpi PNGs
+    packed = re.search(r'<script type="application/gzip;base64" id="plotly-gz">([^<]+)</script>', page)[1]
+    assert gzip.decompress(base64.b64decode(packed)).decode() == plotly.offline.get_plotlyjs()
+    for image in re.findall(r'src="data:image/png;base64,([^"]+)"', page):
+        with Image.open(io.BytesIO(base64.b64decode(image))) as png:
+            assert min(png.info["dpi"]) >= 149.9
 
 
 def test_help_describes_outputs(capsys):

@@ -8,6 +8,7 @@ jets stays within the browser's limit of live WebGL contexts.
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import io
 import logging
@@ -18,6 +19,7 @@ from pathlib import Path
 import plotly.offline
 import yaml
 from matplotlib.figure import Figure
+from PIL import Image
 from tqdm import tqdm
 
 from hepxai.explain.jet_relevance import jet_relevance
@@ -99,12 +101,23 @@ function filterTable() {
     row.classList.toggle('hidden', hide); if (!hide) shown += 1; });
   document.getElementById('shown-rows').textContent = shown;
 }
+// plotly.js travels gzipped (a third of its size); the browser unpacks it once, before the first graph.
+const plotlyReady = (async () => {
+  const text = atob(document.getElementById('plotly-gz').textContent);
+  const packed = Uint8Array.from(text, c => c.charCodeAt(0));
+  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const script = document.createElement('script');
+  script.textContent = await new Response(stream).text();
+  document.head.appendChild(script);
+})();
 function showGraph(details) {
   const target = details.querySelector('.graph3d');
-  if (details.open) {
-    const figure = JSON.parse(document.getElementById(target.dataset.figure).textContent);
-    Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
-  } else { Plotly.purge(target); }
+  plotlyReady.then(() => {
+    if (details.open) {
+      const figure = JSON.parse(document.getElementById(target.dataset.figure).textContent);
+      Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
+    } else { Plotly.purge(target); }
+  });
 }
 function openJet(hash) {
   const details = hash && document.getElementById(hash.slice(1));
@@ -125,10 +138,15 @@ openJet(location.hash);
 
 
 def _png(figure: Figure) -> str:
+    """The figure as a base64 PNG of 256 colours: a third of the full-colour size, no visible difference for
+    maps, bars and text."""
     buffer = io.BytesIO()
     with plot_style():
         figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    with Image.open(buffer) as image:
+        packed = io.BytesIO()
+        image.convert("RGB").quantize(256).save(packed, format="png", optimize=True, dpi=image.info["dpi"])
+    return base64.b64encode(packed.getvalue()).decode("ascii")
 
 
 def _base64(path: Path) -> str:
@@ -333,7 +351,9 @@ def write_report(
     has_performance = evaluation is not None and (evaluation / "metrics.yaml").is_file()
     toc = [("performance", "Tagger performance")] if has_performance else []
     toc += [("summary", "Dataset summary"), ("jets", "Jets"), ("jet-sections", "Jets one by one")]
-    plotly_js = plotly.offline.get_plotlyjs()
+    plotly_js = base64.b64encode(gzip.compress(plotly.offline.get_plotlyjs().encode("utf-8"), 9)).decode(
+        "ascii"
+    )
     performance = (
         f'<h2 id="performance">Tagger performance</h2>{_performance(evaluation, len(relevance_file.jets))}'
         if has_performance
@@ -341,7 +361,8 @@ def write_report(
     )
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_STYLE}</style><script>{plotly_js}</script></head><body>"
+        f'<style>{_STYLE}</style><script type="application/gzip;base64" id="plotly-gz">{plotly_js}</script>'
+        "</head><body>"
         f"<h1>{html.escape(title)}</h1>{_header(relevance_file, summary.num_jets)}"
         '<nav class="toc">'
         + "".join(f'<a href="#{key}">{text}</a>' for key, text in toc)
@@ -358,8 +379,8 @@ def write_report(
         "against); orange rim: track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, "
         "squares electrons, in the PNGs as here.</p>"
         f"{''.join(sections)}"
-        f'<p class="note">This file embeds plotly.js ({len(plotly_js) / 1e6:.1f} MB) and every image so that '
-        "it opens offline; 3D graphs are drawn only while their section is open.</p>"
+        f'<p class="note">This file embeds plotly.js (gzipped, {len(plotly_js) / 1e6:.1f} MB) and every '
+        "image so that it opens offline; 3D graphs are drawn only while their section is open.</p>"
         f"<script>{_SCRIPT}</script></body></html>"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
