@@ -234,7 +234,9 @@ def _probability(p: float) -> str:
 
 def confident_jets_plot(summary: RelevanceSummary, *, ax: Axes | None = None) -> Figure:
     """Feature shares of the jets the model is most confident are Higgs (the seed's selected jets), then of
-    borderline and misclassified jets, for contrast. Rows: the features with the largest share over them."""
+    borderline and misclassified jets, for contrast. Rows: the features with the largest share over them. The
+    colour scale ends at the 98th percentile of the cells shown (an arrow marks larger ones), so one
+    dominant cell does not leave the others white."""
     num_jets = len(summary.confident_jet_ids)
     share = summary.confident_share
     largest = share.max(axis=0) if len(share) else np.zeros(len(summary.feature_names))
@@ -242,7 +244,11 @@ def confident_jets_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
     if ax is None:
         _, ax = new_figure(5.5 + 0.75 * num_jets, 3.5 + 0.3 * len(rows))
     with plot_style():
-        image = ax.imshow(100 * share[:, rows].T, aspect="auto", interpolation="nearest", cmap="Reds", vmin=0)
+        values = 100 * share[:, rows].T
+        limit = float(np.percentile(values, 98)) if values.size else 1.0
+        image = ax.imshow(
+            values, aspect="auto", interpolation="nearest", cmap="Reds", vmin=0, vmax=limit or 1.0
+        )
         ax.minorticks_off()
         ax.tick_params(top=False, right=False)
         ax.set_yticks(range(len(rows)), [feature_label(summary.feature_names[i]) for i in rows], fontsize=9)
@@ -255,7 +261,7 @@ def confident_jets_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
                     summary.confident_jet_ids, summary.confident_prob_h, summary.confident_labels, strict=True
                 )
             ],
-            fontsize=8,
+            fontsize=10,
         )
         groups = summary.confident_group
         for start in (i for i in range(1, num_jets) if groups[i] != groups[i - 1]):
@@ -275,7 +281,8 @@ def confident_jets_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
         ax.set_xlabel("jet, P(H), true label", loc="center")
         dropped = len(summary.feature_names) - len(rows)
         ax.set_ylabel(f"feature ({dropped} smallest not shown)" if dropped > 0 else "feature", loc="center")
-        colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+        extend = "max" if values.size and values.max() > limit else "neither"
+        colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02, extend=extend)
         colorbar.set_label("share of the jet's |relevance| [%]")
         ax.set_title("Jets the model is most sure are H, borderline and misclassified", loc="left", pad=28)
     return ax.figure
