@@ -202,7 +202,7 @@ def test_summary_plots(cms, name):
         assert "confident" in drawn
         assert "borderline" in drawn
         image = figure.axes[0].images[0]  # one dominant cell does not set the scale
-        assert image.norm.vmax == pytest.approx(np.percentile(image.get_array(), 98))
+        assert image.norm.vmax == pytest.approx(np.percentile(image.get_array().data, 98))
     if name == "rank_share":  # the panel of jet counts per rank
         assert "jets" in drawn.splitlines()
         assert "no preference (1/N of the jet's |R|)" in drawn
