@@ -16,7 +16,7 @@ from hepxai.plots.heatmap import merged_relevance, relevance_heatmap, shared_lim
 from hepxai.plots.jet_graph import jet_graph, jet_graph_plotly
 from hepxai.plots.labels import feature_label, grouped_order
 from hepxai.plots.style import save_figure
-from hepxai.plots.summary import category_share_plot, feature_share_plot, top_feature_plot
+from hepxai.plots.summary import category_share_plot, feature_share_plot
 
 
 def texts(figure) -> str:
@@ -207,7 +207,7 @@ def test_summary_plots(cms, name):
         assert "jets" in drawn.splitlines()
         assert "no preference (1/N of the jet's |R|)" in drawn
         assert "relative to an even split" in drawn
-    if name in ("feature_share", "rank_share", "top_feature"):
+    if name in ("feature_share", "rank_share"):
         assert "H→bb (4 jets)" in drawn
         assert "QCD (4 jets)" in drawn
     if name == "category_share":
@@ -218,7 +218,6 @@ def test_summary_plots(cms, name):
 def test_summary_plots_degrade_without_truth(sanity):
     summary = summarize_relevance(sanity)
     assert "no lepton flags or track truth" in texts(category_share_plot(summary))
-    assert "f3" in texts(top_feature_plot(summary))
     assert "track position" in texts(SUMMARY_PLOTS["rank_share"](summary))
     assert "f47" in texts(feature_share_plot(summary))
 

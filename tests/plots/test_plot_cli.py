@@ -31,7 +31,7 @@ def test_plot_command(cms_relevance_path, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(out)
     heatmaps = sorted(p.name for p in (out / "jets").glob("*_heatmap.png"))
     assert heatmaps == ["jet_1_heatmap.png"]  # jet 1 has the highest P(H)
-    assert len(list((out / "summary").glob("*.png"))) == 5
+    assert len(list((out / "summary").glob("*.png"))) == 4
 
 
 def test_max_jets_caps_the_selection(sanity_relevance_path, tmp_path, capsys):
@@ -91,7 +91,7 @@ def test_report_command_is_self_contained(cms_relevance_path, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(path)
     assert "<script src" not in page
     assert "<link" not in page
-    assert len(re.findall(r'<img class="summary-plot zoomable"', page)) == 5
+    assert len(re.findall(r'<img class="summary-plot zoomable"', page)) == 4
     assert 'id="jet-6"' in page
     assert 'id="jet-2"' not in page
     assert 'id="jet-table"' in page

@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=arguments.formatter(),
         description="Write OUT/summary/*.{png,pdf} (feature shares, relevance vs pT rank, lepton and "
         "b-hadron "
-        "tracks, most relevant feature per track, the most confident H jets) and "
+        "tracks, the most confident H jets) and "
         "OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf} for each selected jet.",
     )
     _add_selection_arguments(plot, max_jets=10)

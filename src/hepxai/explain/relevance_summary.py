@@ -43,9 +43,6 @@ class RelevanceSummary:
     ranked_by: str  # "track pT" (rank 1 = hardest) or "track position"
     category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share and their standard
     # errors relevance_share_error, track_share_error (0 for one jet); may be empty
-    top_feature_count: dict[
-        str, np.ndarray
-    ]  # class -> [num_features] tracks whose most relevant feature it is
     confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first, then the
     # borderline (P(H) nearest 0.5) and the most confidently misclassified jets
     confident_group: list[str]  # [num_confident] "confident", "borderline" or "misclassified"
@@ -89,7 +86,6 @@ def summarize_relevance(
     jets_with_rank = {label: np.zeros(0, dtype=np.int64) for label in CLASS_NAMES}
     enrichment_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     enrichment_square_sum = {label: np.zeros(0) for label in CLASS_NAMES}
-    top_feature_count = {label: np.zeros(num_features, dtype=np.int64) for label in CLASS_NAMES}
     confident_rows, category_parts = [], []
 
     for tracks in relevance_file.iter_tracks(chunk_size):
@@ -117,7 +113,6 @@ def summarize_relevance(
             else tracks["track"].to_numpy(dtype=float)
         )
         rank = pd.Series(order_key).groupby(jet_of_track).rank(method="first").to_numpy().astype(int)
-        top_feature = np.argmax(magnitude, axis=1)
         for label in CLASS_NAMES:
             in_class = jet_label == label
             share_sum[label] += feature_share_rows[in_class].to_numpy().sum(axis=0)
@@ -134,8 +129,6 @@ def summarize_relevance(
             enrichment_square_sum[label] = _add(
                 enrichment_square_sum[label], np.bincount(ranked[0], ranked[1] ** 2)
             )
-            counted = track_mask & (track_total > 0)
-            top_feature_count[label] += np.bincount(top_feature[counted], minlength=num_features)
         confident_rows.append(feature_share_rows[feature_share_rows.index.isin(confident_ids)])
         category_parts.append(_category_per_jet(tracks, track_share, jet_of_track))
 
@@ -186,7 +179,6 @@ def summarize_relevance(
             name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
             for label, name in CLASS_NAMES.items()
         },
-        top_feature_count={CLASS_NAMES[label]: count for label, count in top_feature_count.items()},
     )
 
 

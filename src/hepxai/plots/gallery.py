@@ -2,7 +2,7 @@
 
 Layout::
 
-    OUT/summary/{feature_share,rank_share,category_share,top_feature,confident_jets}.{png,pdf}
+    OUT/summary/{feature_share,rank_share,category_share,confident_jets}.{png,pdf}
     OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf}
 """
 
@@ -26,7 +26,6 @@ from hepxai.plots.summary import (
     confident_jets_plot,
     feature_share_plot,
     rank_share_plot,
-    top_feature_plot,
 )
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ SUMMARY_PLOTS: dict[str, Callable[..., Figure]] = {
     "feature_share": feature_share_plot,
     "rank_share": rank_share_plot,
     "category_share": category_share_plot,
-    "top_feature": top_feature_plot,
     "confident_jets": confident_jets_plot,
 }
 

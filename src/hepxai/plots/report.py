@@ -43,7 +43,6 @@ _SUMMARY_CAPTIONS = {
     "rank_share": "Relevance of the track of each pT rank (1 = hardest) over an even split of the jet's "
     "|relevance| (1: no preference), with its standard error.",
     "category_share": "Relevance share of muon, electron and b-hadron tracks against their track share.",
-    "top_feature": "How often a feature is a track's most relevant one.",
     "confident_jets": "Feature shares of the jets the model is most confident are H.",
 }
 

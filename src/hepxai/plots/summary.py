@@ -197,36 +197,6 @@ def category_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
     return ax.figure
 
 
-def top_feature_plot(summary: RelevanceSummary, *, ax: Axes | None = None, num_features: int = 15) -> Figure:
-    """How often each feature is a track's most relevant one (the ``num_features`` most frequent, if used)."""
-    if ax is None:
-        _, ax = new_figure(9.0, 2.0 + 0.35 * num_features)
-    with plot_style():
-        fractions = {
-            name: counts / max(counts.sum(), 1) for name, counts in summary.top_feature_count.items()
-        }
-        total = sum(fractions.values())
-        order = np.argsort(-total, kind="stable")[:num_features]
-        order = order[total[order] > 0]
-        rows = np.arange(len(order))
-        height = 0.4
-        for offset, (name, fraction) in zip((-height / 2, height / 2), fractions.items(), strict=True):
-            ax.barh(
-                rows + offset,
-                100 * fraction[order],
-                height=height,
-                color=CLASS_COLORS[name],
-                label=_class_label(summary, name),
-            )
-        ax.set_yticks(rows, [feature_label(summary.feature_names[i]) for i in order], fontsize=10)
-        ax.set_ylim(len(order) - 0.5, -0.5)
-        ax.tick_params(axis="y", which="both", left=False, right=False)
-        ax.set_xlabel("tracks whose most relevant feature it is [%]")
-        ax.legend(loc="lower right", frameon=True)
-        ax.set_title("Most relevant feature per track", loc="left")
-    return ax.figure
-
-
 def _probability(p: float) -> str:
     """P(H) readable near 1: ``0.873``, ``1 - 3e-05``."""
     return f"{p:.3f}" if p < 0.999 else f"1 − {1 - p:.0e}"
