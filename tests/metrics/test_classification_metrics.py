@@ -15,7 +15,6 @@ from hepxai.metrics.classification import (
     roc_auc_error,
     roc_curve,
     threshold_at_background_efficiency,
-    threshold_at_efficiency,
 )
 
 # Signal at 0.9, 0.7, 0.6; background at 0.8, 0.5, 0.4.
@@ -70,10 +69,6 @@ def test_background_rejection_by_hand(efficiency, expected):
     assert background_rejection(SCORE, LABEL, efficiency) == expected
 
 
-def test_threshold_at_efficiency_by_hand():
-    assert threshold_at_efficiency(SCORE, LABEL, 0.5) == 0.7
-
-
 def test_single_class_and_bad_efficiency_are_refused():
     with pytest.raises(ValueError, match="both classes"):
         roc_auc(np.array([0.1, 0.2]), np.array([1, 1]))
@@ -96,7 +91,7 @@ def test_non_finite_scores_are_refused_with_a_count(score, count):
         lambda: roc_auc(score, label),
         lambda: roc_curve(score, label),
         lambda: background_rejection(score, label, 0.5),
-        lambda: threshold_at_efficiency(score, label, 0.5),
+        lambda: threshold_at_background_efficiency(score, label, 0.5),
     ):
         with pytest.raises(InputError, match=re.escape(f"roc_curve: score has {count}")):
             metric()

@@ -98,12 +98,6 @@ def rejection_text(rejection: float, low: float, high: float) -> str:
     return f"> {low:.3g}" if rejection == np.inf else f"{rejection:.3g} ({low:.3g}–{high:.3g})"
 
 
-def threshold_at_efficiency(score: np.ndarray, label: np.ndarray, signal_efficiency: float) -> float:
-    """The tightest cut ``score >= threshold`` that keeps at least ``signal_efficiency`` of the signal."""
-    _, efficiency, threshold = roc_curve(score, label)
-    return float(threshold[_first_reaching(efficiency, signal_efficiency)])
-
-
 def threshold_at_background_efficiency(
     score: np.ndarray, label: np.ndarray, background_efficiency: float
 ) -> float:
