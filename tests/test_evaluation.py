@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 
 from hepxai.data import Jets
 from hepxai.evaluation import evaluate
@@ -46,4 +47,6 @@ def test_streamed_evaluation_equals_all_jets_at_once(tmp_path):
     assert (tmp_path / "streamed" / "metrics.yaml").read_text() == (
         tmp_path / "at_once" / "metrics.yaml"
     ).read_text()
-    assert (tmp_path / "streamed" / "mass_sculpting.png").is_file()
+    for name in ("roc", "mass_sculpting"):
+        with Image.open(tmp_path / "streamed" / f"{name}.png") as image:
+            assert min(image.info["dpi"]) >= 149.9  # print resolution

@@ -381,6 +381,7 @@ def _deletion_curve(
 def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> list[Path]:
     """Write ``table.csv``, ``table.md``, ``deletion_curves.csv`` and ``deletion.png`` to ``out_dir``."""
     from hepxai.plots.deletion import plot_deletion_curves
+    from hepxai.plots.style import FIGURE_DPI
 
     paths = [out_dir / name for name in ("table.csv", "table.md", "deletion_curves.csv", "deletion.png")]
     with atomic_path(paths[0]) as temporary:
@@ -392,7 +393,7 @@ def write_benchmark(result: BenchmarkResult, out_dir: Path, *, command: str) -> 
         curves.to_csv(temporary, float_format="%.5f")
     with atomic_path(paths[3]) as temporary:
         plot_deletion_curves(result.deletion_curves).savefig(
-            temporary, dpi=110, bbox_inches="tight", format="png"
+            temporary, dpi=FIGURE_DPI, bbox_inches="tight", format="png"
         )
     return paths
 

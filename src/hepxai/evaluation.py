@@ -20,15 +20,18 @@ from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
 from hepxai.metrics.classification import (
     background_rejection,
+    rejection_interval,
     roc_auc,
+    roc_auc_error,
     roc_curve,
-    threshold_at_efficiency,
+    threshold_at_background_efficiency,
 )
 from hepxai.models.registry import GraphModel
 from hepxai.plots.classification import mass_sculpting_figure, roc_figure
+from hepxai.plots.style import FIGURE_DPI
 
 log = logging.getLogger(__name__)
-_PNG = {"dpi": 110, "bbox_inches": "tight", "format": "png"}
+_PNG = {"dpi": FIGURE_DPI, "bbox_inches": "tight", "format": "png"}
 
 
 @torch.no_grad()
@@ -62,17 +65,23 @@ class Performance:
 
     tagger: str
     auc: float
-    rejection_at_30: float  # 1 / QCD efficiency at 30% H efficiency
+    auc_error: float  # bootstrap standard deviation
+    rejection_at_30: float  # 1 / QCD efficiency at 30% H efficiency, inf when no QCD jet passes
+    rejection_at_30_low: float  # its 68% Clopper–Pearson interval
+    rejection_at_30_high: float
     rejection_at_50: float  # 1 / QCD efficiency at 50% H efficiency
+    rejection_at_50_low: float
+    rejection_at_50_high: float
 
     @classmethod
-    def measure(cls, tagger: str, score: np.ndarray, label: np.ndarray) -> Performance:
-        return cls(
-            tagger,
-            roc_auc(score, label),
-            background_rejection(score, label, 0.3),
-            background_rejection(score, label, 0.5),
-        )
+    def measure(cls, tagger: str, score: np.ndarray, label: np.ndarray, *, seed: int = 0) -> Performance:
+        num_background = int((label != 1).sum())
+        rejections = []
+        for efficiency in (0.3, 0.5):
+            rejection = background_rejection(score, label, efficiency)
+            low, high = rejection_interval(np.array([1 / rejection]), num_background)
+            rejections += [rejection, float(low[0]), float(high[0])]
+        return cls(tagger, roc_auc(score, label), roc_auc_error(score, label, seed=seed), *rejections)
 
 
 def check_jets(jets: Jets, model: GraphModel, source: str) -> None:
@@ -120,7 +129,7 @@ def evaluate(
     out_dir: str | Path,
     *,
     source: str = "data",
-    sculpting_efficiency: float = 0.5,
+    sculpting_qcd_efficiency: float = 0.1,
     with_baselines: bool = True,
     seed: int = 0,
     batch_size: int = 256,
@@ -129,8 +138,8 @@ def evaluate(
     """Score ``jets`` and write the evaluation to ``out_dir``.
 
     Writes ``predictions.h5`` (one row per jet: label, logits, score, spectators), ``metrics.yaml``,
-    ``roc.png`` and, when the jets carry ``fj_sdmass``, ``mass_sculpting.png`` (QCD soft-drop mass before
-    and after the cut keeping ``sculpting_efficiency`` of the H jets).
+    ``roc.png`` and, when the jets carry ``fj_sdmass``, ``mass_sculpting.png`` (soft-drop mass shapes before
+    and after the cut keeping ``sculpting_qcd_efficiency`` of the QCD jets).
 
     Jets are scored ``batch_size`` at a time and only per-jet values are kept, so memory does not grow
     with the number of tracks when ``jets`` is a stream of chunks (:func:`hepxai.training.stream_data`).
@@ -140,9 +149,9 @@ def evaluate(
         jets: Labelled jets with the model's feature count, or chunks of them.
         out_dir: Output folder, created if needed.
         source: Names the data in error messages.
-        sculpting_efficiency: H efficiency of the score cut in the mass-sculpting plot.
+        sculpting_qcd_efficiency: QCD efficiency of the score cut in the mass-sculpting plot.
         with_baselines: Also measure the soft-drop mass alone and a boosted tree on jet quantities.
-        seed: Seeds the boosted tree's folds.
+        seed: Seeds the boosted tree's folds and the bootstrap of the AUC uncertainty.
         batch_size: Jets scored at once.
         progress: Show a progress bar.
 
@@ -162,7 +171,7 @@ def evaluate(
         if "fj_sdmass" in spectators:
             scores["soft-drop mass"] = baselines.higgs_mass_score(spectators["fj_sdmass"])
         scores["boosted tree (jet quantities)"] = baselines.tree_score(table.quantities, label, seed=seed)
-    results = [Performance.measure(name, values, label) for name, values in scores.items()]
+    results = [Performance.measure(name, values, label, seed=seed) for name, values in scores.items()]
 
     predictions = pd.DataFrame(
         {"label": label, "logit_QCD": logits[:, 0], "logit_H": logits[:, 1], "score": score, **spectators}
@@ -176,25 +185,26 @@ def evaluate(
     }
     _atomic(out_dir / "metrics.yaml", lambda path: path.write_text(yaml.safe_dump(metrics, sort_keys=False)))
     curves = {
-        name: (*roc_curve(values, label)[:2], result.auc)
+        name: (*roc_curve(values, label)[:2], result.auc, result.auc_error)
         for (name, values), result in zip(scores.items(), results, strict=True)
     }
-    num_background = int(len(label) - label.sum())
-    _atomic(out_dir / "roc.png", partial(roc_figure(curves, num_background=num_background).savefig, **_PNG))
+    figure = roc_figure(curves, num_background=metrics["num_QCD"], num_signal=metrics["num_H"])
+    _atomic(out_dir / "roc.png", partial(figure.savefig, **_PNG))
     if "fj_sdmass" in spectators:
-        threshold = threshold_at_efficiency(score, label, sculpting_efficiency)
+        threshold = threshold_at_background_efficiency(score, label, sculpting_qcd_efficiency)
         figure = mass_sculpting_figure(
             spectators["fj_sdmass"],
             label,
             score >= threshold,
-            cut_label=f"HIN cut at {100 * sculpting_efficiency:.0f}% H eff.",
+            cut_label=f"HIN cut, {100 * sculpting_qcd_efficiency:.0f}% QCD eff.",
         )
         _atomic(out_dir / "mass_sculpting.png", partial(figure.savefig, **_PNG))
     for result in results:
         log.info(
-            "%-30s AUC %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",
+            "%-30s AUC %.4f ± %.4f   rejection at 30%% / 50%% H efficiency: %.1f / %.1f",
             result.tagger,
             result.auc,
+            result.auc_error,
             result.rejection_at_30,
             result.rejection_at_50,
         )

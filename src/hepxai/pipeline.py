@@ -20,6 +20,7 @@ from hepxai.evaluation import Performance, evaluate
 from hepxai.explain.base import Explanation
 from hepxai.explain.export import explain_files
 from hepxai.explain.relevance_file import RelevanceFile, read_relevance_file
+from hepxai.explain.relevance_summary import showcase
 from hepxai.explain.sanity import SanityResult, sanity_result
 from hepxai.models.checkpoint import load_checkpoint
 from hepxai.plots.gallery import write_plots
@@ -56,8 +57,8 @@ def run_chain(
     """Train on ``train_files``, then evaluate, explain, plot and report on ``test_files``.
 
     Writes ``out/model`` (the run), ``out/evaluation``, ``out/relevance.h5``, ``out/plots`` and
-    ``out/report.html``. The report shows the ``report_jets`` jets the model is most sure are H and as many
-    it is most sure are QCD.
+    ``out/report.html``. The report draws the ``report_jets`` jets the model is most sure are H, as many it
+    is most sure are QCD, and the borderline and misclassified jets of :func:`showcase_jets`.
     """
     data = dataclasses.replace(config.data, files=tuple(str(p) for p in train_files))
     jets, data = read_data(data, progress=progress)
@@ -88,26 +89,30 @@ def run_chain(
         progress=progress,
     )
     relevance = read_relevance_file(relevance_path)
-    jet_ids = most_confident(relevance, report_jets)
-    write_plots(relevance, out / "plots", jet_ids=jet_ids, formats=("png",), progress=progress)
+    jet_ids = showcase_jets(relevance, report_jets)
+    plots = out / "plots"
+    write_plots(
+        relevance, plots, jet_ids=jet_ids, top_confident=report_jets, formats=("png",), progress=progress
+    )
     report = write_report(
         relevance,
         out / "report.html",
         jet_ids=jet_ids,
+        top_confident=report_jets,
         evaluation=out / "evaluation",
         title=f"hepxai: {schema.name} jets, LRP of the {target} logit",
         progress=progress,
     )
-    return ChainResult(
-        result.best_path, out / "evaluation", relevance_path, out / "plots", report, performance
-    )
+    return ChainResult(result.best_path, out / "evaluation", relevance_path, plots, report, performance)
 
 
-def most_confident(relevance: RelevanceFile, per_class: int) -> list[int]:
-    """The ``per_class`` jets with the highest P(H), then the ``per_class`` with the lowest."""
-    order = relevance.jets.sort_values("prob_H", ascending=False)["jet_id"].astype(int).tolist()
-    chosen = order[:per_class] + order[::-1][:per_class]
-    return list(dict.fromkeys(chosen))
+def showcase_jets(relevance: RelevanceFile, per_class: int) -> list[int]:
+    """The jets the report draws: the ``per_class`` with the highest P(H), the borderline and the most
+    confidently misclassified jets beside them (the summary's "confident jets" view, all of whose jets are
+    then drawn), and the ``per_class`` with the lowest P(H)."""
+    shown = showcase(relevance.jets, per_class)[0]["jet_id"].astype(int).tolist()
+    lowest = relevance.jets.sort_values("prob_H", kind="stable")["jet_id"].astype(int).tolist()[:per_class]
+    return list(dict.fromkeys(shown + lowest))
 
 
 def relevance_sanity(path: Path) -> SanityResult:

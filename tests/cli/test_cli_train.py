@@ -161,8 +161,8 @@ def inputs(tmp_path_factory, sanity_file):
         ),
         (["evaluate", "--model", "JUNK", "--data", "SANITY"], "junk.pt: not a readable checkpoint"),
         (
-            ["evaluate", "--model", "OTHER", "--data", "SANITY", "--sculpting-efficiency", "2"],
-            "--sculpting-efficiency must be in (0, 1]",
+            ["evaluate", "--model", "OTHER", "--data", "SANITY", "--sculpting-qcd-efficiency", "2"],
+            "--sculpting-qcd-efficiency must be in (0, 1]",
         ),
     ],
 )

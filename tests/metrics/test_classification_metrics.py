@@ -4,9 +4,18 @@ import re
 
 import numpy as np
 import pytest
+from scipy.stats import beta
 
 from hepxai.errors import InputError
-from hepxai.metrics.classification import background_rejection, roc_auc, roc_curve, threshold_at_efficiency
+from hepxai.metrics.classification import (
+    background_rejection,
+    rejection_interval,
+    rejection_text,
+    roc_auc,
+    roc_auc_error,
+    roc_curve,
+    threshold_at_background_efficiency,
+)
 
 # Signal at 0.9, 0.7, 0.6; background at 0.8, 0.5, 0.4.
 SCORE = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
@@ -60,10 +69,6 @@ def test_background_rejection_by_hand(efficiency, expected):
     assert background_rejection(SCORE, LABEL, efficiency) == expected
 
 
-def test_threshold_at_efficiency_by_hand():
-    assert threshold_at_efficiency(SCORE, LABEL, 0.5) == 0.7
-
-
 def test_single_class_and_bad_efficiency_are_refused():
     with pytest.raises(ValueError, match="both classes"):
         roc_auc(np.array([0.1, 0.2]), np.array([1, 1]))
@@ -86,7 +91,37 @@ def test_non_finite_scores_are_refused_with_a_count(score, count):
         lambda: roc_auc(score, label),
         lambda: roc_curve(score, label),
         lambda: background_rejection(score, label, 0.5),
-        lambda: threshold_at_efficiency(score, label, 0.5),
+        lambda: threshold_at_background_efficiency(score, label, 0.5),
     ):
         with pytest.raises(InputError, match=re.escape(f"roc_curve: score has {count}")):
             metric()
+
+
+def test_threshold_at_background_efficiency_by_hand():
+    # background efficiency stays 1/3 from the cut at 0.8 down to the cut at 0.6; the loosest of them is 0.6
+    assert threshold_at_background_efficiency(SCORE, LABEL, 1 / 3) == 0.6
+    assert threshold_at_background_efficiency(SCORE, LABEL, 0.1) == 0.9  # no background jet passes
+
+
+def test_auc_bootstrap_error_of_one_signal_jet_is_the_binomial_error():
+    # one signal jet above half of 400 background jets: the AUC is the fraction of background jets below
+    # it, so resampling the background gives sigma = sqrt(p (1 - p) / m) = 0.025
+    score = np.r_[0.5, np.linspace(0, 1, 400)]
+    label = np.r_[1, np.zeros(400, int)]
+    error = roc_auc_error(score, label, resamples=400)
+    assert error == pytest.approx(0.025, rel=0.15)
+    assert roc_auc_error(score, label, seed=1) == roc_auc_error(score, label, seed=1)
+
+
+def test_separated_classes_have_no_auc_spread():
+    assert roc_auc_error(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0])) == 0.0
+
+
+def test_rejection_interval_of_one_passing_jet_and_of_none():
+    low, high = rejection_interval(np.array([0.01, 0.0]), 100)
+    np.testing.assert_allclose(low[0], 1 / beta.ppf(1 - (1 - 0.6827) / 2, 2, 99))
+    np.testing.assert_allclose(high[0], 1 / beta.ppf((1 - 0.6827) / 2, 1, 100))
+    assert np.isinf(high[1])
+    assert low[1] == pytest.approx(1 / (1 - ((1 - 0.6827) / 2) ** (1 / 100)))
+    assert rejection_text(np.inf, low[1], high[1]) == f"> {low[1]:.3g}"
+    assert rejection_text(100.0, low[0], high[0]) == f"100 ({low[0]:.3g}–{high[0]:.3g})"

@@ -6,15 +6,17 @@ import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.text import Text
 from mpl_toolkits.mplot3d.art3d import Path3DCollection
+from PIL import Image
 
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import read_relevance_file
 from hepxai.explain.relevance_summary import summarize_relevance
 from hepxai.plots.gallery import SUMMARY_PLOTS, write_plots
-from hepxai.plots.heatmap import MIN_ROW_SHARE, relevance_heatmap
+from hepxai.plots.heatmap import merged_relevance, relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph, jet_graph_plotly
+from hepxai.plots.labels import feature_label, grouped_order
 from hepxai.plots.style import save_figure
-from hepxai.plots.summary import category_share_plot, feature_share_plot, top_feature_plot
+from hepxai.plots.summary import category_share_plot, feature_share_plot
 
 
 def texts(figure) -> str:
@@ -48,39 +50,50 @@ def test_heatmap_signed(cms, tmp_path):
     figure = relevance_heatmap(jet)
     (ax, _colorbar) = figure.axes[:2]
     drawn = texts(figure)
-    assert "jet 1: true H" in drawn
-    for name in ("trackBTag_Sip3dSig", "track_isMu", "track_pt (2)", "track_dlambdadz (2)"):
-        assert name in drawn
-    # Rows by decreasing share of the jet's |R|, the smallest left out and counted.
-    share = np.abs(jet.relevance).sum(axis=0) / np.abs(jet.relevance).sum()
-    rows = [i for i in np.argsort(-share, kind="stable") if share[i] >= MIN_ROW_SHARE]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [cms.display_names[i] for i in rows]
+    assert jet.title in drawn  # the jet, then the logit explained, ΣR and what was absorbed
+    assert "ΣR = " in jet.title
+    # One row per distinct input, physics names, grouped by category; repeated inputs' relevance added.
+    names = list(dict.fromkeys(cms.feature_names))
+    rows = grouped_order(names)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [feature_label(names[i]) for i in rows]
+    assert len(labels) == 45  # 48 CMS inputs, 3 repeated
+    assert labels[0] == "track pT"
+    assert "3D signed IP significance" in labels
+    assert not any("(2)" in label or (label.startswith("track") and "_" in label) for label in labels)
+    merged = np.stack([jet.relevance[:, np.array(cms.feature_names) == names[i]].sum(axis=1) for i in rows])
     assert [t.get_text() for t in ax.get_xticklabels()] == jet.track_labels()
     assert "track $p_T$ [GeV]" in drawn
     assert "μ: muon, e: electron" in drawn
     image = ax.images[0]
-    np.testing.assert_allclose(image.get_array(), jet.relevance.T[rows])
+    np.testing.assert_allclose(image.get_array(), merged)
     assert image.norm.vmin == -image.norm.vmax  # centred on 0
-    assert image.norm.vmax == pytest.approx(np.percentile(np.abs(jet.relevance.T[rows]), 99))
+    assert image.norm.vmax == pytest.approx(np.percentile(np.abs(merged), 99))
     paths = save_figure(figure, tmp_path / "heatmap")
     assert [p.suffix for p in paths] == [".png", ".pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(paths[0]) as png:
+        assert min(png.info["dpi"]) >= 149.9  # print resolution
     assert paths[1].read_bytes()[:5] == b"%PDF-"
 
 
-def test_heatmap_drops_empty_rows_and_takes_a_common_scale(cms):
+def test_heatmap_by_share_drops_empty_rows_and_jets_share_one_scale(cms):
     jet = jet_relevance(cms, 1)
     relevance = jet.relevance.copy()
-    relevance[:, 5:] = 0.0  # only five features carry relevance
+    relevance[:, 5:] = 0.0  # only five features carry relevance (track_pt and track_ptrel repeat later)
     empty = dataclasses.replace(jet, relevance=relevance)
-    figure = relevance_heatmap(empty, limit=2.0)
+    figure = relevance_heatmap(empty, by_share=True)
     ax = figure.axes[0]
     assert len(ax.get_yticklabels()) == 5
-    assert f"{len(cms.display_names) - 5} features with < 0.2% of |R| not shown" in texts(figure)
-    assert ax.images[0].norm.vmax == 2.0
-    assert len(relevance_heatmap(empty, all_features=True).axes[0].get_yticklabels()) == len(
-        cms.display_names
-    )
+    assert "40 features with < 0.2% of |R| not shown" in texts(figure)
+    fixed = relevance_heatmap(empty, limit=2.0).axes[0]  # the fixed order keeps every row
+    assert len(fixed.get_yticklabels()) == 45
+    assert fixed.images[0].norm.vmax == 2.0
+    other = jet_relevance(cms, 2)
+    limit = shared_limit([jet, other])
+    both = np.r_[np.abs(merged_relevance(jet)[1]).ravel(), np.abs(merged_relevance(other)[1]).ravel()]
+    assert limit == pytest.approx(np.percentile(both, 99))
+    assert relevance_heatmap(other, limit=limit).axes[0].images[0].norm.vmax == limit
 
 
 def test_heatmap_magnitude_and_without_pt(sanity):
@@ -105,8 +118,11 @@ def test_jet_graph_edges_and_markers(cms):
     np.testing.assert_allclose(
         coloured.get_array(), 100 * jet.edge_significance[jet.significant_edges()]
     )  # a colour scale, not a cut
+    assert coloured.norm.vmin == 0  # from 0: close significances look close
+    assert coloured.norm.vmax == pytest.approx(100 * jet.edge_significance.max())
+    assert "1/E" in texts(figure)  # the uniform significance marked on the colour bar
     drawn = texts(figure)
-    assert "jet 1: true H" in drawn
+    assert jet.title in drawn
     assert "$p_T$ [GeV]" in ax.get_zlabel()
     assert "muon" in drawn
     assert "track from b-hadron decay" in drawn
@@ -145,6 +161,11 @@ def test_plotly_graph(cms):
     figure = jet_graph_plotly(jet)
     names = [trace.name for trace in figure.data]
     assert "most significant edges" in names
+    swatch = [t for t in figure.data if t.name == "most significant edges" and t.showlegend is not False]
+    assert len(swatch) == 1  # the legend shows one plain colour, not the black of a colour-array line
+    assert isinstance(swatch[0].line.color, str)
+    scale = next(t for t in figure.data if t.name == "most significant edges" and t.showlegend is False).line
+    assert scale.cmin == 0
     assert "other edges" in names
     markers = [t for t in figure.data if t.mode == "markers+text"]
     assert sum(len(t.x) for t in markers) == jet.num_tracks
@@ -155,7 +176,7 @@ def test_plotly_graph(cms):
     )
     assert "drop lines to the η-φ plane" in names
     assert figure.layout.legend.orientation == "h"  # below the scene, off the pT axis
-    assert "jet 1" in figure.layout.title.text
+    assert figure.layout.title.text == jet.title.replace("\n", "<br>")
     assert figure.layout.scene.zaxis.title.text == "track p<sub>T</sub> [GeV]"
 
 
@@ -168,14 +189,25 @@ def test_summary_plots(cms, name):
     if name == "feature_share":  # largest first; features below 0.5% in both classes are counted
         largest = np.max(np.stack(list(summary.feature_share.values())), axis=0)
         shown = [summary.feature_names[i] for i in np.argsort(-largest, kind="stable") if largest[i] >= 0.005]
-        assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == shown
+        assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == [feature_label(n) for n in shown]
+        order = [summary.feature_names.index(name) for name in shown]
+        widths = np.array([bar.get_width() for bar in figure.axes[0].patches[: 2 * len(order)]])
+        # H→bb: the bars right and left of 0 span the feature's |R| share
+        np.testing.assert_allclose(
+            widths[: len(order)] - widths[len(order) :], 100 * summary.feature_share["H→bb"][order]
+        )
+        assert "H→bb: net ΣR / Σ|R| ± s.e." in drawn
     if name == "confident_jets":
         assert all(f"jet {j}" in drawn for j in summary.confident_jet_ids)
         assert "confident" in drawn
         assert "borderline" in drawn
+        image = figure.axes[0].images[0]  # one dominant cell does not set the scale
+        assert image.norm.vmax == pytest.approx(np.percentile(image.get_array().data, 98))
     if name == "rank_share":  # the panel of jet counts per rank
         assert "jets" in drawn.splitlines()
-    if name in ("feature_share", "rank_share", "top_feature"):
+        assert "no preference (1/N of the jet's |R|)" in drawn
+        assert "relative to an even split" in drawn
+    if name in ("feature_share", "rank_share"):
         assert "H→bb (4 jets)" in drawn
         assert "QCD (4 jets)" in drawn
     if name == "category_share":
@@ -186,7 +218,6 @@ def test_summary_plots(cms, name):
 def test_summary_plots_degrade_without_truth(sanity):
     summary = summarize_relevance(sanity)
     assert "no lepton flags or track truth" in texts(category_share_plot(summary))
-    assert "f3" in texts(top_feature_plot(summary))
     assert "track position" in texts(SUMMARY_PLOTS["rank_share"](summary))
     assert "f47" in texts(feature_share_plot(summary))
 

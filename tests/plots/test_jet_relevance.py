@@ -77,3 +77,19 @@ def test_empty_selection_is_a_one_line_input_error(cms_relevance_path, jet_ids, 
 def test_caption_shows_the_digits_that_matter(cms_relevance_path, prob_h, text):
     jet = jet_relevance(read_relevance_file(cms_relevance_path), 3)
     assert dataclasses.replace(jet, prob_h=prob_h).caption == f"jet 3: true H, {text}"
+
+
+def test_title_names_the_explained_logit_its_relevance_and_what_was_absorbed(cms_relevance_path):
+    relevance_file = read_relevance_file(cms_relevance_path)
+    jet = jet_relevance(relevance_file, 3)
+    row = relevance_file.jets.set_index("jet_id").loc[3]
+    lines = jet.title.split("\n")
+    assert lines[0] == jet.caption
+    assert f"logit {jet.target} = {row['explained_logit']:.3g}" in lines[1]
+    assert f"ΣR = {jet.relevance.sum():.3g}" in lines[1]
+    assert f"absorbed {row['absorbed']:.3g}" in lines[1]
+    if jet.target != "H-QCD":
+        assert f"log-odds H − QCD {row['logit_H'] - row['logit_QCD']:.3g}" in lines[1]
+    opposed = dataclasses.replace(jet, explained_logit=-np.sign(jet.relevance.sum()) or 1.0)
+    assert opposed.decision.endswith("ΣR opposes the logit")
+    assert "opposes" not in dataclasses.replace(jet, explained_logit=float(jet.relevance.sum())).decision

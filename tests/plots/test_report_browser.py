@@ -107,9 +107,9 @@ def test_dom_shows_3d_graphs_and_summary_images(chromium, report_path, tmp_path)
     assert "js-plotly-plot" not in closed  # drawn only when opened
     assert "get.webgl.org" not in rendered  # plotly's "WebGL is not supported" notice
     widths = re.findall(r'<img class="summary-plot zoomable"[^>]*data-natural-width="(\d+)"', rendered)
-    assert len(widths) == 5
+    assert len(widths) == 4
     assert all(int(w) > 600 for w in widths)  # drawn large enough to read, and enlargeable
-    assert rendered.count('class="summary-plot zoomable"') == 5
+    assert rendered.count('class="summary-plot zoomable"') == 4
     heatmaps = re.findall(r'<img class="heatmap zoomable"[^>]*data-natural-width="(\d+)"', rendered)
     assert len(heatmaps) == len(JETS)
     assert all(int(w) > 300 for w in heatmaps)

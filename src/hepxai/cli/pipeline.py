@@ -168,9 +168,13 @@ def _simulated(
 
 
 def _print_summary(result) -> None:
-    lines = [f"{'tagger':<32}{'ROC AUC':>9}{'rej@30%':>10}{'rej@50%':>10}"]
+    from hepxai.metrics.classification import rejection_text
+
+    lines = [f"{'tagger':<32}{'ROC AUC':>17}{'rej@30% (68% CL)':>22}{'rej@50% (68% CL)':>22}"]
     lines += [
-        f"{p.tagger:<32}{p.auc:>9.4f}{p.rejection_at_30:>10.1f}{p.rejection_at_50:>10.1f}"
+        f"{p.tagger:<32}{f'{p.auc:.4f} ± {p.auc_error:.4f}':>17}"
+        f"{rejection_text(p.rejection_at_30, p.rejection_at_30_low, p.rejection_at_30_high):>22}"
+        f"{rejection_text(p.rejection_at_50, p.rejection_at_50_low, p.rejection_at_50_high):>22}"
         for p in result.performance
     ]
     lines += [
@@ -295,15 +299,29 @@ def run_sanity_plot(args: argparse.Namespace) -> int:
     arguments.require_existing("relevance file", [args.out / "relevance.h5"])
 
     from hepxai.explain.relevance_file import read_relevance_file
-    from hepxai.pipeline import most_confident
+    from hepxai.pipeline import showcase_jets
     from hepxai.plots.gallery import write_plots
     from hepxai.plots.report import write_report
 
     relevance = read_relevance_file(args.out / "relevance.h5")
-    jet_ids = most_confident(relevance, args.report_jets)
-    write_plots(relevance, args.out / "plots", jet_ids=jet_ids, formats=("png",), progress=args.progress)
+    jet_ids = showcase_jets(relevance, args.report_jets)
+    write_plots(
+        relevance,
+        args.out / "plots",
+        jet_ids=jet_ids,
+        top_confident=args.report_jets,
+        formats=("png",),
+        progress=args.progress,
+    )
     report_path, title = args.out / "report.html", "hepxai sanity check"
-    report = write_report(relevance, report_path, jet_ids=jet_ids, title=title, progress=args.progress)
+    report = write_report(
+        relevance,
+        report_path,
+        jet_ids=jet_ids,
+        top_confident=args.report_jets,
+        title=title,
+        progress=args.progress,
+    )
     print(report)  # noqa: T201
     return 0
 

@@ -36,6 +36,12 @@ def _add_selection_arguments(parser: argparse.ArgumentParser, max_jets: int) -> 
     parser.add_argument("--max-jets", type=int, default=max_jets, metavar="N", help="draw at most N jets")
     parser.add_argument("--magnitude", action="store_true", help="heatmaps of |relevance| instead of signed")
     parser.add_argument(
+        "--per-jet",
+        action="store_true",
+        help="heatmaps with each jet's own colour scale and rows by its share of |relevance| "
+        "(default: one scale and one row order, grouped by category, for all jets)",
+    )
+    parser.add_argument(
         "--edge-threshold",
         type=float,
         metavar="S",
@@ -50,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=arguments.formatter(),
         description="Write OUT/summary/*.{png,pdf} (feature shares, relevance vs pT rank, lepton and "
         "b-hadron "
-        "tracks, most relevant feature per track, the most confident H jets) and "
+        "tracks, the most confident H jets) and "
         "OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf} for each selected jet.",
     )
     _add_selection_arguments(plot, max_jets=10)
@@ -109,6 +115,7 @@ def run_plot(args: argparse.Namespace) -> int:
         jet_ids=jet_ids,
         top_confident=args.top_confident or 10,
         magnitude=args.magnitude,
+        per_jet=args.per_jet,
         edge_threshold=args.edge_threshold,
         formats=args.formats,
         progress=args.progress,
@@ -129,6 +136,7 @@ def run_report(args: argparse.Namespace) -> int:
         jet_ids=jet_ids,
         top_confident=args.top_confident or 10,
         magnitude=args.magnitude,
+        per_jet=args.per_jet,
         edge_threshold=args.edge_threshold,
         evaluation=args.evaluation,
         title=f"Relevance report: {args.relevance.name}",

@@ -96,15 +96,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("--max-jets", type=int, metavar="N", help="read at most N jets (default: all)")
     evaluate.add_argument(
-        "--sculpting-efficiency",
+        "--sculpting-qcd-efficiency",
         type=float,
-        default=0.5,
-        help="H efficiency of the score cut in the mass-sculpting plot",
+        default=0.1,
+        help="QCD efficiency of the score cut in the mass-sculpting plot (enough QCD jets pass for a shape)",
     )
     evaluate.add_argument(
         "--no-baselines", action="store_true", help="skip the soft-drop mass and boosted-tree baselines"
     )
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the boosted tree's folds")
+    evaluate.add_argument(
+        "--seed", type=int, default=0, help="seed of the boosted tree's folds and the AUC bootstrap"
+    )
     evaluate.add_argument(
         "--chunk-size", type=int, default=256, metavar="N", help="jets scored at once (memory grows with it)"
     )
@@ -200,8 +202,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    if not 0 < args.sculpting_efficiency <= 1:
-        msg = f"--sculpting-efficiency must be in (0, 1] (got {args.sculpting_efficiency})"
+    if not 0 < args.sculpting_qcd_efficiency <= 1:
+        msg = f"--sculpting-qcd-efficiency must be in (0, 1] (got {args.sculpting_qcd_efficiency})"
         raise InputError(msg)
     arguments.require_at_least("--max-jets", args.max_jets, 1)
     arguments.require_at_least("--chunk-size", args.chunk_size, 1)
@@ -232,7 +234,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         chunks,
         args.out,
         source=source,
-        sculpting_efficiency=args.sculpting_efficiency,
+        sculpting_qcd_efficiency=args.sculpting_qcd_efficiency,
         with_baselines=not args.no_baselines,
         seed=args.seed,
         batch_size=args.chunk_size,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from hepxai.errors import InputError
 from hepxai.explain.relevance_file import RelevanceFile
@@ -22,7 +23,7 @@ class JetRelevance:
     label: int | None  # 1 = H, 0 = QCD, None if unknown
     prob_h: float | None  # the model's P(H)
     target: str  # what was explained ("H", "QCD", "H-QCD")
-    feature_names: list[str]  # [num_features] display names, schema order
+    feature_names: list[str]  # [num_features] input names in schema order (repeated inputs repeat)
     relevance: np.ndarray  # [num_tracks, num_features]
     track: np.ndarray  # [num_tracks] position of each track in the jet
     pt: np.ndarray | None  # [num_tracks] track pT in GeV
@@ -34,6 +35,9 @@ class JetRelevance:
     edge_source: np.ndarray  # [num_edges] index into the ordered tracks
     edge_target: np.ndarray  # [num_edges]
     edge_significance: np.ndarray  # [num_edges]
+    explained_logit: float | None  # the number the relevance explains (the logit of ``target``)
+    absorbed: float | None  # what biases and ε took: Σ relevance + absorbed = explained logit
+    log_odds: float | None  # logit_H − logit_QCD, the decision between the two classes
 
     def __post_init__(self) -> None:
         num_tracks = len(self.track)
@@ -74,6 +78,29 @@ class JetRelevance:
         else:
             prob = f"P(H) = {self.prob_h:.3f}"
         return f"jet {self.jet_id}: true {self.label_name}, {prob}"
+
+    @property
+    def decision(self) -> str:
+        """What the relevance explains, and how much of it: ``explains logit H = 5.77 (log-odds H − QCD
+        11.6); ΣR = 0.92, absorbed 4.85``. Relevance that absorbs most of the logit, or sums to the opposite
+        sign, explains little of the decision; the figures say so."""
+        if self.explained_logit is None:
+            return f"explains logit {self.target}"
+        text = f"explains logit {self.target} = {self.explained_logit:.3g}"
+        if self.log_odds is not None and self.target != "H-QCD":
+            text += f" (log-odds H − QCD {self.log_odds:.3g})"
+        total = float(self.relevance.sum())
+        text += f"; ΣR = {total:.3g}"
+        if self.absorbed is not None:
+            text += f", absorbed {self.absorbed:.3g}"
+        if total * self.explained_logit < 0:
+            text += ": ΣR opposes the logit"
+        return text
+
+    @property
+    def title(self) -> str:
+        """The caption, then on a second line the decision explained."""
+        return f"{self.caption}\n{self.decision}"
 
     def track_labels(self) -> list[str]:
         """Each track's position in the jet, with ``μ`` for muons and ``e`` for electrons."""
@@ -118,7 +145,7 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
         label=int(row["label"]) if "label" in row and row["label"] >= 0 else None,
         prob_h=float(row["prob_H"]) if "prob_H" in row else None,
         target=str(relevance_file.meta.get("target", "H")),
-        feature_names=list(relevance_file.display_names),
+        feature_names=list(relevance_file.feature_names),
         relevance=tracks[relevance_file.relevance_columns].to_numpy(dtype=float),
         track=position,
         pt=column("track_pt"),
@@ -130,7 +157,16 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
         edge_source=order_of[edges["source"].to_numpy(dtype=int)],
         edge_target=order_of[edges["target"].to_numpy(dtype=int)],
         edge_significance=edges["significance"].to_numpy(dtype=float),
+        explained_logit=_number(row, "explained_logit"),
+        absorbed=_number(row, "absorbed"),
+        log_odds=float(row["logit_H"] - row["logit_QCD"])
+        if {"logit_H", "logit_QCD"} <= set(row.index)
+        else None,
     )
+
+
+def _number(row: pd.Series, name: str) -> float | None:
+    return float(row[name]) if name in row else None
 
 
 def select_jets(

@@ -1,7 +1,9 @@
 """Dataset-level views of many explained jets: where the relevance goes, for signal and for background.
 
 Every share is taken within a jet (a part of the jet's total |relevance|) and then averaged over jets, so jets
-with large and small logits count alike.
+with large and small logits count alike. An input the schema repeats (the CMS inputs hold ``track_pt``,
+``track_ptrel`` and ``track_dlambdadz`` twice) is one feature here: its copies' relevance is added, so the
+model's use of a quantity is not split over two rows.
 """
 
 from __future__ import annotations
@@ -22,19 +24,25 @@ TRACK_CATEGORIES = {"muon": "track_isMu", "electron": "track_isEl", "b-hadron de
 class RelevanceSummary:
     """Relevance aggregated over the jets of a relevance file, per class (``CLASS_NAMES`` values)."""
 
-    feature_names: list[str]  # [num_features] display names
+    feature_names: list[str]  # [num_features] distinct input names, repeated inputs merged
     target: str  # what was explained
     num_jets: dict[str, int]  # class -> jets
     feature_share: dict[str, np.ndarray]  # class -> [num_features] mean share of the jet's |relevance|
+    feature_positive_share: dict[str, np.ndarray]  # class -> [num_features] the part of it from relevance
+    # > 0 (pushing the explained logit up); the rest, feature_share − feature_positive_share, pushes it down
+    feature_net_share: dict[
+        str, np.ndarray
+    ]  # class -> [num_features] mean of the jet's ΣR / Σ|R| per feature
+    feature_net_error: dict[str, np.ndarray]  # class -> [num_features] its standard error over jets
     rank_share: dict[str, np.ndarray]  # class -> [max_rank] mean share on the track of that rank, over
     # the jets that have one
     rank_jets: dict[str, np.ndarray]  # class -> [max_rank] jets that have a track of that rank
+    rank_enrichment: dict[str, np.ndarray]  # class -> [max_rank] mean of share × the jet's track count: the
+    # track's relevance over the uniform 1/N, over the jets that have one (1: no preference)
+    rank_enrichment_error: dict[str, np.ndarray]  # class -> [max_rank] its standard error over those jets
     ranked_by: str  # "track pT" (rank 1 = hardest) or "track position"
     category_share: pd.DataFrame  # class, category, jets, relevance_share, track_share and their standard
     # errors relevance_share_error, track_share_error (0 for one jet); may be empty
-    top_feature_count: dict[
-        str, np.ndarray
-    ]  # class -> [num_features] tracks whose most relevant feature it is
     confident_jet_ids: list[int]  # the jets with the highest P(H), most confident first, then the
     # borderline (P(H) nearest 0.5) and the most confidently misclassified jets
     confident_group: list[str]  # [num_confident] "confident", "borderline" or "misclassified"
@@ -65,14 +73,19 @@ def summarize_relevance(
     if jet_ids is not None:
         jets = jets[jets["jet_id"].isin(jet_ids)]
     labels = jets.set_index("jet_id")["label"] if "label" in jets else pd.Series(-1, index=jets["jet_id"])
-    confident, groups = _showcase(jets, top_confident)
+    confident, groups = showcase(jets, top_confident)
     confident_ids = confident["jet_id"].astype(int).tolist()
     ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
-    num_features = len(relevance_file.feature_names)
+    feature_names, merge = merge_repeated_features(relevance_file.feature_names)
+    num_features = len(feature_names)
     share_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    positive_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    net_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
+    net_square_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
     rank_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     jets_with_rank = {label: np.zeros(0, dtype=np.int64) for label in CLASS_NAMES}
-    top_feature_count = {label: np.zeros(num_features, dtype=np.int64) for label in CLASS_NAMES}
+    enrichment_sum = {label: np.zeros(0) for label in CLASS_NAMES}
+    enrichment_square_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     confident_rows, category_parts = [], []
 
     for tracks in relevance_file.iter_tracks(chunk_size):
@@ -80,13 +93,18 @@ def summarize_relevance(
             tracks = tracks[tracks["jet_id"].isin(jet_ids)]
         if not len(tracks):
             continue
-        magnitude = np.abs(tracks[relevance_file.relevance_columns].to_numpy(dtype=float))
+        relevance = tracks[relevance_file.relevance_columns].to_numpy(dtype=float)
+        magnitude, positive = np.abs(relevance) @ merge, np.clip(relevance, 0.0, None) @ merge
         track_total = magnitude.sum(axis=1)
         jet_of_track = tracks["jet_id"].to_numpy()
         jet_total = pd.Series(track_total).groupby(jet_of_track).transform("sum").to_numpy()
         track_share = _divide(track_total, jet_total)
+        enrichment = track_share * pd.Series(jet_of_track).groupby(jet_of_track).transform("size").to_numpy()
         jet_feature = pd.DataFrame(magnitude).groupby(jet_of_track).sum()
-        feature_share_rows = jet_feature.div(jet_feature.sum(axis=1).replace(0.0, np.inf), axis=0)
+        jet_norm = jet_feature.sum(axis=1).replace(0.0, np.inf)
+        feature_share_rows = jet_feature.div(jet_norm, axis=0)
+        positive_rows = pd.DataFrame(positive).groupby(jet_of_track).sum().div(jet_norm, axis=0).to_numpy()
+        net_rows = 2 * positive_rows - feature_share_rows.to_numpy()  # (positive − negative) / Σ|R|
         track_label = labels.reindex(jet_of_track).to_numpy()
         jet_label = labels.reindex(feature_share_rows.index).to_numpy()
         order_key = (
@@ -95,30 +113,48 @@ def summarize_relevance(
             else tracks["track"].to_numpy(dtype=float)
         )
         rank = pd.Series(order_key).groupby(jet_of_track).rank(method="first").to_numpy().astype(int)
-        top_feature = np.argmax(magnitude, axis=1)
         for label in CLASS_NAMES:
-            share_sum[label] += feature_share_rows[jet_label == label].to_numpy().sum(axis=0)
+            in_class = jet_label == label
+            share_sum[label] += feature_share_rows[in_class].to_numpy().sum(axis=0)
+            positive_sum[label] += positive_rows[in_class].sum(axis=0)
+            net_sum[label] += net_rows[in_class].sum(axis=0)
+            net_square_sum[label] += (net_rows[in_class] ** 2).sum(axis=0)
             track_mask = track_label == label
             rank_sum[label] = _add(
                 rank_sum[label], np.bincount(rank[track_mask] - 1, track_share[track_mask])
             )
             jets_with_rank[label] = _add(jets_with_rank[label], np.bincount(rank[track_mask] - 1))
-            counted = track_mask & (track_total > 0)
-            top_feature_count[label] += np.bincount(top_feature[counted], minlength=num_features)
+            ranked = rank[track_mask] - 1, enrichment[track_mask]
+            enrichment_sum[label] = _add(enrichment_sum[label], np.bincount(ranked[0], ranked[1]))
+            enrichment_square_sum[label] = _add(
+                enrichment_square_sum[label], np.bincount(ranked[0], ranked[1] ** 2)
+            )
         confident_rows.append(feature_share_rows[feature_share_rows.index.isin(confident_ids)])
         category_parts.append(_category_per_jet(tracks, track_share, jet_of_track))
 
-    num_jets, feature_share, rank_share = {}, {}, {}
+    num_jets, feature_share, positive_share, net_share, net_error, rank_share = {}, {}, {}, {}, {}, {}
+    enrichment_mean, enrichment_error = {}, {}
     for label, name in CLASS_NAMES.items():
-        num_jets[name] = int((labels.to_numpy() == label).sum())
-        feature_share[name] = share_sum[label] / num_jets[name] if num_jets[name] else np.zeros(num_features)
+        count = num_jets[name] = int((labels.to_numpy() == label).sum())
+        feature_share[name] = share_sum[label] / max(count, 1)
+        positive_share[name] = positive_sum[label] / max(count, 1)
+        net_share[name] = net_sum[label] / max(count, 1)
+        variance = (net_square_sum[label] - count * net_share[name] ** 2) / max(count - 1, 1)
+        net_error[name] = (
+            np.sqrt(np.clip(variance, 0.0, None) / count) if count > 1 else np.zeros(num_features)
+        )
         rank_share[name] = _divide(*_same_length(rank_sum[label], jets_with_rank[label]))
+        counts = jets_with_rank[label].astype(float)
+        enrichment_mean[name] = _divide(enrichment_sum[label], counts)
+        square_mean = _divide(enrichment_square_sum[label], counts)
+        variance = (square_mean - enrichment_mean[name] ** 2) * _divide(counts, counts - 1)
+        enrichment_error[name] = np.sqrt(_divide(np.clip(variance, 0.0, None), counts))
     max_rank = max((len(share) for share in rank_share.values()), default=0)
     confident_share = (
         pd.concat(confident_rows) if confident_rows else pd.DataFrame(columns=range(num_features))
     )
     return RelevanceSummary(
-        feature_names=list(relevance_file.display_names),
+        feature_names=feature_names,
         target=str(relevance_file.meta.get("target", "H")),
         ranked_by=ranked_by,
         category_share=_category_share(category_parts, labels),
@@ -131,16 +167,31 @@ def summarize_relevance(
         confident_share=confident_share.reindex(confident_ids).fillna(0).to_numpy(dtype=float),
         num_jets=num_jets,
         feature_share=feature_share,
+        feature_positive_share=positive_share,
+        feature_net_share=net_share,
+        feature_net_error=net_error,
         rank_share={name: np.pad(share, (0, max_rank - len(share))) for name, share in rank_share.items()},
+        rank_enrichment={name: np.pad(v, (0, max_rank - len(v))) for name, v in enrichment_mean.items()},
+        rank_enrichment_error={
+            name: np.pad(v, (0, max_rank - len(v))) for name, v in enrichment_error.items()
+        },
         rank_jets={
             name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
             for label, name in CLASS_NAMES.items()
         },
-        top_feature_count={CLASS_NAMES[label]: count for label, count in top_feature_count.items()},
     )
 
 
-def _showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:
+def merge_repeated_features(names: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct names in schema order, and the ``[len(names), num_distinct]`` 0/1 matrix that adds the
+    columns of repeated inputs."""
+    distinct = list(dict.fromkeys(names))
+    merge = np.zeros((len(names), len(distinct)))
+    merge[np.arange(len(names)), [distinct.index(name) for name in names]] = 1.0
+    return distinct, merge
+
+
+def showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list[str]]:
     """The ``top_confident`` jets with the highest P(H), then up to half as many borderline jets (P(H) nearest
     0.5) and as many misclassified jets (the most confidently wrong), each jet once."""
     ranked = jets.sort_values("prob_H", ascending=False, kind="stable")
@@ -180,7 +231,7 @@ def jet_overview(
         sums.append(tracks[relevance_file.relevance_columns].abs().groupby(tracks["jet_id"]).sum())
         counts.append(tracks.groupby("jet_id").size())
     per_jet = pd.concat(sums) if sums else pd.DataFrame(columns=relevance_file.relevance_columns)
-    names = np.asarray(relevance_file.display_names)
+    names = np.asarray(relevance_file.feature_names)
     top = pd.Series(
         names[np.argmax(per_jet.to_numpy(), axis=1)] if len(per_jet) else [],
         index=per_jet.index,

@@ -1,7 +1,9 @@
-"""Tagger performance as physicists quote it: ROC curve, ROC AUC, background rejection.
+"""Tagger performance as physicists quote it: ROC curve, ROC AUC, background rejection, with uncertainties.
 
 Signal is label 1 (H->bb), background label 0 (QCD); a higher score means more signal-like. Jets with equal
-scores are treated as one threshold, so ties count half in the AUC.
+scores are treated as one threshold, so ties count half in the AUC. Rejections carry the exact
+Clopper–Pearson interval of the background efficiency (a handful of background jets passing a tight cut
+makes the normal approximation meaningless); the AUC carries a bootstrap standard deviation.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from hepxai.errors import InputError
+from hepxai.metrics.binomial import clopper_pearson
 from hepxai.metrics.finite import require_finite
 
 
@@ -58,10 +61,49 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
     return float(np.trapezoid(signal_efficiency, background_efficiency))
 
 
-def threshold_at_efficiency(score: np.ndarray, label: np.ndarray, signal_efficiency: float) -> float:
-    """The tightest cut ``score >= threshold`` that keeps at least ``signal_efficiency`` of the signal."""
-    _, efficiency, threshold = roc_curve(score, label)
-    return float(threshold[_first_reaching(efficiency, signal_efficiency)])
+def roc_auc_error(score: np.ndarray, label: np.ndarray, *, resamples: int = 200, seed: int = 0) -> float:
+    """Standard deviation of the ROC AUC over bootstrap resamples of the jets.
+
+    Signal and background jets are resampled separately, so every resample keeps both classes at their
+    sizes; ``seed`` makes the number reproducible.
+    """
+    score, label = np.asarray(score, dtype=np.float64), np.asarray(label)
+    roc_curve(score, label)  # refuses what the AUC refuses
+    generator = np.random.default_rng(seed)
+    signal, background = score[label == 1], score[label != 1]
+    both = np.r_[np.ones(len(signal), int), np.zeros(len(background), int)]
+    aucs = [
+        roc_auc(
+            np.r_[generator.choice(signal, len(signal)), generator.choice(background, len(background))], both
+        )
+        for _ in range(resamples)
+    ]
+    return float(np.std(aucs, ddof=1))
+
+
+def rejection_interval(
+    background_efficiency: np.ndarray, num_background: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """68% Clopper–Pearson interval of the rejection ``1 / background_efficiency`` measured on
+    ``num_background`` jets: ``(1 / upper efficiency, 1 / lower efficiency)``, the upper end ``inf`` where
+    no background jet passes."""
+    passed = np.rint(np.asarray(background_efficiency, np.float64) * num_background)
+    lower, upper = clopper_pearson(passed, num_background)
+    with np.errstate(divide="ignore"):
+        return 1.0 / upper, 1.0 / lower
+
+
+def rejection_text(rejection: float, low: float, high: float) -> str:
+    """``100 (31–580)``, or ``> 58`` where no background jet passed (only the lower end is known)."""
+    return f"> {low:.3g}" if rejection == np.inf else f"{rejection:.3g} ({low:.3g}–{high:.3g})"
+
+
+def threshold_at_background_efficiency(
+    score: np.ndarray, label: np.ndarray, background_efficiency: float
+) -> float:
+    """The loosest cut ``score >= threshold`` keeping at most ``background_efficiency`` of the background."""
+    efficiency, _, threshold = roc_curve(score, label)
+    return float(threshold[np.flatnonzero(efficiency <= background_efficiency + 1e-12)[-1]])
 
 
 def background_rejection(score: np.ndarray, label: np.ndarray, signal_efficiency: float) -> float:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import beta
+
+from hepxai.metrics.binomial import ONE_SIGMA, clopper_pearson
 
 ORDER_PROPOSAL = (10.0, 8.0, 6.0, 5.0, 3.0, 3.0, 3.0, 5.0, 6.0)
 ORDER_MIN_HITS = 4
@@ -221,12 +222,10 @@ class BinnedEfficiency:
 
 
 def binned_efficiency(
-    values: np.ndarray, passed: np.ndarray, edges: np.ndarray, *, confidence: float = 0.6827
+    values: np.ndarray, passed: np.ndarray, edges: np.ndarray, *, confidence: float = ONE_SIGMA
 ) -> BinnedEfficiency:
-    """Efficiency per bin of ``values`` (e.g. reconstructable particles' pT) with exact binomial errors.
-
-    The Clopper–Pearson interval (exact, never outside [0, 1], conservative), from the beta distribution:
-    lower = B((1 − c)/2; k, n − k + 1), upper = B((1 + c)/2; k + 1, n − k).
+    """Efficiency per bin of ``values`` (e.g. reconstructable particles' pT) with exact binomial errors
+    (:func:`hepxai.metrics.binomial.clopper_pearson`).
 
     Args:
         values: ``[N]`` the quantity of each trial.
@@ -239,11 +238,7 @@ def binned_efficiency(
     success = np.histogram(values[passed], edges)[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         efficiency = success / total
-    tail = (1 - confidence) / 2
-    lower = np.where(success > 0, beta.ppf(tail, success, total - success + 1), 0.0)
-    upper = np.where(success < total, beta.ppf(1 - tail, success + 1, total - success), 1.0)
-    empty = total == 0
-    lower[empty], upper[empty] = np.nan, np.nan
+    lower, upper = clopper_pearson(success, total, confidence=confidence)
     return BinnedEfficiency(edges, success, total, efficiency, lower, upper)
 
 

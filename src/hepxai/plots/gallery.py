@@ -2,7 +2,7 @@
 
 Layout::
 
-    OUT/summary/{feature_share,rank_share,category_share,top_feature,confident_jets}.{png,pdf}
+    OUT/summary/{feature_share,rank_share,category_share,confident_jets}.{png,pdf}
     OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf}
 """
 
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import RelevanceSummary, summarize_relevance
-from hepxai.plots.heatmap import relevance_heatmap
+from hepxai.plots.heatmap import relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph
 from hepxai.plots.style import save_figure
 from hepxai.plots.summary import (
@@ -26,7 +26,6 @@ from hepxai.plots.summary import (
     confident_jets_plot,
     feature_share_plot,
     rank_share_plot,
-    top_feature_plot,
 )
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,6 @@ SUMMARY_PLOTS: dict[str, Callable[..., Figure]] = {
     "feature_share": feature_share_plot,
     "rank_share": rank_share_plot,
     "category_share": category_share_plot,
-    "top_feature": top_feature_plot,
     "confident_jets": confident_jets_plot,
 }
 
@@ -52,6 +50,7 @@ def write_plots(
     jet_ids: Sequence[int],
     top_confident: int = 10,
     magnitude: bool = False,
+    per_jet: bool = False,
     edge_threshold: float | None = None,
     formats: Sequence[str] = ("png", "pdf"),
     progress: bool = True,
@@ -64,6 +63,8 @@ def write_plots(
         jet_ids: The jets to draw one by one.
         top_confident: Jets in the "most confidently H" summary.
         magnitude: Heatmaps of ``|R|`` instead of signed relevance.
+        per_jet: Heatmaps with each jet's own colour scale and rows by its share of ``|R|``, instead of one
+            scale and one row order for all jets.
         edge_threshold: Edge significance above which an edge is red; default: each jet's top 2%.
         formats: File formats, e.g. ``("png", "pdf")``.
         progress: Show a progress bar over jets.
@@ -77,13 +78,15 @@ def write_plots(
         log.info(
             "no track_pt/etarel/phirel in the relevance file: 3D graphs place tracks on a ring by position"
         )
-    for jet_id in tqdm(jet_ids, desc="jets", unit="jet", leave=False, disable=not progress):
-        jet = jet_relevance(relevance_file, jet_id)
+    jets = [jet_relevance(relevance_file, jet_id) for jet_id in jet_ids]
+    limit = None if per_jet else shared_limit(jets)
+    for jet in tqdm(jets, desc="jets", unit="jet", leave=False, disable=not progress):
+        heatmap = relevance_heatmap(jet, magnitude=magnitude, limit=limit, by_share=per_jet)
+        paths += save_figure(heatmap, out_dir / "jets" / f"jet_{jet.jet_id}_heatmap", formats)
         paths += save_figure(
-            relevance_heatmap(jet, magnitude=magnitude), out_dir / "jets" / f"jet_{jet_id}_heatmap", formats
-        )
-        paths += save_figure(
-            jet_graph(jet, edge_threshold=edge_threshold), out_dir / "jets" / f"jet_{jet_id}_graph", formats
+            jet_graph(jet, edge_threshold=edge_threshold),
+            out_dir / "jets" / f"jet_{jet.jet_id}_graph",
+            formats,
         )
     log.info("wrote %d files to %s", len(paths), out_dir)
     return paths

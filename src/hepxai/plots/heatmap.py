@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hepxai.explain.jet_relevance import JetRelevance
+from hepxai.explain.relevance_summary import merge_repeated_features
+from hepxai.plots.labels import feature_category, feature_label, grouped_order
 from hepxai.plots.style import new_figure, plot_style
 
 B_HADRON_COLOR = "#d35400"
 
 
-MIN_ROW_SHARE = 0.002  # features with less of the jet's |R| are left out (the plot says how many)
+MIN_ROW_SHARE = 0.002  # with rows by share, features with less of the jet's |R| are left out (and counted)
+
+
+def merged_relevance(jet: JetRelevance) -> tuple[list[str], np.ndarray]:
+    """The jet's distinct feature names and ``[num_tracks, num_distinct]`` relevance (repeats added)."""
+    names, merge = merge_repeated_features(jet.feature_names)
+    return names, jet.relevance @ merge
+
+
+def shared_limit(jets: Sequence[JetRelevance]) -> float:
+    """One colour-scale end for several jets: the 99th percentile of |R| over all their cells."""
+    cells = [np.abs(merged_relevance(jet)[1]).ravel() for jet in jets]
+    values = np.concatenate(cells) if cells else np.zeros(0)
+    return float(np.percentile(values, 99)) if values.size else 1.0
 
 
 def relevance_heatmap(
@@ -20,38 +37,41 @@ def relevance_heatmap(
     *,
     magnitude: bool = False,
     limit: float | None = None,
-    all_features: bool = False,
+    by_share: bool = False,
     ax: Axes | None = None,
 ) -> Figure:
     """Draw a jet's relevance per track and feature.
 
-    Rows are the features by decreasing share of the jet's ``|R|``; features below :data:`MIN_ROW_SHARE` are
-    left out and counted under the plot. Signed relevance uses a diverging colour map centred on 0;
-    ``magnitude`` shows ``|R|`` instead. The colour scale ends at the 99th percentile of the jet's ``|R|``
-    (arrows on the colour bar mark larger cells), so one dominant track does not wash out the others; pass
-    ``limit`` to put several jets on one scale. Muon and electron tracks carry ``μ``/``e`` in their column
-    label; tracks from b-hadron decays (truth) are orange.
+    Rows are the features (an input the schema repeats is one row, its copies' relevance added) with their
+    physics names, in one fixed order grouped by category (kinematics, impact parameter, ...), so heatmaps of
+    different jets line up row by row; ``by_share`` orders them by decreasing share of the jet's ``|R|``
+    instead and leaves out those below :data:`MIN_ROW_SHARE`. Signed relevance uses a diverging colour map
+    centred on 0; ``magnitude`` shows ``|R|`` instead. Pass ``limit`` (:func:`shared_limit`) to put several
+    jets on one scale; by default the scale ends at the jet's own 99th percentile of ``|R|``. Arrows on the
+    colour bar mark larger cells. Muon and electron tracks carry ``μ``/``e`` in their column label; tracks
+    from b-hadron decays (truth) are orange.
 
     Args:
         jet: One jet, from :func:`hepxai.explain.jet_relevance.jet_relevance`.
         magnitude: Show ``|R|`` instead of signed relevance.
         limit: End of the colour scale; default: the jet's 99th percentile of ``|R|``.
-        all_features: Keep every feature, in schema order.
+        by_share: Rows by the jet's share of ``|R|``, small ones left out, instead of the fixed order.
         ax: Axes to draw on; a new figure sized to the jet otherwise.
     """
-    share = np.abs(jet.relevance).sum(axis=0)
+    names, relevance = merged_relevance(jet)
+    share = np.abs(relevance).sum(axis=0)
     share = share / (share.sum() or 1.0)
-    if all_features:
-        rows = np.arange(len(jet.feature_names))
-    else:
+    if by_share:
         rows = np.argsort(-share, kind="stable")
         rows = rows[share[rows] >= MIN_ROW_SHARE]
+    else:
+        rows = grouped_order(names)
     if ax is None:
         _, ax = new_figure(max(7.0, 4.0 + 0.24 * jet.num_tracks), 3.2 + 0.22 * max(len(rows), 4))
     with plot_style():
-        values = np.abs(jet.relevance.T[rows]) if magnitude else jet.relevance.T[rows]
+        values = np.abs(relevance.T[rows]) if magnitude else relevance.T[rows]
         if limit is None:
-            limit = float(np.percentile(np.abs(values), 99)) if values.size else 1.0
+            limit = shared_limit([jet])
         limit = limit or 1.0
         image = ax.imshow(
             values,
@@ -62,8 +82,11 @@ def relevance_heatmap(
             vmax=limit,
         )
         ax.minorticks_off()
-        names = [jet.feature_names[i] for i in rows]
-        ax.set_yticks(range(len(rows)), names, fontsize=9)
+        ax.set_yticks(range(len(rows)), [feature_label(names[i]) for i in rows], fontsize=9)
+        if not by_share:
+            categories = [feature_category(names[i]) for i in rows]
+            for row in np.flatnonzero(np.array(categories[1:]) != np.array(categories[:-1])):
+                ax.axhline(row + 0.5, color="black", lw=0.8)
         ax.set_xticks(range(jet.num_tracks), jet.track_labels(), rotation=90, fontsize=9)
         ax.tick_params(top=False, right=False)
         if jet.from_b is not None:
@@ -75,11 +98,13 @@ def relevance_heatmap(
         notes = ["μ: muon, e: electron"]
         if jet.from_b is not None:
             notes.append("orange: from b-hadron decay (truth)")
-        dropped = len(jet.feature_names) - len(rows)
+        dropped = len(names) - len(rows)
         if dropped:
             notes.append(f"{dropped} features with < {100 * MIN_ROW_SHARE:.1f}% of |R| not shown")
         ax.set_xlabel(f"track number, ordered by {order}\n{'; '.join(notes)}", loc="center", fontsize=11)
-        ax.set_ylabel("feature, by share of |R|" if not all_features else "feature", loc="center")
+        ax.set_ylabel(
+            "feature, by share of |R|" if by_share else "feature, grouped by category", loc="center"
+        )
         if jet.pt is not None:
             top = ax.secondary_xaxis("top")
             top.set_xticks(range(jet.num_tracks), [f"{pt:.1f}" for pt in jet.pt], rotation=90, fontsize=8)
@@ -96,5 +121,5 @@ def relevance_heatmap(
         colorbar.set_label(
             f"|relevance| for logit {jet.target}" if magnitude else f"relevance for logit {jet.target}"
         )
-        ax.set_title(jet.caption, fontsize=13, loc="left", pad=50 if jet.pt is not None else 8)
+        ax.set_title(jet.title, fontsize=12, loc="left", pad=50 if jet.pt is not None else 8)
     return ax.figure

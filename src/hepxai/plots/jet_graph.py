@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.colors import Normalize, TwoSlopeNorm
+from matplotlib.colors import LinearSegmentedColormap, Normalize, TwoSlopeNorm, to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
 from hepxai.explain.jet_relevance import JetRelevance
+from hepxai.plots.heatmap import merged_relevance
+from hepxai.plots.labels import feature_label
 from hepxai.plots.style import new_figure, plot_style
 
 B_HADRON_COLOR = "#f89c20"
-EDGE_CMAP = "plasma_r"
+# plasma without its pale yellow end, reversed: orange (low) to dark purple (high), all visible on white
+EDGE_COLORS = [to_hex(colormaps["plasma"](x)) for x in np.linspace(0.75, 0.0, 8)]
+EDGE_CMAP = LinearSegmentedColormap.from_list("edges", EDGE_COLORS)
 # matplotlib and plotly markers that look alike: circle, diamond, square.
 _MARKERS = {"hadron": ("o", "circle"), "muon": ("D", "diamond"), "electron": ("s", "square")}
 
@@ -72,14 +77,15 @@ def _node_norm(jet: JetRelevance) -> TwoSlopeNorm:
 
 
 def _edge_norm(jet: JetRelevance, significant: np.ndarray) -> Normalize:
-    """Colours of edge significance [%] over the range of the coloured edges."""
+    """Colours of edge significance [%] from 0 to the largest, so that close values look close: a scale over
+    the coloured edges' own range would make 1.35% and 1.53% look as different as 0 and 100%."""
     values = 100 * jet.edge_significance[significant]
-    if len(values) == 0:
-        return Normalize(0.0, 1.0)
-    low, high = float(values.min()), float(values.max())
-    if high - low <= 1e-3 * high:  # one coloured edge, or equal ones: a scale from 0
-        low = 0.0
-    return Normalize(low, high or 1.0)
+    return Normalize(0.0, float(values.max(initial=0.0)) or 1.0)
+
+
+def _uniform_significance(jet: JetRelevance) -> float:
+    """The significance [%] of every edge if the edge relevance were spread evenly: 100 / E."""
+    return 100 / max(len(jet.edge_significance), 1)
 
 
 def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes | None = None) -> Figure:
@@ -118,6 +124,14 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             ax.add_collection3d(edges)
             colorbar = ax.figure.colorbar(edges, ax=ax, shrink=0.5, pad=0.0, location="left")
             colorbar.set_label("edge significance [% of the jet's edge relevance]", fontsize=10)
+            colorbar.ax.axhline(_uniform_significance(jet), color="black", lw=1.5)
+            colorbar.ax.text(
+                1.1,
+                _uniform_significance(jet),
+                "1/E",
+                transform=colorbar.ax.get_yaxis_transform(),
+                va="center",
+            )
         floor = positions[:, 2].min() if not jet.has_kinematics else 0.0
         ax.add_collection3d(
             Line3DCollection(
@@ -163,7 +177,7 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             )
         ax.minorticks_off()
         ax.tick_params(labelsize=9)
-        ax.set_title(jet.caption, fontsize=14)
+        ax.set_title(jet.title, fontsize=12)
         ax.legend(handles=_legend_handles(jet), loc="upper left", fontsize=9, frameon=True)
     return ax.figure
 
@@ -237,21 +251,24 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         # A line's colour varies along its points: each segment's two ends and the gap share its value.
         value = np.repeat(100 * jet.edge_significance[significant], 3)
         norm = _edge_norm(jet, significant)
+        colorbar = {
+            "title": {"text": f"edge<br>significance [%]<br>(uniform 1/E: {_uniform_significance(jet):.2g})"},
+            "x": 1.0,
+            "len": 0.45,
+            "y": 0.25,
+        }
+        scale = [[i / (len(EDGE_COLORS) - 1), color] for i, color in enumerate(EDGE_COLORS)]
+        line = {"color": value, "colorscale": scale, "cmin": norm.vmin, "cmax": norm.vmax, "width": 6}
         lines(
             segments,
             "most significant edges",
-            {
-                "color": value,
-                "colorscale": "Plasma",
-                "reversescale": True,
-                "cmin": norm.vmin,
-                "cmax": norm.vmax,
-                "width": 6,
-                "showscale": True,
-                "colorbar": {"title": {"text": "edge<br>significance [%]"}, "x": 1.0, "len": 0.45, "y": 0.25},
-            },
+            line | {"showscale": True, "colorbar": colorbar},
+            showlegend=False,
         )
-    top_feature = np.asarray(jet.feature_names)[np.argmax(np.abs(jet.relevance), axis=1)]
+        # a line coloured along its points shows a black legend swatch: the legend gets one of the top colour
+        lines(np.full((1, 2, 3), np.nan), "most significant edges", {"color": EDGE_COLORS[-1], "width": 6})
+    names, relevance = merged_relevance(jet)
+    top_feature = [feature_label(names[i]) for i in np.argmax(np.abs(relevance), axis=1)]
     signed = _signed_relevance(jet)
     hover = [
         f"track {t}<br>ΣR = {r:+.3g}, ‖R‖ = {n:.3g}<br>top feature: {f}"
@@ -305,9 +322,9 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
             first = False
     figure.update_layout(
         template="plotly",
-        title={"text": jet.caption, "x": 0.02},
+        title={"text": jet.title.replace("\n", "<br>"), "x": 0.02, "font": {"size": 14}},
         height=680,
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        margin={"l": 0, "r": 0, "t": 60, "b": 0},
         legend={"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"},
         scene={
             "aspectmode": "cube",

@@ -8,6 +8,7 @@ jets stays within the browser's limit of live WebGL contexts.
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import io
 import logging
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import plotly.offline
 from matplotlib.figure import Figure
+from PIL import Image
 from tqdm import tqdm
 
 from hepxai.explain.jet_relevance import jet_relevance
@@ -23,10 +25,12 @@ from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
 from hepxai.io.atomic import write_text
 from hepxai.io.yaml_files import read_yaml
+from hepxai.metrics.classification import rejection_text
 from hepxai.plots.gallery import summary_figures
-from hepxai.plots.heatmap import relevance_heatmap
+from hepxai.plots.heatmap import relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph_plotly
-from hepxai.plots.style import plot_style
+from hepxai.plots.labels import feature_label
+from hepxai.plots.style import FIGURE_DPI, plot_style
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +38,11 @@ OPEN_JETS = 3  # jet sections open (and 3D graphs drawn) when the report loads
 TABLE_ROWS = 1000
 
 _SUMMARY_CAPTIONS = {
-    "feature_share": "Mean share of each jet's |relevance| per feature, H→bb against QCD jets.",
-    "rank_share": "Mean share of each jet's |relevance| on the track of each pT rank (1 = hardest).",
+    "feature_share": "Mean share of each jet's |relevance| per feature, for (right) and against (left) the "
+    "explained logit, with the net share ± standard error; H→bb against QCD jets.",
+    "rank_share": "Relevance of the track of each pT rank (1 = hardest) over an even split of the jet's "
+    "|relevance| (1: no preference), with its standard error.",
     "category_share": "Relevance share of muon, electron and b-hadron tracks against their track share.",
-    "top_feature": "How often a feature is a track's most relevant one.",
     "confident_jets": "Feature shares of the jets the model is most confident are H.",
 }
 
@@ -95,12 +100,23 @@ function filterTable() {
     row.classList.toggle('hidden', hide); if (!hide) shown += 1; });
   document.getElementById('shown-rows').textContent = shown;
 }
+// plotly.js travels gzipped (a third of its size); the browser unpacks it once, before the first graph.
+const plotlyReady = (async () => {
+  const text = atob(document.getElementById('plotly-gz').textContent);
+  const packed = Uint8Array.from(text, c => c.charCodeAt(0));
+  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const script = document.createElement('script');
+  script.textContent = await new Response(stream).text();
+  document.head.appendChild(script);
+})();
 function showGraph(details) {
   const target = details.querySelector('.graph3d');
-  if (details.open) {
-    const figure = JSON.parse(document.getElementById(target.dataset.figure).textContent);
-    Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
-  } else { Plotly.purge(target); }
+  plotlyReady.then(() => {
+    if (details.open) {
+      const figure = JSON.parse(document.getElementById(target.dataset.figure).textContent);
+      Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
+    } else { Plotly.purge(target); }
+  });
 }
 function openJet(hash) {
   const details = hash && document.getElementById(hash.slice(1));
@@ -120,11 +136,16 @@ openJet(location.hash);
 """
 
 
-def _png(figure: Figure, dpi: int) -> str:
+def _png(figure: Figure) -> str:
+    """The figure as a base64 PNG of 256 colours: a third of the full-colour size, no visible difference for
+    maps, bars and text."""
     buffer = io.BytesIO()
     with plot_style():
-        figure.savefig(buffer, format="png", dpi=dpi)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+        figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+    with Image.open(buffer) as image:
+        packed = io.BytesIO()
+        image.convert("RGB").quantize(256).save(packed, format="png", optimize=True, dpi=image.info["dpi"])
+    return base64.b64encode(packed.getvalue()).decode("ascii")
 
 
 def _base64(path: Path) -> str:
@@ -167,6 +188,8 @@ def _jet_table(relevance_file: RelevanceFile, drawn: set[int]) -> str:
                 text = {1: "H", 0: "QCD"}.get(int(value), "?")
             elif column == "prob_H":
                 text = _probability(float(value))
+            elif column == "top_feature":
+                text = html.escape(feature_label(str(value)))
             elif isinstance(value, float):
                 text = f"{value:.4g}"
             else:
@@ -231,12 +254,19 @@ def _header(relevance_file: RelevanceFile, summary_counts: dict[str, int]) -> st
     )
 
 
+def _rejection(tagger: dict, point: int) -> str:
+    """The rejection at ``point``% H efficiency with its interval (bare in files written before intervals)."""
+    value, low, high = (tagger.get(f"rejection_at_{point}{end}") for end in ("", "_low", "_high"))
+    return html.escape(f"{value:.3g}" if low is None else rejection_text(value, low, high))
+
+
 def _performance(evaluation: Path, num_explained: int) -> str:
     """The tagger's ROC, mass plot and metrics from an ``hepxai evaluate`` folder."""
     metrics = read_yaml(evaluation / "metrics.yaml")
     rows = "".join(
-        f"<tr><td style='text-align:left'>{html.escape(t['tagger'])}</td><td>{t['auc']:.4f}</td>"
-        f"<td>{t['rejection_at_30']:.1f}</td><td>{t['rejection_at_50']:.1f}</td></tr>"
+        f"<tr><td style='text-align:left'>{html.escape(t['tagger'])}</td><td>{t['auc']:.4f}"
+        + (f" ± {t['auc_error']:.4f}" if "auc_error" in t else "")
+        + f"</td><td>{_rejection(t, 30)}</td><td>{_rejection(t, 50)}</td></tr>"
         for t in metrics["taggers"]
     )
     table = (
@@ -248,16 +278,16 @@ def _performance(evaluation: Path, num_explained: int) -> str:
         f"{metrics['num_QCD']} QCD) "
         f"that pass the jet selection. The relevance file explains {num_explained} jets: "
         "the two sets differ when the explanation reads another number of jets or another selection. "
-        "A rejection of inf means no QCD jet passed the cut; with few QCD jets the rejection is only a "
-        "bound (see the bands in the ROC plot).</p>"
+        "Rejections in brackets: 68% Clopper–Pearson interval; &gt; x: no QCD jet passed the cut, so only "
+        "the lower end x of the interval is known. AUC ± bootstrap standard deviation.</p>"
     )
     images = "".join(
         f'<figure><img class="zoomable" id="evaluation-{name}" alt="{name}" '
         f'src="data:image/png;base64,{_base64(evaluation / f"{name}.png")}">'
         f"<figcaption>{caption}</figcaption></figure>"
         for name, caption in (
-            ("roc", "QCD rejection against H→bb̄ efficiency (log), with binomial bands."),
-            ("mass_sculpting", "Soft-drop mass before and after the HIN cut, as fractions of each class."),
+            ("roc", "QCD rejection against H→bb̄ efficiency (log), with 68% Clopper–Pearson bands."),
+            ("mass_sculpting", "Soft-drop mass shapes before and after the HIN cut at fixed QCD efficiency."),
         )
         if (evaluation / f"{name}.png").is_file()
     )
@@ -271,6 +301,7 @@ def write_report(
     jet_ids: Sequence[int],
     top_confident: int = 10,
     magnitude: bool = False,
+    per_jet: bool = False,
     edge_threshold: float | None = None,
     evaluation: str | Path | None = None,
     title: str = "Relevance report",
@@ -284,6 +315,7 @@ def write_report(
         jet_ids: The jets that get a section with heatmap and 3D graph, in this order.
         top_confident: Jets in the "most confidently H" summary.
         magnitude: Heatmaps of ``|R|`` instead of signed relevance.
+        per_jet: Heatmaps with each jet's own colour scale and rows by its share of ``|R|``.
         edge_threshold: Edge significance above which an edge is coloured; default: each jet's top 2%.
         evaluation: An ``hepxai evaluate`` folder (``metrics.yaml``, ``roc.png``, ``mass_sculpting.png``),
             shown first.
@@ -294,18 +326,21 @@ def write_report(
     summary = summarize_relevance(relevance_file, top_confident=top_confident)
     figures = "".join(
         f'<figure><img class="summary-plot zoomable" id="summary-{name}" alt="{name}" '
-        f'src="data:image/png;base64,{_png(figure, 100)}">'
+        f'src="data:image/png;base64,{_png(figure)}">'
         f"<figcaption>{_SUMMARY_CAPTIONS[name]}</figcaption></figure>"
         for name, figure in summary_figures(summary).items()
     )
     sections = []
-    for index, jet_id in enumerate(tqdm(jet_ids, desc="jets", unit="jet", leave=False, disable=not progress)):
-        jet = jet_relevance(relevance_file, jet_id)
-        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude), 90)
+    jets = [jet_relevance(relevance_file, jet_id) for jet_id in jet_ids]
+    limit = None if per_jet else shared_limit(jets)
+    for index, jet in enumerate(tqdm(jets, desc="jets", unit="jet", leave=False, disable=not progress)):
+        jet_id = jet.jet_id
+        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude, limit=limit, by_share=per_jet))
         graph = jet_graph_plotly(jet, edge_threshold=edge_threshold).to_json().replace("</", "<\\/")
         sections.append(
             f'<details class="jet" id="jet-{jet_id}"{" open" if index < OPEN_JETS else ""}>'
-            f"<summary>{html.escape(jet.caption)}, {jet.num_tracks} tracks</summary>"
+            f"<summary>{html.escape(jet.caption)}, {jet.num_tracks} tracks "
+            f'<span class="note">— {html.escape(jet.decision)}</span></summary>'
             f'<div class="jet-row"><img class="heatmap zoomable" alt="heatmap of jet {jet_id}" '
             f'src="data:image/png;base64,{heatmap}">'
             f'<div class="graph3d" id="graph-{jet_id}" data-figure="figure-{jet_id}"></div></div>'
@@ -315,7 +350,9 @@ def write_report(
     has_performance = evaluation is not None and (evaluation / "metrics.yaml").is_file()
     toc = [("performance", "Tagger performance")] if has_performance else []
     toc += [("summary", "Dataset summary"), ("jets", "Jets"), ("jet-sections", "Jets one by one")]
-    plotly_js = plotly.offline.get_plotlyjs()
+    plotly_js = base64.b64encode(gzip.compress(plotly.offline.get_plotlyjs().encode("utf-8"), 9)).decode(
+        "ascii"
+    )
     performance = (
         f'<h2 id="performance">Tagger performance</h2>{_performance(evaluation, len(relevance_file.jets))}'
         if has_performance
@@ -323,7 +360,8 @@ def write_report(
     )
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_STYLE}</style><script>{plotly_js}</script></head><body>"
+        f'<style>{_STYLE}</style><script type="application/gzip;base64" id="plotly-gz">{plotly_js}</script>'
+        "</head><body>"
         f"<h1>{html.escape(title)}</h1>{_header(relevance_file, summary.num_jets)}"
         '<nav class="toc">'
         + "".join(f'<a href="#{key}">{text}</a>' for key, text in toc)
@@ -340,8 +378,8 @@ def write_report(
         "against); orange rim: track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, "
         "squares electrons, in the PNGs as here.</p>"
         f"{''.join(sections)}"
-        f'<p class="note">This file embeds plotly.js ({len(plotly_js) / 1e6:.1f} MB) and every image so that '
-        "it opens offline; 3D graphs are drawn only while their section is open.</p>"
+        f'<p class="note">This file embeds plotly.js (gzipped, {len(plotly_js) / 1e6:.1f} MB) and every '
+        "image so that it opens offline; 3D graphs are drawn only while their section is open.</p>"
         f"<script>{_SCRIPT}</script></body></html>"
     )
     write_text(path, page)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib as mpl
 import mplhep
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from hepxai.io.atomic import atomic_path
@@ -29,6 +30,7 @@ _OVERRIDES = {
 SIGNAL_COLOR = "#e42536"  # H→bb
 BACKGROUND_COLOR = "#5790fc"  # QCD
 CLASS_COLORS = {"H→bb": SIGNAL_COLOR, "QCD": BACKGROUND_COLOR}
+FIGURE_DPI = 150  # every saved or embedded figure: sharp in print and when the report enlarges it
 
 
 @contextmanager
@@ -36,6 +38,16 @@ def plot_style() -> Iterator[None]:
     """Figures created inside this block use the hepxai style."""
     with mpl.style.context([mplhep.style.CMS, _OVERRIDES]):
         yield
+
+
+def simulation_label(ax: Axes, right: str = "") -> None:
+    """ "**hepxai** *simulation*" above the axes' top left corner (what made the events), ``right`` above its
+    top right corner: the place where experiments print their label and luminosity."""
+    ax.text(
+        0, 1.01, r"$\mathbf{hepxai}$ $\mathit{simulation}$", transform=ax.transAxes, va="bottom", fontsize=14
+    )
+    if right:
+        ax.text(1, 1.01, right, transform=ax.transAxes, ha="right", va="bottom", fontsize=12)
 
 
 def new_figure(width: float, height: float, **subplot_kw: object) -> tuple[Figure, object]:
@@ -47,7 +59,7 @@ def new_figure(width: float, height: float, **subplot_kw: object) -> tuple[Figur
 
 
 def save_figure(
-    figure: Figure, stem: str | Path, formats: Sequence[str] = ("png", "pdf"), *, dpi: int = 110
+    figure: Figure, stem: str | Path, formats: Sequence[str] = ("png", "pdf"), *, dpi: int = FIGURE_DPI
 ) -> list[Path]:
     """Write ``figure`` to ``stem.<format>`` for each format; returns the paths."""
     stem = Path(stem)

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib import colors
+from matplotlib import colormaps, colors
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from torch_geometric.data import Data
 
 from hepxai.explain.edge_relevance import EdgeRelevance
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 GREY = "#9c9ca1"
 TRACK_COLOR = "#e42536"
 VISIBLE = 0.02
+_EDGE_STYLES = (("solid", "true edges"), ("dashed", "fake edges"))
 """Relevance below this share of the largest |relevance| of an explanation is drawn grey."""
 
 
@@ -57,15 +59,14 @@ def track_display(
         score_norm = colors.Normalize(0.0, 1.0)
         for ax, (view, xy) in zip(axes[0], coordinates.items(), strict=True):
             ax.scatter(*xy[~on_track].T, s=2, c=GREY, rasterized=True, label="other hits")
-            for chosen, style, label in (
-                (touching & truth, "solid", "true edges"),
-                (touching & ~truth, "dashed", "fake edges"),
+            for chosen, (style, label) in zip(
+                (touching & truth, touching & ~truth), _EDGE_STYLES, strict=True
             ):
                 _edges(ax, xy, edge_index[:, chosen], scores[chosen], "viridis", score_norm, style, label)
             ax.scatter(*xy[on_track].T, s=40, c=TRACK_COLOR, zorder=3, label=f"particle {particle_id}")
-            _zoom(ax, xy[on_track | _ends(edge_index[:, touching], len(on_track))])
+            _zoom(ax, xy[on_track | _ends(edge_index[:, touching], len(on_track))], equal=view == "x-y")
             ax.set_title(f"event {_event_id(event)}, {view}: edges by score")
-            ax.legend(loc="best", fontsize=9)
+            _legend_below(ax, _score_handles(ax))
         figure.colorbar(ScalarMappable(score_norm, "viridis"), ax=axes[0].tolist(), label="edge score")
         if relevance is not None:
             _relevance_row(figure, axes[1], coordinates, edge_index, relevance, event)
@@ -136,16 +137,31 @@ def _relevance_row(
             linewidths=0.3,
             zorder=3,
         )
-        _zoom(ax, xy[shown_hits | _ends(edge_index[:, [relevance.edge]], len(hit))])
+        _zoom(ax, xy[shown_hits | _ends(edge_index[:, [relevance.edge]], len(hit))], equal=view == "x-y")
         ax.set_title(
             f"{view}: {relevance.method} of edge {relevance.edge} "
             f"(logit {relevance.logit:.2f}, y = {int(event.y[relevance.edge] > 0.5)})"
         )
-        ax.legend(loc="best", fontsize=9)
+        _legend_below(ax, ax.get_legend_handles_labels()[0])
     figure.colorbar(
         ScalarMappable(norm, "coolwarm"),
         ax=axes.tolist(),
         label=f"relevance (hits: features summed; edges: geometry); |R| < {VISIBLE:.0%} of max in grey",
+    )
+
+
+def _score_handles(ax: Axes) -> list:
+    """The legend of a score view: the hit markers as drawn, edges as lines of the score map's middle colour
+    (a line collection's own swatch has the default colour, not its map's)."""
+    middle = colormaps["viridis"](0.5)
+    edges = [Line2D([], [], color=middle, ls=style, lw=1.8, label=label) for style, label in _EDGE_STYLES]
+    return [h for h in ax.get_legend_handles_labels()[0] if not isinstance(h, LineCollection)] + edges
+
+
+def _legend_below(ax: Axes, handles: list) -> None:
+    """A legend under the axes, off the hits and edges."""
+    ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=4, fontsize=9, frameon=False
     )
 
 
@@ -171,10 +187,15 @@ def _ends(edge_index: np.ndarray, num_hits: int) -> np.ndarray:
     return mask
 
 
-def _zoom(ax: Axes, xy: np.ndarray) -> None:
+def _zoom(ax: Axes, xy: np.ndarray, *, equal: bool = False) -> None:
+    """Limits around ``xy``; ``equal``: both axes span the same length and are drawn to one scale."""
     if len(xy) == 0:
         return
     low, high = xy.min(axis=0), xy.max(axis=0)
+    if equal:
+        centre, half = (low + high) / 2, (high - low).max() / 2
+        low, high = centre - half, centre + half
+        ax.set_aspect("equal", adjustable="box")
     margin = np.maximum(0.08 * (high - low), 5.0)
     ax.set_xlim(low[0] - margin[0], high[0] + margin[0])
     ax.set_ylim(low[1] - margin[1], high[1] + margin[1])
