@@ -18,6 +18,7 @@ from hepxai import baselines
 from hepxai.data.jets import Jets, rechunk
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
+from hepxai.io.lock import owns_folder
 from hepxai.metrics.classification import (
     background_rejection,
     rejection_interval,
@@ -123,6 +124,7 @@ def check_classes(label: np.ndarray, source: str) -> None:
         raise InputError(msg)
 
 
+@owns_folder("out_dir")
 def evaluate(
     model: GraphModel,
     jets: Jets | Iterable[Jets],

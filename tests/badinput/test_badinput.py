@@ -415,3 +415,24 @@ def test_a_results_table_with_other_columns_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"results\.csv: field 'method' \(column\) is missing"):
         update_results(path, [{"method": "m", "setting": "s", "edge_drop": 0.0, "graphs": "g"}])
     assert path.read_text() == "name,value\na,1\n"
+
+
+def test_a_job_that_owns_its_output_holds_the_lock_while_it_runs(tmp_path: Path) -> None:
+    """``owns_folder`` binds the output argument by position or name; the lock is held inside the job
+    (re-entrant there) and gone after it, also when the job raises."""
+    from hepxai.io.lock import lock_folder, owns_folder
+
+    @owns_folder("out")
+    def job(data: int, out: Path, *, fail: bool = False) -> str:
+        with lock_folder(out):  # re-entrant: the job may lock its folder again
+            text = (out / LOCK_FILE).read_text().strip()
+        if fail:
+            raise ValueError(data)
+        return text
+
+    pid = str(__import__("os").getpid())
+    assert job(1, tmp_path / "a") == pid
+    assert job(1, out=tmp_path / "b") == pid
+    with pytest.raises(ValueError, match="2"):
+        job(2, tmp_path / "c", fail=True)
+    assert not any(path.name == LOCK_FILE for path in tmp_path.rglob("*"))

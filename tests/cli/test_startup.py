@@ -66,6 +66,9 @@ def test_help_of_every_command_imports_no_heavy_package():
         ("sanity explain --out nope", f"{Path('nope/model/best.pt')}: checkpoint not found"),
         ("pointsets inspect nope", "nope: dataset folder not found"),
         ("lri train --data nope --method erm --out o", "nope: dataset folder not found"),
+        ("tracking train --graphs nope --out o", "nope: graph folder not found"),
+        ("tracking evaluate --model nope.pt --graphs g --out e", "nope.pt: checkpoint not found"),
+        ("tracking display --model model.pt --graphs nope --out d.png", "nope: graph folder not found"),
     ],
 )
 def test_a_missing_input_is_one_line_before_any_heavy_import(tmp_path, command, message):

@@ -86,6 +86,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         write_results,
     )
     from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
+    from hepxai.io.lock import lock_folder
     from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
 
     unknown = [name for name in args.methods or () if name not in METHODS]
@@ -97,29 +98,30 @@ def run_benchmark(args: argparse.Namespace) -> int:
     schema = resolve_schema(args.data, args.schema)
     selection = resolve_selection(args.selection, schema, trained=training_selection(content))
     log.info("jet selection: %s (%s)", selection, describe_selection(selection))
-    jets = read_signal_jets(
-        args.data,
-        schema=schema,
-        selection=selection_window(selection),
-        max_jets=args.max_jets,
-        progress=args.progress,
-    )
-    result = run_benchmark(
-        model,
-        jets,
-        methods=args.methods,
-        batch_size=args.chunk_size,
-        deletion_steps=args.deletion_steps,
-        seed=args.seed,
-        score_features=args.score_features,
-        progress=args.progress,
-    )
-    command = _command(args)
-    result = dataclasses.replace(result, selection=f"{selection} ({describe_selection(selection)})")
-    for path in write_benchmark(result, args.out, command=command):
-        log.info("wrote %s", path)
-    if args.results is not None:
-        log.info("wrote %s", write_results(result, args.results, model=str(args.model)))
+    with lock_folder(args.out):  # a second run into this folder stops at once
+        jets = read_signal_jets(
+            args.data,
+            schema=schema,
+            selection=selection_window(selection),
+            max_jets=args.max_jets,
+            progress=args.progress,
+        )
+        result = run_benchmark(
+            model,
+            jets,
+            methods=args.methods,
+            batch_size=args.chunk_size,
+            deletion_steps=args.deletion_steps,
+            seed=args.seed,
+            score_features=args.score_features,
+            progress=args.progress,
+        )
+        command = _command(args)
+        result = dataclasses.replace(result, selection=f"{selection} ({describe_selection(selection)})")
+        for path in write_benchmark(result, args.out, command=command):
+            log.info("wrote %s", path)
+        if args.results is not None:
+            log.info("wrote %s", write_results(result, args.results, model=str(args.model)))
     return 0
 
 

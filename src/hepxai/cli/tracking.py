@@ -118,6 +118,11 @@ def _options(args: argparse.Namespace, *names: str) -> dict[str, object]:
     return {name: getattr(args, name) for name in names}
 
 
+def _require_model_and_graphs(args: argparse.Namespace) -> None:
+    arguments.require_existing("checkpoint", [args.model])
+    arguments.require_existing("graph folder", [args.graphs])
+
+
 def run_events(args: argparse.Namespace) -> int:
     """Simulate a setting's detector events (resumable).
 
@@ -189,6 +194,7 @@ def run_train(args: argparse.Namespace) -> int:
     arguments.require_within("--wheel-floor", args.wheel_floor, 0, 1)
     arguments.require_at_least("--threads", args.threads, 1)
     arguments.require_within("--cut", args.cut, 0, 1, low_open=True, high_open=True)
+    arguments.require_existing("graph folder", [args.graphs])
     options = _options(args, "max_train_events", "max_val_events", "resume", "threads", "progress")
     if args.model != "edge_classifier":
         from hepxai.tracking.hgnn_training import HierarchicalModelConfig, HierarchicalTrainConfig
@@ -213,6 +219,8 @@ def run_reconstruct(args: argparse.Namespace) -> int:
 
     Writes OUT, a CSV of event_id, hit_id, track_id (TrackML
     submission columns); a hit in no candidate of at least --min-candidate-hits hits gets track_id -1."""
+    _require_model_and_graphs(args)
+
     from hepxai.tracking.jobs import write_tracks
 
     options = _options(args, "split", "cut", "min_candidate_hits", "best_neighbours", "progress")
@@ -233,11 +241,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     the setting's pT cut, and eta); --results also writes the rows into the results table (e.g.
     results/tracking.csv), replacing rows of the same method and setting. Without the graph folder's
     graph_stats.csv the time per event is not measured: left empty, with a warning."""
-    from hepxai.tracking.jobs import evaluate_chains
-
     arguments.require_at_least("--max-events", args.max_events, 1)
     arguments.require_at_least("--threads", args.threads, 1)
     arguments.require_within("--edge-drop", args.edge_drop, 0, 1, high_open=True)
+    _require_model_and_graphs(args)
+
+    from hepxai.tracking.jobs import evaluate_chains
+
     names = ("split", "cut", "best_neighbours_cut", "min_candidate_hits", "max_events", "edge_drop")
     options = _options(args, *names, "drop_seed", "results", "threads", "progress")
     evaluate_chains(args.model, args.graphs, args.out, **options)
@@ -251,6 +261,8 @@ def run_display(args: argparse.Namespace) -> int:
     the relevance of the explanation of one of its edges on the hits and edges around it. Default: the
     event's reconstructable particle (the setting's definition) with the most fake edges touching it, and its
     true edge with the lowest score."""
+    _require_model_and_graphs(args)
+
     from hepxai.tracking.jobs import display_track
 
     options = _options(args, "split", "event_id", "particle", "edge", "method")
@@ -265,6 +277,8 @@ def run_explain(args: argparse.Namespace) -> int:
     relevance and their sum, for every hit that gets relevance) and OUT_edges.csv (source and target hit ids,
     score, truth, relevance of the pair geometry), and logs the conservation check (LRP: relevance + absorbed
     = logit)."""
+    _require_model_and_graphs(args)
+
     from hepxai.tracking.jobs import write_edge_explanation
 
     options = _options(args, "split", "event_id", "method")

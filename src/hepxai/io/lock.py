@@ -10,19 +10,26 @@ Example::
 
     with lock_folder(out):
         ...  # write the run folder
+
+    @owns_folder("out_dir")  # a job that writes one folder holds it while it runs
+    def evaluate(model, jets, out_dir): ...
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from hepxai.errors import OutputError
 from hepxai.io.atomic import write_error
 
+R = TypeVar("R")
 LOCK_FILE = ".hepxai.lock"
 _HELD: dict[Path, int] = {}  # lock file -> how many times this process holds it
 
@@ -37,6 +44,32 @@ def lock_file(path: str | Path) -> contextlib.AbstractContextManager[None]:
     """Own the single output file ``path`` through ``.NAME.lock`` beside it."""
     path = Path(path)
     return _locked(path.with_name(f".{path.name}.lock"), path)
+
+
+def owns_folder(parameter: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """A job that holds :func:`lock_folder` of its argument ``parameter`` while it runs."""
+    return _owns(parameter, lock_folder)
+
+
+def owns_file(parameter: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """A job that holds :func:`lock_file` of its argument ``parameter`` while it runs."""
+    return _owns(parameter, lock_file)
+
+
+def _owns(
+    parameter: str, lock: Callable[[str | Path], contextlib.AbstractContextManager[None]]
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    def decorate(job: Callable[..., R]) -> Callable[..., R]:
+        signature = inspect.signature(job)
+
+        @functools.wraps(job)
+        def holding(*args: object, **kwargs: object) -> R:
+            with lock(signature.bind(*args, **kwargs).arguments[parameter]):
+                return job(*args, **kwargs)
+
+        return holding
+
+    return decorate
 
 
 @contextlib.contextmanager
@@ -54,6 +87,7 @@ def _locked(lock_path: Path, output: Path) -> Iterator[None]:
         finally:
             _HELD[key] -= 1
         return
+    created = not lock_path.parent.exists()
     descriptor = _acquire(lock_path, output)
     _HELD[key] = 1
     try:
@@ -62,6 +96,9 @@ def _locked(lock_path: Path, output: Path) -> Iterator[None]:
         del _HELD[key]
         with contextlib.suppress(OSError):
             lock_path.unlink()  # while still locked: a run waiting on this file retries on a new one
+        if created:  # a run that stopped before writing leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                lock_path.parent.rmdir()
         os.close(descriptor)
 
 

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import RelevanceSummary, summarize_relevance
+from hepxai.io.lock import owns_folder
 from hepxai.plots.heatmap import relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph
 from hepxai.plots.style import save_figure
@@ -43,6 +44,7 @@ def summary_figures(summary: RelevanceSummary) -> dict[str, Figure]:
     return {name: plot(summary) for name, plot in SUMMARY_PLOTS.items()}
 
 
+@owns_folder("out_dir")
 def write_plots(
     relevance_file: RelevanceFile,
     out_dir: str | Path,

@@ -24,6 +24,7 @@ from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import RelevanceFile
 from hepxai.explain.relevance_summary import jet_overview, summarize_relevance
 from hepxai.io.atomic import write_text
+from hepxai.io.lock import owns_file
 from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.classification import rejection_text
 from hepxai.plots.gallery import summary_figures
@@ -294,6 +295,7 @@ def _performance(evaluation: Path, num_explained: int) -> str:
     return f'{table}{note}<div class="figure-grid">{images}</div>'
 
 
+@owns_file("path")
 def write_report(
     relevance_file: RelevanceFile,
     path: str | Path,

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from hepxai.errors import InputError
 from hepxai.explain.edge_relevance import Method, explain_edge
 from hepxai.io.atomic import atomic_path, write_text
-from hepxai.io.lock import lock_folder
+from hepxai.io.lock import lock_folder, owns_file, owns_folder
 from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.tracking import drop_small_candidates
 from hepxai.models.checkpoint import read_checkpoint
@@ -214,6 +214,7 @@ def train_hierarchical_model(
     return result
 
 
+@owns_file("out")
 def write_tracks(
     model: Path,
     graphs: Path,
@@ -243,6 +244,7 @@ def write_tracks(
     return out
 
 
+@owns_folder("out")
 def evaluate_chains(
     model: Path,
     graphs: Path,
@@ -338,6 +340,7 @@ def _model_chains(
     }
 
 
+@owns_file("out")
 def display_track(
     model: Path,
     graphs: Path,
@@ -372,6 +375,7 @@ def display_track(
     return path
 
 
+@owns_file("out")
 def write_edge_explanation(
     model: Path,
     graphs: Path,
