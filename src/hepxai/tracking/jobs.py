@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import torch
@@ -64,6 +65,7 @@ from hepxai.tracking.settings import SPLITS, Setting
 from hepxai.training import TrainResult
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 TRAINING_GRAPHS_FILE = "training_graphs.yaml"
 CHAIN = "edge classifier IN + CC"
@@ -133,29 +135,9 @@ def train_edge_model(
     The run folder records the graph folder's ``graphs.yaml`` (setting, builder, its parameters) in
     ``training_graphs.yaml``; a resume on graphs of another setting or builder is refused.
     """
-    _set_threads(threads)
-    with lock_folder(out):  # a second run into this folder stops at once
-        _claim_graphs(graphs, out, resume=resume)
-        result = train_edge_classifier(
-            GraphFiles.of(graphs, "train", max_train_events),
-            GraphFiles.of(graphs, "valid", max_val_events),
-            config,
-            out,
-            resume=resume,
-            progress=progress,
-        )
-    if result.history:
-        best = result.history[result.best_epoch - 1]
-        log.info(
-            "best epoch %d: validation loss %.4f, edge AUC %.5f, efficiency %.4f, purity %.4f -> %s",
-            best.epoch,
-            best.val_loss,
-            best.val_auc,
-            best.val_efficiency,
-            best.val_purity,
-            result.best_path,
-        )
-    return result
+    events = (max_train_events, max_val_events)
+    options = {"resume": resume, "threads": threads, "progress": progress}
+    return _train_on_graphs(train_edge_classifier, config, graphs, out, *events, **options)
 
 
 def _claim_graphs(graphs: Path, out: Path, *, resume: bool) -> None:
@@ -190,11 +172,30 @@ def train_hierarchical_model(
     """``hepxai tracking train --model KIND``: a hierarchical model (or the Embedding IN) on the graphs'
     train split, selected on valid; like :func:`train_edge_model`, the run records the graph folder and a
     resume on other graphs is refused."""
-    _set_threads(threads)
     config = HierarchicalRunConfig(HierarchicalDataConfig(graph_setting(graphs).name), model, train)
+    events = (max_train_events, max_val_events)
+    options = {"resume": resume, "threads": threads, "progress": progress}
+    return _train_on_graphs(train_hierarchical, config, graphs, out, *events, **options)
+
+
+def _train_on_graphs(
+    train: Callable[..., R],
+    config: object,
+    graphs: Path,
+    out: Path,
+    max_train_events: int | None,
+    max_val_events: int | None,
+    *,
+    resume: bool,
+    threads: int | None,
+    progress: bool,
+) -> R:
+    """Run ``train(train_events, val_events, config, out, ...)`` on the graphs' train and valid splits,
+    holding the run folder and checking its graph record (the loop logs the epochs and the best one)."""
+    _set_threads(threads)
     with lock_folder(out):  # a second run into this folder stops at once
         _claim_graphs(graphs, out, resume=resume)
-        result = train_hierarchical(
+        return train(
             GraphFiles.of(graphs, "train", max_train_events),
             GraphFiles.of(graphs, "valid", max_val_events),
             config,
@@ -202,16 +203,6 @@ def train_hierarchical_model(
             resume=resume,
             progress=progress,
         )
-    if result.history:
-        best = result.history[result.best_epoch - 1]
-        log.info(
-            "best epoch %d: validation loss %.4f, pair AUC %.5f -> %s",
-            best.epoch,
-            best.val_loss,
-            best.val_auc,
-            result.best_path,
-        )
-    return result
 
 
 @owns_file("out")
