@@ -1,9 +1,9 @@
 """Canonizers: faster exact forms of a model kind, registered by the model kind itself.
 
 An explainer never names a model kind. A kind that can be explained faster in another, equivalent form
-(the HIN's dense ``[jets, N, N, hidden]`` blocks, :mod:`hepxai.models.dense_lrp`) registers that form here
-for its class, together with a test of when it applies; the explainer asks :func:`fast_lrp` and falls
-back to its generic path when nothing is registered or nothing applies. zennit's canonizers follow the
+(the HIN's dense ``[jets, N, N, hidden]`` blocks, registered from ``models/dense_lrp.py``) registers that
+form here for its class, together with a test of when it applies; the explainer asks :func:`fast_lrp` and
+falls back to its generic path when nothing is registered or nothing applies. zennit's canonizers follow the
 same idea: rewrite the model, keep its function and its explanation.
 
 A registered form must compute what the generic path computes: LRP-ε of the model's own layers, with ε
