@@ -22,7 +22,16 @@ OUT/<dataset>/<backbone>/<method>/seed<S>: the training run (config.yaml, last.p
 generator) and result.yaml. Finished runs are skipped, interrupted trainings resume. The model kept is
 the epoch with the best validation prediction AUC; interpretation is scored on the positive test samples
 (interpretation ROC AUC over their points, precision@k per sample), prediction AUC on the whole test split.
-Post-hoc methods explain the ERM run of the same dataset, backbone and seed (trained first if missing)."""
+Post-hoc methods explain the ERM run of the same dataset, backbone and seed (trained first if missing).
+The budget is a --preset: quick (the default) finishes in minutes per run, paper is the LRI paper's
+(300 epochs, BernMask 500 steps, BernMask-P 100 epochs, seeds 0 1 2: days on a laptop); an option given
+explicitly overrides the preset's value. The number of runs and epochs is logged before training starts."""
+
+# The budget of each preset; --epochs, --mask-steps, --mask-epochs and --seeds override it when given.
+PRESETS = {
+    "quick": {"epochs": 20, "mask_steps": 100, "mask_epochs": 10, "seeds": [0]},
+    "paper": {"epochs": 300, "mask_steps": 500, "mask_epochs": 100, "seeds": [0, 1, 2]},
+}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--backbone", default="dgcnn", help="a registered model kind")
     train.add_argument("--method", required=True, help=f"one of {_METHODS_HELP}")
     train.add_argument("--seed", type=int, default=0, help="random seed")
+    _add_preset(train)
     _add_common(train)
     train.set_defaults(run=run_train, malloc_policy="reuse")
 
@@ -59,7 +69,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="METHOD",
         help=f"default: all but the ablation: {_METHODS_HELP}",
     )
-    benchmark.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S", help="seeds")
+    benchmark.add_argument(
+        "--seeds", type=int, nargs="+", default=None, metavar="S", help="seeds (default: the preset's)"
+    )
+    _add_preset(benchmark)
     benchmark.add_argument(
         "--results", type=Path, default=Path("results/lri.csv"), metavar="CSV", help="the table to write"
     )
@@ -139,13 +152,29 @@ def register(commands: argparse._SubParsersAction) -> None:
     fieldscan.set_defaults(run=run_fieldscan, malloc_policy="reuse")
 
 
+def _add_preset(parser: argparse.ArgumentParser) -> None:
+    budgets = "; ".join(
+        f"{name}: {p['epochs']} epochs, mask steps {p['mask_steps']}, mask epochs {p['mask_epochs']}, "
+        f"seeds {' '.join(map(str, p['seeds']))}"
+        for name, p in PRESETS.items()
+    )
+    parser.add_argument("--preset", choices=tuple(PRESETS), default="quick", help=f"the budget ({budgets})")
+
+
+def _apply_preset(args: argparse.Namespace) -> None:
+    """Fill the budget options left unset from ``--preset`` (an explicit option wins)."""
+    for field, value in PRESETS[args.preset].items():
+        if hasattr(args, field) and getattr(args, field) is None:
+            setattr(args, field, value)
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="RUNS", help="folder of all runs")
     parser.add_argument(
         "--epochs",
         type=int,
-        default=300,
-        help="epochs of every trained method, warm-up included (paper: 300)",
+        default=None,
+        help="epochs of every trained method, warm-up included (default: the preset's)",
     )
     parser.add_argument(
         "--top-k",
@@ -164,8 +193,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--batch-size", type=int, default=128, help="graphs per training batch")
-    parser.add_argument("--mask-epochs", type=int, default=100, help="BernMask-P's training epochs")
-    parser.add_argument("--mask-steps", type=int, default=500, help="BernMask's steps per sample")
+    parser.add_argument(
+        "--mask-epochs", type=int, default=None, help="BernMask-P's training epochs (default: the preset's)"
+    )
+    parser.add_argument(
+        "--mask-steps", type=int, default=None, help="BernMask's steps per sample (default: the preset's)"
+    )
     parser.add_argument(
         "--test-data",
         type=Path,
@@ -183,6 +216,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict:
+    _apply_preset(args)
     for option, value in (("--epochs", args.epochs), ("--mask-epochs", args.mask_epochs)):
         arguments.require_at_least(option, value, 1)
     arguments.require_at_least("--mask-steps", args.mask_steps, 1)
@@ -211,6 +245,7 @@ def run_train(args: argparse.Namespace) -> int:
     from hepxai.lri.protocol import RunSpec, run
 
     spec = RunSpec(args.data, args.backbone, args.method, args.seed, **options)
+    log.info("1 run of up to %d epochs (--preset %s)", args.epochs, args.preset)
     result = run(spec, args.out, progress=args.progress)
     interp = "n/a" if result["interp_auc"] is None else f"{result['interp_auc']:.4f}"
     print(  # noqa: T201
@@ -228,10 +263,23 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from hepxai.lri.table import write_table
 
     if not args.table_only:
+        methods = args.methods or list(COMPARISON)
+        runs = len(args.data) * len(args.backbones) * len(methods) * len(args.seeds)
+        log.info(
+            "%d runs (%d datasets x %d backbones x %d methods x %d seeds) of up to %d epochs each "
+            "(--preset %s); finished runs are skipped",
+            runs,
+            len(args.data),
+            len(args.backbones),
+            len(methods),
+            len(args.seeds),
+            args.epochs,
+            args.preset,
+        )
         run_grid(
             args.data,
             args.backbones,
-            args.methods or list(COMPARISON),
+            methods,
             args.seeds,
             args.out,
             progress=args.progress,
