@@ -7,6 +7,7 @@ that no command module imports the package that imports it.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -73,6 +74,17 @@ def add_model_selection_argument(parser: argparse.ArgumentParser) -> None:
         help="jet selection: model = the one the model was trained with (auto for checkpoints that do not "
         "store it, such as the original HIN); original: 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; auto "
         "applies original when the schema has those spectators",
+    )
+
+
+def add_workers_argument(parser: argparse.ArgumentParser, what: str = "worker processes") -> None:
+    """``--workers`` for every data-parallel command: one default, all CPU cores."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help=f"{what}, all CPU cores by default",
     )
 
 

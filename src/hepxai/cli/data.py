@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from hepxai.cli import arguments
@@ -63,9 +62,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", type=int, help="number of QCD jets", **required)
     parser.add_argument("--out", type=Path, metavar="FILE", help="ROOT file to write", **required)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
-    parser.add_argument(
-        "--workers", type=int, default=None, metavar="N", help="worker processes (default: all CPU cores)"
-    )
+    arguments.add_workers_argument(parser)
     parser.add_argument(
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
     )
@@ -100,6 +97,7 @@ def run_sanity(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    arguments.require_at_least("--workers", args.workers, 1)
     from hepxai.data.simulate import simulate
 
     path = simulate(
@@ -107,7 +105,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         num_signal=args.signal,
         num_background=args.background,
         seed=args.seed,
-        workers=args.workers or os.cpu_count() or 1,
+        workers=args.workers,
         pthat_min=args.pthat_min,
         tracker=args.tracker,
         progress=args.progress,

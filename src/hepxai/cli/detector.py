@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from hepxai.cli import arguments
@@ -42,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument(
         "--seed", type=int, default=0, help="random seed (an event depends on it and its index)"
     )
-    simulate.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    arguments.add_workers_argument(simulate)
     simulate.add_argument("--geometry", type=Path, help="geometry YAML (default: the TrackML-like detector)")
     simulate.add_argument(
         "--scattering", action=argparse.BooleanOptionalAction, default=True, help="multiple scattering"

@@ -81,9 +81,7 @@ def _add_chain_arguments(
     parser.add_argument("--background", type=int, metavar="N", help="simulated QCD training jets")
     parser.add_argument("--test-signal", type=int, metavar="N", help="simulated H->bb test jets")
     parser.add_argument("--test-background", type=int, metavar="N", help="simulated QCD test jets")
-    parser.add_argument(
-        "--workers", type=int, default=None, metavar="N", help="simulation processes (default: all cores)"
-    )
+    arguments.add_workers_argument(parser, "simulation processes")
     parser.add_argument("--explain-jets", type=int, metavar="N", help="test jets to explain")
     parser.add_argument(
         "--report-jets", type=int, metavar="N", help="jets per class drawn in the plots and report"
@@ -98,6 +96,7 @@ def run_all(args: argparse.Namespace) -> int:
     train_files = getattr(args, "data", None)
     test_files = getattr(args, "test_data", None)
     arguments.require_existing("file", [*(train_files or ()), *(test_files or ())])
+    arguments.require_at_least("--workers", args.workers, 1)
 
     from hepxai.data.simulate import simulate
     from hepxai.pipeline import run_chain

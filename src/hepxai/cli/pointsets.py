@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from hepxai.cli import arguments
@@ -57,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         help="tau3mu: mean pile-up tracks per sample in the station (default 11.5)",
     )
-    make.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    arguments.add_workers_argument(make)
     make.set_defaults(run=run_make)
 
     inspect = actions.add_parser(

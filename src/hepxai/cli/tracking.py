@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     events = _action(actions, "events", run_events)
     tables.setting_arguments(events)
-    events.add_argument("--workers", type=int, default=1, help="worker processes")
+    arguments.add_workers_argument(events)
 
     graphs = _action(actions, "graphs", run_graphs)
     tables.setting_arguments(graphs)
