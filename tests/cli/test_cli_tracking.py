@@ -54,10 +54,7 @@ def test_graphs_and_truth_cc(root: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert (root / "small" / "module_map.npz").is_file()
     folder = root / "small" / "graphs" / "module_map"
     assert graph_path(folder, "test", 2).is_file()
-    assert (
-        main(["-q", "tracking", "truth-cc", "--setting", "small", "--root", str(root), "--split", "train"])
-        == 0
-    )
+    assert main(["-q", "tracking", "truth-cc", "--graphs", str(folder), "--split", "train"]) == 0
     out = capsys.readouterr().out
     assert "efficiency: 1\n" in out  # a training event keeps all its true edges
 
@@ -69,15 +66,28 @@ def test_one_line_errors(root: Path, capsys: pytest.CaptureFixture[str]) -> None
         .err.strip()
         .endswith("field 'setting' is 'nope', expected one of pt1_mu200, pt05_mu200, small")
     )
-    assert main(["-q", "tracking", "truth-cc", "--setting", "small", "--root", str(root / "empty")]) == 2
+    assert main(["-q", "tracking", "truth-cc", "--graphs", str(root)]) == 2
     assert "not a graph folder" in capsys.readouterr().err
+    assert main(["-q", "tracking", "truth-cc", "--graphs", str(root / "nope")]) == 2
+    assert capsys.readouterr().err.strip().endswith("nope: graph folder not found")
     assert (
         main(["-q", "tracking", "graphs", "--setting", "small", "--root", str(root), "--cut-quantile", "2"])
         == 2
     )
     assert "--cut-quantile must be in (0, 1] (got 2.0)" in capsys.readouterr().err
     assert (
-        main(["-q", "tracking", "truth-cc", "--setting", "small", "--root", str(root), "--split", "all"]) == 2
+        main(
+            [
+                "-q",
+                "tracking",
+                "truth-cc",
+                "--graphs",
+                str(root / "small" / "graphs" / "module_map"),
+                "--split",
+                "all",
+            ]
+        )
+        == 2
     )
     assert "field 'split' is 'all'" in capsys.readouterr().err
 
@@ -90,10 +100,7 @@ def test_a_graph_without_edges_is_refused(root: Path, capsys: pytest.CaptureFixt
     graph.edge_attr = torch.empty((0, graph.edge_attr.shape[1]))
     write_graph(graph, path)
     capsys.readouterr()
-    assert (
-        main(["-q", "tracking", "truth-cc", "--setting", "small", "--root", str(root), "--split", "valid"])
-        == 2
-    )
+    assert main(["-q", "tracking", "truth-cc", "--graphs", str(path.parents[1]), "--split", "valid"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"{path}: field 'edge_index' is empty" in err

@@ -46,11 +46,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
 
     truth = _action(actions, "truth-cc", run_truth_cc)
-    tables.setting_arguments(truth)
     truth.add_argument(
         "--graphs",
-        default="module_map",
-        help="graph folder under ROOT/SETTING/graphs (e.g. module_map_map0.5)",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="graph folder (setting: its graphs.yaml)",
     )
     truth.add_argument("--split", default="test", help="train, valid or test")
 
@@ -166,12 +167,13 @@ def run_truth_cc(args: argparse.Namespace) -> int:
 
     Connected components of each graph's true edges as track candidates: the upper bound of edge
     classification on these graphs. Prints the efficiency, purity and TrackML score, and the efficiency of
-    reconstructable particles against pT (bins from the setting's pT cut) and eta."""
-    from hepxai.tracking.jobs import truth_cc_report
-    from hepxai.tracking.settings import get_setting
+    reconstructable particles against pT (bins from the setting's pT cut, the setting read from the
+    folder's graphs.yaml) and eta."""
+    arguments.require_existing("graph folder", [args.graphs])
 
-    setting = get_setting(args.setting)
-    report = truth_cc_report(setting, args.root, args.graphs, args.split, progress=args.progress)
+    from hepxai.tracking.jobs import truth_cc_report
+
+    report = truth_cc_report(args.graphs, args.split, progress=args.progress)
     for key, value in report.summary.items():
         print(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")  # noqa: T201
     print("efficiency of reconstructable particles (Clopper-Pearson 68%):")  # noqa: T201

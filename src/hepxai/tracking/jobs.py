@@ -107,12 +107,14 @@ class TruthCCReport:
     efficiency: pd.DataFrame
 
 
-def truth_cc_report(
-    setting: Setting, root: str | Path, graphs: str, split: str = "test", *, progress: bool = True
-) -> TruthCCReport:
-    """``hepxai tracking truth-cc``: Truth-CC on the graphs of ``split`` in ``ROOT/SETTING/graphs/GRAPHS``."""
+def truth_cc_report(graphs: str | Path, split: str = "test", *, progress: bool = True) -> TruthCCReport:
+    """``hepxai tracking truth-cc``: Truth-CC on the graphs of ``split`` in the folder ``graphs``.
+
+    The setting (pT bins, splits) is the one the folder's ``graphs.yaml`` records.
+    """
+    setting = graph_setting(graphs)
     setting.split(split)
-    results = evaluate_truth_cc(setting.folder(root) / "graphs" / graphs, split, setting, progress=progress)
+    results = evaluate_truth_cc(Path(graphs), split, setting, progress=progress)
     particles = reconstructable_particles(results)
     return TruthCCReport(
         summarize(results), efficiency_table(binned_efficiencies(**particles, setting=setting))
