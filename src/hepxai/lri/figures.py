@@ -231,7 +231,9 @@ def _displays(
     factor, unit, point_name = POSITION_UNITS[dataset.kind]
     written = []
     jobs = [(run, index) for run in shown for index in range(count)]
-    for run, index in tqdm(jobs, desc=f"{dataset.name} {backbone} displays", disable=not progress):
+    for run, index in tqdm(
+        jobs, desc=f"{dataset.name} {backbone} displays", unit="figure", disable=not progress
+    ):
         points = run.points_of(index)
         importance = within_sample_importance(run.score[points], run.sample[points])
         covariance = run.position_covariance(index)
@@ -264,7 +266,9 @@ def _molecules(
 ) -> list[Path]:
     written, grid = [], [[] for _ in range(count)]
     jobs = [(run, index) for run in shown for index in range(count)]
-    for run, index in tqdm(jobs, desc=f"{dataset.name} {backbone} molecules", disable=not progress):
+    for run, index in tqdm(
+        jobs, desc=f"{dataset.name} {backbone} molecules", unit="figure", disable=not progress
+    ):
         points = run.points_of(index)
         highlight = molecule_highlight(
             dataset.samples[index],

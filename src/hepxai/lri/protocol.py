@@ -404,7 +404,14 @@ def _score(
     score_of = _scorer(spec, dataset, model, objective, folder)
     scores, truth, graph = [], [], []
     for number, batch in enumerate(
-        tqdm(_batches(positives), desc=f"scoring {spec.method}", leave=False, disable=not progress)
+        tqdm(
+            _batches(positives),
+            total=-(-len(positives) // SCORE_BATCH),
+            desc=f"scoring {spec.method}",
+            unit="batch",
+            leave=False,
+            disable=not progress,
+        )
     ):
         scores.append(score_of(batch).detach().double().reshape(-1))
         truth.append(batch.node_truth.bool())

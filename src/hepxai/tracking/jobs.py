@@ -223,7 +223,9 @@ def write_tracks(
     submission columns; −1 for a hit in no candidate of at least ``min_candidate_hits`` hits)."""
     classifier = load_edge_classifier(model)
     tables = []
-    for event in tqdm(GraphFiles.of(graphs, split), desc="reconstructing", disable=not progress):
+    for event in tqdm(
+        GraphFiles.of(graphs, split), desc="reconstructing", unit="event", disable=not progress
+    ):
         tracks = reconstruct(classifier, event, cut, best_neighbours=best_neighbours)
         track_id = drop_small_candidates(tracks.candidate, min_candidate_hits)
         tables.append(
