@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from hepxai.cli import main
 from hepxai.data.pointsets.store import load_pointset, pointset_info
@@ -15,6 +16,9 @@ def test_make_synthetic_then_inspect(tmp_path, capsys):
     assert info["splits"] == {"train": 28, "valid": 6, "test": 6}
     assert info["positives"] == {"train": 14, "valid": 3, "test": 3}  # split within each class
     sample = load_pointset(folder, "train", kind="synthetic").graphs[0]
+    record = yaml.safe_load((folder / "dataset.yaml").read_text())
+    assert len(record["features"]) == sample.x.shape[1]  # one name per feature column
+    assert set(record["units"]) == {"pos", "x"}
     assert "edge_index" not in sample  # points only: models build the graph
     assert main(["pointsets", "inspect", str(folder)]) == 0
     out = capsys.readouterr().out

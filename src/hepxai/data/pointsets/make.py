@@ -23,6 +23,7 @@ from hepxai.data.pointsets import actstrack, synmol, tau3mu
 from hepxai.data.pointsets.actstrack import ActsTrackSettings
 from hepxai.data.pointsets.store import DATASET_FILE, SPLITS, load_pointset, pointset_info, save_pointset
 from hepxai.data.pointsets.synmol import SynMolSettings
+from hepxai.data.pointsets.synthetic import FEATURES as SYNTHETIC_FEATURES
 from hepxai.data.pointsets.synthetic import synthetic_point_clouds
 from hepxai.data.pointsets.tau3mu import Tau3MuSettings
 from hepxai.errors import InputError
@@ -150,7 +151,11 @@ def make_synthetic(folder: str | Path, *, samples: int = 2000, seed: int = 0) ->
         for cloud in clouds:  # the graph is rebuilt from pos by the backbones
             del cloud.edge_index, cloud.edge_attr
         splits = split_samples(clouds, (0.7, 0.15, 0.15), seed, [str(int(c.y)) for c in clouds])
-        return write_dataset(folder, "synthetic", settings, splits, time.perf_counter() - start)
+        extra = {
+            "units": {"pos": "dimensionless, in [-1, 1]^3", "x": "energy in [0, 2], noise N(0, 1)"},
+            "features": list(SYNTHETIC_FEATURES),
+        }
+        return write_dataset(folder, "synthetic", settings, splits, time.perf_counter() - start, extra)
 
 
 def make_actstrack(

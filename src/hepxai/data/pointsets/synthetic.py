@@ -67,6 +67,10 @@ def synthetic_point_clouds(
     return [_cloud(rng, bool(label), points, track_points, k) for label in labels]
 
 
+# The columns of ``x``: the energy that marks hot points, then two features of pure noise.
+FEATURES = ("energy", "noise_1", "noise_2")
+
+
 def _cloud(
     rng: np.random.Generator, positive: bool, points: tuple[int, int], track_points: tuple[int, int], k: int
 ) -> Data:
