@@ -211,6 +211,9 @@ def test_reconstruct_explain_and_display(graphs: Path, model: Path, tmp_path: Pa
                  "--event-id", "6", "--edge", "3", "--out", str(prefix)]) == 0  # fmt: skip
     hits = pd.read_csv(f"{prefix}_hits.csv")
     assert len(hits) > 0
+    event = read_graph(graph_path(graphs, "test", 6))
+    truth = dict(zip(event.hit_id.tolist(), event.particle_id.tolist(), strict=True))
+    assert hits["particle_id"].tolist() == [truth[hit] for hit in hits["hit_id"]]  # each hit's particle
     assert "relevance_phi" in hits
     png = tmp_path / "display.png"
     assert main(["-q", "tracking", "display", "--model", str(model), "--graphs", str(graphs),

@@ -275,10 +275,10 @@ def run_display(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     """Relevance of the hits and edges around one edge for its score (CSV).
 
-    Explains the logit of one edge with LRP or gradient x input. Writes OUT_hits.csv (hit_id, r, phi, z
-    relevance and their sum, for every hit that gets relevance) and OUT_edges.csv (source and target hit ids,
-    score, truth, relevance of the pair geometry), and logs the conservation check (LRP: relevance + absorbed
-    = logit)."""
+    Explains the logit of one edge with LRP or gradient x input. Writes OUT_hits.csv (hit_id, particle_id
+    (0: noise), r, phi, z relevance and their sum, for every hit that gets relevance) and OUT_edges.csv
+    (source and target hit ids, score, truth, relevance of the pair geometry), and logs the conservation
+    check (LRP: relevance + absorbed = logit)."""
     _require_model_and_graphs(args)
 
     from hepxai.tracking.jobs import write_edge_explanation

@@ -30,7 +30,7 @@ def explanation_tables(event: Data, scores: np.ndarray, relevance: EdgeRelevance
     """The tables of ``relevance``, an explanation of one edge of ``event`` whose edges score ``scores``."""
     hit_id = event.hit_id.numpy()
     reached = np.flatnonzero(relevance.hit != 0)
-    hits = pd.DataFrame({"hit_id": hit_id[reached]})
+    hits = pd.DataFrame({"hit_id": hit_id[reached], "particle_id": event.particle_id.numpy()[reached]})
     for column, name in enumerate(HIT_FEATURES[: relevance.hit_features.shape[1]]):
         hits[f"relevance_{name}"] = relevance.hit_features[reached, column]
     hits["relevance"] = relevance.hit[reached]
