@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from hepxai.cli import main
@@ -130,7 +132,8 @@ def test_help_texts_show_the_values_used(capsys):
     assert "maximum epochs (default: 8)" in demo
     assert "Adam learning rate (default: 0.001)" in demo
     assert "maximum epochs (default: 10)" in help_text(capsys, "sanity", "all")
-    assert "worker processes (default: all CPU cores)" in help_text(capsys, "data", "simulate")
+    workers = f"worker processes (default: all CPU cores, {os.cpu_count()} here)"
+    assert workers in help_text(capsys, "data", "simulate")
     benchmark = help_text(capsys, "benchmark")
     assert "None" not in benchmark
     assert "--chunk-size N" in benchmark

@@ -84,7 +84,7 @@ def add_workers_argument(parser: argparse.ArgumentParser, what: str = "worker pr
         type=int,
         default=os.cpu_count() or 1,
         metavar="N",
-        help=f"{what}, all CPU cores by default",
+        help=f"{what} (default: all CPU cores, %(default)s here)",
     )
 
 
