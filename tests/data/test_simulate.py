@@ -23,7 +23,13 @@ NUM_SIGNAL, NUM_BACKGROUND = 150, 150
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("simulated") / "jets.root"
     return simulate(
-        path, num_signal=NUM_SIGNAL, num_background=NUM_BACKGROUND, seed=1, workers=2, progress=False
+        path,
+        num_signal=NUM_SIGNAL,
+        num_background=NUM_BACKGROUND,
+        seed=1,
+        workers=2,
+        tracker=False,
+        progress=False,
     )
 
 
@@ -61,7 +67,14 @@ def test_reader_reads_every_jet_with_truth(simulated: Path) -> None:
     jets = read_jets(simulated, load_schema("cms_hbb"), progress=False)
     assert len(jets) == NUM_SIGNAL + NUM_BACKGROUND
     assert int(jets.label.sum()) == NUM_SIGNAL
-    assert set(jets.track_truth) == {"track_fromB", "track_pdgId", "track_vx", "track_vy", "track_vz"}
+    assert set(jets.track_truth) == {
+        "track_fromB",
+        "track_fromPU",
+        "track_pdgId",
+        "track_vx",
+        "track_vy",
+        "track_vz",
+    }
     assert set(jets.jet_truth) == {"fj_isH", "fj_nbHadrons", "fj_mass"}
     np.testing.assert_array_equal(jets.jet_truth["fj_isH"], jets.label)
     assert jets.num_tracks.min() >= 2
@@ -184,7 +197,13 @@ def test_lepton_flags_agree_with_pdg_ids(track_branches: dict[str, np.ndarray]) 
 def test_same_seed_same_file_other_seed_other_file(tmp_path: Path, workers: int) -> None:
     def arrays(name: str, seed: int) -> ak.Array:
         path = simulate(
-            tmp_path / name, num_signal=6, num_background=6, seed=seed, workers=workers, progress=False
+            tmp_path / name,
+            num_signal=6,
+            num_background=6,
+            seed=seed,
+            workers=workers,
+            tracker=False,
+            progress=False,
         )
         with uproot.open(path) as file:
             return file["deepntuplizer/tree"].arrays(library="ak")

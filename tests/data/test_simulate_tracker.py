@@ -1,5 +1,5 @@
 """Jets through the tracker: the CMS covariance parametrisation, lifetime signs of fitted tracks, and the
-``--tracker`` file read back with the CMS schema, its measured features varying."""
+default (tracker) file read back with the CMS schema, its measured features varying."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import uproot
 from hepxai.cli import main
 from hepxai.data import load_schema, read_jets
 from hepxai.data.simulate import impact, tracker
-from hepxai.data.simulate.association import vertex_association as association_of
-from hepxai.data.simulate.tracks import CONSTANT_FEATURES
 
 MEASURED = (
     "track_dptdpt",
@@ -31,8 +29,8 @@ MEASURED = (
     "track_drminsv",
     "track_VTX_ass",
     "track_fromPV",
+    "track_puppiw",
 )
-STILL_CONSTANT = ("track_puppiw",)
 
 
 def test_covariance_in_the_cms_parametrisation_on_a_hand_case() -> None:
@@ -54,24 +52,6 @@ def test_covariance_in_the_cms_parametrisation_on_a_hand_case() -> None:
     )
     assert features["track_dlambdadz"][0] == cms[1, 4]
     assert features["track_dptdpt"][0] == cms[0, 0]
-
-
-def test_vertex_association_follows_the_cms_order_on_hand_cases() -> None:
-    # prompt; displaced in dxy only; displaced in dz by 10 sigma but pointing at the jet axis; far away
-    ips = impact.ImpactParameters(
-        dxy=np.array([0.0, 0.05, 0.0, 2.0]),
-        dz=np.array([0.0, 0.0, 0.04, 3.0]),
-        dxy_error=np.full(4, 0.002),
-        dz_error=np.full(4, 0.004),
-        sip2d=np.zeros(4),
-        sip2d_error=np.ones(4),
-        sip3d=np.zeros(4),
-        sip3d_error=np.ones(4),
-        jet_distance=np.array([0.0, -0.01, -0.01, -1.0]),
-    )
-    association = association_of(ips)
-    assert association["track_VTX_ass"].tolist() == [7, 5, 4, 1]
-    assert association["track_fromPV"].tolist() == [3, 2, 2, 1]
 
 
 def test_fitted_track_lifetime_sign_follows_the_jet_axis() -> None:
@@ -100,31 +80,37 @@ def test_fitted_track_lifetime_sign_follows_the_jet_axis() -> None:
 def test_a_track_fitted_from_its_hits_gets_the_lifetime_sign_of_its_displacement(
     jet_x: float, sign: float
 ) -> None:
-    """A 10 GeV pion made 2 mm downstream along x, at a small angle: its line passes the vertex at
-    dxy = -0.2 / sqrt(101) cm (geometric sign), and the lifetime sign is + for a jet along x, - against."""
-    momentum = np.array([[10.0, 1.0, 0.0, np.sqrt(101.0 + 0.13957**2)]])
+    """Two 10 GeV pions made 2 mm downstream along x, at a small angle, beside four prompt ones that make
+    the primary vertex at the origin: their lines pass it at dxy = -0.2 / sqrt(101) cm (geometric sign),
+    and the lifetime sign is + for a jet along x, - against."""
+    phi = np.array([0.1, 0.1, 0.5, 1.5, 2.5, -2.0])
+    p3 = np.stack([10 * np.cos(phi), 10 * np.sin(phi), np.full(6, 2.0)], axis=1)
+    momentum = np.concatenate([p3, np.sqrt(np.sum(p3**2, axis=1) + 0.13957**2)[:, None]], axis=1)
+    production = np.zeros((6, 3))
+    production[:2, 0] = 0.2
     measured = tracker.measure_jet_tracks(
         tracker.Tracker(),
-        np.repeat(momentum, 2, axis=0),
-        np.array([1.0, -1.0]),
-        np.array([211, -211]),
-        np.array([[0.2, 0.0, 0.0], [0.2, 0.0, 0.0]]),
-        primary_vertex=np.zeros(3),
+        momentum,
+        np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0]),
+        np.array([211, -211, 211, -211, 211, -211]),
+        production,
         jet_direction=np.array([jet_x, 0.0, 0.0]),
         rng=np.random.default_rng(3),
     )
-    assert len(measured.particle) == 2
-    expected = -0.2 / np.hypot(10, 1)
+    assert measured is not None
+    displaced = np.flatnonzero(measured.particle < 2)
+    assert len(displaced) == 2
+    expected = -0.2 * np.sin(0.1)
     ips = measured.ips
-    assert np.all(np.abs(ips.dxy - expected) < 5 * ips.dxy_error)
-    assert np.all(np.sign(ips.sip2d) == sign)
-    assert np.all(np.sign(ips.sip3d) == sign)
+    assert np.all(np.abs(ips.dxy[displaced] - expected) < 5 * ips.dxy_error[displaced])
+    assert np.all(np.sign(ips.sip2d[displaced]) == sign)
+    assert np.all(np.sign(ips.sip3d[displaced]) == sign)
 
 
 @pytest.fixture(scope="module")
 def tracker_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tracker") / "jets.root"
-    arguments = ["-q", "data", "simulate", "--signal", "10", "--background", "10", "--tracker"]
+    arguments = ["-q", "data", "simulate", "--signal", "10", "--background", "10"]
     assert main([*arguments, "--out", str(out), "--workers", "1", "--seed", "4"]) == 0
     return out
 
@@ -135,19 +121,19 @@ def test_tracker_file_reads_back_with_the_cms_schema(tracker_file: Path) -> None
     assert np.all(np.isfinite(jets.features))
 
 
-def test_measured_features_vary_and_only_the_vertex_ones_stay_constant(tracker_file: Path) -> None:
+def test_every_measured_feature_varies(tracker_file: Path) -> None:
     with uproot.open(tracker_file) as file:
         tree = file["deepntuplizer/tree"].arrays(library="ak")
-    values = {name: ak.to_numpy(ak.flatten(tree[name])) for name in (*MEASURED, *STILL_CONSTANT)}
+    values = {name: ak.to_numpy(ak.flatten(tree[name])) for name in MEASURED}
     for name in MEASURED:
         assert len(np.unique(values[name])) > 1, name
-    for name in STILL_CONSTANT:
-        assert np.all(values[name] == CONSTANT_FEATURES[name]), name
     assert np.all(values["track_dxydxy"] > 0)
     assert np.all(values["track_dzdz"] > 0)
     assert set(np.unique(values["track_lostInnerHits"])) <= {-1, 0, 1, 2}
     assert set(np.unique(values["track_quality"])) <= {1, 5}
-    assert set(np.unique(values["track_VTX_ass"])) <= {1, 4, 5, 6, 7}
+    assert set(np.unique(values["track_VTX_ass"])) <= {0, 1, 4, 5, 6, 7}
+    assert set(np.unique(values["track_fromPV"])) <= {1, 2, 3}  # NoPV tracks are left out of the jets
+    assert set(np.unique(values["track_puppiw"])) <= {0, 1}
     assert set(np.unique(values["track_fromPV"])) <= {1, 2, 3}
 
 

@@ -7,8 +7,11 @@ import logging
 from pathlib import Path
 
 from hepxai.cli import arguments
+from hepxai.errors import InputError
 
 log = logging.getLogger(__name__)
+
+_DEFAULT_PILEUP = 30.0  # hepxai.data.simulate.pileup.DEFAULT_MU, not imported before a command runs
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -67,10 +70,18 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
     )
     parser.add_argument(
-        "--tracker",
+        "--resolution-model",
         action="store_true",
-        help="measure the tracks: charged particles through the tracking detector, helix fits to their hits "
-        "(default: generated tracks with smeared impact parameters)",
+        help="smear the generated tracks' impact parameters instead of measuring them (faster, no pile-up; "
+        "default: charged particles through the tracking detector, helix fits, vertex reconstruction)",
+    )
+    parser.add_argument(
+        "--pileup",
+        type=float,
+        default=None,
+        metavar="MU",
+        help="mean number of pile-up interactions per event (Poisson), 0 for none; default 30; not with "
+        "--resolution-model",
     )
 
 
@@ -98,6 +109,10 @@ def run_sanity(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     arguments.require_at_least("--workers", args.workers, 1)
+    arguments.require_at_least("--pileup", args.pileup, 0)
+    if args.resolution_model and args.pileup:
+        msg = "--pileup needs the tracker: leave it out with --resolution-model"
+        raise InputError(msg)
     from hepxai.data.simulate import simulate
 
     path = simulate(
@@ -107,7 +122,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         pthat_min=args.pthat_min,
-        tracker=args.tracker,
+        tracker=not args.resolution_model,
+        pileup=_DEFAULT_PILEUP if args.pileup is None else args.pileup,
         progress=args.progress,
     )
     log.info("wrote %d H->bb and %d QCD jets to %s", args.signal, args.background, path)

@@ -78,6 +78,17 @@ def soft_drop(
     return SoftDrop(mass=max(jet.m(), 0.0), subjets=np.array([_four(jet)]))
 
 
+def delta_r(axis: np.ndarray, momenta: np.ndarray) -> np.ndarray:
+    """dR (pseudorapidity, phi) between the ``axis`` [>= 3] and ``momenta`` [k, >= 3]."""
+    axis_pt = np.hypot(axis[0], axis[1])
+    pt = np.maximum(np.hypot(momenta[:, 0], momenta[:, 1]), 1e-12)
+    delta_eta = np.arcsinh(momenta[:, 2] / pt) - np.arcsinh(axis[2] / axis_pt)
+    delta_phi = (np.arctan2(momenta[:, 1], momenta[:, 0]) - np.arctan2(axis[1], axis[0]) + np.pi) % (
+        2 * np.pi
+    ) - np.pi
+    return np.hypot(delta_eta, delta_phi)
+
+
 def _pseudojets(momentum: np.ndarray) -> list[fastjet.PseudoJet]:
     particles = []
     for index, (px, py, pz, energy) in enumerate(momentum.tolist()):

@@ -1,8 +1,11 @@
 """Simulate jets in parallel worker processes and write them as one CMS-schema TTree, chunk by chunk.
 
-Worker ``k`` of ``K`` makes a fixed share of the signal and background jets with its own seeds (spawned from
-``seed``) and hands back chunks of jets; the main process writes them round-robin (worker 0's first chunk,
-worker 1's first chunk, ...), so the file depends only on the seed, the numbers of jets and ``K``.
+Every jet has its own seeds: jet ``i`` of a sample comes from the first accepted event after Pythia's random
+generator is reset to a seed spawned from (``seed``, sample, ``i``), and its detector simulation and pile-up
+draw from a generator seeded the same way; every worker initialises Pythia and the pile-up library with the
+same seeds. The jets are laid out in slots (signal and background interleaved in proportion), cut into chunks
+of ``CHUNK_JETS``; worker ``k`` of ``K`` makes chunks ``k, k + K, ...`` and the main process writes them in
+order. So the file depends on the seed and the numbers of jets, not on the number of workers.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import pythia8mc
 from tqdm.auto import tqdm
 
 from hepxai.data.root_io import TreeWriter
 from hepxai.data.schema import load_schema
-from hepxai.data.simulate.generation import TAU0_MAX_MM, TRACKER_TAU0_MAX_MM, Process, make_pythia
+from hepxai.data.simulate.generation import (
+    TAU0_MAX_MM,
+    TRACKER_TAU0_MAX_MM,
+    Process,
+    make_pythia,
+)
+from hepxai.data.simulate.generation import pythia_seed as pythia_seed_of
 from hepxai.data.simulate.particles import read_event
+from hepxai.data.simulate.pileup import DEFAULT_MU, Pileup, make_library
 from hepxai.data.simulate.selection import LABELS, select_jet
 from hepxai.data.simulate.tracker import Tracker
 from hepxai.errors import InputError
@@ -30,12 +41,15 @@ from hepxai.io.lock import lock_file
 
 log = logging.getLogger(__name__)
 
-CHUNK_JETS = 500  # jets per written chunk, per worker
+CHUNK_JETS = 500  # at most this many jets per written chunk
 _MAX_EVENTS_PER_JET = 200  # give up when fewer than 1 event in this many yields a jet
 _JET_FLOAT = ("fj_pt", "fj_sdmass", "fj_mass")
 _JET_INT = (*LABELS, "fj_isH", "fj_nbHadrons")
 
+_SAMPLE_KEYS: dict[str, int] = {"signal": 0, "background": 1}
+_LIBRARY_KEY, _INIT_KEY = 2, 3
 Chunk = dict[str, np.ndarray | ak.Array]
+Slot = tuple[Process, int]
 
 
 def simulate(
@@ -46,7 +60,8 @@ def simulate(
     seed: int = 0,
     workers: int | None = None,
     pthat_min: float = 300.0,
-    tracker: bool = False,
+    tracker: bool = True,
+    pileup: float = DEFAULT_MU,
     progress: bool = True,
 ) -> Path:
     """Simulate H->bb (signal) and QCD (background) jets with Pythia 8 + FastJet into a CMS-schema ROOT file.
@@ -55,19 +70,21 @@ def simulate(
         out: the ROOT file to write (tree ``deepntuplizer/tree``); written under a temporary name first.
         num_signal: number of H->bb jets.
         num_background: number of QCD jets.
-        seed: random seed; the same seed and ``workers`` give the same file.
+        seed: random seed; the same seed gives the same file with any number of workers.
         workers: worker processes; default all CPU cores.
         pthat_min: minimum pT of the hard process (GeV).
-        tracker: measure the tracks with the tracking detector (hits, helix fits) and let Pythia decay
-            K0S, Lambda and the other hyperons in flight; otherwise smear the generated tracks' impact
-            parameters with the resolution model.
+        tracker: measure the tracks with the tracking detector (hits, helix fits, vertex reconstruction) and
+            let Pythia decay K0S, Lambda and the other hyperons in flight; False smears the generated
+            tracks' impact parameters with the resolution model (no pile-up).
+        pileup: mean number of pile-up interactions per event (Poisson), with ``tracker``; 0 for none.
         progress: show a progress bar.
 
     Returns:
         The path written.
 
     Raises:
-        InputError: a negative or zero number of jets or workers, or a non-positive ``pthat_min``.
+        InputError: a negative or zero number of jets or workers, a non-positive ``pthat_min`` or a
+            negative ``pileup``.
     """
     if num_signal < 0 or num_background < 0 or num_signal + num_background == 0:
         msg = (
@@ -81,27 +98,25 @@ def simulate(
     if not pthat_min > 0:
         msg = f"simulate: pthat_min must be positive (got {pthat_min})"
         raise InputError(msg)
-    workers = min(workers or os.cpu_count() or 1, num_signal + num_background)
+    if not pileup >= 0:
+        msg = f"simulate: pileup must be >= 0 (got {pileup})"
+        raise InputError(msg)
+    total = num_signal + num_background
+    workers = min(workers or os.cpu_count() or 1, total)
+    # chunk boundaries only set how the file is written in baskets, never which jets it holds
+    chunks = _chunks(_slots(num_signal, num_background), min(CHUNK_JETS, -(-total // workers)))
     max_tracks = load_schema("cms_hbb").max_tracks
-    seeds = np.random.SeedSequence(seed).spawn(workers)
-    tasks = [
-        (
-            _share(num_signal, workers, k),
-            _share(num_background, workers, k),
-            seeds[k],
-            pthat_min,
-            max_tracks,
-            tracker,
-        )
-        for k in range(workers)
-    ]
+    mu = pileup if tracker else 0.0
+    tasks = [(chunks[k::workers], seed, pthat_min, max_tracks, tracker, mu) for k in range(workers)]
     log.info(
         "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d, %s",
         num_signal,
         num_background,
         workers,
         seed,
-        "tracks fitted in the tracker" if tracker else "tracks from the resolution model",
+        f"tracks fitted in the tracker, pile-up mu = {mu:g}"
+        if tracker
+        else "tracks from the resolution model",
     )
     path = Path(out)
     tree = load_schema("cms_hbb").tree
@@ -124,39 +139,99 @@ def simulate(
 
 
 def produce_chunks(
-    num_signal: int,
-    num_background: int,
-    seed: np.random.SeedSequence,
+    chunks: list[list[Slot]],
+    seed: int,
     pthat_min: float,
     max_tracks: int,
-    tracker: bool = False,
+    tracker: bool = True,
+    pileup: float = 0.0,
     on_jet: Callable[[int], object] = lambda _: None,
 ) -> Iterator[Chunk]:
-    """Simulate one worker's share of jets, interleaving signal and background, ``CHUNK_JETS`` at a time."""
-    pythia_seeds = seed.generate_state(2)
-    rng = np.random.default_rng(seed.spawn(1)[0])
-    detector = Tracker() if tracker else None
-    jets = {
-        process: _jets(process, count, int(pythia_seed), pthat_min, max_tracks, rng, detector)
-        for process, count, pythia_seed in (
-            ("signal", num_signal, pythia_seeds[0]),
-            ("background", num_background, pythia_seeds[1]),
-        )
-    }
+    """Simulate the jets of ``chunks`` (lists of (sample, index) slots), one chunk of branches each."""
+    maker = JetMaker(seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup)
+    for slots in chunks:
+        records = []
+        for process, index in slots:
+            records.append(maker.jet(process, index))
+            on_jet(1)
+        yield to_branches(records)
+
+
+class JetMaker:
+    """Makes jet ``i`` of a sample from its own seeds, whatever was made before (module docstring)."""
+
+    def __init__(
+        self, seed: int, *, pthat_min: float, max_tracks: int, tracker: bool = True, pileup: float = 0.0
+    ) -> None:
+        self.seed, self.pthat_min, self.max_tracks = seed, pthat_min, max_tracks
+        self.detector = Tracker() if tracker else None
+        self.tau0_max = TRACKER_TAU0_MAX_MM if tracker else TAU0_MAX_MM
+        self.pileup = None
+        if tracker and pileup > 0:
+            library_seed = _seed_sequence(seed, _LIBRARY_KEY).generate_state(1)[0]
+            library = make_library(int(library_seed), tau0_max=self.tau0_max)
+            self.pileup = Pileup(library, pileup)
+        self._pythia: dict[str, pythia8mc.Pythia] = {}
+        self._events = {"signal": 0, "background": 0}
+        self._made = {"signal": 0, "background": 0}
+
+    def jet(self, process: Process, index: int) -> dict:
+        """Jet ``index`` of ``process``: the first accepted event from its seeds."""
+        pythia = self._generator(process)
+        pythia_seed, detector_seed = _seed_sequence(self.seed, _SAMPLE_KEYS[process], index).spawn(2)
+        pythia.rndm.init(pythia_seed_of(int(pythia_seed.generate_state(1)[0])))
+        rng = np.random.default_rng(detector_seed)
+        while True:
+            self._events[process] += 1
+            if self._events[process] > _MAX_EVENTS_PER_JET * (self._made[process] + 10):
+                made, events = self._made[process], self._events[process]
+                msg = (
+                    f"simulate: only {made} {process} jets in {events} events; raise pthat_min "
+                    f"(got {self.pthat_min})"
+                )
+                raise InputError(msg)
+            if not pythia.next():
+                continue
+            record = select_jet(
+                read_event(pythia.event, with_higgs=process == "signal"),
+                process,
+                rng,
+                max_tracks=self.max_tracks,
+                tracker=self.detector,
+                pileup=self.pileup,
+            )
+            if record is not None:
+                self._made[process] += 1
+                return record
+
+    def _generator(self, process: Process) -> pythia8mc.Pythia:
+        if process not in self._pythia:
+            init_seed = _seed_sequence(self.seed, _INIT_KEY, _SAMPLE_KEYS[process]).generate_state(1)[0]
+            self._pythia[process] = make_pythia(
+                process, seed=int(init_seed), pthat_min=self.pthat_min, tau0_max=self.tau0_max
+            )
+        return self._pythia[process]
+
+
+def _seed_sequence(seed: int, *key: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=key)
+
+
+def _slots(num_signal: int, num_background: int) -> list[Slot]:
+    """(sample, index) of every jet in file order: the sample further behind its target goes next, so every
+    chunk holds both in proportion."""
     done = {"signal": 0, "background": 0}
     wanted = {"signal": num_signal, "background": num_background}
-    records: list[dict] = []
-    while sum(done.values()) < num_signal + num_background:
-        # the process further behind its target goes next, so every chunk holds both in proportion
+    slots: list[Slot] = []
+    for _ in range(num_signal + num_background):
         process: Process = min(wanted, key=lambda p: (done[p] / wanted[p]) if wanted[p] else 2.0)
-        records.append(next(jets[process]))
+        slots.append((process, done[process]))
         done[process] += 1
-        on_jet(1)
-        if len(records) == CHUNK_JETS:
-            yield to_branches(records)
-            records = []
-    if records:
-        yield to_branches(records)
+    return slots
+
+
+def _chunks(slots: list[Slot], size: int) -> list[list[Slot]]:
+    return [slots[start : start + size] for start in range(0, len(slots), size)]
 
 
 def to_branches(records: list[dict]) -> Chunk:
@@ -173,45 +248,6 @@ def to_branches(records: list[dict]) -> Chunk:
     return branches
 
 
-def _jets(
-    process: Process,
-    count: int,
-    pythia_seed: int,
-    pthat_min: float,
-    max_tracks: int,
-    rng: np.random.Generator,
-    tracker: Tracker | None,
-) -> Iterator[dict]:
-    if count == 0:
-        return
-    tau0_max = TAU0_MAX_MM if tracker is None else TRACKER_TAU0_MAX_MM
-    pythia = make_pythia(process, seed=pythia_seed, pthat_min=pthat_min, tau0_max=tau0_max)
-    made = events = 0
-    while made < count:
-        events += 1
-        if events > _MAX_EVENTS_PER_JET * (made + 10):
-            msg = (
-                f"simulate: only {made} {process} jets in {events} events; raise pthat_min (got {pthat_min})"
-            )
-            raise InputError(msg)
-        if not pythia.next():
-            continue
-        record = select_jet(
-            read_event(pythia.event, with_higgs=process == "signal"),
-            process,
-            rng,
-            max_tracks=max_tracks,
-            tracker=tracker,
-        )
-        if record is not None:
-            made += 1
-            yield record
-
-
-def _share(total: int, parts: int, index: int) -> int:
-    return total * (index + 1) // parts - total * index // parts
-
-
 def _run_inline(task: tuple, on_jet: Callable[[int], object]) -> Iterator[Chunk]:
     yield from produce_chunks(*task, on_jet=on_jet)
 
@@ -224,7 +260,7 @@ def _run_parallel(tasks: list[tuple], on_jet: Callable[[int], object]) -> Iterat
     processes = [
         context.Process(target=_worker, args=(k, task, messages), daemon=True) for k, task in enumerate(tasks)
     ]
-    num_chunks = [-(-(signal + background) // CHUNK_JETS) for signal, background, *_ in tasks]
+    num_chunks = [len(chunks) for chunks, *_ in tasks]
     order = [(c, k) for c in range(max(num_chunks)) for k in range(len(tasks)) if c < num_chunks[k]]
     pending: dict[tuple[int, int], Chunk] = {}
     received = [0] * len(tasks)

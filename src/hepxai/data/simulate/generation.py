@@ -51,8 +51,7 @@ def pythia_settings(
         f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}",
         *_PROCESSES[process],
         f"PhaseSpace:pTHatMin = {pthat_min}",
-        "Random:setSeed = on",
-        f"Random:seed = {seed % _MAX_PYTHIA_SEED + 1}",
+        *seed_setting(seed),
         "ParticleDecays:limitTau0 = on",
         f"ParticleDecays:tau0Max = {tau0_max}",
         "Beams:allowVertexSpread = on",
@@ -61,6 +60,16 @@ def pythia_settings(
         f"Beams:sigmaVertexZ = {sigma_z}",
         "Print:quiet = on",
     ]
+
+
+def seed_setting(seed: int) -> list[str]:
+    """The ``readString`` lines that seed Pythia with any integer (mapped into Pythia's seed range)."""
+    return ["Random:setSeed = on", f"Random:seed = {pythia_seed(seed)}"]
+
+
+def pythia_seed(seed: int) -> int:
+    """``seed`` mapped into Pythia's seed range (1 to 900,000,000)."""
+    return seed % _MAX_PYTHIA_SEED + 1
 
 
 def make_pythia(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hepxai.data.simulate.primary_vertex import TrackLines
+
 DXY_RESOLUTION_CM = (0.0020, 0.0090)  # constant term, multiple-scattering term (x GeV / pT)
 DZ_RESOLUTION_CM = (0.0030, 0.0100)  # same, at eta = 0; grows with cosh(eta)
 PRIMARY_VERTEX_RESOLUTION_CM = np.array([0.0010, 0.0010, 0.0012])  # x, y, z
@@ -70,6 +72,23 @@ def measure(
     return impact_parameters(reference, p3, dxy_error, dz_error, primary_vertex, jet_direction)
 
 
+def resolution_model_lines(momentum: np.ndarray, vertex: np.ndarray, rng: np.random.Generator) -> TrackLines:
+    """Tracks of ``momentum`` [N, 4] made at ``vertex`` [N, 3] (cm) as lines from the resolution model:
+    the true line shifted by Gaussian offsets in dxy and dz, with their (dxy, dz) covariance."""
+    p3 = momentum[:, :3]
+    pt = np.hypot(p3[:, 0], p3[:, 1])
+    normal = np.stack([-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1)
+    dxy_error, dz_error = track_resolution(momentum)
+    reference = (
+        vertex
+        + rng.standard_normal(len(pt))[:, None] * dxy_error[:, None] * normal
+        + rng.standard_normal(len(pt))[:, None] * dz_error[:, None] * np.array([0.0, 0.0, 1.0])
+    )
+    covariance = np.zeros((len(pt), 2, 2))
+    covariance[:, 0, 0], covariance[:, 1, 1] = dxy_error**2, dz_error**2
+    return TrackLines(reference, p3, covariance)
+
+
 def impact_parameters(
     reference: np.ndarray,
     p3: np.ndarray,
@@ -78,10 +97,13 @@ def impact_parameters(
     primary_vertex: np.ndarray,
     jet_direction: np.ndarray,
     dxy_dz_covariance: np.ndarray | float = 0.0,
+    *,
+    vertex_error: np.ndarray = PRIMARY_VERTEX_RESOLUTION_CM,
 ) -> ImpactParameters:
     """Impact parameters w.r.t. ``primary_vertex`` of the straight track lines through ``reference``
     ``[num_tracks, 3]`` (cm) along ``p3`` ``[num_tracks, 3]``, with the tracks' dxy and dz errors (cm) and
-    their covariance (cm^2); the vertex resolution is added for the lifetime-signed ones."""
+    their covariance (cm^2); the vertex's errors ``vertex_error`` [3] (x, y, z; cm) are added for the
+    lifetime-signed ones."""
     pt = np.hypot(p3[:, 0], p3[:, 1])
     unit = p3 / np.linalg.norm(p3, axis=1, keepdims=True)
     normal = np.stack([-p3[:, 1] / pt, p3[:, 0] / pt, np.zeros_like(pt)], axis=1)
@@ -91,7 +113,7 @@ def impact_parameters(
     dz = offset[:, 2] - along_transverse * p3[:, 2] / pt
 
     jet = jet_direction / np.linalg.norm(jet_direction)
-    pv_xy, pv_z = PRIMARY_VERTEX_RESOLUTION_CM[0], PRIMARY_VERTEX_RESOLUTION_CM[2]
+    pv_xy, pv_z = np.hypot(vertex_error[0], vertex_error[1]) / np.sqrt(2), vertex_error[2]
     sip2d_error = np.hypot(dxy_error, pv_xy)
     sip2d = np.abs(dxy) * _sign(dxy * (normal[:, :2] @ jet[:2]))
 

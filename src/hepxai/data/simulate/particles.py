@@ -28,6 +28,7 @@ class Event:
     vertex: np.ndarray  # [num_particles, 3] production vertex
     from_b: np.ndarray  # [num_particles] bool, descends from a b hadron (evaluated for track candidates only)
     primary_vertex: np.ndarray  # [3] the hard interaction's position
+    from_pileup: np.ndarray  # [num_particles] bool, from a pile-up interaction (none in Pythia's record)
     b_hadrons: np.ndarray  # [num_b, 3] px, py, pz of the weakly decaying b hadrons
     c_hadrons: np.ndarray  # [num_c, 3] weakly decaying c hadrons not from b decays
     higgs_b_hadrons: np.ndarray  # [num_hb, 3] the b hadrons descending from the Higgs boson
@@ -77,6 +78,7 @@ def read_event(event: pythia8mc.Event, *, with_higgs: bool) -> Event:
         vertex=rows[:, 4:7] * MM_TO_CM,
         from_b=from_b,
         primary_vertex=np.array([origin.px(), origin.py(), origin.pz()]) * MM_TO_CM,
+        from_pileup=np.zeros(len(visible), bool),
         b_hadrons=_three_momenta(event, b_hadrons),
         c_hadrons=_three_momenta(event, c_hadrons),
         higgs_b_hadrons=_three_momenta(event, higgs_b),

@@ -7,15 +7,20 @@ from dataclasses import replace
 import numpy as np
 
 from hepxai.data.simulate import clustering, impact, tracks
+from hepxai.data.simulate.association import NO_PV
 from hepxai.data.simulate.generation import Process
 from hepxai.data.simulate.particles import Event
+from hepxai.data.simulate.pileup import Pileup, overlay
+from hepxai.data.simulate.primary_vertex import TrackLines, concatenate_lines, find_vertices
 from hepxai.data.simulate.tracker import (
     MeasuredTracks,
     Tracker,
+    associate,
     measure_tracks,
     reconstruct_tracks,
     smear_calorimeter,
     subset,
+    track_lines,
 )
 
 JET_PT_MIN = 300.0  # GeV
@@ -36,6 +41,7 @@ def select_jet(
     *,
     max_tracks: int,
     tracker: Tracker | None = None,
+    pileup: Pileup | None = None,
 ) -> dict[str, np.ndarray | float | int] | None:
     """The jet of ``event`` in the ntuple's branches, or None when the event has no acceptable jet.
 
@@ -48,6 +54,7 @@ def select_jet(
         rng: draws the primary-vertex and track smearing.
         max_tracks: keep at most this many tracks (the largest ``trackBTag_Sip2dSig``).
         tracker: measure the tracks with this detector; None smears the generated ones (resolution model).
+        pileup: with ``tracker``, overlay pile-up interactions near the jet before the detector.
 
     Returns:
         Per-track branches as [num_tracks] arrays, per-jet branches as scalars.
@@ -68,7 +75,8 @@ def select_jet(
         measured = _smeared_tracks(event, jet, rng)
         constituents = event.momentum[jet.constituents]
     else:
-        reconstructed = _reconstructed_jet(event, candidates[0], tracker, rng)
+        event, far = _region(event, candidates[0], pileup, rng)
+        reconstructed = _reconstructed_jet(event, far, candidates[0], tracker, rng)
         if reconstructed is None:
             return None
         jet, constituents, measured = reconstructed
@@ -94,6 +102,7 @@ def select_jet(
         name: values[:max_tracks] for name, values in features.items()
     }
     record["track_fromB"] = event.from_b[keep].astype(np.int32)
+    record["track_fromPU"] = event.from_pileup[keep].astype(np.int32)
     record["track_pdgId"] = event.pdg_id[keep].astype(np.int32)
     for axis, name in enumerate(("track_vx", "track_vy", "track_vz")):
         record[name] = event.vertex[keep, axis].astype(np.float32)
@@ -121,35 +130,74 @@ def _smeared_tracks(event: Event, jet: clustering.Jet, rng: np.random.Generator)
     return MeasuredTracks(chosen, momentum, event.charge[chosen], ips, {})
 
 
-def _reconstructed_jet(
-    event: Event, generated: clustering.Jet, tracker: Tracker, rng: np.random.Generator
-) -> tuple[clustering.Jet, np.ndarray, MeasuredTracks] | None:
-    """The jet reclustered from the reconstructed particles near a generated jet: its fitted tracks and
-    the other particles with their calorimeter-smeared energies; with its constituents' four-momenta
-    and its measured tracks (``particle`` indexes the event). None when no reconstructed jet lies within
-    ``MATCH_RADIUS`` of the generated one."""
-    near = np.flatnonzero(_delta_r(generated.momentum, event.momentum[:, :3]) < REGION_RADIUS)
-    primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
-    fitted, four = reconstruct_tracks(
-        tracker,
-        event.momentum[near],
-        event.charge[near],
-        event.pdg_id[near],
-        event.vertex[near],
-        primary_vertex,
-        rng,
+def _region(
+    event: Event, generated: clustering.Jet, pileup: Pileup | None, rng: np.random.Generator
+) -> tuple[Event, TrackLines]:
+    """The particles of the crossing (the event and the pile-up, if any) within ``REGION_RADIUS`` of a
+    generated jet, the pile-up ones last; and the other charged particles of the crossing as track lines
+    from the resolution model, for the vertex reconstruction only (the detector simulation of the whole
+    crossing would cost ~30 times more)."""
+    columns = [event.momentum, event.pdg_id, event.charge, event.vertex, event.from_b]
+    from_pileup = np.zeros(len(event.charge), bool)
+    if pileup is not None:
+        added = overlay(pileup.library, pileup.mu, rng)
+        extra = [added.momentum, added.pdg_id, added.charge, added.vertex, np.zeros(len(added.charge), bool)]
+        columns = [np.concatenate(pair) for pair in zip(columns, extra, strict=True)]
+        from_pileup = np.concatenate([from_pileup, np.ones(len(added.charge), bool)])
+    momentum, pdg_id, charge, vertex, from_b = columns
+    near = clustering.delta_r(generated.momentum, momentum) < REGION_RADIUS
+    region = replace(
+        event,
+        momentum=momentum[near],
+        pdg_id=pdg_id[near],
+        charge=charge[near],
+        vertex=vertex[near],
+        from_b=from_b[near],
+        from_pileup=from_pileup[near],
     )
-    others = np.setdiff1d(np.arange(len(near)), fitted.particle)
-    calorimeter = smear_calorimeter(event.momentum[near[others]], event.pdg_id[near[others]], rng)
-    momentum = np.concatenate([four, calorimeter])
+    far = ~near & tracks.select_tracks(momentum, charge)
+    return region, impact.resolution_model_lines(momentum[far], vertex[far], rng)
+
+
+def _reconstructed_jet(
+    region: Event, far: TrackLines, generated: clustering.Jet, tracker: Tracker, rng: np.random.Generator
+) -> tuple[clustering.Jet, np.ndarray, MeasuredTracks] | None:
+    """The jet reclustered from the reconstructed particles of the ``region`` around a generated jet: its
+    fitted tracks and the other particles with their calorimeter-smeared energies; with its constituents'
+    four-momenta and its measured tracks (``particle`` indexes the region). Tracks associated with a
+    pile-up vertex (``fromPV`` = 0) are left out of the clustering (CMS's charged-hadron subtraction, with
+    the generated jet's axis for the association's b-tag compatibility). The vertices are found from the
+    fitted tracks and the ``far`` ones (the rest of the crossing). None when no vertex is found
+    among the tracks or no reconstructed jet lies within ``MATCH_RADIUS`` of the generated one."""
+    fitted, four = reconstruct_tracks(
+        tracker, region.momentum, region.charge, region.pdg_id, region.vertex, rng
+    )
+    vertices = find_vertices(
+        concatenate_lines(track_lines(fitted), far),
+        np.concatenate([fitted.normchi2, np.zeros(len(far.reference))]),
+    )
+    vertices = replace(vertices, weight=vertices.weight[:, : len(fitted.particle)])
+    others = np.setdiff1d(np.arange(len(region.charge)), fitted.particle)
+    calorimeter = smear_calorimeter(region.momentum[others], region.pdg_id[others], rng)
+    if len(vertices) == 0:
+        return None
+    association = associate(fitted, region.pdg_id[fitted.particle], vertices, generated.momentum[:3])
+    # charged-hadron subtraction, as CMS's CHS jets: tracks in the fit of another good vertex are left out
+    kept = np.flatnonzero(association["track_fromPV"] != NO_PV)
+    momentum = np.concatenate([four[kept], calorimeter])
     jets = [jet for jet in clustering.anti_kt_jets(momentum) if np.any(jet.momentum[:2])]
-    distance = [_delta_r(generated.momentum, jet.momentum[None, :3])[0] for jet in jets]
+    distance = [clustering.delta_r(generated.momentum, jet.momentum[None, :3])[0] for jet in jets]
     if not jets or min(distance) > MATCH_RADIUS:
         return None
     jet = jets[int(np.argmin(distance))]
-    rows = jet.constituents[jet.constituents < len(four)]
-    measured = measure_tracks(subset(fitted, rows), four[rows], primary_vertex, jet.momentum[:3])
-    measured = replace(measured, particle=near[measured.particle])
+    rows = kept[jet.constituents[jet.constituents < len(kept)]]
+    measured = measure_tracks(
+        subset(fitted, rows),
+        four[rows],
+        vertices,
+        jet.momentum[:3],
+        {name: values[rows] for name, values in association.items()},
+    )
     return jet, momentum[jet.constituents], measured
 
 
@@ -178,22 +226,11 @@ def _passes_cuts(momentum: np.ndarray, loosen: float = 1.0) -> bool:
     return bool(pt > JET_PT_MIN / loosen and abs(np.arcsinh(momentum[2] / pt)) < JET_ETA_MAX + loosen - 1)
 
 
-def _delta_r(jet: np.ndarray, momenta: np.ndarray) -> np.ndarray:
-    """dR (pseudorapidity, phi) between the ``jet`` [>= 3] axis and ``momenta`` [k, >= 3]."""
-    jet_pt = np.hypot(jet[0], jet[1])
-    pt = np.maximum(np.hypot(momenta[:, 0], momenta[:, 1]), 1e-12)
-    delta_eta = np.arcsinh(momenta[:, 2] / pt) - np.arcsinh(jet[2] / jet_pt)
-    delta_phi = (np.arctan2(momenta[:, 1], momenta[:, 0]) - np.arctan2(jet[1], jet[0]) + np.pi) % (
-        2 * np.pi
-    ) - np.pi
-    return np.hypot(delta_eta, delta_phi)
-
-
 def _inside(jet: np.ndarray, hadrons: np.ndarray) -> np.ndarray:
     """Which of ``hadrons`` [k, 3] lie within dR < 0.8 of the ``jet`` [4] axis (pseudorapidity, phi)."""
     if len(hadrons) == 0:
         return np.zeros(0, bool)
-    return _delta_r(jet, hadrons) < HADRON_MATCH_RADIUS
+    return clustering.delta_r(jet, hadrons) < HADRON_MATCH_RADIUS
 
 
 def _mass(momentum: np.ndarray) -> float:

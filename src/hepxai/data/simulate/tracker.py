@@ -21,6 +21,7 @@ from hepxai.data.detector.simulation import DetectorSettings
 from hepxai.data.detector.track_fit import MIN_FIT_HITS, fit_helices, pad_hits
 from hepxai.data.simulate.association import vertex_association
 from hepxai.data.simulate.impact import ImpactParameters, impact_parameters
+from hepxai.data.simulate.primary_vertex import TrackLines, Vertices, find_vertices
 from hepxai.data.simulate.tracks import TRACK_ETA_MAX, TRACK_PT_MIN, mass_hypothesis, select_tracks
 from hepxai.data.simulate.vertices import drminsv, secondary_vertices
 
@@ -224,13 +225,17 @@ def measure_jet_tracks(
     pdg_id: np.ndarray,
     vertex: np.ndarray,
     *,
-    primary_vertex: np.ndarray,
     jet_direction: np.ndarray,
     rng: np.random.Generator,
-) -> MeasuredTracks:
-    """Reconstruct a jet's charged particles and measure the tracks that pass the track selection."""
-    tracks, four = reconstruct_tracks(tracker, momentum, charge, pdg_id, vertex, primary_vertex, rng)
-    return measure_tracks(tracks, four, primary_vertex, jet_direction)
+) -> MeasuredTracks | None:
+    """Reconstruct a jet's charged particles, find the vertices among their tracks and measure the tracks
+    that pass the track selection w.r.t. the primary vertex; None when no vertex is found."""
+    tracks, four = reconstruct_tracks(tracker, momentum, charge, pdg_id, vertex, rng)
+    vertices = find_vertices(track_lines(tracks), tracks.normchi2)
+    if len(vertices) == 0:
+        return None
+    association = associate(tracks, pdg_id[tracks.particle], vertices, jet_direction)
+    return measure_tracks(tracks, four, vertices, jet_direction, association)
 
 
 def reconstruct_tracks(
@@ -239,11 +244,10 @@ def reconstruct_tracks(
     charge: np.ndarray,
     pdg_id: np.ndarray,
     vertex: np.ndarray,
-    primary_vertex: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[Tracks, np.ndarray]:
     """The tracks with fitted pT > 1 GeV and |eta| < 2.5 (``particle`` indexes the inputs), and their
-    four-momenta ``[T, 4]`` with the mass hypothesis.
+    four-momenta ``[T, 4]`` with the mass hypothesis; perigees w.r.t. the beam line (the z axis).
 
     Only particles within a margin of those cuts at generator level go through the detector (a track fitted
     across the cut from further away would need a 10% mismeasurement).
@@ -253,7 +257,7 @@ def reconstruct_tracks(
     nearly = np.flatnonzero(
         (charge != 0) & (pt > TRACK_PT_MIN / _MARGIN) & (np.abs(eta) < TRACK_ETA_MAX + _MARGIN - 1)
     )
-    tracks = reconstruct(tracker, momentum[nearly], charge[nearly], vertex[nearly], primary_vertex, rng)
+    tracks = reconstruct(tracker, momentum[nearly], charge[nearly], vertex[nearly], np.zeros(3), rng)
     p3 = tracks.momentum
     energy = np.sqrt(np.sum(p3**2, axis=1) + mass_hypothesis(pdg_id[nearly][tracks.particle]) ** 2)
     four = np.concatenate([p3, energy[:, None]], axis=1)
@@ -267,23 +271,54 @@ def subset(tracks: Tracks, rows: np.ndarray) -> Tracks:
     return Tracks(**{name: getattr(tracks, name)[rows] for name in tracks.__dataclass_fields__})
 
 
-def measure_tracks(
-    tracks: Tracks, four: np.ndarray, primary_vertex: np.ndarray, jet_direction: np.ndarray
-) -> MeasuredTracks:
-    """Impact parameters w.r.t. the primary vertex and signed along ``jet_direction``, secondary vertices
-    and vertex association of fitted ``tracks`` with four-momenta ``four``."""
+def track_lines(tracks: Tracks) -> TrackLines:
+    """The tracks as lines with the covariance of (dxy, dz), ``dz = dsz / cos(lambda)``."""
     p3, covariance = tracks.momentum, tracks.covariance
     cos_lambda = np.hypot(p3[:, 0], p3[:, 1]) / np.linalg.norm(p3, axis=1)
-    ips = impact_parameters(
-        tracks.reference,
-        p3,
-        np.sqrt(covariance[:, 3, 3]),
-        np.sqrt(covariance[:, 4, 4]) / cos_lambda,  # dz = dsz / cos(lambda)
-        primary_vertex,
+    scale = np.stack([np.ones_like(cos_lambda), 1 / cos_lambda], axis=1)
+    return TrackLines(tracks.reference, p3, covariance[:, 3:, 3:] * scale[:, :, None] * scale[:, None, :])
+
+
+def lifetime_impact_parameters(
+    lines: TrackLines, vertices: Vertices, jet_direction: np.ndarray
+) -> ImpactParameters:
+    """Impact parameters of ``lines`` w.r.t. the primary vertex (``vertices``' first, with its errors),
+    lifetime-signed along ``jet_direction``."""
+    return impact_parameters(
+        lines.reference,
+        lines.momentum,
+        np.sqrt(lines.covariance[:, 0, 0]),
+        np.sqrt(lines.covariance[:, 1, 1]),
+        vertices.position[0],
         jet_direction,
-        covariance[:, 3, 4] / cos_lambda,
+        lines.covariance[:, 0, 1],
+        vertex_error=np.sqrt(np.diag(vertices.covariance[0])),
     )
-    vertices = secondary_vertices(
+
+
+def associate(
+    tracks: Tracks, pdg_id: np.ndarray, vertices: Vertices, jet_direction: np.ndarray
+) -> dict[str, np.ndarray]:
+    """``track_VTX_ass``, ``track_fromPV`` and ``track_puppiw`` of ``tracks`` (the ones ``vertices`` were
+    found from), the b-tag compatibility taken along ``jet_direction``."""
+    lines = track_lines(tracks)
+    ips = lifetime_impact_parameters(lines, vertices, jet_direction)
+    return vertex_association(lines, vertices, vertices.weight, ips, pdg_id)
+
+
+def measure_tracks(
+    tracks: Tracks,
+    four: np.ndarray,
+    vertices: Vertices,
+    jet_direction: np.ndarray,
+    association: dict[str, np.ndarray],
+) -> MeasuredTracks:
+    """Impact parameters w.r.t. the primary vertex (``vertices``' first) signed along ``jet_direction`` and
+    secondary vertices of fitted ``tracks`` with four-momenta ``four``; their ``association``
+    (:func:`associate`) is carried into the features."""
+    ips = lifetime_impact_parameters(track_lines(tracks), vertices, jet_direction)
+    primary_vertex = vertices.position[0]
+    found = secondary_vertices(
         tracks.reference, four, tracks.charge, ips.sip3d / ips.sip3d_error, ips.dxy_error, primary_vertex
     )
     measured = {
@@ -291,8 +326,8 @@ def measure_tracks(
         "track_normchi2": tracks.normchi2,
         "track_lostInnerHits": tracks.lost_inner_hits,
         "track_quality": tracks.quality,
-        "track_drminsv": drminsv(four, vertices),
-        **vertex_association(ips),
+        "track_drminsv": drminsv(four, found),
+        **association,
     }
     return MeasuredTracks(tracks.particle, four, tracks.charge, ips, measured)
 
