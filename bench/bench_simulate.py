@@ -1,10 +1,11 @@
 """Simulation throughput: events/s and jets/s per worker for each sample, and the 1 -> 2 worker scaling.
 
     python bench/bench_simulate.py [--jets 400] [--repeats 3]
-    OMP_NUM_THREADS=1 python bench/bench_simulate.py --tracker-cost [--jets 400] [--repeats 3]
+    OMP_NUM_THREADS=1 python bench/bench_simulate.py --tracker-cost [--jets 400] [--repeats 3] [--pileup 30]
 
-``--tracker-cost`` measures instead the per-sample rates with the resolution model and with ``--tracker``
-(tracks through the detector and fitted), alternating the two within this process.
+``--tracker-cost`` measures instead the per-sample rates of the resolution model, the tracker without
+pile-up and the tracker with pile-up (the default of ``data simulate``), alternating the three within this
+process (the pile-up library is made before the clocks start, as Pythia's initialisation).
 
 Per-sample rates run the generator in this process (Pythia initialisation excluded); the scaling runs
 ``simulate`` end to end (start-up, initialisation and writing included) with 1 and 2 workers on the same jets,
@@ -27,6 +28,7 @@ import numpy as np
 from hepxai.data.simulate import simulate
 from hepxai.data.simulate.generation import TAU0_MAX_MM, TRACKER_TAU0_MAX_MM, make_pythia
 from hepxai.data.simulate.particles import read_event
+from hepxai.data.simulate.pileup import Pileup, make_library
 from hepxai.data.simulate.selection import select_jet
 from hepxai.data.simulate.tracker import Tracker
 
@@ -38,7 +40,7 @@ def cpu_seconds() -> float:
 
 
 def sample_rate(
-    process: str, num_jets: int, seed: int, tracker: Tracker | None = None
+    process: str, num_jets: int, seed: int, tracker: Tracker | None = None, pileup: Pileup | None = None
 ) -> tuple[float, float, float]:
     """Events/s, jets/s (wall clock) and jets per CPU second of one worker making ``num_jets`` jets."""
     tau0_max = TAU0_MAX_MM if tracker is None else TRACKER_TAU0_MAX_MM
@@ -50,7 +52,8 @@ def sample_rate(
         events += 1
         if pythia.next():
             event = read_event(pythia.event, with_higgs=process == "signal")
-            jets += select_jet(event, process, rng, max_tracks=60, tracker=tracker) is not None
+            record = select_jet(event, process, rng, max_tracks=60, tracker=tracker, pileup=pileup)
+            jets += record is not None
     elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
     return events / elapsed, jets / elapsed, jets / cpu
 
@@ -64,24 +67,31 @@ def end_to_end(num_jets: int, workers: int, seed: int, folder: Path) -> tuple[fl
         num_background=num_jets - num_jets // 2,
         seed=seed,
         workers=workers,
+        tracker=False,
         progress=False,
     )
     return time.perf_counter() - start, cpu_seconds() - cpu_start
 
 
-def tracker_cost(num_jets: int, repeats: int) -> None:
-    """Jets per CPU second of each sample without and with the tracker, alternating, medians."""
+def tracker_cost(num_jets: int, repeats: int, mu: float) -> None:
+    """Jets per CPU second of each sample: resolution model, tracker, tracker with pile-up; alternating."""
     tracker = Tracker()
+    pileup = Pileup(make_library(0, tau0_max=TRACKER_TAU0_MAX_MM), mu)
+    modes = {
+        "resolution": {},
+        "tracker": {"tracker": tracker},
+        f"tracker+PU{mu:g}": {"tracker": tracker, "pileup": pileup},
+    }
     print(f"one worker, {num_jets // 2} jets per sample, median of {repeats}, alternating")
-    print(f"{'sample':12s} {'tracks':>11s} {'events/s':>9s} {'jets/s':>8s} {'jets/CPU-s':>11s}")
+    print(f"{'sample':12s} {'tracks':>14s} {'events/s':>9s} {'jets/s':>8s} {'jets/CPU-s':>11s}")
     for process in ("signal", "background"):
-        rates: dict[str, list] = {"resolution": [], "tracker": []}
+        rates: dict[str, list] = {mode: [] for mode in modes}
         for seed in range(repeats):
-            rates["resolution"].append(sample_rate(process, num_jets // 2, seed))
-            rates["tracker"].append(sample_rate(process, num_jets // 2, seed, tracker))
+            for mode, options in modes.items():
+                rates[mode].append(sample_rate(process, num_jets // 2, seed, **options))
         for mode, values in rates.items():
             events, jets, jets_per_cpu = np.median(np.array(values), axis=0)
-            print(f"{process:12s} {mode:>11s} {events:9.1f} {jets:8.1f} {jets_per_cpu:11.1f}")
+            print(f"{process:12s} {mode:>14s} {events:9.1f} {jets:8.1f} {jets_per_cpu:11.1f}")
 
 
 def main() -> None:
@@ -89,11 +99,12 @@ def main() -> None:
     parser.add_argument("--jets", type=int, default=400, help="jets per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="repeats; medians are printed")
     parser.add_argument(
-        "--tracker-cost", action="store_true", help="compare the resolution model with --tracker instead"
+        "--tracker-cost", action="store_true", help="compare the resolution model with the tracker instead"
     )
+    parser.add_argument("--pileup", type=float, default=30.0, help="pile-up mu of --tracker-cost")
     args = parser.parse_args()
     if args.tracker_cost:
-        tracker_cost(args.jets, args.repeats)
+        tracker_cost(args.jets, args.repeats, args.pileup)
         return
 
     print(f"one worker, {args.jets // 2} jets per sample, median of {args.repeats}")

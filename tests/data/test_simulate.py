@@ -53,12 +53,20 @@ def test_file_has_every_branch_in_the_schema_with_its_type(simulated: Path) -> N
             *schema.unique_features,
             *schema.spectators,
             "fj_mass",
+            "fj_pvDz",
             "track_vx",
             "track_vy",
             "track_vz",
         ):
             assert branches[name].typename in ("float[]", "float"), name
-        for name in (*schema.label_branches, "fj_isH", "fj_nbHadrons", "track_fromB", "track_pdgId"):
+        for name in (
+            *schema.label_branches,
+            "fj_isH",
+            "fj_nbHadrons",
+            "track_fromB",
+            "track_fromPU",
+            "track_pdgId",
+        ):
             assert branches[name].typename in ("int32_t[]", "int32_t"), name
         assert branches.num_entries == NUM_SIGNAL + NUM_BACKGROUND
 
@@ -75,7 +83,7 @@ def test_reader_reads_every_jet_with_truth(simulated: Path) -> None:
         "track_vy",
         "track_vz",
     }
-    assert set(jets.jet_truth) == {"fj_isH", "fj_nbHadrons", "fj_mass"}
+    assert set(jets.jet_truth) == {"fj_isH", "fj_nbHadrons", "fj_mass", "fj_pvDz"}
     np.testing.assert_array_equal(jets.jet_truth["fj_isH"], jets.label)
     assert jets.num_tracks.min() >= 2
     assert jets.num_tracks.max() <= 60

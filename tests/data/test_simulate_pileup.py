@@ -108,12 +108,21 @@ def test_association_follows_cms_enumerations_on_hand_cases() -> None:
     assert result["track_puppiw"].tolist() == [case[7] for case in cases]
 
 
+# non-diffractive events initialise in a fraction of a second, inelastic ones in ~5 s: the tests use them
+FAST_LIBRARY = "SoftQCD:nonDiffractive = on"
+
+
 @pytest.fixture(scope="module")
 def library() -> pileup.PileupLibrary:
-    return pileup.make_library(5, tau0_max=1000.0, num_events=20)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pileup, "LIBRARY_PROCESS", FAST_LIBRARY)
+        return pileup.make_library(5, tau0_max=1000.0, num_events=20)
 
 
-def test_pileup_is_reproducible_and_follows_its_settings(library: pileup.PileupLibrary) -> None:
+def test_pileup_is_reproducible_and_follows_its_settings(
+    library: pileup.PileupLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pileup, "LIBRARY_PROCESS", FAST_LIBRARY)
     again = pileup.make_library(5, tau0_max=1000.0, num_events=20)
     assert np.array_equal(library.momentum, again.momentum)
     first = pileup.overlay(library, 30.0, np.random.default_rng(1))
@@ -136,6 +145,7 @@ def test_pileup_is_reproducible_and_follows_its_settings(library: pileup.PileupL
 
 def test_jets_do_not_depend_on_the_number_of_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pileup, "LIBRARY_EVENTS", 20)
+    monkeypatch.setattr(pileup, "LIBRARY_PROCESS", FAST_LIBRARY)
 
     def branches(workers: int) -> ak.Array:
         path = simulate(

@@ -12,7 +12,7 @@ import uproot
 
 from hepxai.cli import main
 from hepxai.data import load_schema, read_jets
-from hepxai.data.simulate import impact, tracker
+from hepxai.data.simulate import impact, pileup, tracker
 
 MEASURED = (
     "track_dptdpt",
@@ -111,7 +111,9 @@ def test_a_track_fitted_from_its_hits_gets_the_lifetime_sign_of_its_displacement
 def tracker_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tracker") / "jets.root"
     arguments = ["-q", "data", "simulate", "--signal", "10", "--background", "10"]
-    assert main([*arguments, "--out", str(out), "--workers", "1", "--seed", "4"]) == 0
+    with pytest.MonkeyPatch.context() as patch:  # a library of non-diffractive events initialises faster
+        patch.setattr(pileup, "LIBRARY_PROCESS", "SoftQCD:nonDiffractive = on")
+        assert main([*arguments, "--out", str(out), "--workers", "1", "--seed", "4"]) == 0
     return out
 
 

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_JETS = 500  # at most this many jets per written chunk
 _MAX_EVENTS_PER_JET = 200  # give up when fewer than 1 event in this many yields a jet
-_JET_FLOAT = ("fj_pt", "fj_sdmass", "fj_mass")
+_JET_FLOAT = ("fj_pt", "fj_sdmass", "fj_mass", "fj_pvDz")
 _JET_INT = (*LABELS, "fj_isH", "fj_nbHadrons")
 
 _SAMPLE_KEYS: dict[str, int] = {"signal": 0, "background": 1}

@@ -114,6 +114,7 @@ def select_jet(
     record["fj_mass"] = _mass(jet.momentum)
     record["fj_isH"] = int(process == "signal")
     record["fj_nbHadrons"] = num_b
+    record["fj_pvDz"] = float(measured.primary_vertex[2] - event.primary_vertex[2])
     return record
 
 
@@ -127,7 +128,7 @@ def _smeared_tracks(event: Event, jet: clustering.Jet, rng: np.random.Generator)
     primary_vertex = event.primary_vertex + rng.standard_normal(3) * impact.PRIMARY_VERTEX_RESOLUTION_CM
     momentum = event.momentum[chosen]
     ips = impact.measure(momentum, event.vertex[chosen], primary_vertex, jet.momentum[:3], rng)
-    return MeasuredTracks(chosen, momentum, event.charge[chosen], ips, {})
+    return MeasuredTracks(chosen, momentum, event.charge[chosen], ips, {}, primary_vertex)
 
 
 def _region(

@@ -212,6 +212,7 @@ class MeasuredTracks:
     charge: np.ndarray  # [T]
     ips: ImpactParameters | None
     measured: dict[str, np.ndarray]  # the features only the fit provides
+    primary_vertex: np.ndarray | None = None  # [3] the reconstructed primary vertex (cm)
 
     @classmethod
     def none(cls) -> MeasuredTracks:
@@ -329,7 +330,7 @@ def measure_tracks(
         "track_drminsv": drminsv(four, found),
         **association,
     }
-    return MeasuredTracks(tracks.particle, four, tracks.charge, ips, measured)
+    return MeasuredTracks(tracks.particle, four, tracks.charge, ips, measured, primary_vertex)
 
 
 def smear_calorimeter(momentum: np.ndarray, pdg_id: np.ndarray, rng: np.random.Generator) -> np.ndarray:
