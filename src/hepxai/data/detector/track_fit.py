@@ -113,17 +113,19 @@ def fit_helices(hits: PaddedHits, bfield: float, charge: np.ndarray) -> HelixFit
 
 def _fit(hits: PaddedHits, bfield: float, charge: np.ndarray) -> HelixFit:
     parameters = _initial_estimate(hits, bfield)
+    # batched matrix products (BLAS) rather than three-operand einsums, which loop without it
     for _ in range(_ITERATIONS):
         residual, jacobian, weight = _linearise(parameters, hits, bfield, charge)
-        information = np.einsum("tmi,tmn,tnj->tij", jacobian, weight, jacobian)
-        gradient = np.einsum("tmi,tmn,tn->ti", jacobian, weight, residual)
+        weighted = jacobian.transpose(0, 2, 1) @ weight  # J^T W
+        information = weighted @ jacobian
+        gradient = (weighted @ residual[..., None])[..., 0]
         parameters = parameters + np.linalg.solve(information, gradient[..., None])[..., 0]
     residual, jacobian, weight = _linearise(parameters, hits, bfield, charge)
-    information = np.einsum("tmi,tmn,tnj->tij", jacobian, weight, jacobian)
+    information = jacobian.transpose(0, 2, 1) @ weight @ jacobian
     return HelixFit(
         parameters=parameters,
         covariance=np.linalg.inv(information),
-        chi2=np.einsum("tm,tmn,tn->t", residual, weight, residual),
+        chi2=(residual[:, None, :] @ weight @ residual[..., None])[:, 0, 0],
         ndof=2 * hits.valid.sum(axis=1) - len(HELIX_PARAMETERS),
     )
 
