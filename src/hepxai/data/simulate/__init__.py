@@ -3,9 +3,11 @@
 ``simulate(out, num_signal=..., num_background=...)`` writes a file that
 :func:`hepxai.data.root_io.read_jets` reads with the ``cms_hbb`` schema. Modules, in the order data flows:
 ``generation`` (Pythia settings), ``particles`` (the visible final state), ``truth`` (b-hadron ancestry),
-``clustering`` (anti-kT and soft drop), ``impact`` (impact parameters and resolution), ``tracker`` (the
-tracks measured in the tracking detector), ``tracks`` (the CMS track features), ``selection`` (one jet per
-event, labels), ``driver`` (parallel workers, writing).
+``clustering`` (anti-kT and soft drop), ``pileup`` (minimum-bias interactions from a library), ``impact``
+(impact parameters and resolution), ``tracker`` (the tracks measured in the tracking detector),
+``primary_vertex`` (vertices from the tracks), ``association`` (tracks to vertices, CMS's flags),
+``vertices`` (secondary vertices), ``tracks`` (the CMS track features), ``selection`` (one jet per event,
+labels), ``driver`` (per-jet seeds, parallel workers, writing).
 
 ``simulate`` is imported on first use: the detector's event generator imports ``generation`` from here,
 and the driver imports the detector, so an eager import would be circular.

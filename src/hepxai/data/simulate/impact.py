@@ -1,6 +1,6 @@
 """Impact parameters of straight-line tracks with respect to a reconstructed primary vertex, in cm.
 
-The track line comes from the helix fit (``--tracker``: through the perigee, along the fitted momentum) or
+The track line comes from the helix fit (the tracker: through the perigee, along the fitted momentum) or
 from the resolution model: the true line (through the production vertex, along the momentum) shifted by
 Gaussian offsets in the transverse and longitudinal impact parameters, whose widths follow the CMS Run 2
 tracker performance (JINST 9 (2014) P10009) approximately. Curvature in the magnetic field is neglected

@@ -27,7 +27,7 @@ JET_PT_MIN = 300.0  # GeV
 JET_ETA_MAX = 2.4
 MIN_TRACKS = 2
 HADRON_MATCH_RADIUS = 0.8  # a hadron is inside the jet within this dR of its axis
-# --tracker: particles within REGION_RADIUS of a generated jet (cut loosened by GENERATOR_CUT_MARGIN) are
+# the tracker: particles within REGION_RADIUS of a generated jet (cut loosened by GENERATOR_CUT_MARGIN) are
 # reconstructed and reclustered; the reconstructed jet within MATCH_RADIUS of it is the one kept
 REGION_RADIUS, GENERATOR_CUT_MARGIN, MATCH_RADIUS = 1.2, 1.2, 0.4
 QCD_LABELS = ("label_QCD_b", "label_QCD_bb", "label_QCD_c", "label_QCD_cc", "label_QCD_others")

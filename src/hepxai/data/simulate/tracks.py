@@ -19,7 +19,7 @@ SIGNIFICANCE_MIN = -1.0  # CMS floors trackBTag_Sip2dSig and trackBTag_Sip3dSig 
 PION_MASS, ELECTRON_MASS, MUON_MASS = 0.1396, 0.000511, 0.10566
 NO_SUBJET = -1.0  # track_drsubjet2 when soft drop finds no second prong
 
-# without --tracker; with it, the track fit measures all but the vertex features and track_puppiw
+# with --resolution-model; through the tracker (the default) every one of them is measured
 CONSTANT_FEATURES: dict[str, float] = {
     "track_VTX_ass": 7.0,  # pvAssociationQuality UsedInFitTight: no vertex fit here
     "track_fromPV": 3.0,  # PVUsedInFit
