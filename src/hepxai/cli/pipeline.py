@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# 2,000 training jets: measured through the tracker with pile-up they cost ~3 times the CPU of the resolution
+# model's (docs/simulation.md), so the demo stays within minutes on 2 cores
 _DEMO = {
-    "signal": 1500,
-    "background": 1500,
+    "signal": 1000,
+    "background": 1000,
     "test_signal": 300,
     "test_background": 300,
     "explain_jets": 600,
