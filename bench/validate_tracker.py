@@ -7,7 +7,9 @@ the per-feature distributions of H->bb and QCD jets beside the real CMS jet of t
 Resolution: prompt charged pions from the beam line (|eta| < 0.9, then 1.4 < |eta| < 2.4) through
 :func:`hepxai.data.simulate.tracker.reconstruct`; the fitted d0 is the residual to the truth (0).
 B tagging: the 2nd and 3rd highest 3D impact-parameter significance of a jet's tracks (CMS's track
-counting), cut where 1% of the light QCD jets (``label_QCD_others``) pass; the efficiency for H->bb jets and
+counting) among the tracks CMS's impact-parameter taggers use (highPurity-like quality and within 0.07 cm of
+the jet axis, which rejects the pile-up tracks; CMS's decay-length cut is not applied), cut where 1% of the
+light QCD jets (``label_QCD_others``) pass; the efficiency for H->bb jets and
 for QCD jets with b hadrons, in ``--file`` and in ``--compare`` (e.g. a ``--resolution-model`` file made
 with the same seed). Pile-up: the tracks from pile-up per jet and the association flags of hard-scatter and
 pile-up tracks (``track_fromPU`` truth). Distributions: ``--file``, or ``--jets`` jets simulated here.
@@ -29,6 +31,8 @@ from hepxai.data.simulate.tracker import Tracker, reconstruct
 
 REFERENCE_JET = Path(__file__).parents[1] / ".." / "shared" / "reference" / "hin_cms" / "cms_jet_67tracks.npz"
 PION_MASS = 0.13957
+MAX_JET_DISTANCE_CM = 0.07  # CMS's impact-parameter taggers use tracks this close to the jet axis
+HIGH_PURITY_MASK = 5  # track_quality: loose + highPurity (the resolution model writes 5 for every track)
 PT_POINTS = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 
@@ -58,9 +62,13 @@ def d0_resolution(eta_range: tuple[float, float], per_point: int = 400, seed: in
 def btagging(path: Path, mistag: float = 0.01) -> None:
     """Efficiency of the n-th highest Sip3dSig tag (n = 2, 3) at a ``mistag`` rate of light QCD jets."""
     names = ["trackBTag_Sip3dSig", "label_H_bb", "label_QCD_b", "label_QCD_bb", "label_QCD_c", "label_QCD_cc"]
+    selection = ["trackBTag_JetDistVal", "track_quality"]
     with uproot.open(path) as file:
-        tree = file[load_schema("cms_hbb").tree].arrays([*names, "label_QCD_others"], library="ak")
-    significance = ak.sort(tree["trackBTag_Sip3dSig"], axis=1, ascending=False)
+        tree = file[load_schema("cms_hbb").tree].arrays(
+            [*names, *selection, "label_QCD_others"], library="ak"
+        )
+    used = (tree["trackBTag_JetDistVal"] > -MAX_JET_DISTANCE_CM) & (tree["track_quality"] == HIGH_PURITY_MASK)
+    significance = ak.sort(tree["trackBTag_Sip3dSig"][used], axis=1, ascending=False)
     classes = {
         "H->bb": tree["label_H_bb"] == 1,
         "QCD b/bb": (tree["label_QCD_b"] + tree["label_QCD_bb"]) > 0,
