@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import uproot
 
+from hepxai.cli import main
 from hepxai.data.simulate import association, pileup, simulate
 from hepxai.data.simulate.impact import ImpactParameters
 from hepxai.data.simulate.primary_vertex import TrackLines, Vertices, find_vertices
@@ -163,3 +164,22 @@ def test_jets_do_not_depend_on_the_number_of_workers(tmp_path: Path, monkeypatch
     assert ak.sum(one["track_fromPU"]) > 0
     for name in one.fields:
         assert ak.all(one[name] == two[name]), name
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--pileup", "-1"], "--pileup must be at least 0"),
+        (["--resolution-model", "--pileup", "5"], "--pileup needs the tracker"),
+    ],
+)
+def test_bad_pileup_options_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    out = tmp_path / "jets.root"
+    command = ["data", "simulate", "--signal", "1", "--background", "1", "--out", str(out), *options]
+    assert main(command) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error
+    assert len(error.splitlines()) == 1
+    assert not out.exists()
