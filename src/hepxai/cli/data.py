@@ -64,7 +64,9 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--signal", type=int, help="number of H->bb jets", **required)
     parser.add_argument("--background", type=int, help="number of QCD jets", **required)
     parser.add_argument("--out", type=Path, metavar="FILE", help="ROOT file to write", **required)
-    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed (same seed: same file, with any number of workers)"
+    )
     arguments.add_workers_argument(parser)
     parser.add_argument(
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
