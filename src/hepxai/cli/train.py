@@ -217,6 +217,7 @@ def run_train(args: argparse.Namespace) -> int:
     from hepxai.distributed import launch
     from hepxai.training import train_files
 
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process 2"
     setup = functools.partial(_worker_setup, logging.getLogger().level)
     launch(train_files, config, args.out, args.resume, args.progress, nproc=args.nproc, setup=setup)
     return 0
