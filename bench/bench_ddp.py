@@ -9,8 +9,9 @@ on sanity jets (10 tracks, 48 features), median jets/s over the steps after a wa
 - two processes, one thread each (DistributedDataParallel over gloo, synchronised BatchNorm), each with
   half of every minibatch; a step ends when both have finished it.
 
-Memory (``--memory FILE``): peak resident memory and wall time of ``hepxai train --epochs 1`` on FILE, with
-the jets read into memory and with ``--stream``, each in a fresh process.
+Memory (``--memory FILE``): peak resident memory and wall time of ``hepxai train --epochs 1 --hidden H``
+on FILE, with the jets read into memory and with ``--stream``, each in a fresh process (one thread). A
+small ``--hidden`` keeps the model's activations below the data's share.
 
     python bench/bench_ddp.py [--steps 20] [--batch-size 128] [--hidden 128]
         [--memory FILE ...] [--shuffle-buffer 10000]
@@ -129,6 +130,8 @@ def peak_memory(args: argparse.Namespace) -> None:
                     "1",
                     "--selection",
                     "none",
+                    "--hidden",
+                    str(args.hidden),
                     *extra,
                 ]
                 start = time.perf_counter()
@@ -138,7 +141,8 @@ def peak_memory(args: argparse.Namespace) -> None:
                     msg = f"{' '.join(command)} failed ({status})"
                     raise SystemExit(msg)
                 wall = time.perf_counter() - start
-            print(f"{Path(path).name:32s} {mode:10s} {usage.ru_maxrss / 1024:9.0f} {wall:7.0f}")
+            name = "/".join(Path(path).parts[-2:])
+            print(f"{name:32s} {mode:10s} {usage.ru_maxrss / 1024:9.0f} {wall:7.0f}")
 
 
 def main() -> None:

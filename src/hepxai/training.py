@@ -671,6 +671,9 @@ def validate(
             weights.append(weight)
     parts = distributed.world().gather((logits, target, weights))  # every process's, in rank order
     logits, target, weights = ([tensor for part in parts for tensor in part[item]] for item in range(3))
+    if not logits:
+        msg = "no validation data (a validation_fraction too small for the data?)"
+        raise InputError(msg)
     all_logits, all_target = torch.cat(logits), torch.cat(target)
     weight = None if any(w is None for w in weights) else torch.cat(weights)
     loss = _weighted(objective.loss(all_logits, all_target), weight).item()

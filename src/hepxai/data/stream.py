@@ -1,12 +1,12 @@
 """Jets streamed from ROOT files in a shuffled order: memory set by a buffer, not by the dataset.
 
-Reading every jet before training holds the whole dataset (3.0 GB for 30k simulated jets, ~200 GB for
-the 2M CMS jets of the original training). A :class:`JetStream` reads the files in pieces of consecutive
-entries instead. Per epoch it visits the pieces of all files in an order drawn from ``(seed, epoch)`` and
-passes their jets through a shuffle buffer: each new piece joins the buffer, the buffer is permuted and
-everything beyond ``buffer_size`` jets leaves as minibatches. So a minibatch mixes jets of many pieces and
-files, and memory holds the buffer and one piece. With several processes each reads every ``size``-th
-piece of the epoch's order (its shard) through its own buffer.
+Reading every jet before training holds the whole dataset (~200 GB for the 2M CMS jets of the original
+training). A :class:`JetStream` reads the files in pieces of consecutive entries instead. Per epoch it
+visits the pieces of all files in an order drawn from ``(seed, epoch)`` and passes their jets through a
+shuffle buffer: each new piece joins the buffer, the buffer is permuted and everything beyond
+``buffer_size`` jets leaves as minibatches. So a minibatch mixes jets of many pieces and files, and memory
+holds the buffer and one piece. With several processes each reads every ``size``-th piece of the epoch's
+order (its shard) through its own buffer.
 
 Which jets validate is decided per jet from ``(seed, file, entry)``, not by a permutation of all jets,
 so the split needs no pass over the data and holds whatever the order of reading: about
@@ -47,7 +47,8 @@ class JetStream:
         validation_fraction: Probability of a jet to validate.
         buffer_size: Jets held for shuffling (besides the piece being read).
         piece_size: Entries read at once (default: a quarter of ``buffer_size``, so the buffer mixes at
-            least four pieces).
+            least four pieces, and at most a quarter of each process's share of the entries, so that
+            every process gets pieces).
 
     Raises:
         InputError: a file is missing or lacks the schema's tree or branches.
@@ -67,23 +68,29 @@ class JetStream:
         self.paths = [Path(path) for path in paths]
         self.schema, self.selection, self.seed = schema, selection, seed
         self.validation_fraction, self.buffer_size = validation_fraction, buffer_size
-        self.piece_size = piece_size or max(1, buffer_size // 4)
+        self.piece_size = piece_size
         self._trees: list[uproot.TTree] = [open_tree(path, schema) for path in self.paths]
-        self.pieces = [
-            Piece(file, start, min(start + self.piece_size, tree.num_entries))
+
+    def pieces(self, size: int = 1) -> list[Piece]:
+        """The pieces of all files, in file order, for ``size`` processes."""
+        share = -(-sum(tree.num_entries for tree in self._trees) // (4 * size))
+        piece_size = self.piece_size or max(1, min(self.buffer_size // 4, share))
+        return [
+            Piece(file, start, min(start + piece_size, tree.num_entries))
             for file, tree in enumerate(self._trees)
-            for start in range(0, tree.num_entries, self.piece_size)
+            for start in range(0, tree.num_entries, piece_size)
         ]
 
     def training(self, epoch: int, batch_size: int, *, rank: int = 0, size: int = 1) -> Iterator[Jets]:
         """Shuffled minibatches of ``batch_size`` training jets of shard ``rank`` of ``size`` in
         ``epoch``; the last, smaller one only where it still holds two jets (one with several processes,
         whose batch statistics are shared)."""
-        order = np.random.default_rng([self.seed, epoch, 1]).permutation(len(self.pieces))
+        pieces = self.pieces(size)
+        order = np.random.default_rng([self.seed, epoch, 1]).permutation(len(pieces))
         draws = np.random.default_rng([self.seed, epoch, 2, rank])
         buffer: Jets | None = None
         for number in order[rank::size]:
-            jets = self._read(self.pieces[number], validation=False)
+            jets = self._read(pieces[number], validation=False)
             buffer = jets if buffer is None else Jets.concatenate([buffer, jets])
             leaving = (len(buffer) - self.buffer_size) // batch_size * batch_size
             if leaving > 0:
@@ -97,7 +104,7 @@ class JetStream:
 
     def validation(self, batch_size: int, *, rank: int = 0, size: int = 1) -> Iterator[Jets]:
         """The validation jets of shard ``rank`` of ``size``, in file order, in batches of ``batch_size``."""
-        pieces = (self._read(piece, validation=True) for piece in self.pieces[rank::size])
+        pieces = (self._read(piece, validation=True) for piece in self.pieces(size)[rank::size])
         return rechunk((jets for jets in pieces if len(jets)), batch_size)
 
     def _read(self, piece: Piece, *, validation: bool) -> Jets:
