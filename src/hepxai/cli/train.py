@@ -209,9 +209,10 @@ def run_train(args: argparse.Namespace) -> int:
         base = args.out / "config.yaml"
     config = resolve_config(args, base)
     arguments.require_existing("file", config.data.files)
-    arguments.require_at_least("--nproc", args.nproc, 1)
-    if config.train.batch_size < args.nproc:
-        msg = f"--batch-size {config.train.batch_size} is below --nproc {args.nproc} (a jet per process)"
+    nproc = getattr(args, "nproc", 1)  # hepxai sanity train trains in one process
+    arguments.require_at_least("--nproc", nproc, 1)
+    if config.train.batch_size < nproc:
+        msg = f"--batch-size {config.train.batch_size} is below --nproc {nproc} (a jet per process)"
         raise InputError(msg)
 
     from hepxai.distributed import launch
@@ -219,7 +220,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process 2"
     setup = functools.partial(_worker_setup, logging.getLogger().level)
-    launch(train_files, config, args.out, args.resume, args.progress, nproc=args.nproc, setup=setup)
+    launch(train_files, config, args.out, args.resume, args.progress, nproc=nproc, setup=setup)
     return 0
 
 
