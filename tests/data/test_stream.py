@@ -6,18 +6,25 @@ import numpy as np
 import pytest
 
 from hepxai.data.jets import Jets
-from hepxai.data.root_io import ORIGINAL_SELECTION, read_jets
+from hepxai.data.root_io import ORIGINAL_SELECTION, TreeWriter, read_jets
 from hepxai.data.stream import JetStream, uniform
+
+BASKET = 25
+"""Entries per basket of the test files: pieces end where baskets end."""
 
 
 @pytest.fixture
-def files(tmp_path, tiny_branches, write_tiny):
+def files(tmp_path, tiny_branches):
     """Two files of 300 and 200 jets (a quarter unlabelled, some outside the original window)."""
     rng = np.random.default_rng(1)
-    return [
-        write_tiny(tmp_path / f"jets_{number}.root", tiny_branches(list(rng.integers(1, 6, n)), seed=number))
-        for number, n in enumerate((300, 200))
-    ]
+    paths = []
+    for number, size in enumerate((300, 200)):
+        branches = tiny_branches(list(rng.integers(1, 6, size)), seed=number)
+        with TreeWriter(tmp_path / f"jets_{number}.root", "events/jets") as writer:
+            for start in range(0, size, BASKET):
+                writer.extend({name: values[start : start + BASKET] for name, values in branches.items()})
+        paths.append(tmp_path / f"jets_{number}.root")
+    return paths
 
 
 def stream(files, schema, **options) -> JetStream:
@@ -57,9 +64,16 @@ def test_batches_are_full_but_the_last(files, tiny_schema):
     assert 2 <= sizes[-1] <= 16
 
 
+def test_pieces_end_with_baskets_and_cover_the_files(files, tiny_schema):
+    pieces = stream(files, tiny_schema, piece_size=60).pieces()
+    assert [(p.file, p.start, p.stop) for p in pieces[:3]] == [(0, 0, 50), (0, 50, 100), (0, 100, 150)]
+    assert [(p.start, p.stop) for p in pieces if p.file == 1][-1] == (150, 200)
+    assert {(p.start, p.stop) for p in stream(files, tiny_schema, piece_size=10).pieces()} >= {(0, 25)}
+
+
 def test_the_split_depends_on_the_jet_not_on_buffer_or_pieces(files, tiny_schema):
     validation = ids(stream(files, tiny_schema).validation(32))
-    other = stream(files, tiny_schema, buffer_size=7, piece_size=33)
+    other = stream(files, tiny_schema, buffer_size=7, piece_size=50)
     assert ids(other.validation(5)) == validation
     assert sorted(ids(other.training(1, 4))) == sorted(ids(stream(files, tiny_schema).training(1, 16)))
     assert ids(stream(files, tiny_schema, seed=4).validation(32)) != validation

@@ -48,7 +48,8 @@ class JetStream:
         buffer_size: Jets held for shuffling (besides the piece being read).
         piece_size: Entries read at once (default: a quarter of ``buffer_size``, so the buffer mixes at
             least four pieces, and at most a quarter of each process's share of the entries, so that
-            every process gets pieces).
+            every process gets pieces). Pieces end where the baskets of every branch end (ROOT
+            decompresses whole baskets), so a piece holds at least one basket of entries.
 
     Raises:
         InputError: a file is missing or lacks the schema's tree or branches.
@@ -75,11 +76,17 @@ class JetStream:
         """The pieces of all files, in file order, for ``size`` processes."""
         share = -(-sum(tree.num_entries for tree in self._trees) // (4 * size))
         piece_size = self.piece_size or max(1, min(self.buffer_size // 4, share))
-        return [
-            Piece(file, start, min(start + piece_size, tree.num_entries))
-            for file, tree in enumerate(self._trees)
-            for start in range(0, tree.num_entries, piece_size)
-        ]
+        pieces = []
+        for file, tree in enumerate(self._trees):
+            ends = np.asarray(tree.common_entry_offsets(filter_name=self._branches(tree))[1:])
+            start = 0
+            while start < tree.num_entries:
+                after = ends[ends > start]  # the last basket end within piece_size, else the first after
+                within = after[after <= start + piece_size]
+                stop = int(within[-1] if within.size else after[0])
+                pieces.append(Piece(file, start, stop))
+                start = stop
+        return pieces
 
     def training(self, epoch: int, batch_size: int, *, rank: int = 0, size: int = 1) -> Iterator[Jets]:
         """Shuffled minibatches of ``batch_size`` training jets of shard ``rank`` of ``size`` in
@@ -106,6 +113,12 @@ class JetStream:
         """The validation jets of shard ``rank`` of ``size``, in file order, in batches of ``batch_size``."""
         pieces = (self._read(piece, validation=True) for piece in self.pieces(size)[rank::size])
         return rechunk((jets for jets in pieces if len(jets)), batch_size)
+
+    def _branches(self, tree: uproot.TTree) -> list[str]:
+        schema = self.schema
+        wanted = (*schema.unique_features, *schema.label_branches, *schema.spectators, *schema.truth_track)
+        available = set(tree.keys())
+        return [name for name in (*wanted, *schema.truth_jet) if name in available]
 
     def _read(self, piece: Piece, *, validation: bool) -> Jets:
         jets, entries = read_entries(
