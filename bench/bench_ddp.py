@@ -9,12 +9,15 @@ on sanity jets (10 tracks, 48 features), median jets/s over the steps after a wa
 - two processes, one thread each (DistributedDataParallel over gloo, synchronised BatchNorm), each with
   half of every minibatch; a step ends when both have finished it.
 
-Memory (``--memory FILE``): peak resident memory and wall time of ``hepxai train --epochs 1 --hidden H``
-on FILE, with the jets read into memory and with ``--stream``, each in a fresh process (one thread). A
-small ``--hidden`` keeps the model's activations below the data's share.
+Memory (``--memory FILE``, or ``--memory-jets N`` for sanity files of N jets written here in baskets of
+1,000 entries, as simulated files have 500): peak resident memory and wall time of ``hepxai train
+--epochs 1 --hidden H`` with the jets read into memory and with ``--stream``, each in a fresh process
+(one thread). A small ``--hidden`` keeps the model's activations below the data's share. Streaming
+decompresses whole baskets, so a file of huge baskets (``hepxai data sanity`` writes 50,000 entries to
+a basket) holds a basket per branch at a time whatever the buffer.
 
-    python bench/bench_ddp.py [--steps 20] [--batch-size 128] [--hidden 128]
-        [--memory FILE ...] [--shuffle-buffer 10000]
+    python bench/bench_ddp.py [--steps 20] [--batch-size 128] [--hidden 128] [--no-throughput]
+        [--memory FILE ...] [--memory-jets N ...] [--shuffle-buffer 10000]
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ import torch
 
 from hepxai import distributed
 from hepxai.data.jets import Jets
+from hepxai.data.root_io import TreeWriter
 from hepxai.data.sanity import NUM_FEATURES, TRACKS_PER_JET, sanity_chunks
+from hepxai.data.schema import load_schema
 from hepxai.models.registry import build_model
 from hepxai.training import Objective, _step_loss
 
@@ -56,6 +61,16 @@ def sanity_jets(num_jets: int, seed: int = 0) -> Jets:
             )
         )
     return Jets.concatenate(parts)
+
+
+def write_sanity_file(path: Path, num_jets: int, basket: int = 1000) -> Path:
+    """``num_jets`` sanity jets in baskets of ``basket`` entries."""
+    with TreeWriter(path, load_schema("sanity").tree) as writer:
+        for branches in sanity_chunks(num_jets, seed=0):
+            size = len(branches["label_H_bb"])
+            for start in range(0, size, basket):
+                writer.extend({name: values[start : start + basket] for name, values in branches.items()})
+    return path
 
 
 def time_steps(jets: Jets, batch_size: int, hidden: int, steps: int, threads: int, out: Path) -> None:
@@ -151,13 +166,24 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--memory", nargs="*", default=[], metavar="FILE", help="ROOT files to train on once")
+    parser.add_argument(
+        "--memory-jets",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="sanity files of N jets",
+    )
     parser.add_argument("--shuffle-buffer", type=int, default=10_000)
     parser.add_argument("--no-throughput", action="store_true", help="only the memory runs")
     args = parser.parse_args()
     if not args.no_throughput:
         throughput(args)
-    if args.memory:
-        peak_memory(args)
+    with tempfile.TemporaryDirectory() as folder:
+        for num_jets in args.memory_jets:
+            args.memory.append(write_sanity_file(Path(folder) / f"sanity_{num_jets}.root", num_jets))
+        if args.memory:
+            peak_memory(args)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,15 @@ def test_pieces_end_with_baskets_and_cover_the_files(files, tiny_schema):
     assert {(p.start, p.stop) for p in stream(files, tiny_schema, piece_size=10).pieces()} >= {(0, 25)}
 
 
+def test_a_file_of_one_basket_is_one_piece_but_split_for_several_processes(
+    tmp_path, tiny_schema, tiny_branches, write_tiny
+):
+    one_basket = write_tiny(tmp_path / "one.root", tiny_branches([3] * 300))
+    few = stream([one_basket], tiny_schema, piece_size=100)
+    assert [(p.start, p.stop) for p in few.pieces(1)] == [(0, 300)]
+    assert [(p.start, p.stop) for p in few.pieces(2)] == [(0, 100), (100, 200), (200, 300)]
+
+
 def test_the_split_depends_on_the_jet_not_on_buffer_or_pieces(files, tiny_schema):
     validation = ids(stream(files, tiny_schema).validation(32))
     other = stream(files, tiny_schema, buffer_size=7, piece_size=50)

@@ -49,7 +49,9 @@ class JetStream:
         piece_size: Entries read at once (default: a quarter of ``buffer_size``, so the buffer mixes at
             least four pieces, and at most a quarter of each process's share of the entries, so that
             every process gets pieces). Pieces end where the baskets of every branch end (ROOT
-            decompresses whole baskets), so a piece holds at least one basket of entries.
+            decompresses whole baskets), so a piece holds at least one basket of entries; unless
+            that leaves fewer than four pieces for each of several processes (files of a few huge
+            baskets), whose shards would then differ much in size.
 
     Raises:
         InputError: a file is missing or lacks the schema's tree or branches.
@@ -86,6 +88,12 @@ class JetStream:
                 stop = int(within[-1] if within.size else after[0])
                 pieces.append(Piece(file, start, stop))
                 start = stop
+        if size > 1 and len(pieces) < 4 * size:
+            return [
+                Piece(file, start, min(start + piece_size, tree.num_entries))
+                for file, tree in enumerate(self._trees)
+                for start in range(0, tree.num_entries, piece_size)
+            ]
         return pieces
 
     def training(self, epoch: int, batch_size: int, *, rank: int = 0, size: int = 1) -> Iterator[Jets]:
