@@ -71,6 +71,9 @@ class TrainConfig:
             statistics to their average over the training set under the epoch's final weights
             (:func:`hepxai.training.recompute_batchnorm`) instead of keeping the running averages of the
             last batches, which lag weights that change quickly.
+        stream: Read the jets piece by piece through a shuffle buffer instead of all at once
+            (:class:`hepxai.training.StreamTask`): memory set by ``shuffle_buffer``, not by the data.
+        shuffle_buffer: Jets held for shuffling when streaming.
     """
 
     epochs: int = 30
@@ -83,6 +86,8 @@ class TrainConfig:
     fused: bool = True
     select: Literal["loss", "auc"] = "loss"
     recompute_batchnorm: bool = False
+    stream: bool = False
+    shuffle_buffer: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class RunConfig:
 
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(RunConfig)}
-_MINIMUM = {"epochs": 1, "batch_size": 1, "patience": 1, "hidden": 1, "max_jets": 1}
+_MINIMUM = {"epochs": 1, "batch_size": 1, "patience": 1, "hidden": 1, "max_jets": 1, "shuffle_buffer": 1}
 
 
 def load_config(path: str | Path) -> RunConfig:

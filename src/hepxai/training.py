@@ -20,8 +20,8 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,11 +33,13 @@ from torch.nn import functional
 from torch_geometric.data import Batch
 from tqdm.auto import tqdm
 
+from hepxai import distributed
 from hepxai.config import DataConfig, RunConfig, config_to_dict, write_config
 from hepxai.data.inspect import detect_schema
 from hepxai.data.jets import Jets, rechunk
 from hepxai.data.root_io import STREAM_CHUNK_SIZE, iter_jets, read_jets, resolve_selection, selection_window
 from hepxai.data.schema import Schema, load_schema
+from hepxai.data.stream import JetStream
 from hepxai.errors import InputError
 from hepxai.evaluation import check_jets, tagger_score
 from hepxai.io.lock import lock_folder
@@ -93,13 +95,15 @@ class Task(Protocol):
         counts)."""
         ...
 
-    def steps(self, epoch: int) -> Sequence[np.ndarray]:
-        """Indices of the training items of each optimiser step of ``epoch``, in an order drawn from
-        (seed, epoch) alone: that makes a resumed run equal the uninterrupted one."""
+    def steps(self, epoch: int) -> Iterable[Any]:
+        """What each optimiser step of ``epoch`` trains on (indices of training items, or the items
+        themselves for a stream), in an order drawn from (seed, epoch) alone: that makes a resumed run
+        equal the uninterrupted one. With several processes, this process's part of every step
+        (:class:`~hepxai.distributed.World`), the same number of steps in every process."""
         ...
 
-    def training_batch(self, index: np.ndarray) -> Weighted:
-        """The training items at ``index`` as one batch, with their weights."""
+    def training_batch(self, step: Any) -> Weighted:
+        """The training items of one of :meth:`steps` as one batch, with their weights."""
         ...
 
     def end_epoch(self, model: GraphModel, objective: Objective) -> None:
@@ -108,7 +112,8 @@ class Task(Protocol):
         ...
 
     def validation_batches(self) -> Iterable[Weighted]:
-        """The validation items, batched in a fixed order, with their weights."""
+        """The validation items, batched in a fixed order, with their weights (with several processes,
+        this process's part of them: :func:`validate` gathers the logits)."""
         ...
 
     def metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
@@ -214,14 +219,14 @@ def resolve_data(data: DataConfig) -> tuple[Schema, DataConfig]:
     )
 
 
-def _not_empty(chunks: Iterator[Jets], data: DataConfig) -> Iterator[Jets]:
+def _not_empty(chunks: Iterable[Jets], data: DataConfig, what: str = "") -> Iterator[Jets]:
     empty = True
     for chunk in chunks:
         empty = False
         yield chunk
     if empty:
         source = data.files[0] if len(data.files) == 1 else f"{len(data.files)} files"
-        msg = f"{source}: no jet passed the labels and selection"
+        msg = f"{source}: no {what}jet passed the labels and selection"
         raise InputError(msg)
 
 
@@ -353,11 +358,13 @@ class GraphTask:
 
     def steps(self, epoch: int) -> list[np.ndarray]:
         """Minibatches in an order drawn from (seed, epoch); a last one of a single graph is left out, since
-        BatchNorm needs two graphs for the statistics of graph-level layers."""
+        BatchNorm needs two graphs for the statistics of graph-level layers (with several processes, one
+        that cannot give each process a graph). With several processes, this process's part of each."""
+        world = distributed.world()
         batch_size = self.config.train.batch_size
         order = np.random.default_rng([self.config.train.seed, epoch]).permutation(len(self.train_data))
         chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-        return [index for index in chunks if len(index) >= 2]
+        return [world.shard(index) for index in chunks if len(index) >= max(2, world.size)]
 
     def training_batch(self, index: np.ndarray) -> Weighted:
         return self.train_data.select(index).to_batch(), torch.from_numpy(self.train_weights[index])
@@ -367,11 +374,51 @@ class GraphTask:
             recompute_batchnorm(model, objective, self.train_data, batch_size=self.config.train.batch_size)
 
     def validation_batches(self) -> Iterator[Weighted]:
-        for index in _chunks(len(self.val_data), PREDICTION_BATCH):
+        mine = distributed.world().shard(np.arange(len(self.val_data)))
+        for start in range(0, len(mine), PREDICTION_BATCH):
+            index = mine[start : start + PREDICTION_BATCH]
             yield self.val_data.select(index).to_batch(), torch.from_numpy(self.val_weights[index])
 
     def metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-        return {"auc": roc_auc(tagger_score(logits.numpy()), target.numpy())}
+        return _tagger_metrics(logits, target)
+
+
+@dataclass(frozen=True)
+class StreamTask:
+    """Graph-level targets streamed from ROOT files (:class:`~hepxai.data.stream.JetStream`): shuffled
+    minibatches through a buffer, validation jets read again at every epoch; memory is set by
+    ``train.shuffle_buffer``, not by the number of jets. Every jet weighs 1."""
+
+    config: RunConfig
+    stream: JetStream
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return {}
+
+    def steps(self, epoch: int) -> Iterator[Jets]:
+        world = distributed.world()
+        local_batch = len(world.shard(np.arange(self.config.train.batch_size)))
+        batches = self.stream.training(epoch, local_batch, rank=world.rank, size=world.size)
+        return world.while_all(_not_empty(batches, self.config.data, "training "))
+
+    def training_batch(self, step: Jets) -> Weighted:
+        return step.to_batch(), None
+
+    def end_epoch(self, model: GraphModel, objective: Objective) -> None:
+        pass
+
+    def validation_batches(self) -> Iterator[Weighted]:
+        world = distributed.world()
+        for jets in self.stream.validation(PREDICTION_BATCH, rank=world.rank, size=world.size):
+            yield jets.to_batch(), None
+
+    def metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        return _tagger_metrics(logits, target)
+
+
+def _tagger_metrics(logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    return {"auc": roc_auc(tagger_score(logits.numpy()), target.numpy())}
 
 
 def train(
@@ -415,6 +462,59 @@ def train(
     return fit(task, model, objective, out_dir, resume=resume, progress=progress)
 
 
+def train_files(config: RunConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
+    """``hepxai train``: the jets of ``config.data`` read into memory (:func:`train`), or streamed with
+    ``train.stream`` (:func:`train_stream`). One process of a data-parallel run calls it as any other
+    (:func:`hepxai.distributed.launch`)."""
+    if config.train.stream:
+        train_stream(config, out_dir, resume=resume, progress=progress)
+        return
+    jets, data = read_data(config.data, progress=progress and distributed.world().is_main)
+    log.info(
+        "read %d jets (%d H, %d QCD) from %d file(s)",
+        len(jets),
+        int(jets.label.sum()),
+        int(len(jets) - jets.label.sum()),
+        len(data.files),
+    )
+    train(jets, replace(config, data=data), out_dir, resume=resume, progress=progress)
+
+
+def train_stream(
+    config: RunConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True
+) -> TrainResult:
+    """Train on the jets of ``config.data`` streamed through a shuffle buffer of ``train.shuffle_buffer``
+    jets (:class:`StreamTask`), so memory does not grow with the number of jets.
+
+    Raises:
+        InputError: settings that need all jets at once (``max_jets``, ``reweight_pt``,
+            ``recompute_batchnorm``), and everything :func:`fit` refuses.
+    """
+    settings = config.train
+    for refused, name in (
+        (config.data.max_jets is not None, "data.max_jets (--max-jets)"),
+        (settings.reweight_pt, "train.reweight_pt (--reweight-pt)"),
+        (settings.recompute_batchnorm, "train.recompute_batchnorm"),
+    ):
+        if refused:
+            msg = f"{name} needs all jets at once; it is not available with train.stream (--stream)"
+            raise InputError(msg)
+    schema, data = resolve_data(config.data)
+    stream = JetStream(
+        data.files,
+        schema,
+        selection=selection_window(data.selection),
+        seed=settings.seed,
+        validation_fraction=settings.validation_fraction,
+        buffer_size=settings.shuffle_buffer,
+    )
+    torch.manual_seed(settings.seed)
+    model = build_model(config.model.kind, num_features=len(schema.features), hidden=config.model.hidden)
+    objective = Objective() if settings.fused else PlainForwardObjective()
+    task = StreamTask(replace(config, data=data), stream)
+    return fit(task, model, objective, out_dir, resume=resume, progress=progress)
+
+
 def fit(
     task: Task,
     model: GraphModel,
@@ -446,7 +546,8 @@ def fit(
             then keeps the last good epoch.
         OutputError: another run holds ``out_dir``, or a checkpoint could not be written (a full disk).
     """
-    with lock_folder(out_dir):  # a second run into this folder stops at once
+    # a second run into this folder stops at once; of a data-parallel run, the main process writes
+    with lock_folder(out_dir) if distributed.world().is_main else nullcontext():
         return _fit(task, model, objective, Path(out_dir), resume=resume, progress=progress)
 
 
@@ -455,6 +556,8 @@ def _fit(
 ) -> TrainResult:
     settings = task.config.train
     select = getattr(settings, "select", "loss")
+    world = distributed.world()
+    progress = progress and world.is_main
     optimizer = torch.optim.Adam(objective.parameter_groups(model), lr=settings.lr)
     history: list[EpochRecord] = []
     best_score, best_epoch, stale = float("inf"), 0, 0
@@ -463,16 +566,20 @@ def _fit(
         msg = f"{last_path}: a run exists here; pass --resume to continue it or choose another output folder"
         raise InputError(msg)
     if resume:
-        state = _resume_state(last_path, task.config, model)
+        state = _resume_state(last_path, task.config, model, world)
         model.load_state_dict(state["state_dict"])
         objective.load_state_dict(state.get("objective", {}))
         optimizer.load_state_dict(state["optimizer"])
         history = [EpochRecord.of(record) for record in state["history"]]
         best_score = state.get("best_score", state.get("best_val_loss"))  # best_val_loss: runs from before
         best_epoch, stale = state["best_epoch"], state["stale_epochs"]
-        if "torch_rng_state" in state:  # dropout's generator; runs from before it was stored lack it
+        if "torch_rng_states" in state:  # every process's dropout generator
+            torch.set_rng_state(state["torch_rng_states"][world.rank])
+        elif "torch_rng_state" in state:  # runs from before it was stored lack it
             torch.set_rng_state(state["torch_rng_state"])
-    write_config(task.config, out_dir / "config.yaml")
+    step = distributed.data_parallel(model, objective)
+    if world.is_main:
+        write_config(task.config, out_dir / "config.yaml")
 
     bar = tqdm(
         range(len(history) + 1, settings.epochs + 1),
@@ -486,7 +593,7 @@ def _fit(
         if stale >= settings.patience:
             break
         start = time.perf_counter()
-        train_loss = _train_epoch(task, model, objective, optimizer, epoch, progress)
+        train_loss = _train_epoch(task, model, objective, step, optimizer, epoch, progress)
         task.end_epoch(model, objective)
         validation = validate(model, objective, task.validation_batches(), progress=progress)
         _check_finite("validation loss", validation.loss, epoch)
@@ -504,6 +611,9 @@ def _fit(
             best_score, best_epoch, stale = score, epoch, 0
         elif objective.selectable(epoch):
             stale += 1
+        rng_states = world.gather(torch.get_rng_state())
+        if not world.is_main:
+            continue
         run = {
             "run_config": config_to_dict(task.config),
             **task.record,
@@ -524,10 +634,12 @@ def _fit(
             best_epoch=best_epoch,
             stale_epochs=stale,
             torch_rng_state=torch.get_rng_state(),
+            **({"torch_rng_states": rng_states, "processes": world.size} if world.size > 1 else {}),
         )
         bar.set_postfix(val_loss=f"{record.val_loss:.4f}", val_auc=f"{val_auc:.4f}")
         log.info("epoch %d: %s (%.0f s)%s", epoch, _summary(record), record.seconds, " *" if improved else "")
     bar.close()
+    world.barrier()  # the run folder is complete for every process
     result = TrainResult(
         tuple(history),
         best_epoch,
@@ -557,6 +669,11 @@ def validate(
             logits.append(objective.logits(model, batch))
             target.append(batch.y)
             weights.append(weight)
+    parts = distributed.world().gather((logits, target, weights))  # every process's, in rank order
+    logits, target, weights = ([tensor for part in parts for tensor in part[item]] for item in range(3))
+    if not logits:
+        msg = "no validation data (a validation_fraction too small for the data?)"
+        raise InputError(msg)
     all_logits, all_target = torch.cat(logits), torch.cat(target)
     weight = None if any(w is None for w in weights) else torch.cat(weights)
     loss = _weighted(objective.loss(all_logits, all_target), weight).item()
@@ -600,10 +717,11 @@ def recompute_batchnorm(
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None
+    world = distributed.world()  # with several processes, each its part of every batch
     with torch.no_grad():
-        for batch in _in_order(data, batch_size):
-            if batch.num_graphs > 1:  # a graph-level BatchNorm needs two graphs
-                objective.logits(model, batch)
+        for index in _chunks(len(data), batch_size):
+            if len(index) >= max(2, world.size):  # a graph-level BatchNorm needs two graphs
+                objective.logits(model, data.select(world.shard(index)).to_batch())
     for norm, momentum in zip(norms, momenta, strict=True):
         norm.momentum = momentum
     model.train(modes[0])
@@ -639,23 +757,26 @@ def _train_epoch(
     task: Task,
     model: GraphModel,
     objective: Objective,
+    step: Callable[[Batch, int], torch.Tensor],
     optimizer: torch.optim.Optimizer,
     epoch: int,
     progress: bool,
 ) -> float:
-    """One optimiser step per step of ``task.steps(epoch)``; returns the mean step loss."""
+    """One optimiser step per step of ``task.steps(epoch)``; ``step(batch, epoch)`` is the objective's
+    per-target loss (through DistributedDataParallel with several processes). Returns the mean step loss."""
     model.train()
     objective.train()
     losses = []
+    world = distributed.world()
     bar = tqdm(task.steps(epoch), desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress)
-    for number, index in enumerate(bar, 1):
-        batch, weight = task.training_batch(index)
-        loss = _weighted(objective(model, batch, epoch), weight)
-        _check_finite("loss", loss.item(), epoch, number)
+    for number, items in enumerate(bar, 1):
+        batch, weight = task.training_batch(items)
+        loss, value = _step_loss(step(batch, epoch), weight, world)
+        _check_finite("loss", value, epoch, number)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        losses.append(value)
         if number % 10 == 0:
             bar.set_postfix(loss=f"{np.mean(losses[-10:]):.4f}")
     return float(np.mean(losses))
@@ -679,6 +800,24 @@ def _summary(record: EpochRecord) -> str:
     )
 
 
+def _step_loss(
+    per_target: torch.Tensor, weight: torch.Tensor | None, world: distributed.World
+) -> tuple[torch.Tensor, float]:
+    """The loss to differentiate and the step's weighted mean loss over the whole minibatch.
+
+    With several processes each holds part of the minibatch: its loss is its weighted sum divided by
+    the weight of all parts, times the number of processes, since DistributedDataParallel averages
+    the gradients. The sum over processes is then the gradient of the minibatch's weighted mean loss.
+    """
+    if world.size == 1:
+        loss = _weighted(per_target, weight)
+        return loss, loss.item()
+    weight = torch.ones_like(per_target) if weight is None else weight.to(per_target)
+    local = (per_target * weight).sum()
+    total, total_weight = world.sum(torch.stack([local, weight.sum()])).tolist()
+    return local * (world.size / total_weight), total / total_weight
+
+
 def _weighted(per_target: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
     if weight is None:
         return per_target.mean()
@@ -696,8 +835,9 @@ def _weights(data: GraphData, reweight_pt: bool) -> np.ndarray:
     return pt_weights(spectators["fj_pt"], data.label)
 
 
-def _resume_state(path: Path, config: Any, model: GraphModel) -> dict:
-    """``last.pt``'s content, refused unless it is a training checkpoint of ``model``'s kind and settings.
+def _resume_state(path: Path, config: Any, model: GraphModel, world: distributed.World) -> dict:
+    """``last.pt``'s content, refused unless it is a training checkpoint of ``model``'s kind and settings,
+    run on as many processes.
 
     A setting the stored run lacks counts at its default (runs from before the option); ``epochs`` may
     differ (a finished run may be extended).
@@ -711,6 +851,12 @@ def _resume_state(path: Path, config: Any, model: GraphModel) -> dict:
         raise InputError(msg)
     if state.get("kind", model.kind) != model.kind:
         msg = f"{path}: a run of a {state['kind']} model, cannot resume it with a {model.kind}"
+        raise InputError(msg)
+    if state.get("processes", 1) != world.size:
+        msg = (
+            f"{path}: the run trained on {state.get('processes', 1)} process(es), cannot resume it on "
+            f"{world.size} (--nproc {state.get('processes', 1)})"
+        )
         raise InputError(msg)
     if "train_config" in state:  # edge-classifier runs from before the one loop
         state["run_config"] = {"train": state.pop("train_config")}

@@ -3,6 +3,7 @@
 import awkward as ak
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from hepxai.cli import main
@@ -10,6 +11,7 @@ from hepxai.data.root_io import TreeWriter
 from hepxai.data.sanity import sanity_chunks, write_sanity
 from hepxai.data.schema import load_schema
 from hepxai.models import InteractionNetwork, save_checkpoint
+from hepxai.models.checkpoint import read_checkpoint
 
 FAST = ["--epochs", "1", "--batch-size", "64", "--lr", "1e-3"]
 
@@ -118,6 +120,37 @@ def test_resume_reads_the_run_config(tmp_path, sanity_file):
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["train"]["epochs"] == 2
 
 
+def test_streamed_training_resumes_exactly(tmp_path, sanity_file):
+    stream = ["--data", str(sanity_file), "--hidden", "8", *FAST, "--stream", "--shuffle-buffer", "400"]
+    full, resumed = str(tmp_path / "full"), str(tmp_path / "resumed")
+    assert main(["-q", "train", "--out", full, *stream, "--epochs", "2"]) == 0
+    assert main(["-q", "train", "--out", resumed, *stream]) == 0
+    assert main(["-q", "train", "--out", resumed, "--resume", "--epochs", "2"]) == 0
+    settings = yaml.safe_load((tmp_path / "resumed" / "config.yaml").read_text())["train"]
+    assert (settings["stream"], settings["shuffle_buffer"]) == (True, 400)
+    expected, got = (read_checkpoint(tmp_path / run / "last.pt") for run in ("full", "resumed"))
+    assert [{**r, "seconds": 0} for r in got["history"]] == [{**r, "seconds": 0} for r in expected["history"]]
+    assert all(torch.equal(got["state_dict"][key], value) for key, value in expected["state_dict"].items())
+
+
+@pytest.mark.slow  # three times two processes that import torch: a minute on the shared 2-core machine
+def test_two_processes_train_stream_resume_and_fail_in_one_line(tmp_path, sanity_file, inputs, capsys):
+    out = str(tmp_path / "run")
+    arguments = ["-q", "train", "--out", out, "--hidden", "8", *FAST, "--nproc", "2"]
+    assert main([*arguments, "--data", str(sanity_file), "--stream", "--shuffle-buffer", "100"]) == 0
+    assert main([*arguments, "--resume", "--epochs", "2"]) == 0
+    state = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert (state["processes"], len(state["history"])) == (2, 2)
+    assert main(["-q", "train", "--out", out, "--resume", "--epochs", "3"]) == 2
+    assert "trained on 2 process(es), cannot resume it on 1 (--nproc 2)" in capsys.readouterr().err
+    code = main(
+        ["-q", "train", "--data", inputs["SINGLE"], "--out", str(tmp_path / "single"), "--nproc", "2"]
+    )
+    error = capsys.readouterr().err.strip()
+    assert code == 2
+    assert error == "hepxai train: error: training data: only one class (0 H, 200 QCD jets)"
+
+
 def test_sanity_train_writes_data_and_run(tmp_path):
     assert main(["-q", "sanity", "train", "--out", str(tmp_path), "--jets", "300", *FAST]) == 0
     assert (tmp_path / "sanity.root").is_file()
@@ -155,6 +188,16 @@ def inputs(tmp_path_factory, sanity_file):
         (["train", "--config", "CONFIG"], "unknown key 'train.learning_rate'"),
         (["train"], "no data files given"),
         (["train", "--resume"], "config.yaml: config file not found"),
+        (
+            ["train", "--data", "SANITY", "--stream", "--max-jets", "10"],
+            "data.max_jets (--max-jets) needs all jets at once; it is not available with train.stream",
+        ),
+        (["train", "--data", "SANITY", "--shuffle-buffer", "0"], "'train.shuffle_buffer' must be at least 1"),
+        (["train", "--data", "SANITY", "--nproc", "0"], "--nproc must be at least 1 (got 0)"),
+        (
+            ["train", "--data", "SANITY", "--nproc", "4", "--batch-size", "2"],
+            "--batch-size 2 is below --nproc 4",
+        ),
         (
             ["evaluate", "--model", "OTHER", "--data", "SANITY"],
             "the data has 48 track features, the model expects 6",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,8 @@ _OVERRIDES = {
     "seed": ("train", "seed"),
     "reweight_pt": ("train", "reweight_pt"),
     "fused": ("train", "fused"),
+    "stream": ("train", "stream"),
+    "shuffle_buffer": ("train", "shuffle_buffer"),
 }
 
 
@@ -66,6 +69,26 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fused",
         action=argparse.BooleanOptionalAction,
         help="train with the fused forward pass, same function, faster (default: on)",
+    )
+    train.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        help="read the jets piece by piece through a shuffle buffer instead of all at once: memory set by "
+        "--shuffle-buffer, not by the data; its own split and order (default: off)",
+    )
+    train.add_argument(
+        "--shuffle-buffer",
+        type=int,
+        metavar="N",
+        help="jets held for shuffling with --stream (default: 10000)",
+    )
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="data-parallel processes on this machine (DistributedDataParallel, gloo), each with its part "
+        "of every minibatch and cores/N threads; under torchrun leave it out",
     )
     train.set_defaults(run=run_train, malloc_policy="reuse")
 
@@ -186,19 +209,32 @@ def run_train(args: argparse.Namespace) -> int:
         base = args.out / "config.yaml"
     config = resolve_config(args, base)
     arguments.require_existing("file", config.data.files)
+    nproc = getattr(args, "nproc", 1)  # hepxai sanity train trains in one process
+    arguments.require_at_least("--nproc", nproc, 1)
+    if config.train.batch_size < nproc:
+        msg = f"--batch-size {config.train.batch_size} is below --nproc {nproc} (a jet per process)"
+        raise InputError(msg)
 
-    from hepxai.training import read_data, train
+    from hepxai.distributed import launch
+    from hepxai.training import train_files
 
-    jets, data = read_data(config.data, progress=args.progress)
-    log.info(
-        "read %d jets (%d H, %d QCD) from %d file(s)",
-        len(jets),
-        int(jets.label.sum()),
-        int(len(jets) - jets.label.sum()),
-        len(data.files),
-    )
-    train(jets, dataclasses.replace(config, data=data), args.out, resume=args.resume, progress=args.progress)
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process 2"
+    setup = functools.partial(_worker_setup, logging.getLogger().level)
+    launch(train_files, config, args.out, args.resume, args.progress, nproc=nproc, setup=setup)
     return 0
+
+
+def _worker_setup(level: int, rank: int) -> None:
+    """A spawned training process: the command's logging (warnings only beside the main process) and
+    allocation policy."""
+    from hepxai.cli.malloc import set_malloc_policy
+
+    logging.basicConfig(
+        level=level if rank == 0 else max(level, logging.WARNING),
+        format=f"%(levelname)s %(name)s [{rank}]: %(message)s",
+        force=True,
+    )
+    set_malloc_policy("reuse")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

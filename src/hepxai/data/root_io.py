@@ -118,9 +118,36 @@ def iter_jets(
         for path, tree, truth in trees:
             for chunk, report in _iterate(path, tree, schema, truth, chunk_size):
                 bar.update(report.tree_entry_stop - report.tree_entry_start)
-                jets = _to_jets(chunk, path, schema, truth, selection, report.tree_entry_start)
-                if len(jets):
-                    yield jets
+                jets, keep = _to_jets(chunk, path, schema, truth, selection, report.tree_entry_start)
+                if keep.any():
+                    yield jets if keep.all() else jets.select(keep)
+
+
+def read_entries(
+    path: str | Path,
+    tree: uproot.TTree,
+    schema: Schema,
+    *,
+    start: int,
+    stop: int,
+    selection: Selection | None = None,
+) -> tuple[Jets, np.ndarray]:
+    """The jets of entries ``start`` to ``stop`` of ``tree`` (from :func:`open_tree`) that pass the labels
+    and ``selection``, as :func:`iter_jets` keeps them, and ``[num_jets]`` their entry numbers.
+
+    Raises:
+        InputError: the entries cannot be read, or hold malformed values.
+    """
+    path = Path(path)
+    truth = tuple(b for b in (*schema.truth_track, *schema.truth_jet) if b in set(tree.keys()))
+    branches = [*schema.unique_features, *schema.label_branches, *schema.spectators, *truth]
+    try:
+        chunk = tree.arrays(branches, entry_start=start, entry_stop=stop, library="ak")
+    except Exception as err:  # truncated or corrupt baskets surface as many exception types
+        msg = f"{path}: could not read tree '{schema.tree}' ({_first_line(err)})"
+        raise InputError(msg) from err
+    jets, keep = _to_jets(chunk, path, schema, truth, selection, start)
+    return jets.select(keep), start + np.flatnonzero(keep)
 
 
 def open_tree(path: str | Path, schema: Schema) -> uproot.TTree:
@@ -200,7 +227,8 @@ def _to_jets(
     truth: tuple[str, ...],
     selection: Selection | None,
     first_entry: int,
-) -> Jets:
+) -> tuple[Jets, np.ndarray]:
+    """All jets of ``chunk`` and the ``[num_jets]`` mask of those to keep (labels, tracks, selection)."""
     reference = schema.unique_features[0]
     num_tracks = ak.to_numpy(ak.num(chunk[reference], axis=1)).astype(np.int64)
     cut = min(int(num_tracks.max(initial=0)), schema.max_tracks)
@@ -243,7 +271,7 @@ def _to_jets(
         track_truth={b: _flatten(chunk[b], cut) for b in truth if b in schema.truth_track},
         jet_truth={b: flat(b) for b in truth if b in schema.truth_jet},
     )
-    return jets if keep.all() else jets.select(keep)
+    return jets, keep
 
 
 def _flatten(values: ak.Array, cut: int) -> np.ndarray:
