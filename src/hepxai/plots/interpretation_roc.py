@@ -86,7 +86,7 @@ def interpretation_roc_figure(
             raise ValueError(msg)
     rows = max(len(keys) for _, keys in panel_keys) + 1
     with plot_style():
-        figure = Figure(figsize=(7.0 * len(panel_keys), 7.2 + 0.3 * rows))
+        figure = Figure(figsize=(7.0 * len(panel_keys), 6.2 + 0.3 * rows), layout="constrained")
         axes = figure.subplots(1, len(panel_keys), squeeze=False)[0]
         for ax, (name, keys) in zip(axes, panel_keys, strict=True):
             for key in keys:

@@ -114,9 +114,10 @@ def jet_map(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes 
             else np.full(jet.num_tracks, "black")
         )
         nodes = None
+        by_area = np.argsort(-areas, kind="stable")  # small markers drawn over large ones, leptons last
         for kind, (marker, _) in MARKERS.items():
-            chosen = kinds == kind
-            if chosen.any():
+            chosen = by_area[kinds[by_area] == kind]
+            if len(chosen):
                 nodes = ax.scatter(
                     *positions[chosen].T,
                     s=areas[chosen],
@@ -126,7 +127,7 @@ def jet_map(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes 
                     norm=node_norm(jet),
                     edgecolors=rim[chosen],
                     linewidths=np.where(rim[chosen] == B_HADRON_COLOR, 2.2, 0.6),
-                    alpha=0.9,
+                    alpha=0.75,
                     zorder=2,
                 )
         colorbar = figure.colorbar(nodes, ax=ax, shrink=0.8, pad=0.02, extend="both")
@@ -155,7 +156,10 @@ def jet_map(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axes 
             ncol=3,
             fontsize=10,
             frameon=False,
-            columnspacing=1.2,
+            columnspacing=1.5,
+            labelspacing=1.3,
+            handletextpad=1.3,
+            borderpad=1.0,
         )
         _draw_labels(jet, ax, positions, areas)
     return figure

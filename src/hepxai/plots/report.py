@@ -106,21 +106,17 @@ function filterTable() {
     row.classList.toggle('hidden', hide); if (!hide) shown += 1; });
   document.getElementById('shown-rows').textContent = shown;
 }
-// plotly.js travels gzipped (a third of its size); the browser unpacks it once, before the first graph.
-const plotlyReady = (async () => {
-  const text = atob(document.getElementById('plotly-gz').textContent);
-  const packed = Uint8Array.from(text, c => c.charCodeAt(0));
-  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const script = document.createElement('script');
-  script.textContent = await new Response(stream).text();
-  document.head.appendChild(script);
-})();
-// Each jet's figures travel as gzipped JSON too, unpacked when its section opens.
+// plotly.js and each jet's figures travel gzipped in base64; fetching them as data: URLs lets the browser
+// decode natively and unpack with DecompressionStream (plotly.js once, before the first graph).
 async function unpack(id) {
-  const packed = Uint8Array.from(atob(document.getElementById(id).textContent), c => c.charCodeAt(0));
-  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return JSON.parse(await new Response(stream).text());
+  const packed = await fetch('data:application/gzip;base64,' + document.getElementById(id).textContent);
+  return new Response(packed.body.pipeThrough(new DecompressionStream('gzip'))).text();
 }
+const plotlyReady = unpack('plotly-gz').then(text => {
+  const script = document.createElement('script');
+  script.textContent = text;
+  document.head.appendChild(script);
+});
 // A track hovered in one of a jet's figures is ringed in the others (the heatmap: its column framed).
 const RING = '#009e73';
 function trackPoints(div) {
@@ -155,9 +151,10 @@ function highlight(details, track) {
   });
 }
 async function draw(details) {
-  const figures = await unpack(details.dataset.figures);
+  const figures = JSON.parse(await unpack(details.dataset.figures));
   for (const div of details.querySelectorAll('.linked')) {
     const figure = figures[div.dataset.name];
+    await new Promise(resolve => setTimeout(resolve, 0));  // let each figure paint before the next (3D last)
     await Plotly.newPlot(div, figure.data, figure.layout, {responsive: true, displaylogo: false});
     if (div.dataset.name === 'heatmap') {
       div.tracks = figure.layout.meta.tracks; div.shapes = figure.layout.shapes || [];
