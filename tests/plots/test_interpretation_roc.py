@@ -60,7 +60,7 @@ def _random_curves(count: int) -> dict:
 
 def test_identical_curves_are_drawn_once_with_joined_labels():
     curves = _random_curves(3)
-    curves["copy of method 1"] = curves["method 1"]  # LRP-ε and gradient × input on a bias-free ReLU net
+    curves["copy of method 1"] = curves["method 1"]  # as LRP-ε and gradient × input can be
     figure = interpretation_roc_figure(curves)
     ax = figure.axes[0]
     labels = [text.get_text() for text in ax.get_legend().get_texts()]

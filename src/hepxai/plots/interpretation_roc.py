@@ -4,9 +4,9 @@ One curve per method: the true positive rate (share of the true points above a t
 against the false positive rate (share of the other points above it), over the points of the positive test
 samples pooled, as the interpretation AUC of the LRI protocol is computed. The diagonal is a random ranking.
 
-Curves that are exactly the same (LRP-ε and gradient × input on a bias-free ReLU network) are drawn once,
-their labels joined, instead of one hiding the other; panels hold at most :data:`MAX_CURVES` lines each
-(the diagonal included) and their legends sit below the axes, off the curves.
+Curves that are point for point the same (LRP-ε with a tiny ε and gradient × input on a ReLU network can be)
+are drawn once with their labels joined, instead of one hiding the other; panels hold at most
+:data:`MAX_CURVES` lines each (the diagonal included) and their legends sit below the axes, off the curves.
 """
 
 from __future__ import annotations
