@@ -180,7 +180,18 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
         lift = 0.07 * (np.ptp(positions[:, 2]) or 1.0)
         for index in labelled_tracks(jet):
             x, y, z = positions[index]
-            ax.text(x, y, z + lift, str(jet.track[index]), fontsize=10, fontweight="bold", ha="center")
+            ax.text(
+                x,
+                y,
+                z + lift,
+                jet.track_labels()[index],
+                fontsize=10,
+                fontweight="bold",
+                ha="center",
+                zorder=10,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7},
+            )
+        ax.computed_zorder = False  # the numbers over every node, not sorted into the scene by depth
         for set_label, label in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), axis_labels, strict=True):
             set_label(
                 label.replace("η_rel", r"$\eta_{rel}$")
