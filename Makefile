@@ -122,7 +122,7 @@ results-lri-tau3mu: $(STAMP)
 
 # The figures of docs/lri.md from the finished runs: ROC curves, hit displays with Σ ellipses, molecules.
 figures-lri: $(STAMP)
-	$(BIN)/hepxai lri figures --runs $(LRI_RUNS) --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --out $(LRI_FIGURES) --seed 0 --dpi 80
+	$(BIN)/hepxai lri figures --runs $(LRI_RUNS) --data $(LRI_DATA)/actstrack $(LRI_DATA)/synmol --out $(LRI_FIGURES) --seed 0
 
 # results/tracking.csv: the edge-classifier chain (module-map graphs, Interaction Network, connected components)
 # and Truth-CC on pt1_mu200 (docs/tracking.md): 200 detector events, graphs, training on 100 events (resumed if

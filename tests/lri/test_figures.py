@@ -40,8 +40,9 @@ def drawn(monkeypatch) -> dict[str, object]:
     """Figures by file stem instead of files."""
     figures_by_stem: dict[str, object] = {}
 
-    def keep(figure, stem, formats=("png",), *, dpi=110):
+    def keep(figure, stem, formats=("png",), *, dpi):
         figures_by_stem[Path(stem).name] = figure
+        figure.saved_dpi = dpi
         return [Path(stem).with_suffix(".png")]
 
     monkeypatch.setattr(figures, "save_figure", keep)
@@ -52,7 +53,7 @@ def test_roc_legend_holds_the_runs_aucs(synthetic_runs, drawn, tmp_path):
     data, runs = synthetic_runs
     written = write_figures(runs, [data], tmp_path, seeds=[0], samples=2, progress=False)
     assert tmp_path / "synthetic" / "dgcnn" / "roc.png" in written
-    labels = [text.get_text() for text in drawn["roc"].axes[0].get_legend().get_texts()]
+    labels = [text.get_text() for ax in drawn["roc"].axes for text in ax.get_legend().get_texts()]
     expected = []
     for method, label in (
         ("lri_bernoulli", "LRI-Bernoulli"),
@@ -61,19 +62,24 @@ def test_roc_legend_holds_the_runs_aucs(synthetic_runs, drawn, tmp_path):
     ):
         result = yaml.safe_load((runs / "synthetic" / "dgcnn" / method / "seed0" / "result.yaml").read_text())
         expected.append(f"{label}: AUC = {result['interp_auc']:.3f}")
-    assert labels == [*expected, "random ranking: AUC = 0.5"]
+    # the LRI methods, then the baselines, in two panels each with its diagonal
+    chance = "random ranking: AUC = 0.5"
+    assert labels == [*expected[:2], chance, expected[2], chance]
+    assert drawn["roc"].saved_dpi >= 150  # the default resolution
     # Two seeds: LRI-Bernoulli's curve pools the points of both runs.
     write_figures(runs, [data], tmp_path, seeds=[0, 1], samples=1, progress=False)
     both = [read_run_scores(runs / "synthetic" / "dgcnn" / "lri_bernoulli" / f"seed{s}") for s in (0, 1)]
     pooled = interpretation_auc(torch.cat([r.score for r in both]), torch.cat([r.truth for r in both]))
-    labels = [text.get_text() for text in drawn["roc"].axes[0].get_legend().get_texts()]
+    labels = [text.get_text() for ax in drawn["roc"].axes for text in ax.get_legend().get_texts()]
     # The methods run with seed 0 only say so.
-    assert labels[:3] == [
+    assert labels == [
         f"LRI-Bernoulli: AUC = {pooled:.3f}",
         expected[1].replace("LRI-Gaussian:", "LRI-Gaussian (seed 0):"),
+        chance,
         expected[2].replace("GradGeo:", "GradGeo (seed 0):"),
+        chance,
     ]
-    assert "seeds pooled: 0, 1" in drawn["roc"].axes[0].get_title()
+    assert "seeds pooled: 0, 1" in drawn["roc"].get_suptitle()
 
 
 def test_displays_draw_sigma_over_c_squared_and_ring_the_truth(synthetic_runs, drawn, tmp_path):

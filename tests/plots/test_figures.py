@@ -13,7 +13,7 @@ from hepxai.explain.relevance_file import read_relevance_file
 from hepxai.explain.relevance_summary import summarize_relevance
 from hepxai.plots.gallery import SUMMARY_PLOTS, write_plots
 from hepxai.plots.heatmap import merged_relevance, relevance_heatmap, shared_limit
-from hepxai.plots.jet_graph import jet_graph, jet_graph_plotly
+from hepxai.plots.jet_graph import jet_graph, jet_graph_plotly, labelled_tracks
 from hepxai.plots.labels import feature_label, grouped_order
 from hepxai.plots.style import save_figure
 from hepxai.plots.summary import category_share_plot, feature_share_plot
@@ -167,13 +167,22 @@ def test_plotly_graph(cms):
     scale = next(t for t in figure.data if t.name == "most significant edges" and t.showlegend is False).line
     assert scale.cmin == 0
     assert "other edges" in names
-    markers = [t for t in figure.data if t.mode == "markers+text"]
+    markers = [t for t in figure.data if t.mode == "markers" and t.customdata is not None]
     assert sum(len(t.x) for t in markers) == jet.num_tracks
-    # Every track is numbered as in the heatmap; colours are the signed relevance.
-    assert sorted(int(n) for t in markers for n in t.text) == sorted(jet.track.tolist())
+    # Each marker carries [track, x, y, z] for the page's cross-figure ring; colours are the signed relevance.
+    assert sorted(int(c[0]) for t in markers for c in t.customdata) == sorted(jet.track.tolist())
     np.testing.assert_allclose(
         np.sort(np.concatenate([t.marker.color for t in markers])), np.sort(jet.relevance.sum(axis=1))
     )
+    # Only the most relevant tracks are numbered, above their nodes (the others on hover).
+    numbers = next(t for t in figure.data if t.mode == "text")
+    labels = jet.track_labels()
+    assert [n.strip("<b>/") for n in numbers.text] == [labels[i] for i in labelled_tracks(jet)]
+    # Δη and Δφ share one range and one length: ΔR is not distorted.
+    scene = figure.layout.scene
+    assert tuple(scene.xaxis.range) == tuple(scene.yaxis.range)
+    assert scene.aspectmode == "manual"
+    assert scene.aspectratio.x == scene.aspectratio.y
     assert "drop lines to the η-φ plane" in names
     assert figure.layout.legend.orientation == "h"  # below the scene, off the pT axis
     assert figure.layout.title.text == jet.title.replace("\n", "<br>")
@@ -213,6 +222,9 @@ def test_summary_plots(cms, name):
     if name == "category_share":
         assert "muon tracks" in drawn
         assert "b-hadron decay tracks" in drawn
+        # every bar pair says how many jets its mean and standard error rest on
+        lines = drawn.splitlines()
+        assert all(f"n = {n}" in lines for n in summary.category_share["jets"])
 
 
 def test_summary_plots_degrade_without_truth(sanity):
@@ -227,6 +239,6 @@ def test_write_plots(cms, tmp_path):
     names = sorted(p.relative_to(tmp_path).as_posix() for p in paths)
     assert names == sorted(
         [f"summary/{name}.png" for name in SUMMARY_PLOTS]
-        + [f"jets/jet_{j}_{kind}.png" for j in (6,) for kind in ("heatmap", "graph")]
+        + [f"jets/jet_{j}_{kind}.png" for j in (6,) for kind in ("heatmap", "map", "graph")]
     )
     assert all(p.stat().st_size > 5_000 for p in paths)

@@ -44,3 +44,40 @@ def test_figure_has_one_line_per_method_with_its_auc_and_the_diagonal():
     assert good_line.get_linewidth() > noise_line.get_linewidth()
     assert good_line.get_color() == "#e42536"
     np.testing.assert_allclose(diagonal.get_xydata(), [[0, 0], [1, 1]])
+
+
+def _random_curves(count: int) -> dict:
+    generator = torch.Generator().manual_seed(1)
+    truth = torch.rand(300, generator=generator) < 0.3
+    return {
+        f"method {i}": interpretation_roc(
+            truth.double() * (i + 1) / count + torch.rand(300, generator=generator, dtype=torch.float64),
+            truth,
+        )
+        for i in range(count)
+    }
+
+
+def test_identical_curves_are_drawn_once_with_joined_labels():
+    curves = _random_curves(3)
+    curves["copy of method 1"] = curves["method 1"]  # as LRP-ε and gradient × input can be
+    figure = interpretation_roc_figure(curves)
+    ax = figure.axes[0]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    auc = curves["method 1"][2]
+    assert f"method 1 = copy of method 1: AUC = {auc:.3f} (identical curves)" in labels
+    assert len(ax.get_lines()) == 3 + 1  # three distinct curves and the diagonal
+    legend_box = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert legend_box.y1 < 0  # below the axes, off the curves
+
+
+def test_panels_hold_at_most_eight_lines():
+    curves = _random_curves(11)
+    figure = interpretation_roc_figure(curves)  # default: in order, seven curves and the diagonal per panel
+    assert [len(ax.get_lines()) for ax in figure.axes] == [8, 5]
+    groups = [("LRI", ["method 0", "method 1"]), ("baselines", [f"method {i}" for i in range(2, 11)])]
+    with pytest.raises(ValueError, match="'baselines' holds 9 curves"):
+        interpretation_roc_figure(curves, panels=groups)
+    styles = {"method 0": "--"}
+    figure = interpretation_roc_figure(curves, panels=[("LRI", ["method 0", "method 1"])], linestyles=styles)
+    assert [line.get_linestyle() for line in figure.axes[0].get_lines()] == ["--", "-", ":"]

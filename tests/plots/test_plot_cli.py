@@ -107,7 +107,7 @@ def test_report_command_is_self_contained(cms_relevance_path, tmp_path, capsys):
 def test_help_describes_outputs(capsys):
     with pytest.raises(SystemExit):
         main(["plot", "--help"])
-    assert "OUT/jets/jet_<id>_{heatmap,graph}" in capsys.readouterr().out
+    assert "OUT/jets/jet_<id>_{heatmap,map,graph}" in capsys.readouterr().out
 
 
 def test_report_shows_an_evaluation_folder(cms_relevance_path, tmp_path):

@@ -113,7 +113,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     figures.add_argument(
         "--methods", nargs="+", default=None, metavar="METHOD", help="only these (default: all with scores)"
     )
-    figures.add_argument("--dpi", type=int, default=110, help="resolution of the matplotlib figures")
+    figures.add_argument("--dpi", type=int, default=150, help="resolution of the matplotlib figures")
     figures.set_defaults(run=run_figures)
 
     fieldscan = actions.add_parser(

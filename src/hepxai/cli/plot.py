@@ -52,12 +52,13 @@ def _add_selection_arguments(parser: argparse.ArgumentParser, max_jets: int) -> 
 def register(commands: argparse._SubParsersAction) -> None:
     plot = commands.add_parser(
         "plot",
-        help="heatmaps, 3D jet graphs and summaries from a relevance file",
+        help="heatmaps, eta-phi maps, 3D jet graphs and summaries from a relevance file",
         formatter_class=arguments.formatter(),
         description="Write OUT/summary/*.{png,pdf} (feature shares, relevance vs pT rank, lepton and "
         "b-hadron "
         "tracks, the most confident H jets) and "
-        "OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf} for each selected jet.",
+        "OUT/jets/jet_<id>_{heatmap,map,graph}.{png,pdf} for each selected jet (map: the tracks in the "
+        "eta-phi plane, where the file has their eta_rel, phi_rel and pT).",
     )
     _add_selection_arguments(plot, max_jets=10)
     plot.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")

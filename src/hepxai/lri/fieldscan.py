@@ -292,37 +292,36 @@ def eigen_ratio_fit(table: pd.DataFrame) -> OriginFit:
 def draw(table: pd.DataFrame, path: str | Path) -> Path:
     """Two panels: the angle of each method against B (all true points, and the lowest-pT muons dashed);
     the mean eigen-ratio against B with its line through the origin."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+    from hepxai.plots.style import plot_style, save_figure
 
-    figure, (angles, ratios) = pyplot.subplots(1, 2, figsize=(10, 4))
-    for index, (method, group) in enumerate(table.groupby("method", sort=False)):
-        for subset, style in (("all", "-o"), ("low_pt", "--s")):
-            rows = group[group["subset"] == subset]
-            label = f"{method}" + (" (lowest-pT quartile)" if subset == "low_pt" else "")
-            angles.errorbar(
-                rows["field"],
-                rows["angle_mean"],
-                yerr=rows["angle_std"],
-                fmt=style,
-                color=f"C{index}",
-                capsize=2,
-                label=label,
-            )
-    angles.set(xlabel="B (T)", ylabel="angle to the particle direction (°)", ylim=(0, 90))
-    angles.legend(fontsize=7)
-    fit = eigen_ratio_fit(table)
-    rows = table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
-    ratios.plot(rows["field"], rows["eigen_ratio"], "o", label="LRI-Gaussian, mean over true points")
-    line = np.linspace(0, float(rows["field"].max()), 50)
-    ratios.plot(line, fit.slope * line, "-", label=f"{fit.slope:.3g}·B, R² = {fit.r_squared:.3f}")
-    ratios.set(xlabel="B (T)", ylabel="eigen-ratio √(λ1/λ2) of Σ_v", xlim=(0, None), ylim=(0, None))
-    ratios.legend(fontsize=8)
-    figure.tight_layout()
+    with plot_style():
+        figure = Figure(figsize=(14, 7.5))
+        angles, ratios = figure.subplots(1, 2)
+        for index, (method, group) in enumerate(table.groupby("method", sort=False)):
+            for subset, style in (("all", "-o"), ("low_pt", "--s")):
+                rows = group[group["subset"] == subset]
+                label = f"{method}" + (" (lowest-pT quartile)" if subset == "low_pt" else "")
+                angles.errorbar(
+                    rows["field"],
+                    rows["angle_mean"],
+                    yerr=rows["angle_std"],
+                    fmt=style,
+                    color=f"C{index}",
+                    capsize=2,
+                    label=label,
+                )
+        angles.set(xlabel="B (T)", ylabel="angle to the particle direction (°)", ylim=(0, 90))
+        fit = eigen_ratio_fit(table)
+        rows = table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
+        ratios.plot(rows["field"], rows["eigen_ratio"], "o", label="LRI-Gaussian, mean over true points")
+        line = np.linspace(0, float(rows["field"].max()), 50)
+        ratios.plot(line, fit.slope * line, "-", label=f"{fit.slope:.3g}·B, R² = {fit.r_squared:.3f}")
+        ratios.set(xlabel="B (T)", ylabel="eigen-ratio √(λ1/λ2) of Σ_v", xlim=(0, None), ylim=(0, None))
+        for ax in (angles, ratios):  # legends below the axes, off the points
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=10, frameon=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    pyplot.close(figure)
+    save_figure(figure, path.with_suffix(""), (path.suffix.lstrip(".") or "png",))
     return path

@@ -3,7 +3,8 @@
 For each dataset folder and backbone with runs under ``RUNS/<dataset>/<backbone>/<method>/seed<S>``:
 
 - ``roc.png``: the interpretation ROC curve of every method, over the points of the positive test samples
-  (pooled over the seeds asked for), its AUC in the legend;
+  (pooled over the seeds asked for), its AUC in the legend; the LRI methods and the baselines in two panels,
+  curves that are exactly equal drawn once with their labels joined;
 - point clouds (ActsTrack, synthetic): ``display_<method>_sample<i>.png``, the first positive test samples'
   hits in x-y and r-z coloured by the method's importance, the true hits ringed, LRI-Gaussian's Σ as 1σ
   ellipses (of the first seed asked for);
@@ -40,7 +41,7 @@ from hepxai.metrics.interpretation import interpretation_roc
 from hepxai.plots.hit_display import hit_display
 from hepxai.plots.interpretation_roc import interpretation_roc_figure
 from hepxai.plots.molecule import molecule_grid, molecule_highlight, molecule_png
-from hepxai.plots.style import save_figure
+from hepxai.plots.style import FIGURE_DPI, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +60,34 @@ METHOD_LABELS = {
     "gradient_x_input": "gradient × input",
 }
 LRI_METHODS = ("lri_bernoulli", "lri_gaussian", "lri_gaussian_unweighted", "lri_gaussian_fixed_graph")
-METHOD_COLORS = {
-    "lri_gaussian": "#e42536",
-    "lri_gaussian_unweighted": "#f89c20",
-    "lri_gaussian_fixed_graph": "#b9ac70",
-    "lri_bernoulli": "#5790fc",
-    "pointmask": "#964a8b",
-    "gradgeo": "#9c9ca1",
-    "gradgam": "#7a21dd",
-    "bernmask": "#2ca02c",
-    "bernmask_p": "#17becf",
-    "lrp_epsilon": "#8c564b",
-    "gradient_x_input": "#bcbd22",
+OKABE_ITO = {
+    "orange": "#e69f00",
+    "sky blue": "#56b4e9",
+    "bluish green": "#009e73",
+    "blue": "#0072b2",
+    "vermillion": "#d55e00",
+    "reddish purple": "#cc79a7",
+    "black": "#000000",
 }
-"""One colour per scored method, the same in every figure (the LRI methods warm, the baselines cool)."""
+"""Okabe & Ito's colour-blind-safe colours (their yellow left out: too pale on white)."""
+METHOD_COLORS = {
+    "lri_gaussian": OKABE_ITO["vermillion"],
+    "lri_gaussian_unweighted": OKABE_ITO["orange"],
+    "lri_gaussian_fixed_graph": OKABE_ITO["reddish purple"],
+    "lri_bernoulli": OKABE_ITO["blue"],
+    "pointmask": OKABE_ITO["bluish green"],
+    "gradgeo": OKABE_ITO["black"],
+    "gradgam": OKABE_ITO["sky blue"],
+    "bernmask": OKABE_ITO["blue"],
+    "bernmask_p": OKABE_ITO["orange"],
+    "lrp_epsilon": OKABE_ITO["reddish purple"],
+    "gradient_x_input": OKABE_ITO["vermillion"],
+}
+"""One colour per scored method, the same in every figure: distinct within the LRI methods and within the
+baselines, which are drawn in separate panels and, where a colour repeats, with another line style."""
+METHOD_LINESTYLES = {method: "-" if method in LRI_METHODS else "--" for method in METHOD_COLORS} | {
+    "gradient_x_input": "-.",  # often close to LRP-ε: told apart by its line where they are not identical
+}
 IMPORTANCE_LABEL = "importance: rank within the sample (1 = top)"
 POSITION_UNITS = {"actstrack": (LENGTH_UNIT_MM, "mm", "hit"), "synthetic": (1.0, "", "point")}
 """Dataset kinds drawn as event displays: factor from stored positions to the plotted unit, the unit, and
@@ -132,7 +147,7 @@ def write_figures(
     seeds: Sequence[int] = (0,),
     samples: int = 3,
     methods: Sequence[str] | None = None,
-    dpi: int = 110,
+    dpi: int = FIGURE_DPI,
     progress: bool = True,
 ) -> list[Path]:
     """Every figure of the runs of each dataset folder, in ``out/<dataset>/<backbone>/``; returns the paths.
@@ -214,7 +229,12 @@ def _roc(
         curves,
         title=title,
         colors={labels[method]: METHOD_COLORS[method] for method in methods},
+        linestyles={labels[method]: METHOD_LINESTYLES[method] for method in methods},
         emphasised=[labels[method] for method in methods if method in LRI_METHODS],
+        panels=[
+            ("LRI", [labels[method] for method in methods if method in LRI_METHODS]),
+            ("baselines", [labels[method] for method in methods if method not in LRI_METHODS]),
+        ],
     )
     return save_figure(figure, target / "roc", ("png",), dpi=dpi)
 

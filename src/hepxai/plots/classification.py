@@ -173,11 +173,15 @@ def mass_sculpting_figure(
         ratio_ax.set_ylabel("QCD after / all", fontsize=12)
         ratio_ax.set_xlabel("Soft-drop mass $m_{SD}$ [GeV]")
         ax.set_ylabel("normalised to unit area [1/GeV]")
-        ax.set_ylim(0, 1.6 * ax.get_ylim()[1])  # room for the legend
         ratio_ax.text(np.mean(window), 2.9, "H window", ha="center", va="top", fontsize=10)
         simulation_label(ax)
-        legend = ax.legend(
-            loc="upper right", fontsize=10, frameon=False, ncols=2, title=warning, title_fontsize=10
+        legend = ax.legend(  # beside the axes, off the histograms
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            fontsize=10,
+            frameon=False,
+            title=warning,
+            title_fontsize=10,
         )
         if warning:
             legend.get_title().set_color(BACKGROUND_COLOR)

@@ -43,5 +43,5 @@ def plot_deletion_curves(
                 )
         ax.set_xlabel("tracks removed per jet (top-ranked first)")
         ax.set_ylabel("mean drop of P(H)")
-        ax.legend(fontsize=10, ncols=2, loc="upper left")
+        ax.legend(fontsize=10, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     return figure

@@ -39,7 +39,9 @@ def event_display(event: TrackMLEvent) -> Figure:
             rz.plot(muon.z, np.hypot(muon.x, muon.y), "o-", c=color, ms=4, lw=1, label=label)
         xy.set(xlabel="x [mm]", ylabel="y [mm]", aspect="equal", title=f"event {event.event_id}: x-y")
         rz.set(xlabel="z [mm]", ylabel="r [mm]", title="r-z")
-        legend = rz.legend(loc="upper right", fontsize=10)
+        legend = rz.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=4, fontsize=11, frameon=False
+        )
         for handle in legend.legend_handles[:2]:  # the hit scatters, too small to see at their own size
             handle.set_sizes([20])
     return figure

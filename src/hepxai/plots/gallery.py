@@ -1,9 +1,10 @@
-"""Every picture of a relevance file in one folder: summaries and, per selected jet, heatmap and 3D graph.
+"""Every picture of a relevance file in one folder: summaries and, per selected jet, heatmap, η–φ map and
+3D graph.
 
 Layout::
 
     OUT/summary/{feature_share,rank_share,category_share,confident_jets}.{png,pdf}
-    OUT/jets/jet_<id>_{heatmap,graph}.{png,pdf}
+    OUT/jets/jet_<id>_{heatmap,map,graph}.{png,pdf}   (map: where the file has track η_rel, φ_rel, p_T)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hepxai.explain.relevance_summary import RelevanceSummary, summarize_relevan
 from hepxai.io.lock import owns_folder
 from hepxai.plots.heatmap import relevance_heatmap, shared_limit
 from hepxai.plots.jet_graph import jet_graph
+from hepxai.plots.jet_map import jet_map
 from hepxai.plots.style import save_figure
 from hepxai.plots.summary import (
     category_share_plot,
@@ -57,7 +59,8 @@ def write_plots(
     formats: Sequence[str] = ("png", "pdf"),
     progress: bool = True,
 ) -> list[Path]:
-    """Write the summaries of all jets and the heatmap and 3D graph of each of ``jet_ids``; returns the paths.
+    """Write the summaries of all jets and the heatmap, η–φ map and 3D graph of each of ``jet_ids``; returns
+    the paths.
 
     Args:
         relevance_file: What :func:`hepxai.explain.relevance_file.read_relevance_file` returns.
@@ -78,13 +81,19 @@ def write_plots(
         paths += save_figure(figure, out_dir / "summary" / name, formats)
     if not {"track_pt", "track_etarel", "track_phirel"} <= set(relevance_file.track_columns):
         log.info(
-            "no track_pt/etarel/phirel in the relevance file: 3D graphs place tracks on a ring by position"
+            "no track_pt/etarel/phirel in the relevance file: no η-φ maps; 3D graphs place tracks on a ring"
         )
     jets = [jet_relevance(relevance_file, jet_id) for jet_id in jet_ids]
     limit = None if per_jet else shared_limit(jets)
     for jet in tqdm(jets, desc="jets", unit="jet", leave=False, disable=not progress):
         heatmap = relevance_heatmap(jet, magnitude=magnitude, limit=limit, by_share=per_jet)
         paths += save_figure(heatmap, out_dir / "jets" / f"jet_{jet.jet_id}_heatmap", formats)
+        if jet.has_kinematics:
+            paths += save_figure(
+                jet_map(jet, edge_threshold=edge_threshold),
+                out_dir / "jets" / f"jet_{jet.jet_id}_map",
+                formats,
+            )
         paths += save_figure(
             jet_graph(jet, edge_threshold=edge_threshold),
             out_dir / "jets" / f"jet_{jet.jet_id}_graph",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.graph_objects as go
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -30,6 +31,17 @@ def shared_limit(jets: Sequence[JetRelevance]) -> float:
     cells = [np.abs(merged_relevance(jet)[1]).ravel() for jet in jets]
     values = np.concatenate(cells) if cells else np.zeros(0)
     return float(np.percentile(values, 99)) if values.size else 1.0
+
+
+def _rows(names: list[str], relevance: np.ndarray, *, by_share: bool) -> np.ndarray:
+    """The features drawn, top to bottom: grouped by category, or by the jet's share of ``|R|`` (small ones
+    left out)."""
+    if not by_share:
+        return grouped_order(names)
+    share = np.abs(relevance).sum(axis=0)
+    share = share / (share.sum() or 1.0)
+    rows = np.argsort(-share, kind="stable")
+    return rows[share[rows] >= MIN_ROW_SHARE]
 
 
 def relevance_heatmap(
@@ -59,13 +71,7 @@ def relevance_heatmap(
         ax: Axes to draw on; a new figure sized to the jet otherwise.
     """
     names, relevance = merged_relevance(jet)
-    share = np.abs(relevance).sum(axis=0)
-    share = share / (share.sum() or 1.0)
-    if by_share:
-        rows = np.argsort(-share, kind="stable")
-        rows = rows[share[rows] >= MIN_ROW_SHARE]
-    else:
-        rows = grouped_order(names)
+    rows = _rows(names, relevance, by_share=by_share)
     if ax is None:
         _, ax = new_figure(max(7.0, 4.0 + 0.24 * jet.num_tracks), 3.2 + 0.22 * max(len(rows), 4))
     with plot_style():
@@ -123,3 +129,87 @@ def relevance_heatmap(
         )
         ax.set_title(jet.title, fontsize=12, loc="left", pad=50 if jet.pt is not None else 8)
     return ax.figure
+
+
+def relevance_heatmap_plotly(
+    jet: JetRelevance, *, magnitude: bool = False, limit: float | None = None, by_share: bool = False
+) -> go.Figure:
+    """The heatmap of :func:`relevance_heatmap` as a plotly figure: hover a cell for its value; the page
+    highlights the hovered track in the jet's other figures (column ``i`` is ``jet.track[i]``).
+
+    Args:
+        jet: One jet, from :func:`hepxai.explain.jet_relevance.jet_relevance`.
+        magnitude: Show ``|R|`` instead of signed relevance.
+        limit: End of the colour scale; default: the jet's 99th percentile of ``|R|``.
+        by_share: Rows by the jet's share of ``|R|``, small ones left out, instead of the fixed order.
+    """
+    names, relevance = merged_relevance(jet)
+    rows = _rows(names, relevance, by_share=by_share)
+    values = np.abs(relevance.T[rows]) if magnitude else relevance.T[rows]
+    limit = (limit if limit is not None else shared_limit([jet])) or 1.0
+    labels = [feature_label(names[i]) for i in rows]
+    columns = jet.track_labels()
+    if jet.from_b is not None:
+        columns = [
+            f'<span style="color:{B_HADRON_COLOR}"><b>{c}</b></span>' if b else c
+            for c, b in zip(columns, jet.from_b, strict=True)
+        ]
+    hover = [
+        [
+            f"track {jet.track[t]}"
+            + (f" (p<sub>T</sub> {jet.pt[t]:.1f} GeV)" if jet.pt is not None else "")
+            + f"<br>{labels[r]}<br>R = {values[r, t]:+.3g}"
+            for t in range(jet.num_tracks)
+        ]
+        for r in range(len(rows))
+    ]
+    figure = go.Figure(
+        go.Heatmap(
+            z=np.round(values, 5),
+            x=list(range(jet.num_tracks)),
+            y=list(range(len(rows))),
+            colorscale="Reds" if magnitude else "RdBu",
+            reversescale=not magnitude,
+            zmin=0.0 if magnitude else -limit,
+            zmax=limit,
+            hovertext=hover,
+            hoverinfo="text",
+            colorbar={
+                "title": {"text": f"{'|R|' if magnitude else 'R'}, logit {jet.target}"},
+                "thickness": 14,
+            },
+        )
+    )
+    order = "increasing p<sub>T</sub>" if jet.pt is not None else "position"
+    if not by_share:
+        categories = np.array([feature_category(names[i]) for i in rows])
+        for row in np.flatnonzero(categories[1:] != categories[:-1]):
+            figure.add_hline(y=row + 0.5, line={"color": "black", "width": 1})
+    figure.update_layout(
+        meta={"tracks": jet.track.tolist()},
+        template="plotly_white",
+        width=max(520, 260 + 16 * jet.num_tracks),
+        height=170 + 15 * len(rows),
+        margin={"l": 10, "r": 10, "t": 40, "b": 60},
+        title={
+            "text": "relevance per track and feature (hover a column: its track in the map and 3D)",
+            "font": {"size": 12},
+            "x": 0.01,
+        },
+        xaxis={
+            "tickmode": "array",
+            "tickvals": list(range(jet.num_tracks)),
+            "ticktext": columns,
+            "tickangle": -90,
+            "tickfont": {"size": 10},
+            "title": {"text": f"track, by {order}; orange: from b-hadron decay", "font": {"size": 11}},
+        },
+        yaxis={
+            "tickmode": "array",
+            "tickvals": list(range(len(rows))),
+            "ticktext": labels,
+            "autorange": "reversed",
+            "tickfont": {"size": 10},
+        },
+    )
+    return figure

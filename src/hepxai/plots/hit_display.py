@@ -114,7 +114,14 @@ def hit_display(
                 *xy[truth].T, s=90, facecolors="none", edgecolors=SIGNAL_COLOR, linewidths=1.4, zorder=4
             )
             ax.set_title(view, fontsize=13)
-        axes[0].legend(handles=_legend_handles(covariance is not None, point_name), loc="best", fontsize=9)
+        axes[0].legend(  # below the axes, off the hits
+            handles=_legend_handles(covariance is not None, point_name),
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncols=2,
+            fontsize=11,
+            frameon=False,
+        )
         for ax in axes[:2]:
             ax.set(xlabel=f"x{suffix}", ylabel=f"y{suffix}", aspect="equal")
         axes[1].set(xlim=(-zoom, zoom), ylim=(-zoom, zoom))

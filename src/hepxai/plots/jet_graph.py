@@ -27,7 +27,20 @@ B_HADRON_COLOR = "#f89c20"
 EDGE_COLORS = [to_hex(colormaps["plasma"](x)) for x in np.linspace(0.75, 0.0, 8)]
 EDGE_CMAP = LinearSegmentedColormap.from_list("edges", EDGE_COLORS)
 # matplotlib and plotly markers that look alike: circle, diamond, square.
-_MARKERS = {"hadron": ("o", "circle"), "muon": ("D", "diamond"), "electron": ("s", "square")}
+MARKERS = {"hadron": ("o", "circle"), "muon": ("D", "diamond"), "electron": ("s", "square")}
+LABELLED_TRACKS = 6  # the most relevant tracks (by ‖R‖) carry their number
+HEIGHT_RATIO = 0.8  # height of the 3D box (p_T) over its sides (Δη, Δφ, equal so that ΔR is not distorted)
+
+
+def labelled_tracks(jet: JetRelevance, count: int = LABELLED_TRACKS) -> np.ndarray:
+    """Indices of the ``count`` tracks with the largest ‖R‖, largest first."""
+    return np.argsort(-jet.node_relevance, kind="stable")[:count]
+
+
+def eta_phi_half_width(jet: JetRelevance) -> float:
+    """Half the side of one square (Δη, Δφ) window for both axes: every track inside, room for labels."""
+    reach = float(np.max(np.abs(np.concatenate([jet.etarel, jet.phirel])), initial=0.0))
+    return 1.35 * (reach or 0.4)
 
 
 def _positions(jet: JetRelevance) -> tuple[np.ndarray, tuple[str, str, str]]:
@@ -44,7 +57,7 @@ def _positions(jet: JetRelevance) -> tuple[np.ndarray, tuple[str, str, str]]:
     )
 
 
-def _track_kind(jet: JetRelevance) -> np.ndarray:
+def track_kind(jet: JetRelevance) -> np.ndarray:
     kind = np.full(jet.num_tracks, "hadron", dtype=object)
     if jet.is_electron is not None:
         kind[jet.is_electron] = "electron"
@@ -63,27 +76,27 @@ def _edge_segments(jet: JetRelevance, positions: np.ndarray, mask: np.ndarray) -
     return np.stack([positions[jet.edge_source[mask]], positions[jet.edge_target[mask]]], axis=1)
 
 
-def _signed_relevance(jet: JetRelevance) -> np.ndarray:
+def signed_relevance(jet: JetRelevance) -> np.ndarray:
     """``[num_tracks]`` each track's relevance summed over features: > 0 pushes the explained logit up."""
     return jet.relevance.sum(axis=1)
 
 
-def _node_norm(jet: JetRelevance) -> TwoSlopeNorm:
+def node_norm(jet: JetRelevance) -> TwoSlopeNorm:
     """Colours of the signed track relevance, centred on 0 and ending at the 90th percentile of its size, so
     that one dominant track (a muon, say) does not leave the others white; stronger tracks saturate."""
-    signed = np.abs(_signed_relevance(jet))
+    signed = np.abs(signed_relevance(jet))
     limit = float(np.percentile(signed, 90)) if len(signed) else 1.0
     return TwoSlopeNorm(0.0, -(limit or 1.0), limit or 1.0)
 
 
-def _edge_norm(jet: JetRelevance, significant: np.ndarray) -> Normalize:
+def edge_norm(jet: JetRelevance, significant: np.ndarray) -> Normalize:
     """Colours of edge significance [%] from 0 to the largest, so that close values look close: a scale over
     the coloured edges' own range would make 1.35% and 1.53% look as different as 0 and 100%."""
     values = 100 * jet.edge_significance[significant]
     return Normalize(0.0, float(values.max(initial=0.0)) or 1.0)
 
 
-def _uniform_significance(jet: JetRelevance) -> float:
+def uniform_significance(jet: JetRelevance) -> float:
     """The significance [%] of every edge if the edge relevance were spread evenly: 100 / E."""
     return 100 / max(len(jet.edge_significance), 1)
 
@@ -94,8 +107,9 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
     Tracks sit at (η_rel, φ_rel, p_T) with a drop line to the η-φ plane, so their p_T reads off the axis
     whatever the perspective. Node size grows with ‖R‖; node colour is the signed relevance (red pushes
     the explained logit up, blue down); b-hadron tracks (truth) have an orange rim. The most significant edges
-    are coloured by their significance (colour bar); the others are faint grey. The five most relevant tracks
-    carry their number (the heatmap's column label).
+    are coloured by their significance (colour bar); the others are faint grey. The most relevant tracks
+    carry their number (the heatmap's column label). Δη and Δφ share one range and one length in the box,
+    so that ΔR is not distorted; the η-φ map (:func:`hepxai.plots.jet_map.jet_map`) shows the same plane flat.
 
     Args:
         jet: One jet, from :func:`hepxai.explain.jet_relevance.jet_relevance`.
@@ -116,7 +130,7 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             edges = Line3DCollection(
                 _edge_segments(jet, positions, significant),
                 cmap=EDGE_CMAP,
-                norm=_edge_norm(jet, significant),
+                norm=edge_norm(jet, significant),
                 linewidths=2.0,
                 alpha=0.9,
             )
@@ -124,10 +138,10 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             ax.add_collection3d(edges)
             colorbar = ax.figure.colorbar(edges, ax=ax, shrink=0.5, pad=0.0, location="left")
             colorbar.set_label("edge significance [% of the jet's edge relevance]", fontsize=10)
-            colorbar.ax.axhline(_uniform_significance(jet), color="black", lw=1.5)
+            colorbar.ax.axhline(uniform_significance(jet), color="black", lw=1.5)
             colorbar.ax.text(
                 1.1,
-                _uniform_significance(jet),
+                uniform_significance(jet),
                 "1/E",
                 transform=colorbar.ax.get_yaxis_transform(),
                 va="center",
@@ -144,9 +158,9 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
         )
         sizes = _node_sizes(jet, 30.0, 600.0)
         rim = np.where(jet.from_b, B_HADRON_COLOR, "black") if jet.from_b is not None else None
-        kinds = _track_kind(jet)
+        kinds = track_kind(jet)
         nodes = None
-        for kind, (marker, _) in _MARKERS.items():
+        for kind, (marker, _) in MARKERS.items():
             chosen = kinds == kind
             if chosen.any():
                 nodes = ax.scatter(
@@ -154,9 +168,9 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
                     s=sizes[chosen],
                     marker=marker,
                     depthshade=False,
-                    c=_signed_relevance(jet)[chosen],
+                    c=signed_relevance(jet)[chosen],
                     cmap="RdBu_r",
-                    norm=_node_norm(jet),
+                    norm=node_norm(jet),
                     edgecolors=rim[chosen] if rim is not None else "black",
                     linewidths=np.where(rim[chosen] == B_HADRON_COLOR, 2.2, 0.6) if rim is not None else 0.6,
                     alpha=0.95,
@@ -164,9 +178,20 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
         colorbar = ax.figure.colorbar(nodes, ax=ax, shrink=0.5, pad=0.1, extend="both")
         colorbar.set_label(f"track relevance (sum over features), logit {jet.target}", fontsize=10)
         lift = 0.07 * (np.ptp(positions[:, 2]) or 1.0)
-        for index in np.argsort(jet.node_relevance)[-5:]:
+        for index in labelled_tracks(jet):
             x, y, z = positions[index]
-            ax.text(x, y, z + lift, str(jet.track[index]), fontsize=10, fontweight="bold", ha="center")
+            ax.text(
+                x,
+                y,
+                z + lift,
+                jet.track_labels()[index],
+                fontsize=10,
+                fontweight="bold",
+                ha="center",
+                zorder=10,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7},
+            )
+        ax.computed_zorder = False  # the numbers over every node, not sorted into the scene by depth
         for set_label, label in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), axis_labels, strict=True):
             set_label(
                 label.replace("η_rel", r"$\eta_{rel}$")
@@ -175,10 +200,21 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
                 fontsize=12,
                 labelpad=10,
             )
+        if jet.has_kinematics:
+            side = eta_phi_half_width(jet)
+            ax.set(xlim=(-side, side), ylim=(-side, side))
+        ax.set_box_aspect((1.0, 1.0, HEIGHT_RATIO))
         ax.minorticks_off()
         ax.tick_params(labelsize=9)
         ax.set_title(jet.title, fontsize=12)
-        ax.legend(handles=_legend_handles(jet), loc="upper left", fontsize=9, frameon=True)
+        ax.legend(  # below the box, off the tracks
+            handles=_legend_handles(jet),
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.02),
+            ncols=2,
+            fontsize=10,
+            frameon=False,
+        )
     return ax.figure
 
 
@@ -207,9 +243,9 @@ def _legend_handles(jet: JetRelevance) -> list[Line2D]:
                 label="track from b-hadron decay",
             )
         )
-    kinds = set(_track_kind(jet))
+    kinds = set(track_kind(jet))
     handles += [
-        Line2D([], [], ls="", marker=_MARKERS[kind][0], color="white", markeredgecolor="black", label=kind)
+        Line2D([], [], ls="", marker=MARKERS[kind][0], color="white", markeredgecolor="black", label=kind)
         for kind in ("muon", "electron")
         if kind in kinds
     ]
@@ -219,8 +255,10 @@ def _legend_handles(jet: JetRelevance) -> list[Line2D]:
 def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) -> go.Figure:
     """The same jet graph as an interactive plotly figure (rotate, zoom, hover a track for its values).
 
-    Same encoding as :func:`jet_graph`: colour = signed relevance, orange rim = b-hadron track, track numbers
-    on the nodes, drop lines to the η-φ plane, the most significant edges coloured by significance.
+    Same encoding as :func:`jet_graph`: colour = signed relevance, orange rim = b-hadron track, the numbers
+    of the most relevant tracks above their nodes (every track's on hover), drop lines to the η-φ plane, the
+    most significant edges coloured by significance, Δη and Δφ on one scale. Marker traces carry
+    ``[track number, x, y, z]`` per point in ``customdata`` so that a page can ring a track across figures.
 
     Args:
         jet: One jet, from :func:`hepxai.explain.jet_relevance.jet_relevance`.
@@ -250,9 +288,9 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         segments = _edge_segments(jet, positions, significant)
         # A line's colour varies along its points: each segment's two ends and the gap share its value.
         value = np.repeat(100 * jet.edge_significance[significant], 3)
-        norm = _edge_norm(jet, significant)
+        norm = edge_norm(jet, significant)
         colorbar = {
-            "title": {"text": f"edge<br>significance [%]<br>(uniform 1/E: {_uniform_significance(jet):.2g})"},
+            "title": {"text": f"edge<br>significance [%]<br>(uniform 1/E: {uniform_significance(jet):.2g})"},
             "x": 1.0,
             "len": 0.45,
             "y": 0.25,
@@ -269,7 +307,7 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         lines(np.full((1, 2, 3), np.nan), "most significant edges", {"color": EDGE_COLORS[-1], "width": 6})
     names, relevance = merged_relevance(jet)
     top_feature = [feature_label(names[i]) for i in np.argmax(np.abs(relevance), axis=1)]
-    signed = _signed_relevance(jet)
+    signed = signed_relevance(jet)
     hover = [
         f"track {t}<br>ΣR = {r:+.3g}, ‖R‖ = {n:.3g}<br>top feature: {f}"
         + (f"<br>p<sub>T</sub> = {pt:.1f} GeV" if jet.pt is not None else "")
@@ -283,11 +321,11 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         )
     ]
     sizes = _node_sizes(jet, 8.0, 34.0)
-    kinds = _track_kind(jet)
+    kinds = track_kind(jet)
     from_b = jet.from_b if jet.from_b is not None else np.zeros(jet.num_tracks, dtype=bool)
-    limit = _node_norm(jet).vmax
+    limit = node_norm(jet).vmax
     first = True
-    for kind, (_, symbol) in _MARKERS.items():
+    for kind, (_, symbol) in MARKERS.items():
         for is_b in (False, True):
             chosen = (kinds == kind) & (from_b == is_b)
             if not chosen.any():
@@ -297,10 +335,8 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
                     x=positions[chosen, 0],
                     y=positions[chosen, 1],
                     z=positions[chosen, 2],
-                    mode="markers+text",
-                    text=[str(t) for t in jet.track[chosen]],
-                    textposition="top center",
-                    textfont={"size": 11},
+                    mode="markers",
+                    customdata=np.column_stack([jet.track[chosen], positions[chosen]]).tolist(),
                     name=(kind if kind != "hadron" else "track") + (" from b-hadron decay" if is_b else ""),
                     marker={
                         "size": sizes[chosen],
@@ -320,6 +356,26 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
                 )
             )
             first = False
+    # Numbers above the most relevant tracks, lifted clear of their markers; the others on hover.
+    chosen = labelled_tracks(jet)
+    lift = 0.06 * (np.ptp(positions[:, 2]) or 1.0)
+    figure.add_trace(
+        go.Scatter3d(
+            x=positions[chosen, 0],
+            y=positions[chosen, 1],
+            z=positions[chosen, 2] + lift,
+            mode="text",
+            text=[f"<b>{jet.track_labels()[i]}</b>" for i in chosen],
+            textfont={"size": 13},
+            name="numbers of the most relevant tracks",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    ranges = {}
+    if jet.has_kinematics:
+        side = eta_phi_half_width(jet)
+        ranges = {"xaxis_range": [-side, side], "yaxis_range": [-side, side]}
     figure.update_layout(
         template="plotly",
         title={"text": jet.title.replace("\n", "<br>"), "x": 0.02, "font": {"size": 14}},
@@ -327,7 +383,9 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
         margin={"l": 0, "r": 0, "t": 60, "b": 0},
         legend={"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"},
         scene={
-            "aspectmode": "cube",
+            "aspectmode": "manual",
+            "aspectratio": {"x": 1.0, "y": 1.0, "z": HEIGHT_RATIO},
+            **ranges,
             **{
                 f"{axis}axis_title": label.replace("_rel", "<sub>rel</sub>").replace("p_T", "p<sub>T</sub>")
                 for axis, label in zip("xyz", axis_labels, strict=True)

@@ -11,13 +11,17 @@ import base64
 import gzip
 import html
 import io
+import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import plotly.graph_objects as go
 import plotly.offline
 from matplotlib.figure import Figure
 from PIL import Image
+from plotly.utils import PlotlyJSONEncoder
 from tqdm import tqdm
 
 from hepxai.explain.jet_relevance import jet_relevance
@@ -28,14 +32,15 @@ from hepxai.io.lock import owns_file
 from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.classification import rejection_text
 from hepxai.plots.gallery import summary_figures
-from hepxai.plots.heatmap import relevance_heatmap, shared_limit
+from hepxai.plots.heatmap import relevance_heatmap_plotly, shared_limit
 from hepxai.plots.jet_graph import jet_graph_plotly
+from hepxai.plots.jet_map import jet_map_plotly
 from hepxai.plots.labels import feature_label
 from hepxai.plots.style import FIGURE_DPI, plot_style
 
 log = logging.getLogger(__name__)
 
-OPEN_JETS = 3  # jet sections open (and 3D graphs drawn) when the report loads
+OPEN_JETS = 1  # jet sections open (and drawn) when the report loads: the page is usable sooner
 TABLE_ROWS = 1000
 
 _SUMMARY_CAPTIONS = {
@@ -48,7 +53,7 @@ _SUMMARY_CAPTIONS = {
 }
 
 _STYLE = """
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em auto; max-width: 1500px; color: #222;
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em auto; max-width: 2300px; color: #222;
        padding: 0 1em; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 nav.toc { background: #f6f6f6; padding: 0.4em 0.8em; display: inline-block; }
@@ -75,8 +80,8 @@ tr.hidden { display: none; }
 details.jet { border-top: 1px solid #ccc; padding: 0.5em 0; }
 details.jet summary { font-size: 1.1em; font-weight: bold; cursor: pointer; }
 .jet-row { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
-.jet-row img.heatmap { max-width: 680px; width: 100%; cursor: zoom-in; }
-.graph3d { width: 760px; height: 680px; border: 1px solid #ddd; }
+.linked { border: 1px solid #ddd; }
+.graph3d { width: 760px; height: 680px; } .map2d { width: 700px; height: 740px; }
 """
 
 _SCRIPT = """
@@ -101,22 +106,72 @@ function filterTable() {
     row.classList.toggle('hidden', hide); if (!hide) shown += 1; });
   document.getElementById('shown-rows').textContent = shown;
 }
-// plotly.js travels gzipped (a third of its size); the browser unpacks it once, before the first graph.
-const plotlyReady = (async () => {
-  const text = atob(document.getElementById('plotly-gz').textContent);
-  const packed = Uint8Array.from(text, c => c.charCodeAt(0));
-  const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'));
+// plotly.js and each jet's figures travel gzipped in base64; fetching them as data: URLs lets the browser
+// decode natively and unpack with DecompressionStream (plotly.js once, before the first graph).
+async function unpack(id) {
+  const packed = await fetch('data:application/gzip;base64,' + document.getElementById(id).textContent);
+  return new Response(packed.body.pipeThrough(new DecompressionStream('gzip'))).text();
+}
+const plotlyReady = unpack('plotly-gz').then(text => {
   const script = document.createElement('script');
-  script.textContent = await new Response(stream).text();
+  script.textContent = text;
   document.head.appendChild(script);
-})();
+});
+// A track hovered in one of a jet's figures is ringed in the others (the heatmap: its column framed).
+const RING = '#009e73';
+function trackPoints(div) {
+  const points = new Map();
+  div.data.forEach(trace => (Array.isArray(trace.customdata) ? trace.customdata : []).forEach(
+    ([track, ...point]) => points.set(track, point)));
+  return points;
+}
+function addRing(div) {
+  const spatial = div.data.some(trace => trace.type === 'scatter3d');
+  const ring = {type: spatial ? 'scatter3d' : 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip',
+    showlegend: false, name: 'hovered track',
+    marker: {symbol: 'circle-open', size: spatial ? 22 : 44, color: RING,
+             line: {width: 4, color: RING}}};
+  if (spatial) ring.z = [];
+  div.points = trackPoints(div);
+  return Plotly.addTraces(div, ring).then(() => { div.ring = div.data.length - 1; });
+}
+function highlight(details, track) {
+  details.querySelectorAll('.linked').forEach(div => {
+    if (div.ring !== undefined) {
+      const point = div.points.get(track);
+      const update = {x: [point ? [point[0]] : []], y: [point ? [point[1]] : []]};
+      if (div.data[div.ring].type === 'scatter3d') update.z = [point ? [point[2]] : []];
+      Plotly.restyle(div, update, [div.ring]);
+    } else if (div.tracks) {
+      const column = div.tracks.indexOf(track);
+      const frame = column < 0 ? [] : [{type: 'rect', xref: 'x', yref: 'paper', x0: column - 0.5,
+        x1: column + 0.5, y0: 0, y1: 1, line: {color: RING, width: 3}}];
+      Plotly.relayout(div, {shapes: div.shapes.concat(frame)});
+    }
+  });
+}
+async function draw(details) {
+  const figures = JSON.parse(await unpack(details.dataset.figures));
+  for (const div of details.querySelectorAll('.linked')) {
+    const figure = figures[div.dataset.name];
+    await new Promise(resolve => setTimeout(resolve, 0));  // let each figure paint before the next (3D last)
+    await Plotly.newPlot(div, figure.data, figure.layout, {responsive: true, displaylogo: false});
+    if (div.dataset.name === 'heatmap') {
+      div.tracks = figure.layout.meta.tracks; div.shapes = figure.layout.shapes || [];
+      div.on('plotly_hover', event => highlight(details, div.tracks[event.points[0].x]));
+    } else {
+      await addRing(div);
+      div.on('plotly_hover', event => {
+        const data = event.points[0].customdata;
+        if (Array.isArray(data)) highlight(details, data[0]);
+      });
+    }
+  }
+}
 function showGraph(details) {
-  const target = details.querySelector('.graph3d');
   plotlyReady.then(() => {
-    if (details.open) {
-      const figure = JSON.parse(document.getElementById(target.dataset.figure).textContent);
-      Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
-    } else { Plotly.purge(target); }
+    if (details.open) { draw(details); }
+    else { details.querySelectorAll('.linked').forEach(div => Plotly.purge(div)); }
   });
 }
 function openJet(hash) {
@@ -147,6 +202,15 @@ def _png(figure: Figure) -> str:
         packed = io.BytesIO()
         image.convert("RGB").quantize(256).save(packed, format="png", optimize=True, dpi=image.info["dpi"])
     return base64.b64encode(packed.getvalue()).decode("ascii")
+
+
+def _packed_figures(figures: dict[str, go.Figure]) -> str:
+    """``{name: figure}`` as gzipped JSON in base64, the form the page unpacks when a jet is opened: a fifth
+    of the plain JSON, whose coordinates repeat once per edge."""
+    text = json.dumps(
+        {name: figure.to_plotly_json() for name, figure in figures.items()}, cls=PlotlyJSONEncoder
+    )
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), 9, mtime=0)).decode("ascii")
 
 
 def _base64(path: Path) -> str:
@@ -230,13 +294,36 @@ def _jet_table(relevance_file: RelevanceFile, drawn: set[int]) -> str:
     )
 
 
+_METHOD_NAMES = {"lrp": "LRP", "lrp_epsilon": "LRP-ε", "gradient_x_input": "gradient × input"}
+_RULE_NAMES = {"Epsilon": "ε rule", "Gamma": "γ rule", "ZPlus": "z⁺ rule", "AlphaBeta": "αβ rule"}
+_PARAMETER_NAMES = {"epsilon": "ε", "gamma": "γ", "alpha": "α", "beta": "β"}
+
+
+def _readable(value: object) -> str:
+    """A setting as text for people: ``Epsilon(epsilon=1e-06)`` (how the file records a rule) becomes
+    ``ε rule (ε = 1e-06)``; a list or mapping becomes its items joined."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_readable(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_readable(item) for item in value)
+
+    def rule(match: re.Match[str]) -> str:
+        parameters = [
+            f"{_PARAMETER_NAMES.get(name.strip(), name.strip())} = {number.strip()}"
+            for name, _, number in (part.partition("=") for part in match[2].split(",") if "=" in part)
+        ]
+        return f"{_RULE_NAMES[match[1]]} ({', '.join(parameters)})" if parameters else _RULE_NAMES[match[1]]
+
+    return re.sub(rf"\b({'|'.join(_RULE_NAMES)})\(([^)]*)\)", rule, str(value))
+
+
 def _header(relevance_file: RelevanceFile, summary_counts: dict[str, int]) -> str:
     """The run in a few lines (what was explained, how, model and data); every setting on demand."""
     meta = relevance_file.meta
     counts = ", ".join(f"{count} {name}" for name, count in summary_counts.items())
-    method = str(meta.get("method", "?"))
+    method = _METHOD_NAMES.get(str(meta.get("method", "?")), str(meta.get("method", "?")))
     if "rules" in meta:
-        method += f" ({meta['rules']})"
+        method += f" ({_readable(meta['rules'])})"
     rows = {
         "explained": f"{len(relevance_file.jets)} jets ({counts}), logit {meta.get('target', 'H')}",
         "method": method,
@@ -247,7 +334,7 @@ def _header(relevance_file: RelevanceFile, summary_counts: dict[str, int]) -> st
     }
     items = "".join(f"<dt>{key}</dt><dd>{html.escape(str(value))}</dd>" for key, value in rows.items())
     settings = "".join(
-        f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in meta.items()
+        f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(_readable(v))}</dd>" for k, v in meta.items()
     )
     return (
         f'<dl class="meta">{items}</dl><details><summary class="note">every setting in the file</summary>'
@@ -337,24 +424,34 @@ def write_report(
     limit = None if per_jet else shared_limit(jets)
     for index, jet in enumerate(tqdm(jets, desc="jets", unit="jet", leave=False, disable=not progress)):
         jet_id = jet.jet_id
-        heatmap = _png(relevance_heatmap(jet, magnitude=magnitude, limit=limit, by_share=per_jet))
-        graph = jet_graph_plotly(jet, edge_threshold=edge_threshold).to_json().replace("</", "<\\/")
+        jet_figures = {
+            "heatmap": relevance_heatmap_plotly(jet, magnitude=magnitude, limit=limit, by_share=per_jet),
+            "graph": jet_graph_plotly(jet, edge_threshold=edge_threshold),
+        }
+        if jet.has_kinematics:
+            jet_figures["map"] = jet_map_plotly(jet, edge_threshold=edge_threshold)
+        views = "".join(
+            f'<div class="linked {css}" data-name="{name}"></div>'
+            for name, css in (("heatmap", "heatmap"), ("map", "map2d"), ("graph", "graph3d"))
+            if name in jet_figures
+        )
         sections.append(
-            f'<details class="jet" id="jet-{jet_id}"{" open" if index < OPEN_JETS else ""}>'
+            f'<details class="jet" id="jet-{jet_id}" data-figures="figures-{jet_id}"'
+            f"{' open' if index < OPEN_JETS else ''}>"
             f"<summary>{html.escape(jet.caption)}, {jet.num_tracks} tracks "
             f'<span class="note">— {html.escape(jet.decision)}</span></summary>'
-            f'<div class="jet-row"><img class="heatmap zoomable" alt="heatmap of jet {jet_id}" '
-            f'src="data:image/png;base64,{heatmap}">'
-            f'<div class="graph3d" id="graph-{jet_id}" data-figure="figure-{jet_id}"></div></div>'
-            f'<script type="application/json" id="figure-{jet_id}">{graph}</script></details>'
+            f'<div class="jet-row">{views}</div>'
+            f'<script type="application/gzip;base64" id="figures-{jet_id}">'
+            f"{_packed_figures(jet_figures)}</script>"
+            "</details>"
         )
     evaluation = Path(evaluation) if evaluation is not None else None
     has_performance = evaluation is not None and (evaluation / "metrics.yaml").is_file()
     toc = [("performance", "Tagger performance")] if has_performance else []
     toc += [("summary", "Dataset summary"), ("jets", "Jets"), ("jet-sections", "Jets one by one")]
-    plotly_js = base64.b64encode(gzip.compress(plotly.offline.get_plotlyjs().encode("utf-8"), 9)).decode(
-        "ascii"
-    )
+    plotly_js = base64.b64encode(
+        gzip.compress(plotly.offline.get_plotlyjs().encode("utf-8"), 9, mtime=0)
+    ).decode("ascii")
     performance = (
         f'<h2 id="performance">Tagger performance</h2>{_performance(evaluation, len(relevance_file.jets))}'
         if has_performance
@@ -373,15 +470,19 @@ def write_report(
         '<p class="note">Click a figure to enlarge it (Esc closes).</p>'
         f'<div class="figure-grid">{figures}</div>'
         f'<h2 id="jets">Jets</h2>{_jet_table(relevance_file, set(jet_ids))}'
-        '<h2 id="jet-sections">Jets one by one</h2><p class="note">Open a jet to draw its 3D graph; drag to '
-        "rotate, scroll to zoom, hover a track for its values. Heatmap columns: tracks by increasing "
-        "p<sub>T</sub>, numbered as the nodes of the 3D graph; rows: features by their share of the jet's "
-        "|R|. Node colour: the track's relevance summed over features (red: for the explained logit, blue: "
-        "against); orange rim: track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, "
-        "squares electrons, in the PNGs as here.</p>"
+        '<h2 id="jet-sections">Jets one by one</h2><p class="note">Open a jet to draw its figures: the '
+        "heatmap of relevance per track (columns, by increasing p<sub>T</sub>) and feature (rows, "
+        + ("by the jet's share of |R|" if per_jet else "grouped by category")
+        + "), the η–φ map (Δη, Δφ to the jet axis on one scale, so that distances are ΔR; marker area ∝ "
+        "track p<sub>T</sub>) and the 3D graph (height: p<sub>T</sub>; drag to rotate, scroll to zoom). "
+        "Hover a track in any of them, or a heatmap column, to ring it in the others. Node colour: the "
+        "track's relevance summed over features (red: for the explained logit, blue: against); orange rim: "
+        "track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, squares electrons, in the "
+        "PNGs as here; the most relevant tracks carry their number.</p>"
         f"{''.join(sections)}"
         f'<p class="note">This file embeds plotly.js (gzipped, {len(plotly_js) / 1e6:.1f} MB) and every '
-        "image so that it opens offline; 3D graphs are drawn only while their section is open.</p>"
+        "image so that it opens offline; each jet's figures are gzipped JSON, drawn only while its "
+        "section is open.</p>"
         f"<script>{_SCRIPT}</script></body></html>"
     )
     write_text(path, page)

@@ -178,7 +178,7 @@ def category_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
             )
             for xi, top, jets in zip(x, tops, rows["jets"], strict=True):
                 ax.annotate(
-                    f"{jets} jet{'s' if jets != 1 else ''}",
+                    f"n = {jets}",
                     (xi, top),
                     xytext=(0, 4),
                     textcoords="offset points",
@@ -189,10 +189,14 @@ def category_share_plot(summary: RelevanceSummary, *, ax: Axes | None = None) ->
         ax.set_xticks(np.arange(len(categories)), [f"{c} tracks" for c in categories])
         ax.minorticks_off()
         ax.set_ylabel("mean over jets with such tracks [%]")
-        ax.set_ylim(0, 1.3 * ax.get_ylim()[1])
-        ax.legend(fontsize=9, frameon=True, ncols=2, loc="upper left")
-        ax.text(
-            1.0, -0.1, "error bars: standard error over jets", transform=ax.transAxes, ha="right", fontsize=9
+        ax.set_ylim(0, 1.15 * ax.get_ylim()[1])
+        ax.legend(  # beside the axes, off the bars
+            fontsize=10,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            title="error bars: standard error over\nthe n jets (none where n = 1)",
+            title_fontsize=10,
         )
     return ax.figure
 

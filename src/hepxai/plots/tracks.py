@@ -84,8 +84,8 @@ def efficiency_figure(binned: Mapping[str, Mapping[str, BinnedEfficiency]]) -> F
             (:func:`hepxai.tracking.evaluation.binned_efficiencies`).
     """
     with plot_style():
-        figure = Figure(figsize=(14, 5.5))
-        pt_ax, eta_ax = figure.subplots(1, 2)
+        figure = Figure(figsize=(14, 6.0))
+        pt_ax, eta_ax = figure.subplots(1, 2)  # one legend below both, off the points
         for name, chain in binned.items():
             for ax, quantity in ((pt_ax, "pt"), (eta_ax, "eta")):
                 result = chain[quantity]
@@ -101,8 +101,7 @@ def efficiency_figure(binned: Mapping[str, Mapping[str, BinnedEfficiency]]) -> F
                 )
         pt_ax.set(xscale="log", xlabel="particle $p_T$ [GeV]", ylabel="tracking efficiency")
         eta_ax.set(xlabel="particle $\\eta$", ylabel="tracking efficiency")
-        for ax in (pt_ax, eta_ax):
-            ax.legend(loc="lower right")
+        pt_ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), ncols=len(binned), frameon=False)
     return figure
 
 
@@ -161,7 +160,7 @@ def _score_handles(ax: Axes) -> list:
 def _legend_below(ax: Axes, handles: list) -> None:
     """A legend under the axes, off the hits and edges."""
     ax.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=4, fontsize=9, frameon=False
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=4, fontsize=11, frameon=False
     )
 
 
