@@ -199,7 +199,8 @@ def stream_data(
 
 
 def resolve_data(data: DataConfig) -> tuple[Schema, DataConfig]:
-    """The schema of ``data`` and the config with ``schema: auto`` and ``selection: auto`` resolved."""
+    """The schema of ``data`` (restricted to ``data.features``) and the config with ``schema: auto`` and
+    ``selection: auto`` resolved."""
     if not data.files:
         msg = "no data files given (--data or data.files in the config)"
         raise InputError(msg)
@@ -208,6 +209,7 @@ def resolve_data(data: DataConfig) -> tuple[Schema, DataConfig]:
             msg = f"{path}: file not found"
             raise InputError(msg)
     schema = detect_schema(data.files[0]) if data.schema == "auto" else load_schema(data.schema)
+    schema = schema.subset(data.features)
     selection = resolve_selection(data.selection, schema)
     return schema, replace(
         data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection

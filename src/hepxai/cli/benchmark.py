@@ -87,7 +87,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
     )
     from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
     from hepxai.io.lock import lock_folder
-    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
+    from hepxai.models.checkpoint import (
+        model_from_state,
+        read_checkpoint,
+        training_features,
+        training_selection,
+    )
 
     unknown = [name for name in args.methods or () if name not in METHODS]
     if unknown:
@@ -95,7 +100,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         raise InputError(msg)
     content = read_checkpoint(args.model)
     model = model_from_state(content, args.model)
-    schema = resolve_schema(args.data, args.schema)
+    schema = resolve_schema(args.data, args.schema).subset(training_features(content))
     selection = resolve_selection(args.selection, schema, trained=training_selection(content))
     log.info("jet selection: %s (%s)", selection, describe_selection(selection))
     with lock_folder(args.out):  # a second run into this folder stops at once

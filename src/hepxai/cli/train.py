@@ -212,7 +212,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from hepxai.config import DataConfig
     from hepxai.evaluation import evaluate
-    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
+    from hepxai.models.checkpoint import (
+        model_from_state,
+        read_checkpoint,
+        training_features,
+        training_selection,
+    )
     from hepxai.training import stream_data
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -226,6 +231,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         schema=args.schema,
         selection=selection,
         max_jets=args.max_jets,
+        features=training_features(content),
     )
     chunks, data = stream_data(data, progress=args.progress)
     source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"
