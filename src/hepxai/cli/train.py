@@ -63,6 +63,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="weight QCD jets to the signal's fj_pt spectrum (default: off)",
     )
     train.add_argument(
+        "--lri",
+        action="store_true",
+        default=False,
+        help="train with LRI-Bernoulli: a learned keep-probability per track masks messages and pooling "
+        "during training (OUT/method.yaml; hepxai benchmark --lri-model scores it)",
+    )
+    train.add_argument(
         "--fused",
         action=argparse.BooleanOptionalAction,
         help="train with the fused forward pass, same function, faster (default: on)",
@@ -197,7 +204,24 @@ def run_train(args: argparse.Namespace) -> int:
         int(len(jets) - jets.label.sum()),
         len(data.files),
     )
-    train(jets, dataclasses.replace(config, data=data), args.out, resume=args.resume, progress=args.progress)
+    config = dataclasses.replace(config, data=data)
+    model = objective = None
+    if args.lri:
+        import torch
+
+        from hepxai.lri.jets import lri_objective
+        from hepxai.models.registry import build_model
+
+        torch.manual_seed(config.train.seed)  # the initial weights of the plain run with this seed
+        model = build_model(config.model.kind, num_features=jets.num_features, hidden=config.model.hidden)
+        objective = lri_objective(model, args.out, epochs=config.train.epochs, seed=config.train.seed)
+    elif args.resume:
+        from hepxai.lri.jets import check_plain_run
+
+        check_plain_run(args.out)
+    train(
+        jets, config, args.out, model=model, objective=objective, resume=args.resume, progress=args.progress
+    )
     return 0
 
 
