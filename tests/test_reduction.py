@@ -127,10 +127,12 @@ def test_subset_run_records_its_features_and_model_takes_k(reduced):
     assert load_checkpoint(run / "best.pt").num_features == 2
 
 
-def test_rerun_skips_finished_runs(reduced, files):
+def test_rerun_skips_finished_runs_and_resumes_unscored_ones(reduced, files):
     best = reduced["out"] / "seed0" / "random" / "k2" / "best.pt"
     before = (best.stat().st_mtime_ns, pd.read_csv(reduced["results"]))
+    (reduced["out"] / "seed0" / "lrp" / "k2" / "result.yaml").unlink()  # as if stopped before scoring
     assert main(reduced["command"]) == 0
+    assert (reduced["out"] / "seed0" / "lrp" / "k2" / "result.yaml").is_file()
     assert best.stat().st_mtime_ns == before[0]
     pd.testing.assert_frame_equal(pd.read_csv(reduced["results"]), before[1])
 
