@@ -14,6 +14,7 @@ from hepxai.cli import main
 from hepxai.config import RunConfig, TrainConfig
 from hepxai.data.root_io import read_jets
 from hepxai.data.schema import load_schema
+from hepxai.explain.relevance_file import read_relevance_file
 from hepxai.feature_ranking import rank_features
 from hepxai.models.checkpoint import load_checkpoint
 from hepxai.reduction import COLUMNS
@@ -137,16 +138,17 @@ def test_rerun_skips_finished_runs_and_resumes_unscored_ones(reduced, files):
     pd.testing.assert_frame_equal(pd.read_csv(reduced["results"]), before[1])
 
 
-@pytest.mark.slow  # about 12 s: two more commands with figures
-def test_evaluate_and_benchmark_read_a_subset_model_s_features(reduced, files, tmp_path):
+@pytest.mark.slow  # about 15 s: three more commands, two with figures
+def test_evaluate_benchmark_and_explain_read_a_subset_model_s_features(reduced, files, tmp_path):
     model = reduced["out"] / "seed0" / "permutation" / "k2" / "best.pt"
     common = ["--model", str(model), "--data", str(files["test"]), "--schema", str(files["schema"])]
     assert main(["-q", "evaluate", *common, "--out", str(tmp_path / "eval"), "--no-baselines"]) == 0
     assert yaml.safe_load((tmp_path / "eval" / "metrics.yaml").read_text())["num_jets"] == 120
-    assert (
-        main(["-q", "benchmark", *common, "--out", str(tmp_path / "bench"), "--methods", "lrp_epsilon"]) == 0
-    )
+    bench = ["-q", "benchmark", *common, "--out", str(tmp_path / "bench"), "--methods", "lrp_epsilon"]
+    assert main(bench) == 0
     assert len(pd.read_csv(tmp_path / "bench" / "table.csv")) == 1
+    assert main(["-q", "explain", *common, "--out", str(tmp_path / "relevance.h5"), "--max-jets", "5"]) == 0
+    assert len(read_relevance_file(tmp_path / "relevance.h5").relevance_columns) == 2
 
 
 def test_a_k_between_distinct_and_full_count_is_refused(files, tmp_path, capsys):
