@@ -206,7 +206,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     config = dataclasses.replace(config, data=data)
     model = objective = None
-    if args.lri:
+    if getattr(args, "lri", False):  # hepxai sanity train has no --lri
         import torch
 
         from hepxai.lri.jets import lri_objective
