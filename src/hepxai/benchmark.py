@@ -265,6 +265,9 @@ def run_benchmark(
 
     rows, curves = [], {}
     own_models = own_models or {}
+    if set(own_models) & set(names):
+        msg = f"trained method '{sorted(set(own_models) & set(names))[0]}' has the name of an explainer"
+        raise InputError(msg)
     total = (len(names) + len(own_models)) * len(batches)
     with tqdm(total=total, unit="batch", desc="benchmark", disable=not progress) as bar:
         for name in [*names, *own_models]:
