@@ -8,7 +8,6 @@ the information). The feature-reduction study (:mod:`hepxai.reduction`) retrains
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 from hepxai.data.jets import Jets
 from hepxai.evaluation import predict, tagger_score
 from hepxai.explain.lrp import LRP
+from hepxai.explain.relevance_summary import merge_repeated_features
 from hepxai.metrics.classification import roc_auc
 from hepxai.models.registry import GraphModel
 
@@ -80,7 +80,8 @@ def lrp_importance(model: GraphModel, jets: Jets, *, batch_size: int = 256) -> n
         batch = jets.select(np.arange(start, min(start + batch_size, len(jets)))).to_batch()
         explanation = explainer.explain(batch, target=model.default_target)
         total += explanation.node.detach().abs().sum(dim=0).double()
-    return _merge_copies(total.numpy() / len(jets), jets.feature_names)
+    _, merge = merge_repeated_features(jets.feature_names)
+    return total.numpy() / len(jets) @ merge
 
 
 def permutation_importance(
@@ -104,11 +105,3 @@ def permutation_importance(
         score = tagger_score(predict(model, shuffled, batch_size=batch_size))
         drops[number] = base - roc_auc(score, jets.label)
     return drops
-
-
-def _merge_copies(per_column: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
-    """``[num_distinct]`` per-column values added over the copies of each name, in first-appearance order."""
-    names = list(dict.fromkeys(feature_names))
-    merged = np.zeros(len(names))
-    np.add.at(merged, [names.index(name) for name in feature_names], per_column)
-    return merged
