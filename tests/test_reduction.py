@@ -138,7 +138,7 @@ def test_rerun_skips_finished_runs_and_resumes_unscored_ones(reduced, files):
     pd.testing.assert_frame_equal(pd.read_csv(reduced["results"]), before[1])
 
 
-@pytest.mark.slow  # about 15 s: three more commands, two with figures
+@pytest.mark.slow  # 5-30 s with the machine's load: three more commands, two with figures
 def test_evaluate_benchmark_and_explain_read_a_subset_model_s_features(reduced, files, tmp_path):
     model = reduced["out"] / "seed0" / "permutation" / "k2" / "best.pt"
     common = ["--model", str(model), "--data", str(files["test"]), "--schema", str(files["schema"])]

@@ -72,7 +72,7 @@ def test_a_plain_run_is_not_an_lri_model_and_an_lri_run_resumes_only_with_lri(ru
     assert "not an LRI run" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # 11 s on the loaded 2-core machine: 10 epochs on 600 jets
+@pytest.mark.slow  # 8-11 s on the shared 2-core machine: 10 epochs on 600 jets
 def test_keep_probabilities_rank_the_tracks_that_carry_the_label_on_the_sanity_set(tmp_path):
     # Sanity jets: y = H iff the mean over tracks of c = f0 + 2 f3 is positive. A track whose c has the sign
     # of its jet's class carries the label: masking it moves the jet towards the other class; masking a
