@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-tau3mu figures-lri results-tracking results-tracking-hgnn clean
+.PHONY: demo test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-benchmark-lri results-reduction results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-tau3mu figures-lri results-tracking results-tracking-hgnn clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,29 @@ results-benchmark-50k: $(STAMP)
 	test -f $(RESULTS_DIR)/test.root || $(BIN)/hepxai data simulate --signal 2500 --background 2500 --seed 202 --out $(RESULTS_DIR)/test.root
 	test -f $(RESULTS_DIR)/run/best.pt || $(BIN)/hepxai train --data $(RESULTS_DIR)/train.root --out $(RESULTS_DIR)/run --selection none --epochs 6 --lr 1e-3 --patience 3 --seed 0
 	$(BIN)/hepxai benchmark --model $(RESULTS_DIR)/run/best.pt --data $(RESULTS_DIR)/test.root --out $(RESULTS_DIR)/benchmark --max-jets 2000 --score-features $(IMPACT_PARAMETERS) --results results/benchmark_jets_50k.csv
+
+# results/benchmark_jets_lri.csv (not committed yet): the benchmark's jets and training budget, the HIN trained
+# with LRI-Bernoulli beside the plain one (docs/benchmark.md, "LRI-Bernoulli on jets"): its keep-probability per
+# track as row lri_bernoulli, beside the post-hoc explainers of the plain model. Trains a second model (~ as long
+# as the plain one), then the benchmark (about an hour on 2 idle cores).
+BENCHMARK_RUN_LRI ?= runs/hin_sim16k_lri
+results-benchmark-lri: $(STAMP)
+	test -f $(BENCHMARK_TRAIN) || $(BIN)/hepxai data simulate --signal 8000 --background 8000 --seed 101 --workers 1 --out $(BENCHMARK_TRAIN)
+	test -f $(BENCHMARK_TEST) || $(BIN)/hepxai data simulate --signal 2050 --background 0 --seed 202 --workers 1 --out $(BENCHMARK_TEST)
+	test -f $(BENCHMARK_RUN)/best.pt || $(BIN)/hepxai train --data $(BENCHMARK_TRAIN) --out $(BENCHMARK_RUN) --selection none --epochs 5 --lr 1e-3 --patience 3 --seed 0
+	test -f $(BENCHMARK_RUN_LRI)/best.pt || $(BIN)/hepxai train --lri --data $(BENCHMARK_TRAIN) --out $(BENCHMARK_RUN_LRI) --selection none --epochs 5 --lr 1e-3 --patience 3 --seed 0
+	$(BIN)/hepxai benchmark --model $(BENCHMARK_RUN)/best.pt --lri-model $(BENCHMARK_RUN_LRI)/best.pt --data $(BENCHMARK_TEST) --out $(BENCHMARK_RUN_LRI)/benchmark --max-jets 500 --results results/benchmark_jets_lri.csv
+
+# results/feature_reduction.csv and docs/images/reduction.png: the HIN retrained on its top-k features by LRP-ε
+# relevance, permutation importance and at random (docs/reduction.md): the benchmark's 16k training jets and
+# budget inside the original window, k = 4 ... 48, seeds 0 1 2 (57 trainings), scored on 12,500 independent jets.
+# Resumable: stop it and run it again; finished runs in REDUCTION_RUNS are skipped.
+REDUCTION_TEST ?= data/test_sim303_12k.root
+REDUCTION_RUNS ?= runs/reduction
+results-reduction: $(STAMP)
+	test -f $(BENCHMARK_TRAIN) || $(BIN)/hepxai data simulate --signal 8000 --background 8000 --seed 101 --workers 1 --out $(BENCHMARK_TRAIN)
+	test -f $(REDUCTION_TEST) || $(BIN)/hepxai data simulate --signal 2500 --background 10000 --seed 303 --workers 1 --out $(REDUCTION_TEST)
+	$(BIN)/hepxai reduce --data $(BENCHMARK_TRAIN) --test $(REDUCTION_TEST) --out $(REDUCTION_RUNS) --epochs 5 --lr 1e-3 --patience 3 --results results/feature_reduction.csv --figure docs/images/reduction.png
 
 # results/lrp_speed.csv: LRP on the HIN against its forward passes, one jet at a time and in memory
 # (docs/lrp.md), one CPU thread. About 15 minutes; run it on a quiet machine.

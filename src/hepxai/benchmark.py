@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -86,6 +86,22 @@ METHODS: dict[str, Method] = {
     "impact_parameter": Method("impact_parameter", {}, needs_feature_names=True, ranking=True),
 }
 """Every benchmarked method by table name; ``random`` is also the reference of the deletion curves."""
+
+
+class TrackScorer(Protocol):
+    """What a trained method gives per track: the explainers' call, on a model of its own."""
+
+    def explain(self, batch: Batch, *, target: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class OwnModel:
+    """A method trained into a model of its own (LRI-Bernoulli: a keep-probability per track), benchmarked
+    on the same jets as the explainers: its scores come from ``scorer``, its deletion curve removes tracks
+    from ``model``, the model whose decision it describes."""
+
+    model: GraphModel
+    scorer: TrackScorer
 
 
 @dataclass(frozen=True)
@@ -204,6 +220,7 @@ def run_benchmark(
     deletion_steps: int = 10,
     seed: int = 0,
     score_features: Sequence[str] | None = None,
+    own_models: dict[str, OwnModel] | None = None,
     progress: bool = True,
 ) -> BenchmarkResult:
     """Explain the signal logit of every signal graph with every method and score the explanations.
@@ -222,6 +239,7 @@ def run_benchmark(
         seed: Seeds every random element (random ranking, masks).
         score_features: Feature names (schema names; a repeated name takes all its copies) of the
             restricted per-track score.
+        own_models: Trained methods with a model of their own, by table name (rows after the methods').
         progress: Show a progress bar.
 
     Raises:
@@ -246,15 +264,26 @@ def run_benchmark(
     )
 
     rows, curves = [], {}
-    with tqdm(total=len(names) * len(batches), unit="batch", desc="benchmark", disable=not progress) as bar:
-        for name in names:
+    own_models = own_models or {}
+    if set(own_models) & set(names):
+        msg = f"trained method '{sorted(set(own_models) & set(names))[0]}' has the name of an explainer"
+        raise InputError(msg)
+    total = (len(names) + len(own_models)) * len(batches)
+    with tqdm(total=total, unit="batch", desc="benchmark", disable=not progress) as bar:
+        for name in [*names, *own_models]:
             bar.set_postfix_str(name)
-            index = None if METHODS[name].ranking else restricted
-            scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index)
-            labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
-            labels = labels[: len(scores)]  # methods with one score per track get no restricted row
+            if name in own_models:
+                scored_model = own_models[name].model
+                scores, seconds = _own_scores(own_models[name], batches, bar)
+                labels = [name]
+            else:
+                scored_model = model
+                index = None if METHODS[name].ranking else restricted
+                scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index)
+                labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
+                labels = labels[: len(scores)]  # methods with one score per track get no restricted row
             for label, score in zip(labels, scores, strict=True):
-                curves[label] = _deletion_curve(model, batches, score, deletion_steps, seed=seed)
+                curves[label] = _deletion_curve(scored_model, batches, score, deletion_steps, seed=seed)
                 row = {"method": label, "interp_auc": interpretation_auc(score, truth)}
                 for k in PRECISION_AT:
                     row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
@@ -335,6 +364,16 @@ def _explain(
         bar.update()
     seconds = time.perf_counter() - start
     return [torch.cat(score) for score in scores if score], seconds
+
+
+def _own_scores(method: OwnModel, batches: Iterable[Batch], bar: tqdm) -> tuple[list[Tensor], float]:
+    """Per-track scores of a trained method (in jet order) and the seconds they took."""
+    start = time.perf_counter()
+    scores = []
+    for batch in batches:
+        scores.append(track_scores(method.scorer.explain(batch, target=method.model.default_target)))
+        bar.update()
+    return [torch.cat(scores).detach()], time.perf_counter() - start
 
 
 def _feature_index(feature_names: Sequence[str], names: Sequence[str]) -> Tensor:

@@ -31,12 +31,15 @@ class DataConfig:
         selection: ``original`` is the HIN window 40 < m_SD < 200 GeV, 300 < pT < 2000 GeV; ``auto`` applies
             it when the schema has those spectators.
         max_jets: Read at most this many jets (the first ones passing labels and selection).
+        features: Track features the model reads, by schema name, in that order (empty: all of the schema's);
+            a run on a subset records it here, and evaluate, explain and benchmark read its jets the same way.
     """
 
     files: tuple[str, ...] = ()
     schema: str = "auto"
     selection: Literal["auto", "original", "none"] = "auto"
     max_jets: int | None = None
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,8 @@ def stream_data(
 
 
 def resolve_data(data: DataConfig) -> tuple[Schema, DataConfig]:
-    """The schema of ``data`` and the config with ``schema: auto`` and ``selection: auto`` resolved."""
+    """The schema of ``data`` (restricted to ``data.features``) and the config with ``schema: auto`` and
+    ``selection: auto`` resolved."""
     if not data.files:
         msg = "no data files given (--data or data.files in the config)"
         raise InputError(msg)
@@ -213,6 +214,7 @@ def resolve_data(data: DataConfig) -> tuple[Schema, DataConfig]:
             msg = f"{path}: file not found"
             raise InputError(msg)
     schema = detect_schema(data.files[0]) if data.schema == "auto" else load_schema(data.schema)
+    schema = schema.subset(data.features)
     selection = resolve_selection(data.selection, schema)
     return schema, replace(
         data, schema=schema.name if data.schema == "auto" else data.schema, selection=selection
@@ -462,10 +464,13 @@ def train(
     return fit(task, model, objective, out_dir, resume=resume, progress=progress)
 
 
-def train_files(config: RunConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
+def train_files(
+    config: RunConfig, out_dir: str | Path, resume: bool = False, progress: bool = True, lri: bool = False
+) -> None:
     """``hepxai train``: the jets of ``config.data`` read into memory (:func:`train`), or streamed with
     ``train.stream`` (:func:`train_stream`). One process of a data-parallel run calls it as any other
-    (:func:`hepxai.distributed.launch`)."""
+    (:func:`hepxai.distributed.launch`). ``lri``: train with LRI-Bernoulli (:mod:`hepxai.lri.jets`), in
+    memory and in one process."""
     if config.train.stream:
         train_stream(config, out_dir, resume=resume, progress=progress)
         return
@@ -477,7 +482,19 @@ def train_files(config: RunConfig, out_dir: str | Path, resume: bool = False, pr
         int(len(jets) - jets.label.sum()),
         len(data.files),
     )
-    train(jets, replace(config, data=data), out_dir, resume=resume, progress=progress)
+    config = replace(config, data=data)
+    model = objective = None
+    if lri:
+        from hepxai.lri.jets import lri_objective
+
+        torch.manual_seed(config.train.seed)  # the initial weights of the plain run with this seed
+        model = build_model(config.model.kind, num_features=jets.num_features, hidden=config.model.hidden)
+        objective = lri_objective(model, out_dir, epochs=config.train.epochs, seed=config.train.seed)
+    elif resume:
+        from hepxai.lri.jets import check_plain_run
+
+        check_plain_run(out_dir)
+    train(jets, config, out_dir, model=model, objective=objective, resume=resume, progress=progress)
 
 
 def train_stream(

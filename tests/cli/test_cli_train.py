@@ -32,6 +32,7 @@ def test_train_then_evaluate(tmp_path, sanity_file):
         "schema": "sanity",
         "selection": "none",
         "max_jets": None,
+        "features": [],
     }
     assert config["model"]["hidden"] == 8
     assert config["train"]["lr"] == 1e-3

@@ -58,6 +58,11 @@ def test_help_of_every_command_imports_no_heavy_package():
         ("explain --model model.pt --data x.root --out r.h5", "x.root: file not found"),
         ("evaluate --model nope.pt --data x.root --out e", "nope.pt: checkpoint not found"),
         ("benchmark --model model.pt --data x.root --out b", "x.root: file not found"),
+        (
+            "benchmark --model model.pt --lri-model nope.pt --data x.root --out b",
+            "nope.pt: checkpoint not found",
+        ),
+        ("reduce --data model.pt --test x.root --out r", "x.root: file not found"),
         ("data inspect x.root", "x.root: file not found"),
         ("train --data x.root --out run", "x.root: file not found"),
         ("all --data model.pt --test-data x.root", "x.root: file not found"),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hepxai.data.jets import Jets, rechunk
+from hepxai.errors import InputError
 
 
 def _jets(num_jets: int, seed: int = 0) -> Jets:
@@ -60,3 +61,20 @@ def test_rechunk_reads_no_further_than_max_jets():
         raise AssertionError(msg)
 
     assert [len(chunk) for chunk in rechunk(chunks(), 2, max_jets=5)] == [2, 2, 1]
+
+
+def test_with_features_keeps_the_named_columns_in_order():
+    jets = Jets(
+        features=np.arange(12, dtype=np.float32).reshape(4, 3),
+        num_tracks=np.array([1, 3]),
+        label=np.array([0, 1]),
+        feature_names=("a", "b", "a"),
+    )
+    subset = jets.with_features(("b", "a"))
+    assert subset.feature_names == ("b", "a")
+    np.testing.assert_array_equal(
+        subset.features, jets.features[:, [1, 0]]
+    )  # a repeated name: its first copy
+    assert jets.with_features(()) is jets
+    with pytest.raises(InputError, match="no track feature 'c'"):
+        jets.with_features(("c",))

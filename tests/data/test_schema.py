@@ -49,3 +49,15 @@ def test_unknown_key_is_named(tmp_path):
 def test_missing_schema_file(tmp_path):
     with pytest.raises(InputError, match="schema file not found"):
         load_schema(tmp_path / "nope.yml")
+
+
+def test_subset_keeps_the_named_features_in_order():
+    schema = load_schema("cms_hbb")
+    subset = schema.subset(["track_dxysig", "track_pt"])
+    assert subset.features == ("track_dxysig", "track_pt")  # track_pt, twice in the schema, counts once
+    assert subset.unique_features == subset.features
+    assert schema.subset([]) is schema
+    with pytest.raises(InputError, match="no 'track_nope'"):
+        schema.subset(["track_nope"])
+    with pytest.raises(InputError, match="'track_pt' twice"):
+        schema.subset(["track_pt", "track_pt"])

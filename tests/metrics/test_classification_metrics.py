@@ -9,6 +9,7 @@ from scipy.stats import beta
 from hepxai.errors import InputError
 from hepxai.metrics.classification import (
     background_rejection,
+    bootstrap_interval,
     rejection_interval,
     rejection_text,
     roc_auc,
@@ -125,3 +126,23 @@ def test_rejection_interval_of_one_passing_jet_and_of_none():
     assert low[1] == pytest.approx(1 / (1 - ((1 - 0.6827) / 2) ** (1 / 100)))
     assert rejection_text(np.inf, low[1], high[1]) == f"> {low[1]:.3g}"
     assert rejection_text(100.0, low[0], high[0]) == f"100 ({low[0]:.3g}–{high[0]:.3g})"
+
+
+def test_bootstrap_interval_of_separated_classes_is_a_point():
+    # Every H score above every QCD score: every resample has AUC 1 and no QCD jet passes at 50%.
+    score, label = np.array([0.1, 0.2, 0.3, 0.8, 0.9]), np.array([0, 0, 0, 1, 1])
+    assert bootstrap_interval(score, label, roc_auc, resamples=50) == (1.0, 1.0)
+    rejection = bootstrap_interval(score, label, lambda s, y: background_rejection(s, y, 0.5), resamples=50)
+    assert rejection == (np.inf, np.inf)  # no NaN from interpolating between infinities
+
+
+def test_bootstrap_interval_holds_the_estimate_and_narrows_with_more_jets():
+    rng = np.random.default_rng(0)
+    widths = []
+    for size in (100, 2500):
+        label = np.arange(size) % 2
+        score = rng.normal(size=size) + label
+        low, high = bootstrap_interval(score, label, roc_auc, seed=1)
+        assert low <= roc_auc(score, label) <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 3  # the width falls like 1/sqrt(jets): 5x here

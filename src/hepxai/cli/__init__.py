@@ -17,11 +17,23 @@ import sys
 from collections.abc import Sequence
 
 from hepxai import __version__
-from hepxai.cli import benchmark, data, detector, explain, lri, pipeline, plot, pointsets, tracking, train
+from hepxai.cli import (
+    benchmark,
+    data,
+    detector,
+    explain,
+    lri,
+    pipeline,
+    plot,
+    pointsets,
+    reduce,
+    tracking,
+    train,
+)
 from hepxai.cli.malloc import set_malloc_policy  # re-exported: benches and tests import it from here
 from hepxai.errors import InputError
 
-_GROUPS = (data, train, explain, plot, benchmark, pipeline, detector, pointsets, lri, tracking)
+_GROUPS = (data, train, explain, plot, benchmark, reduce, pipeline, detector, pointsets, lri, tracking)
 
 
 def build_parser() -> argparse.ArgumentParser:

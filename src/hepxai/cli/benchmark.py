@@ -54,6 +54,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="also score each explainer by the sum of |relevance| over these features only, in rows "
         "named method[FEATURE,...] (e.g. trackBTag_Sip3dSig track_dxysig)",
     )
+    benchmark.add_argument(
+        "--lri-model",
+        type=Path,
+        default=None,
+        metavar="CHECKPOINT",
+        help="also score an LRI-Bernoulli run of the same jets (hepxai train --lri): row lri_bernoulli, its "
+        "keep-probability per track, its deletion curve on its own model",
+    )
     benchmark.add_argument("--schema", default="auto", help="cms_hbb, a YAML file, or auto (from the tree)")
     arguments.add_model_selection_argument(benchmark)
     benchmark.add_argument("--chunk-size", type=int, default=256, metavar="N", help="jets explained at once")
@@ -74,11 +82,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
     arguments.require_at_least("--max-jets", args.max_jets, 1)
     arguments.require_at_least("--chunk-size", args.chunk_size, 1)
     arguments.require_at_least("--deletion-steps", args.deletion_steps, 1)
-    arguments.require_existing("checkpoint", [args.model])
+    arguments.require_existing("checkpoint", [args.model, *([args.lri_model] if args.lri_model else [])])
     arguments.require_existing("file", args.data)
 
     from hepxai.benchmark import (
         METHODS,
+        OwnModel,
         read_signal_jets,
         resolve_schema,
         run_benchmark,
@@ -87,7 +96,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
     )
     from hepxai.data.root_io import describe_selection, resolve_selection, selection_window
     from hepxai.io.lock import lock_folder
-    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
+    from hepxai.models.checkpoint import (
+        model_from_state,
+        read_checkpoint,
+        training_features,
+        training_selection,
+    )
 
     unknown = [name for name in args.methods or () if name not in METHODS]
     if unknown:
@@ -95,9 +109,21 @@ def run_benchmark(args: argparse.Namespace) -> int:
         raise InputError(msg)
     content = read_checkpoint(args.model)
     model = model_from_state(content, args.model)
-    schema = resolve_schema(args.data, args.schema)
+    schema = resolve_schema(args.data, args.schema).subset(training_features(content))
     selection = resolve_selection(args.selection, schema, trained=training_selection(content))
     log.info("jet selection: %s (%s)", selection, describe_selection(selection))
+    own_models = {}
+    if args.lri_model is not None:
+        from hepxai.lri.jets import KeepProbability, load_lri_run
+
+        lri_model, objective = load_lri_run(args.lri_model)
+        if lri_model.num_features != model.num_features:
+            msg = (
+                f"{args.lri_model}: takes {lri_model.num_features} track features, "
+                f"{args.model} takes {model.num_features}"
+            )
+            raise InputError(msg)
+        own_models["lri_bernoulli"] = OwnModel(lri_model, KeepProbability(lri_model, objective))
     with lock_folder(args.out):  # a second run into this folder stops at once
         jets = read_signal_jets(
             args.data,
@@ -114,6 +140,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             deletion_steps=args.deletion_steps,
             seed=args.seed,
             score_features=args.score_features,
+            own_models=own_models,
             progress=args.progress,
         )
         command = _command(args)
@@ -143,6 +170,8 @@ def _command(args: argparse.Namespace) -> str:
         words += ["--methods", *args.methods]
     if args.score_features is not None:
         words += ["--score-features", *args.score_features]
+    if args.lri_model is not None:
+        words += ["--lri-model", str(args.lri_model)]
     for flag, value, default in (
         ("--schema", args.schema, "auto"),
         ("--selection", args.selection, "model"),

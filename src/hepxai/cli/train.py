@@ -66,6 +66,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="weight QCD jets to the signal's fj_pt spectrum (default: off)",
     )
     train.add_argument(
+        "--lri",
+        action="store_true",
+        default=False,
+        help="train with LRI-Bernoulli: a learned keep-probability per track masks messages and pooling "
+        "during training (OUT/method.yaml; hepxai benchmark --lri-model scores it)",
+    )
+    train.add_argument(
         "--fused",
         action=argparse.BooleanOptionalAction,
         help="train with the fused forward pass, same function, faster (default: on)",
@@ -214,13 +221,17 @@ def run_train(args: argparse.Namespace) -> int:
     if config.train.batch_size < nproc:
         msg = f"--batch-size {config.train.batch_size} is below --nproc {nproc} (a jet per process)"
         raise InputError(msg)
+    lri = getattr(args, "lri", False)  # hepxai sanity train has no --lri
+    if lri and (nproc > 1 or config.train.stream):
+        msg = "--lri trains in one process, in memory: drop --nproc or --stream"
+        raise InputError(msg)
 
     from hepxai.distributed import launch
     from hepxai.training import train_files
 
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process 2"
     setup = functools.partial(_worker_setup, logging.getLogger().level)
-    launch(train_files, config, args.out, args.resume, args.progress, nproc=nproc, setup=setup)
+    launch(train_files, config, args.out, args.resume, args.progress, lri, nproc=nproc, setup=setup)
     return 0
 
 
@@ -248,7 +259,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from hepxai.config import DataConfig
     from hepxai.evaluation import evaluate
-    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
+    from hepxai.models.checkpoint import (
+        model_from_state,
+        read_checkpoint,
+        training_features,
+        training_selection,
+    )
     from hepxai.training import stream_data
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -262,6 +278,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         schema=args.schema,
         selection=selection,
         max_jets=args.max_jets,
+        features=training_features(content),
     )
     chunks, data = stream_data(data, progress=args.progress)
     source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -11,6 +11,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 
 from hepxai.data.graphs import fully_connected_edge_index
+from hepxai.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,26 @@ class Jets:
             spectators={k: take(v, jet_index) for k, v in self.spectators.items()},
             track_truth={k: take(v, track_index) for k, v in self.track_truth.items()},
             jet_truth={k: take(v, jet_index) for k, v in self.jet_truth.items()},
+        )
+
+    def with_features(self, names: tuple[str, ...] | list[str]) -> Jets:
+        """The same jets with only the track features ``names``, in that order (empty: all of them).
+
+        A repeated name takes its first column, as :meth:`hepxai.data.schema.Schema.subset` reads it.
+
+        Raises:
+            InputError: a name the jets do not have.
+        """
+        if not names:
+            return self
+        unknown = [name for name in names if name not in self.feature_names]
+        if unknown:
+            valid = ", ".join(dict.fromkeys(self.feature_names))
+            msg = f"jets have no track feature '{unknown[0]}' (valid: {valid})"
+            raise InputError(msg)
+        columns = [self.feature_names.index(name) for name in names]
+        return replace(
+            self, features=np.ascontiguousarray(self.features[:, columns]), feature_names=tuple(names)
         )
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -47,6 +47,30 @@ class Schema:
     @property
     def label_branches(self) -> tuple[str, ...]:
         return (*self.signal_labels, self.background_flag, *self.background_labels)
+
+    def subset(self, names: tuple[str, ...] | list[str]) -> Schema:
+        """This schema with only the track features ``names``, in that order (empty: all of them).
+
+        A model trained on a feature subset reads its jets through this (``data.features`` of its run):
+        a repeated feature name of the full schema counts once.
+
+        Raises:
+            InputError: a name that is not a feature of this schema, or a name given twice.
+        """
+        if not names:
+            return self
+        unknown = [name for name in names if name not in self.features]
+        if unknown:
+            msg = (
+                f"{self.source or self.name}: field 'features' has no '{unknown[0]}' "
+                f"(valid: {', '.join(self.unique_features)})"
+            )
+            raise InputError(msg)
+        if len(set(names)) != len(names):
+            twice = next(name for name in names if list(names).count(name) > 1)
+            msg = f"feature subset names '{twice}' twice"
+            raise InputError(msg)
+        return replace(self, features=tuple(names))
 
     def display_names(self) -> list[str]:
         """Feature names for plots: a repeated name gets its occurrence appended (``track_pt (2)``)."""

@@ -185,9 +185,15 @@ def explain_files(
     )
     from hepxai.errors import InputError
     from hepxai.explain.lrp import LRP
-    from hepxai.models.checkpoint import model_from_state, read_checkpoint, training_selection
+    from hepxai.models.checkpoint import (
+        model_from_state,
+        read_checkpoint,
+        training_features,
+        training_selection,
+    )
 
     content = read_checkpoint(model_path)
+    schema = schema.subset(training_features(content))
     model = model_from_state(content, model_path)
     if model.num_features != schema.num_features:
         msg = (

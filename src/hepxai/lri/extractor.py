@@ -58,6 +58,8 @@ def node_embedding(model: GraphModel, batch: Batch) -> Tensor:
     handle = embedding_module(model).register_forward_hook(keep)
     try:
         model.fast_forward(batch)
+        if not captured:  # a fast form that never runs the module: the HIN's dense blocks in eval mode
+            model(batch)
     finally:
         handle.remove()
     return captured[-1]

@@ -8,6 +8,8 @@ makes the normal approximation meaningless); the AUC carries a bootstrap standar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from hepxai.errors import InputError
@@ -79,6 +81,42 @@ def roc_auc_error(score: np.ndarray, label: np.ndarray, *, resamples: int = 200,
         for _ in range(resamples)
     ]
     return float(np.std(aucs, ddof=1))
+
+
+def bootstrap_interval(
+    score: np.ndarray,
+    label: np.ndarray,
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    *,
+    resamples: int = 200,
+    level: float = 0.68,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Central ``level`` interval of ``metric(score, label)`` over bootstrap resamples of the jets.
+
+    Each class is resampled at its size, as in :func:`roc_auc_error`. The ends are resampled values
+    themselves (no interpolation), so a rejection that is ``inf`` in some resamples gives an ``inf`` end
+    rather than a NaN.
+    """
+    score, label = np.asarray(score, dtype=np.float64), np.asarray(label)
+    roc_curve(score, label)  # refuses what the metrics refuse
+    generator = np.random.default_rng(seed)
+    signal, background = score[label == 1], score[label != 1]
+    both = np.r_[np.ones(len(signal), int), np.zeros(len(background), int)]
+    values = np.array(
+        [
+            metric(
+                np.r_[generator.choice(signal, len(signal)), generator.choice(background, len(background))],
+                both,
+            )
+            for _ in range(resamples)
+        ]
+    )
+    tail = (1 - level) / 2
+    return (
+        float(np.quantile(values, tail, method="inverted_cdf")),
+        float(np.quantile(values, 1 - tail, method="inverted_cdf")),
+    )
 
 
 def rejection_interval(

@@ -84,6 +84,16 @@ def training_selection(content: dict[str, Any]) -> str | None:
     return selection if selection in ("original", "none") else None
 
 
+def training_features(content: dict[str, Any]) -> tuple[str, ...]:
+    """The track features the model was trained on, by schema name (``data.features`` of its run), from
+    :func:`read_checkpoint`'s content; empty where the model reads every feature of its schema.
+
+    Pass it to :meth:`hepxai.data.schema.Schema.subset` to read jets as the model was trained on them.
+    """
+    data = (content.get("run_config") or {}).get("data") or {}
+    return tuple(data.get("features") or ())
+
+
 def model_from_state(content: dict[str, Any], path: str | Path = "checkpoint") -> GraphModel:
     """Build the model from :func:`read_checkpoint`'s content and load its weights, checking every key."""
     kind = content.get("kind", InteractionNetwork.kind)
