@@ -464,13 +464,10 @@ def train(
     return fit(task, model, objective, out_dir, resume=resume, progress=progress)
 
 
-def train_files(
-    config: RunConfig, out_dir: str | Path, resume: bool = False, progress: bool = True, lri: bool = False
-) -> None:
+def train_files(config: RunConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
     """``hepxai train``: the jets of ``config.data`` read into memory (:func:`train`), or streamed with
     ``train.stream`` (:func:`train_stream`). One process of a data-parallel run calls it as any other
-    (:func:`hepxai.distributed.launch`). ``lri``: train with LRI-Bernoulli (:mod:`hepxai.lri.jets`), in
-    memory and in one process."""
+    (:func:`hepxai.distributed.launch`)."""
     if config.train.stream:
         train_stream(config, out_dir, resume=resume, progress=progress)
         return
@@ -482,19 +479,7 @@ def train_files(
         int(len(jets) - jets.label.sum()),
         len(data.files),
     )
-    config = replace(config, data=data)
-    model = objective = None
-    if lri:
-        from hepxai.lri.jets import lri_objective
-
-        torch.manual_seed(config.train.seed)  # the initial weights of the plain run with this seed
-        model = build_model(config.model.kind, num_features=jets.num_features, hidden=config.model.hidden)
-        objective = lri_objective(model, out_dir, epochs=config.train.epochs, seed=config.train.seed)
-    elif resume:
-        from hepxai.lri.jets import check_plain_run
-
-        check_plain_run(out_dir)
-    train(jets, config, out_dir, model=model, objective=objective, resume=resume, progress=progress)
+    train(jets, replace(config, data=data), out_dir, resume=resume, progress=progress)
 
 
 def train_stream(

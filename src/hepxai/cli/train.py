@@ -231,7 +231,16 @@ def run_train(args: argparse.Namespace) -> int:
 
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)  # "terminating process 2"
     setup = functools.partial(_worker_setup, logging.getLogger().level)
-    launch(train_files, config, args.out, args.resume, args.progress, lri, nproc=nproc, setup=setup)
+    if lri:
+        from hepxai.lri.jets import train_lri
+
+        train_lri(config, args.out, resume=args.resume, progress=args.progress)
+        return 0
+    if args.resume:
+        from hepxai.lri.jets import check_plain_run
+
+        check_plain_run(args.out)
+    launch(train_files, config, args.out, args.resume, args.progress, nproc=nproc, setup=setup)
     return 0
 
 

@@ -15,8 +15,9 @@ Settings are the LRI paper's default objective (its ActsTrack/DGCNN configuratio
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -29,7 +30,11 @@ from hepxai.io.atomic import write_text
 from hepxai.io.yaml_files import read_yaml
 from hepxai.lri.bernoulli import LRIBernoulli
 from hepxai.models.checkpoint import model_from_state, read_checkpoint
-from hepxai.models.registry import GraphModel
+from hepxai.models.registry import GraphModel, build_model
+from hepxai.training import read_data, train
+
+if TYPE_CHECKING:
+    from hepxai.config import RunConfig
 
 METHOD_FILE = "method.yaml"
 METHOD = "lri_bernoulli"
@@ -123,3 +128,14 @@ def _options(path: Path) -> dict[str, Any]:
         msg = f"{path}: field 'method' is {method!r}, expected {METHOD!r}"
         raise InputError(msg)
     return {key: value for key, value in options.items() if key != "method"}
+
+
+def train_lri(config: RunConfig, out_dir: str | Path, *, resume: bool = False, progress: bool = True) -> None:
+    """``hepxai train --lri``: the HIN trained with LRI-Bernoulli on the jets of ``config.data`` (in memory,
+    one process), from the initial weights of the plain run with the same seed."""
+    jets, data = read_data(config.data, progress=progress)
+    config = replace(config, data=data)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model.kind, num_features=jets.num_features, hidden=config.model.hidden)
+    objective = lri_objective(model, out_dir, epochs=config.train.epochs, seed=config.train.seed)
+    train(jets, config, out_dir, model=model, objective=objective, resume=resume, progress=progress)
