@@ -93,5 +93,7 @@ def test_keep_probabilities_rank_the_tracks_that_carry_the_label_on_the_sanity_s
     contribution = test.features[:, 0] + 2 * test.features[:, 3]
     is_h = np.repeat(test.label == 1, test.num_tracks)
     carries_label = torch.from_numpy(np.where(is_h, contribution > 0, contribution < 0))
-    # 0.645 measured; 0.6 is ten standard errors above chance on these ~3,000 tracks
-    assert interpretation_auc(keep, carries_label) > 0.6
+    # above chance by five standard deviations of the AUC of random scores (Mann-Whitney null)
+    positives, negatives = int(carries_label.sum()), int((~carries_label).sum())
+    null_sigma = ((positives + negatives + 1) / (12 * positives * negatives)) ** 0.5
+    assert interpretation_auc(keep, carries_label) > 0.5 + 5 * null_sigma
