@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-benchmark-lri results-reduction results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-tau3mu figures-lri results-tracking results-tracking-hgnn clean
+.PHONY: demo demo-tracking test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-benchmark-lri results-reduction results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-tau3mu figures-lri results-tracking results-tracking-hgnn clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,20 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 
 demo: $(STAMP)
 	$(BIN)/hepxai demo --out $(DEMO_DIR)
+
+# The tracking chain at a laptop's size (docs/tracking.md, "A run that fits a laptop"): a custom setting of
+# 20 tt̄ events at mu = 20 (10 train, 5 valid, 5 test), module-map graphs, the edge classifier for 5 epochs,
+# the evaluation. Minutes on 2 cores; too small to mean anything, which the evaluation says
+# (DEMO_TRACKING_ROOT/pt1_mu20_n20/edge_classifier/eval/warnings.txt).
+DEMO_TRACKING_ROOT ?= demo-tracking
+DEMO_TRACKING_SIZE := --events 20 --pileup 20
+DEMO_TRACKING_RUN := $(DEMO_TRACKING_ROOT)/pt1_mu20_n20/edge_classifier
+DEMO_TRACKING_GRAPHS := $(DEMO_TRACKING_ROOT)/pt1_mu20_n20/graphs/module_map
+demo-tracking: $(STAMP)
+	$(BIN)/hepxai tracking events --root $(DEMO_TRACKING_ROOT) $(DEMO_TRACKING_SIZE) --workers 2
+	$(BIN)/hepxai tracking graphs --root $(DEMO_TRACKING_ROOT) $(DEMO_TRACKING_SIZE)
+	$(BIN)/hepxai tracking train --graphs $(DEMO_TRACKING_GRAPHS) --out $(DEMO_TRACKING_RUN) --epochs 5 --threads 1 $$(test -f $(DEMO_TRACKING_RUN)/last.pt && echo --resume)
+	$(BIN)/hepxai tracking evaluate --model $(DEMO_TRACKING_RUN)/best.pt --graphs $(DEMO_TRACKING_GRAPHS) --out $(DEMO_TRACKING_RUN)/eval --threads 1
 
 # The tests run in TEST_WORKERS processes (pytest-xdist); each test module stays in one process, so the
 # models its fixtures train are trained once.
@@ -179,4 +193,4 @@ results-tracking-hgnn: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) $(DEMO_TRACKING_ROOT) .pytest_cache

@@ -438,7 +438,9 @@ def train(
 
     Args:
         data: Labelled graphs; 20% (``config.train.validation_fraction``) are held out for validation.
-        config: Settings; ``config.data`` is recorded, not read.
+        config: Settings; ``config.data`` is recorded, not read. A point-cloud run passes a config of its
+            own sections with the same ``train`` settings (:mod:`hepxai.lri.run_config`), which fixes
+            and leaves unwritten the jet settings it does not use.
         out_dir: The run folder; holds ``config.yaml``, ``last.pt`` and ``best.pt``.
         model: The model to train; by default a new ``config.model.kind`` with the data's feature count.
         objective: The loss; by default graph classification (with the fast forward unless

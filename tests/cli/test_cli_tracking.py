@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import sys
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from hepxai.cli import build_parser, main
 from hepxai.cli import tracking as cli_tracking
@@ -28,35 +29,89 @@ from hepxai.tracking.hgnn_training import HierarchicalModelConfig, HierarchicalT
 
 from ..tracking.toys import toy_event
 
-SMALL = settings.Setting(
-    name="small",
-    sample=settings.Sample(name="small_ttbar_mu0", pileup=0, events=3, seed=5),
-    pt_min=1.0,
-    train=range(0, 1),
-    valid=range(1, 2),
-    test=range(2, 3),
-)
+SIZE = ["--events", "3", "--pileup", "0"]
+"""A custom setting of 3 tt̄ events without pile-up: one event per split."""
+SMALL = "pt1_mu0_n3"
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tracking")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(settings.SETTINGS, "small", SMALL)
-        assert main(["-q", "tracking", "events", "--setting", "small", "--root", str(folder)]) == 0
-        yield folder
+    assert main(["-q", "tracking", "events", *SIZE, "--root", str(folder)]) == 0
+    return folder
+
+
+def test_a_custom_setting_is_written_once(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    setting = settings.find_setting(SMALL, root)  # from ROOT/pt1_mu0_n3/setting.yaml
+    assert (setting.sample.events, setting.sample.pileup, setting.pt_min) == (3, 0.0, 1.0)
+    assert (setting.train, setting.valid, setting.test) == (range(0, 1), range(1, 2), range(2, 3))
+    assert setting.events_folder(root).name == "ttbar_mu0_n3"
+    # the same size again names the same setting; another pile-up under that name is refused
+    assert main(["-q", "tracking", "events", *SIZE, "--root", str(root)]) == 0
+    path = root / SMALL / settings.SETTING_FILE
+    path.write_text(path.read_text().replace("pileup: 0.0", "pileup: 1.0"))
+    try:
+        assert main(["-q", "tracking", "events", *SIZE, "--root", str(root)]) == 2
+        assert f"{path}: field 'sample' is" in capsys.readouterr().err
+    finally:
+        path.write_text(path.read_text().replace("pileup: 1.0", "pileup: 0.0"))
 
 
 def test_graphs_and_truth_cc(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["-q", "tracking", "graphs", "--setting", "small", "--root", str(root)]) == 0
+    assert main(["-q", "tracking", "graphs", "--setting", SMALL, "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert "edge_efficiency" in out
-    assert (root / "small" / "module_map.npz").is_file()
-    folder = root / "small" / "graphs" / "module_map"
+    assert (root / SMALL / "module_map.npz").is_file()
+    folder = root / SMALL / "graphs" / "module_map"
     assert graph_path(folder, "test", 2).is_file()
     assert main(["-q", "tracking", "truth-cc", "--graphs", str(folder), "--split", "train"]) == 0
     out = capsys.readouterr().out
     assert "efficiency: 1\n" in out  # a training event keeps all its true edges
+
+
+def test_every_command_reads_a_custom_setting_from_its_graphs(root: Path, tmp_path: Path) -> None:
+    main(["-q", "tracking", "graphs", "--setting", SMALL, "--root", str(root)])
+    graphs = root / SMALL / "graphs" / "module_map"
+    run = tmp_path / "run"
+    assert main(["-q", "tracking", "train", "--graphs", str(graphs), "--out", str(run), "--epochs", "1",
+                 "--hidden", "4", "--iterations", "1"]) == 0  # fmt: skip
+    recorded = yaml.safe_load((run / "training_graphs.yaml").read_text())["custom_setting"]
+    assert recorded["sample"]["events"] == 3
+    model = str(run / "best.pt")
+    out = tmp_path / "eval"
+    assert main(["-q", "tracking", "evaluate", "--model", model, "--graphs", str(graphs),
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert set(pd.read_csv(out / "summary.csv")["setting"]) == {SMALL}
+    warnings = (out / "warnings.txt").read_text().splitlines()  # a map from 1 event, a few particles
+    assert warnings[0].startswith("the graph builder (module_map) was fitted on 1 training events")
+    assert "reconstructable particles: the efficiency of" in warnings[-1]
+    # display chooses its particle by the setting's reconstructable definition
+    assert main(["-q", "tracking", "display", "--model", model, "--graphs", str(graphs),
+                 "--out", str(tmp_path / "display.png")]) == 0  # fmt: skip
+
+
+def test_a_broken_custom_setting_names_its_file_and_field(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["-q", "tracking", "graphs", "--setting", SMALL, "--root", str(root)])
+    graphs = tmp_path / "graphs"
+    shutil.copytree(root / SMALL / "graphs" / "module_map", graphs)
+    record = yaml.safe_load((graphs / "graphs.yaml").read_text())
+    record["custom_setting"]["sample"]["pileup"] = "twenty"
+    (graphs / "graphs.yaml").write_text(yaml.safe_dump(record))
+    assert main(["-q", "tracking", "truth-cc", "--graphs", str(graphs)]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            f"{graphs / 'graphs.yaml'}: field 'custom_setting.sample.pileup' is 'twenty', expected a number"
+        )
+    )
+    record["custom_setting"]["sample"]["pileup"] = 0.0
+    record["custom_setting"]["test"] = [2, 9]
+    (graphs / "graphs.yaml").write_text(yaml.safe_dump(record))
+    assert main(["-q", "tracking", "truth-cc", "--graphs", str(graphs)]) == 2
+    assert "field 'custom_setting.test' is [2, 9], expected [start, stop]" in capsys.readouterr().err
 
 
 def test_one_line_errors(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,14 +119,17 @@ def test_one_line_errors(root: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert (
         capsys.readouterr()
         .err.strip()
-        .endswith("field 'setting' is 'nope', expected one of pt1_mu200, pt05_mu200, small")
+        .endswith(
+            "field 'setting' is 'nope', expected one of pt1_mu200, pt05_mu200, or a custom setting "
+            f"({root / 'nope' / 'setting.yaml'} is not there: make it with --events/--pileup)"
+        )
     )
     assert main(["-q", "tracking", "truth-cc", "--graphs", str(root)]) == 2
     assert "not a graph folder" in capsys.readouterr().err
     assert main(["-q", "tracking", "truth-cc", "--graphs", str(root / "nope")]) == 2
     assert capsys.readouterr().err.strip().endswith("nope: graph folder not found")
     assert (
-        main(["-q", "tracking", "graphs", "--setting", "small", "--root", str(root), "--cut-quantile", "2"])
+        main(["-q", "tracking", "graphs", "--setting", SMALL, "--root", str(root), "--cut-quantile", "2"])
         == 2
     )
     assert "--cut-quantile must be in (0, 1] (got 2.0)" in capsys.readouterr().err
@@ -82,7 +140,7 @@ def test_one_line_errors(root: Path, capsys: pytest.CaptureFixture[str]) -> None
                 "tracking",
                 "truth-cc",
                 "--graphs",
-                str(root / "small" / "graphs" / "module_map"),
+                str(root / SMALL / "graphs" / "module_map"),
                 "--split",
                 "all",
             ]
@@ -92,9 +150,12 @@ def test_one_line_errors(root: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "field 'split' is 'all'" in capsys.readouterr().err
 
 
-def test_a_graph_without_edges_is_refused(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["-q", "tracking", "graphs", "--setting", "small", "--root", str(root)])
-    path = graph_path(root / "small" / "graphs" / "module_map", "valid", 1)
+def test_a_graph_without_edges_is_refused(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["-q", "tracking", "graphs", "--setting", SMALL, "--root", str(root)])
+    shutil.copytree(root / SMALL / "graphs" / "module_map", tmp_path / "graphs")
+    path = graph_path(tmp_path / "graphs", "valid", 1)
     graph = read_graph(path)
     graph.edge_index, graph.y = torch.empty((2, 0), dtype=torch.long), torch.empty(0)
     graph.edge_attr = torch.empty((0, graph.edge_attr.shape[1]))

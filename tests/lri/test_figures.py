@@ -106,6 +106,13 @@ def test_displays_draw_sigma_over_c_squared_and_ring_the_truth(synthetic_runs, d
     )
     gradgeo = drawn["display_gradgeo_sample1"].axes[0]
     assert not any(isinstance(c, EllipseCollection) for c in gradgeo.collections)
+    # a cloud no detector made is drawn in its coordinate planes, with no r-z view and no zoom on layers
+    display = drawn["display_lri_gaussian_sample1"]
+    assert [ax.get_title() for ax in display.axes[:3]] == ["x-y", "x-z", "y-z"]
+    (ellipses,) = [c for c in display.axes[1].collections if isinstance(c, EllipseCollection)]
+    np.testing.assert_allclose(ellipses.get_offsets(), sample.pos[:, [0, 2]].numpy(), rtol=1e-6)
+    x_z = stored["covariance"][points][:, [0, 2]][:, :, [0, 2]].double().numpy() / scale**2
+    np.testing.assert_allclose(ellipses.get_widths(), ellipse_axes(x_z)[0])
 
 
 def test_importance_is_the_rank_within_each_sample():

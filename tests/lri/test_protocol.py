@@ -56,6 +56,11 @@ def test_an_interrupted_training_resumes(dataset_folder: Path, tmp_path: Path) -
     run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=2), out, progress=False)
     folder = out / "synthetic" / "dgcnn" / "lri_bernoulli" / "seed1"
     (folder / "result.yaml").unlink()  # as if killed after its last epoch, before scoring
+    # a run begun when config.yaml carried the jet tagger's fields resumes
+    state = torch.load(folder / "last.pt", weights_only=False)
+    state["run_config"]["data"].update(schema="pointset", selection="none", max_jets=None)
+    state["run_config"]["train"].update(patience=1_000_000, reweight_pt=False, validation_fraction=0.2)
+    torch.save(state, folder / "last.pt")
     result = run(RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=3), out, progress=False)
     history = torch.load(folder / "last.pt", weights_only=False)["history"]
     assert len(history) == 3
@@ -65,6 +70,28 @@ def test_an_interrupted_training_resumes(dataset_folder: Path, tmp_path: Path) -
     # The kept epoch is the first with the highest validation prediction AUC, not the lowest loss.
     aucs = [record["val_auc"] for record in history]
     assert result["best_epoch"] == aucs.index(max(aucs)) + 1
+
+
+def test_the_run_config_holds_only_what_a_point_set_run_uses(dataset_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    run(
+        RunSpec(dataset_folder, "dgcnn", "lri_bernoulli", seed=1, epochs=1, batch_size=4), out, progress=False
+    )
+    config = yaml.safe_load(
+        (out / "synthetic" / "dgcnn" / "lri_bernoulli" / "seed1" / "config.yaml").read_text()
+    )
+    assert config == {
+        "data": {"files": [str(dataset_folder.resolve())]},
+        "model": {"kind": "dgcnn", "hidden": config["model"]["hidden"]},
+        "train": {
+            "epochs": 1,
+            "lr": 1e-3,
+            "batch_size": 4,
+            "seed": 1,
+            "select": "auc",
+            "recompute_batchnorm": False,
+        },
+    }
 
 
 def test_a_warm_up_starts_from_the_erm_run(dataset_folder: Path, tmp_path: Path) -> None:

@@ -76,3 +76,19 @@ def test_display_draws_one_ellipse_per_hit_and_rings_the_true_hits():
     np.testing.assert_allclose([zoomed.get_xlim(), zoomed.get_ylim()], [[-zoom, zoom], [-zoom, zoom]])
     without = hit_display(pos, importance, truth)
     assert not any(isinstance(c, EllipseCollection) for ax in without.axes for c in ax.collections)
+
+
+def test_a_cloud_is_drawn_in_its_coordinate_planes():
+    rng = np.random.default_rng(1)
+    pos = rng.uniform(-1.0, 1.0, size=(6, 3))
+    covariance = np.stack([np.diag([0.01 * (i + 1), 0.04, 0.09]) for i in range(6)])
+    truth = np.array([True, True, False, False, False, False])
+    figure = hit_display(pos, np.linspace(0, 1, 6), truth, covariance=covariance, unit="", geometry="cloud")
+    axes = figure.axes[:3]
+    assert [ax.get_title() for ax in axes] == ["x-y", "x-z", "y-z"]
+    assert [(ax.get_xlabel(), ax.get_ylabel()) for ax in axes] == [("x", "y"), ("x", "z"), ("y", "z")]
+    (ellipses,) = [c for c in axes[2].collections if isinstance(c, EllipseCollection)]
+    np.testing.assert_allclose(ellipses.get_offsets(), pos[:, 1:])
+    # the y-z marginal of point i has variances 0.04 and 0.09: its ellipse is 0.6 by 0.4
+    np.testing.assert_allclose(ellipses.get_widths(), np.full(6, 0.6))
+    np.testing.assert_allclose(ellipses.get_heights(), np.full(6, 0.4))

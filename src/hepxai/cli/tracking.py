@@ -129,13 +129,22 @@ def run_events(args: argparse.Namespace) -> int:
 
     Run the detector for the setting's sample into ROOT/samples/SAMPLE (HDF5). A stopped run resumes: run
     the same command again."""
-    from hepxai.tracking.sample import make_events
-    from hepxai.tracking.settings import get_setting
-
     arguments.require_at_least("--workers", args.workers, 1)
-    folder = make_events(get_setting(args.setting), args.root, workers=args.workers, progress=args.progress)
-    log.info("events in %s", folder)
+    _check_size(args)
+
+    from hepxai.tracking.sample import make_events
+    from hepxai.tracking.settings import resolve_setting
+
+    setting = resolve_setting(args.setting, args.root, events=args.events, pileup=args.pileup)
+    folder = make_events(setting, args.root, workers=args.workers, progress=args.progress)
+    log.info("events of %s in %s", setting.name, folder)
     return 0
+
+
+def _check_size(args: argparse.Namespace) -> None:
+    """--events and --pileup of a custom setting (the job checks them again, with the setting's name)."""
+    arguments.require_at_least("--events", args.events, 3)
+    arguments.require_at_least("--pileup", args.pileup, 0)
 
 
 def run_graphs(args: argparse.Namespace) -> int:
@@ -146,17 +155,19 @@ def run_graphs(args: argparse.Namespace) -> int:
     cuts. embedding: train the hit embedding on the training events (resumable; ROOT/SETTING/embedding/) and
     write radius graphs in its space. Graphs go to ROOT/SETTING/graphs/BUILDER/{train,valid,test}/; a
     stopped run resumes."""
-    from hepxai.tracking.builders import BuilderChoice
-    from hepxai.tracking.embedding import EmbeddingConfig
-    from hepxai.tracking.jobs import make_graphs
-    from hepxai.tracking.settings import get_setting
-
     arguments.require_within("--cut-quantile", args.cut_quantile, 0, 1, low_open=True)
     for option, minimum in (("map_pt_min", 0), ("radius", 0), ("epochs", 1), ("max_neighbours", 1)):
         arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), minimum)
+    _check_size(args)
+
+    from hepxai.tracking.builders import BuilderChoice
+    from hepxai.tracking.embedding import EmbeddingConfig
+    from hepxai.tracking.jobs import make_graphs
+    from hepxai.tracking.settings import resolve_setting
+
     embedding = EmbeddingConfig(**_options(args, *tables.EMBEDDING_OPTIONS))
     choice = BuilderChoice(args.builder, args.cut_quantile, args.map_pt_min, embedding)
-    setting = get_setting(args.setting)
+    setting = resolve_setting(args.setting, args.root, events=args.events, pileup=args.pileup)
     summary = make_graphs(setting, args.root, choice, splits=tuple(args.splits), progress=args.progress)
     print(summary.to_string())  # noqa: T201
     return 0

@@ -49,8 +49,26 @@ def event_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def setting_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--setting", default="pt1_mu200", help="named setting (hepxai.tracking.settings)")
+    parser.add_argument(
+        "--setting",
+        default="pt1_mu200",
+        help="named setting (hepxai.tracking.settings), or a custom one made under ROOT",
+    )
     parser.add_argument("--root", type=Path, default=Path("data/tracking"), help="tracking data folder")
+    parser.add_argument(
+        "--events",
+        type=int,
+        metavar="N",
+        help="a custom setting of N events (half train, a quarter valid, a quarter test) made from "
+        "--setting; named e.g. pt1_mu20_n20, recorded in ROOT/NAME/setting.yaml and in the graphs' "
+        "graphs.yaml, which every later command reads (default: the setting's, 200)",
+    )
+    parser.add_argument(
+        "--pileup",
+        type=float,
+        metavar="MU",
+        help="a custom setting of mean pile-up MU (default: the setting's, 200)",
+    )
 
 
 def model_and_graphs_arguments(parser: argparse.ArgumentParser) -> None:

@@ -39,7 +39,7 @@ import yaml
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from hepxai.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hepxai.config import ModelConfig
 from hepxai.data.graph_list import GraphList
 from hepxai.data.pointsets.actstrack import ActsTrackSettings
 from hepxai.data.pointsets.make import make_actstrack
@@ -55,6 +55,7 @@ from hepxai.lri.directions import (
 )
 from hepxai.lri.gaussian import LRIGaussian
 from hepxai.lri.geometry import with_graphs
+from hepxai.lri.run_config import PointSetData, PointSetRunConfig, PointSetTrain
 from hepxai.models.checkpoint import model_from_state, read_checkpoint
 from hepxai.models.registry import GraphModel, build_model
 from hepxai.provenance import write_provenance
@@ -188,17 +189,10 @@ def _train(
     settings: FieldScanSettings,
     progress: bool,
 ) -> None:
-    config = RunConfig(
-        data=DataConfig(files=(str(data.resolve()),), schema="pointset", selection="none"),
+    config = PointSetRunConfig(
+        data=PointSetData(files=(str(data.resolve()),)),
         model=ModelConfig(kind="dgcnn", hidden=model.hidden),
-        train=TrainConfig(
-            epochs=epochs,
-            lr=settings.lr,
-            batch_size=batch_size,
-            patience=epochs + 1,
-            seed=settings.seed,
-            select="auc",
-        ),
+        train=PointSetTrain(epochs=epochs, lr=settings.lr, batch_size=batch_size, seed=settings.seed),
     )
     resume = (folder / "last.pt").is_file()
     if resume and len(read_checkpoint(folder / "last.pt").get("history", [])) >= epochs:

@@ -6,8 +6,9 @@ For each dataset folder and backbone with runs under ``RUNS/<dataset>/<backbone>
   (pooled over the seeds asked for), its AUC in the legend; the LRI methods and the baselines in two panels,
   curves that are exactly equal drawn once with their labels joined;
 - point clouds (ActsTrack, synthetic): ``display_<method>_sample<i>.png``, the first positive test samples'
-  hits in x-y and r-z coloured by the method's importance, the true hits ringed, LRI-Gaussian's Σ as 1σ
-  ellipses (of the first seed asked for);
+  points coloured by the method's importance, the true points ringed, LRI-Gaussian's Σ as 1σ ellipses (of
+  the first seed asked for): ActsTrack's hits in a tracker's views (x-y, zoomed, r-z), the synthetic
+  clouds, which no detector made, in their coordinate planes (x-y, x-z, y-z);
 - SynMol: ``molecule_<method>_sample<i>.png`` (RDKit) and ``molecules.png``, a grid of the first positive
   test molecules (rows) by method (columns).
 
@@ -89,9 +90,13 @@ METHOD_LINESTYLES = {method: "-" if method in LRI_METHODS else "--" for method i
     "gradient_x_input": "-.",  # often close to LRP-ε: told apart by its line where they are not identical
 }
 IMPORTANCE_LABEL = "importance: rank within the sample (1 = top)"
-POSITION_UNITS = {"actstrack": (LENGTH_UNIT_MM, "mm", "hit"), "synthetic": (1.0, "", "point")}
-"""Dataset kinds drawn as event displays: factor from stored positions to the plotted unit, the unit, and
-what a point is called."""
+POSITION_UNITS = {
+    "actstrack": (LENGTH_UNIT_MM, "mm", "hit", "tracker"),
+    "synthetic": (1.0, "", "point", "cloud"),
+}
+"""Dataset kinds drawn as point displays: factor from stored positions to the plotted unit, the unit, what
+a point is called, and the views (:func:`~hepxai.plots.hit_display.hit_display`'s ``geometry``: a
+tracker's for detector hits, the coordinate planes for a cloud no detector made)."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,7 @@ def _displays(
     dpi: int,
     progress: bool,
 ) -> list[Path]:
-    factor, unit, point_name = POSITION_UNITS[dataset.kind]
+    factor, unit, point_name, geometry = POSITION_UNITS[dataset.kind]
     written = []
     jobs = [(run, index) for run in shown for index in range(count)]
     for run, index in tqdm(
@@ -265,6 +270,7 @@ def _displays(
             covariance=None if covariance is None else covariance.numpy() * factor**2,
             unit=unit,
             point_name=point_name,
+            geometry=geometry,
             title=(
                 f"{dataset.name}, {backbone}, {METHOD_LABELS[run.method]} (seed {run.seed}): positive test "
                 f"sample {index}, {int(truth.sum())} of {len(truth)} {point_name}s true"

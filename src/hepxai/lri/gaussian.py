@@ -25,6 +25,11 @@ For the study of Σ's shape (the paper's appendix E.2, :mod:`hepxai.lri.fieldsca
 of its own, a fresh copy of the backbone's architecture, instead of the backbone's embedding) and
 ``model_lr`` (the backbone's own learning rate while the generator trains).
 
+A training step runs the backbone twice (the embedding of the true positions, then the prediction on the
+perturbed ones), each on a graph of k = 10 neighbours where ERM's has 5; keeping both passes' per-edge
+activations for the backward pass made a step take 3.4 times ERM's memory. The first pass is recomputed in
+the backward pass instead of kept (:mod:`hepxai.lri.recompute`; docs/lri.md, "Memory").
+
 Miao et al. (2023), sections 4.2 and appendices C, D, E.2; warm-up, c, β and k follow the authors'
 configurations.
 """
@@ -43,6 +48,7 @@ from torch_geometric.data import Batch
 from hepxai.explain.gradients import embedding_width
 from hepxai.lri.extractor import Extractor, SeededNoise, node_embedding, per_graph_share
 from hepxai.lri.geometry import rebuild_graph
+from hepxai.lri.recompute import recomputed
 from hepxai.models.point_graph import point_graph
 from hepxai.models.registry import GraphModel, build_model
 from hepxai.training import Objective, classification_loss
@@ -198,17 +204,24 @@ class LRIGaussian(Objective):
             rebuilt.edge_weight = self.distance_weight(self.scale * rebuilt.edge_attr[:, 0])
         return rebuilt
 
-    def covariance(self, model: GraphModel, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def covariance(
+        self, model: GraphModel, batch: Batch, *, recompute: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``Σ`` ``[num_points, d, d]`` and its factors ``a1``, ``a2`` ``[num_points]`` and ``U``.
 
         From the embedding (the backbone's, or the generator's own encoder's) of the rebuilt graph of the
-        true positions; d is 3, or 2 (x, y) with ``plane``.
+        true positions; d is 3, or 2 (x, y) with ``plane``. With ``recompute`` (training) the pass keeps
+        none of its per-edge activations for the backward pass, which runs it again
+        (:func:`~hepxai.lri.recompute.recomputed`): the same numbers in half the memory of a step.
         """
         if batch.pos.shape[1] != 3:
             msg = f"LRIGaussian: expects 3D positions, the batch has pos of shape {tuple(batch.pos.shape)}"
             raise ValueError(msg)
         dims = self.dims
-        out = self.extractor(node_embedding(self.encoder or model, self.graph(batch, batch.pos)))
+        if recompute:
+            out = recomputed(self._generator_output, model, batch, modules=(model, self))
+        else:
+            out = self._generator_output(model, batch)
         a1 = functional.softplus(out[:, 0]).clamp(*CLIP)
         a2 = functional.softplus(out[:, 1]).clamp(*CLIP)
         factor = out[:, 2:].reshape(-1, dims, dims)
@@ -216,10 +229,14 @@ class LRIGaussian(Objective):
         covariance = a1[:, None, None] * factor @ factor.transpose(1, 2) + a2[:, None, None] * identity
         return covariance, a1, a2, factor
 
+    def _generator_output(self, model: GraphModel, batch: Batch) -> Tensor:
+        """``[num_points, 2 + d²]``: the extractor on the embedding of the true positions' rebuilt graph."""
+        return self.extractor(node_embedding(self.encoder or model, self.graph(batch, batch.pos)))
+
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> Tensor:
         if epoch <= self.warmup:
             return classification_loss(model.fast_forward(self.graph(batch, batch.pos)), batch.y)
-        covariance, a1, a2, factor = self.covariance(model, batch)
+        covariance, a1, a2, factor = self.covariance(model, batch, recompute=torch.is_grad_enabled())
         shape = (factor.shape[0], factor.shape[1])
         first = self.noise.normal((*shape, 1), epoch, factor)
         second = self.noise.normal(shape, epoch, factor)

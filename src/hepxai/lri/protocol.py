@@ -35,7 +35,7 @@ from torch import Tensor
 from torch_geometric.data import Batch
 from tqdm.auto import tqdm
 
-from hepxai.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hepxai.config import ModelConfig
 from hepxai.data.graph_list import GraphList
 from hepxai.data.pointsets.store import SPLITS, load_pointset, pointset_info
 from hepxai.errors import InputError
@@ -61,6 +61,7 @@ from hepxai.lri.methods import (
     method_settings,
 )
 from hepxai.lri.pointmask import PointMask
+from hepxai.lri.run_config import PointSetData, PointSetRunConfig, PointSetTrain
 from hepxai.metrics.classification import roc_auc
 from hepxai.metrics.interpretation import interpretation_auc, precision_at_k
 from hepxai.models.checkpoint import model_from_state, read_checkpoint
@@ -76,8 +77,6 @@ LRI-Gaussian, ``covariance`` ``[points, 3, 3]`` (in scaled units): the input of 
 SCORE_BATCH = 128
 PAPER_EPOCHS, ALPHA_INTERVAL = 300, 10
 """The authors' epochs on ActsTrack and SynMol, and their epochs between two steps of LRI-Bernoulli's α."""
-NO_EARLY_STOPPING = 1_000_000
-"""Patience of the training runs: the authors train a fixed number of epochs and keep the best one."""
 
 
 @dataclass(frozen=True)
@@ -337,16 +336,14 @@ def _train(
         model = build_model(spec.backbone, num_features=train_data.num_features, **_unit_directions(dataset))
     objective = _objective(spec.method, model, _objective_options(options), spec.seed)
     _write_yaml(folder / "method.yaml", options)
-    config = RunConfig(
-        data=DataConfig(files=(str(Path(spec.data).resolve()),), schema="pointset", selection="none"),
+    config = PointSetRunConfig(
+        data=PointSetData(files=(str(Path(spec.data).resolve()),)),
         model=ModelConfig(kind=spec.backbone, hidden=getattr(model, "hidden", 64)),
-        train=TrainConfig(
+        train=PointSetTrain(
             epochs=spec.epochs - warmup,
             lr=spec.lr,
             batch_size=spec.batch_size,
-            patience=NO_EARLY_STOPPING,
             seed=spec.seed,
-            select="auc",
             recompute_batchnorm=spec.recompute_batchnorm,
         ),
     )

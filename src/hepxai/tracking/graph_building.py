@@ -35,7 +35,7 @@ from hepxai.tracking.event_graph import (
     write_graph_record,
 )
 from hepxai.tracking.sample import read_setting_events
-from hepxai.tracking.settings import SPLITS, Setting
+from hepxai.tracking.settings import SPLITS, Setting, is_named, setting_record
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,15 @@ def build_graphs(
         root: The tracking data root (events under ``ROOT/samples``).
         folder: Graph folder; an earlier run's folder with the same ``record`` is completed.
         builder: The graph builder.
-        record: What ``graphs.yaml`` says about the builder (name, parameters); the setting is added.
+        record: What ``graphs.yaml`` says about the builder (name, parameters); the setting's name is added,
+            and a custom setting's fields (``custom_setting``), which every later command reads.
 
     Raises:
         InputError: the folder holds graphs of another builder or setting, or a graph has no edges.
     """
     folder = Path(folder)
-    record = {"setting": setting.name, **record}
+    custom = {} if is_named(setting) else {"custom_setting": setting_record(setting)}
+    record = {"setting": setting.name, **custom, **record}
     if (folder / GRAPHS_FILE).is_file():
         earlier = read_graph_record(folder)
         for key, value in record.items():

@@ -14,7 +14,7 @@ from torch_geometric.data import Data
 
 from hepxai.errors import InputError
 from hepxai.tracking.event_graph import GRAPHS_FILE, graph_files, graph_path, read_graph, read_graph_record
-from hepxai.tracking.settings import Setting, get_setting
+from hepxai.tracking.settings import Setting, get_setting, setting_from_record
 
 
 class GraphFiles(Sequence[Data]):
@@ -65,16 +65,21 @@ def read_event(folder: str | Path, split: str, event_id: int | None = None) -> t
 
 
 def graph_setting(folder: str | Path) -> Setting:
-    """The setting a graph folder was built for (its ``graphs.yaml``; the folder's name without one there).
+    """The setting a graph folder was built for: its ``graphs.yaml``'s ``custom_setting`` (every field of a
+    custom setting), else the named setting its ``setting`` names (the folder's name without one there).
 
     Raises:
-        InputError: the folder has no ``graphs.yaml``, or names no known setting.
+        InputError: the folder has no ``graphs.yaml``, names no known setting, or a field of its
+            ``custom_setting`` is missing or wrong (the message names the file and the field).
     """
-    name = str(read_graph_record(folder).get("setting", Path(folder).name))
+    record = read_graph_record(folder)
+    if "custom_setting" in record:
+        return setting_from_record(record["custom_setting"], Path(folder) / GRAPHS_FILE)
+    name = str(record.get("setting", Path(folder).name))
     try:
         return get_setting(name)
     except InputError as err:
-        msg = f"{Path(folder) / GRAPHS_FILE}: {err}"
+        msg = f"{Path(folder) / GRAPHS_FILE}: {err} (a custom setting's graphs carry 'custom_setting')"
         raise InputError(msg) from err
 
 

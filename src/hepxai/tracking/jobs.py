@@ -60,8 +60,9 @@ from hepxai.tracking.reconstruction import (
     truth_tracks,
 )
 from hepxai.tracking.results import result_row, update_results
+from hepxai.tracking.run_size import WARNINGS_FILE, run_size_warnings
 from hepxai.tracking.selection import check_edge, choose_edge, choose_particle
-from hepxai.tracking.settings import SPLITS, Setting
+from hepxai.tracking.settings import SPLITS, Setting, claim_setting
 from hepxai.training import TrainResult
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,12 @@ def make_graphs(
     progress: bool = True,
 ) -> pd.DataFrame:
     """``hepxai tracking graphs``: fit (or reuse) the builder, write the graphs of ``splits`` to
-    ``ROOT/SETTING/graphs/BUILDER``; returns the per-split summary (:func:`summarize_graphs`)."""
+    ``ROOT/SETTING/graphs/BUILDER``; returns the per-split summary (:func:`summarize_graphs`). A custom
+    setting is written to (or checked against) ``ROOT/SETTING/setting.yaml`` and the folder's
+    ``graphs.yaml``."""
     for split in splits:
         setting.split(split)
+    claim_setting(setting, root)
     folder = setting.folder(root) / "graphs" / choice.name
     with lock_folder(folder):  # a second run into this graph folder stops at once
         builder, record = fitted_builder(setting, root, choice, progress=progress)
@@ -268,7 +272,8 @@ def evaluate_chains(
     matched or not), ``out/efficiency.csv`` and ``out/efficiency.png`` (efficiency against pT, in the
     setting's bins, and η); with ``results``, the rows go into that results table too. Without the
     folder's ``graph_stats.csv`` the graph time is not measured: ``seconds_per_event`` is left empty and a
-    warning says so.
+    warning says so. A run too small to mean anything (:mod:`hepxai.tracking.run_size`) is logged as a
+    warning and written to ``out/warnings.txt``.
     """
     _set_threads(threads)
     setting = graph_setting(graphs)
@@ -294,7 +299,14 @@ def evaluate_chains(
         for name, (_, chain_cut) in chains.items()
     ]
     rows.append(result_row(evaluated[TRUTH_CHAIN], method=TRUTH_CHAIN, train_events=0, timed=False, **common))
-    _write_evaluation(out, rows, evaluated, setting)
+    warnings = run_size_warnings(
+        read_graph_record(graphs),
+        {name: result.counts for name, result in evaluated.items()},
+        truth_chain=TRUTH_CHAIN,
+    )
+    _write_evaluation(out, rows, evaluated, setting, warnings)
+    for warning in warnings:
+        log.warning("%s: %s", setting.name, warning)
     if seconds is None:
         log.warning("%s: no %s, graph time not measured: seconds_per_event left empty", graphs, STATS_FILE)
     if edge_drop > 0:
@@ -409,9 +421,18 @@ def write_edge_explanation(
 
 
 def _write_evaluation(
-    out: Path, rows: list[dict[str, object]], evaluated: dict[str, ChainResult], setting: Setting
+    out: Path,
+    rows: list[dict[str, object]],
+    evaluated: dict[str, ChainResult],
+    setting: Setting,
+    warnings: list[str],
 ) -> None:
-    """``summary.csv``, ``particles.csv``, ``efficiency.csv`` and ``efficiency.png`` in ``out``."""
+    """``summary.csv``, ``particles.csv``, ``efficiency.csv``, ``efficiency.png`` and, where the run is too
+    small to mean anything, ``warnings.txt`` in ``out``."""
+    if warnings:
+        write_text(out / WARNINGS_FILE, "".join(f"{warning}\n" for warning in warnings))
+    else:  # an earlier evaluation's warnings no longer hold
+        (out / WARNINGS_FILE).unlink(missing_ok=True)
     with atomic_path(out / "summary.csv") as temporary:
         pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.5g")
     particles = [result.particles.assign(method=name) for name, result in evaluated.items()]

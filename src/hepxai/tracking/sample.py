@@ -14,17 +14,19 @@ import numpy as np
 
 from hepxai.data.detector.trackml_io import TrackMLEvent, read_events
 from hepxai.errors import InputError
-from hepxai.tracking.settings import Setting
+from hepxai.tracking.settings import Setting, claim_setting
 
 
 def make_events(setting: Setting, root: str | Path, *, workers: int = 1, progress: bool = True) -> Path:
     """Simulate the setting's sample into ``ROOT/samples/SAMPLE`` (HDF5, 10 events per file); resumable.
 
     Runs ``hepxai detector simulate`` with the sample's settings: a stopped run continues where it stopped.
+    A custom setting is written to ``ROOT/SETTING/setting.yaml`` first (:func:`claim_setting`).
     """
     from hepxai.data.detector import DetectorSettings, simulate_events
     from hepxai.data.detector.digitization import Digitization
 
+    claim_setting(setting, root)
     sample = setting.sample
     folder = setting.events_folder(root)
     simulate_events(
