@@ -378,7 +378,14 @@ def write_report(
         "p<sub>T</sub>, numbered as the nodes of the 3D graph; rows: features by their share of the jet's "
         "|R|. Node colour: the track's relevance summed over features (red: for the explained logit, blue: "
         "against); orange rim: track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, "
-        "squares electrons, in the PNGs as here.</p>"
+        "squares electrons, in the PNGs as here."
+        + (
+            " Dashed lines: each jet's top relevant walks track i → track j → jet (red: for the explained "
+            "logit, blue: against; width grows with |R|; a ring is a self walk j → j); hover for R."
+            if relevance_file.has_walks
+            else ""
+        )
+        + "</p>"
         f"{''.join(sections)}"
         f'<p class="note">This file embeds plotly.js (gzipped, {len(plotly_js) / 1e6:.1f} MB) and every '
         "image so that it opens offline; 3D graphs are drawn only while their section is open.</p>"
