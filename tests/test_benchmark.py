@@ -12,12 +12,13 @@ import torch
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
-from hepxai.benchmark import METHODS, _deletion_curve, run_benchmark, signal_jets
+from hepxai.benchmark import METHODS, _deletion_curve, run_benchmark, signal_jets, walk_pairs
 from hepxai.cli import main
-from hepxai.data import Jets
+from hepxai.data import Jets, load_schema, read_jets
 from hepxai.errors import InputError
-from hepxai.metrics.interpretation import deletion_area
-from hepxai.models import InteractionNetwork, save_checkpoint
+from hepxai.explain import LRP, track_scores
+from hepxai.metrics.interpretation import deletion_area, interpretation_auc, pair_chance
+from hepxai.models import InteractionNetwork, load_checkpoint, save_checkpoint
 from hepxai.models.registry import GraphModel
 
 from .cms_like import FEATURES, schema_yaml
@@ -140,6 +141,32 @@ def test_score_features_rows_and_results_csv(files: dict[str, Path], tmp_path: P
     assert "--chunk-size 4" in (out / "table.md").read_text()
     (provenance,) = json.loads(results.with_suffix(".json").read_text())["writes"]
     assert provenance["command"].startswith("hepxai benchmark --model")
+
+
+def test_target_and_walk_pairs(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    arguments = ["benchmark", "--model", str(files["model"]), "--data", str(files["data"]), "--out", str(out)]
+    arguments += ["--schema", str(files["schema"]), "--max-jets", "8", "--chunk-size", "3", "--walks", "2"]
+    arguments += ["--methods", "lrp_epsilon", "random", "--target", "H-QCD", "--deletion-steps", "2", "-q"]
+    assert main(arguments) == 0
+    markdown = (out / "table.md").read_text()
+    assert "Explained: the difference of the logits H − QCD." in markdown
+    assert "--target H-QCD --walks 2" in markdown
+    assert "b-hadron track pairs among each jet's top 2 pairs (LRP-ε): walks i → j → jet" in markdown
+    # The table's LRP row scores the relevance of H − QCD, not of H.
+    schema = load_schema(files["schema"])
+    jets = signal_jets(read_jets(files["data"], schema, progress=False), max_jets=8)
+    model = load_checkpoint(files["model"])
+    truth = torch.from_numpy(jets.track_truth["track_fromB"]).bool()
+    batch = jets.to_batch()
+    scores = {t: track_scores(LRP(model).explain(batch, target=t)) for t in ("H", "H-QCD")}
+    table = pd.read_csv(out / "table.csv").set_index("method")
+    assert table.loc["lrp_epsilon", "interp_auc"] == pytest.approx(interpretation_auc(scores["H-QCD"], truth))
+    assert interpretation_auc(scores["H"], truth) != pytest.approx(interpretation_auc(scores["H-QCD"], truth))
+    pairs = walk_pairs(model, [batch], truth, k=2, target="H-QCD")
+    assert pairs.chance == pytest.approx(pair_chance(truth, batch.batch))
+    assert f"chance {pairs.chance:.1%}" in markdown
+    assert f"walks i → j → jet {pairs.walks:.1%}" in markdown
 
 
 def test_score_features_unknown_feature(files: dict[str, Path], tmp_path: Path, capsys) -> None:

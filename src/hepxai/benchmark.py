@@ -1,10 +1,12 @@
 """The ground-truth benchmark of explainers: all methods on the same signal jets, scored by ``track_fromB``.
 
 On simulated H→bb̄ jets the tracks that descend from the b hadrons are known. Each method explains the H logit
-of every signal jet; its per-track score (:func:`~hepxai.explain.base.track_scores`: sum of ``|relevance|``
-over features) is compared with the truth (interpretation ROC AUC, precision@k), and the tracks it ranks
-highest are removed to see how much the H probability drops (deletion curve). Methods are timed on the same
-jets in the same batches.
+(or another target: the QCD logit, the difference H − QCD) of every signal jet; its per-track score
+(:func:`~hepxai.explain.base.track_scores`: sum of ``|relevance|`` over features) is compared with the
+truth (interpretation ROC AUC, precision@k), and the tracks it ranks highest are removed to see how much the
+H probability drops (deletion curve), whatever the target. Methods are timed on the same jets in the same
+batches. For a model of one message-passing step, the pairs of b-hadron tracks found by LRP-ε's relevant
+walks are counted too (:func:`walk_pairs`).
 """
 
 from __future__ import annotations
@@ -30,13 +32,18 @@ from hepxai.data.schema import Schema
 from hepxai.errors import InputError
 from hepxai.explain import gradients, masks, trivial  # noqa: F401  (registers the explainers)
 from hepxai.explain.base import get_explainer, track_scores
+from hepxai.explain.composites import epsilon_gamma, epsilon_plus
 from hepxai.explain.forward import drop_tracks, eval_mode
+from hepxai.explain.lrp import LRP
 from hepxai.explain.rules import Epsilon, Gamma, ZPlus
-from hepxai.explain.targets import target_probability
+from hepxai.explain.targets import resolve_target, target_probability
+from hepxai.explain.walks import relevant_walks
 from hepxai.io.atomic import atomic_path, write_text
 from hepxai.metrics.interpretation import (
     deletion_area,
     interpretation_auc,
+    pair_chance,
+    pair_precision_at_k,
     precision_at_k,
     random_tiebreak,
     rank_within_jets,
@@ -49,6 +56,8 @@ log = logging.getLogger(__name__)
 TRUTH = "track_fromB"
 PRECISION_AT = (3, 5, 10)
 _TRACK_MLPS = ("edge_mlp", "node_mlp_1", "node_mlp_2")
+_MESSAGE_MLPS = ("edge_mlp", "node_mlp_1")  # the HIN's per-edge layers, below the tracks' update
+_INPUT_LAYERS = ("edge_mlp.0", "node_mlp_1.0", "node_mlp_2.0")  # the HIN's layers that read track features
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,11 @@ METHODS: dict[str, Method] = {
     "lrp_zplus": Method(
         "lrp", {"rules": {"default": Epsilon(1e-6), **{m: ZPlus() for m in _TRACK_MLPS}}, "edges": False}
     ),
+    # Composites (zennit's EpsilonGammaBox / EpsilonPlus idea, explain/composites.py): ε on the upper
+    # layers, γ or z⁺ below; on LRP's generic path (the dense fast path takes one ε for every layer).
+    "lrp_epsilon_gamma": Method("lrp", {"rules": epsilon_gamma(_MESSAGE_MLPS), "edges": False}),
+    "lrp_epsilon_plus": Method("lrp", {"rules": epsilon_plus(_MESSAGE_MLPS), "edges": False}),
+    "lrp_epsilon_gamma_input": Method("lrp", {"rules": epsilon_gamma(_INPUT_LAYERS), "edges": False}),
     "saliency": Method("saliency", {}),
     "gradient_x_input": Method("gradient_x_input", {}),
     "integrated_gradients": Method("integrated_gradients", {}),
@@ -114,6 +128,30 @@ class BenchmarkResult:
     num_tracks: int
     num_true_tracks: int
     selection: str = ""  # the jet selection applied, e.g. "original (40 < fj_sdmass < 200, ...)"
+    target: str = ""  # what every method explained, e.g. "H"
+    pairs: WalkPairs | None = None  # pairs of b-hadron tracks in the top walks, edges and track pairs
+
+
+@dataclass(frozen=True)
+class WalkPairs:
+    """How often each jet's ``k`` top-scored ordered pairs of distinct tracks join two b-hadron tracks.
+
+    Each value is :func:`~hepxai.metrics.interpretation.pair_precision_at_k` over the signal jets with at
+    least two tracks, from one LRP-ε explanation of the benchmark's target.
+    """
+
+    k: int
+    walks: float  # pairs i → j by the |relevance| of the walk i → j → jet (self walks left out)
+    edges: float  # pairs by edge significance (both halves of the edge relevance)
+    track_pairs: float  # pairs by the sum of the two tracks' scores (track_scores)
+    chance: float  # random pairs: mean of n_b (n_b − 1) / (n (n − 1))
+
+    def sentence(self) -> str:
+        return (
+            f"b-hadron track pairs among each jet's top {self.k} pairs (LRP-ε): walks i → j → jet "
+            f"{self.walks:.1%}, edges by significance {self.edges:.1%}, pairs of the top-scored tracks "
+            f"{self.track_pairs:.1%}, chance {self.chance:.1%}"
+        )
 
 
 def signal_jets(jets: Jets, *, max_jets: int | None = None, source: str = "data") -> Jets:
@@ -221,6 +259,8 @@ def run_benchmark(
     seed: int = 0,
     score_features: Sequence[str] | None = None,
     own_models: dict[str, OwnModel] | None = None,
+    target: str | None = None,
+    walks: int = 3,
     progress: bool = True,
 ) -> BenchmarkResult:
     """Explain the signal logit of every signal graph with every method and score the explanations.
@@ -240,16 +280,24 @@ def run_benchmark(
         score_features: Feature names (schema names; a repeated name takes all its copies) of the
             restricted per-track score.
         own_models: Trained methods with a model of their own, by table name (rows after the methods').
+        target: What every method explains: a class (``"H"``, ``"QCD"``) or a difference (``"H-QCD"``);
+            default the model's ``default_target``. The deletion curve measures P(signal) whatever it is.
+        walks: ``k`` of :func:`walk_pairs` (for models of one message-passing step); 0: not counted.
         progress: Show a progress bar.
 
     Raises:
-        InputError: an unknown method or feature, or jets without ``track_fromB``.
+        InputError: an unknown method, feature or target, or jets without ``track_fromB``.
     """
     names = list(methods or METHODS)
     unknown = [name for name in names if name not in METHODS]
     if unknown:
         msg = f"unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
         raise InputError(msg)
+    try:
+        target = resolve_target(model, target)
+    except ValueError as err:
+        msg = f"--target: {err}"
+        raise InputError(msg) from err
     jets, truth_name = _signal_graphs(jets, truth), truth
     feature_names = getattr(jets, "feature_names", ())
     restricted = _feature_index(feature_names, score_features) if score_features else None
@@ -279,7 +327,7 @@ def run_benchmark(
             else:
                 scored_model = model
                 index = None if METHODS[name].ranking else restricted
-                scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index)
+                scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index, target)
                 labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
                 labels = labels[: len(scores)]  # methods with one score per track get no restricted row
             for label, score in zip(labels, scores, strict=True):
@@ -296,13 +344,58 @@ def run_benchmark(
                     row["interp_auc"],
                     row["seconds_per_1000_jets"],
                 )
+    pairs = None
+    if walks and getattr(model, "message_passing_steps", None) == 1:
+        pairs = walk_pairs(model, batches, truth, k=walks, target=target)
+        log.info("%s", pairs.sentence())
     return BenchmarkResult(
         table=pd.DataFrame(rows),
         deletion_curves=curves,
         num_jets=len(jets),
         num_tracks=len(truth),
         num_true_tracks=int(truth.sum()),
+        target=target,
+        pairs=pairs,
     )
+
+
+def walk_pairs(
+    model: GraphModel, batches: Iterable[Batch], truth: Tensor, *, k: int, target: str
+) -> WalkPairs:
+    """Which pairs of tracks LRP-ε says the model combines, against b-hadron truth (a secondary vertex).
+
+    For every jet, its ordered pairs of distinct tracks ``(i, j)`` are ranked three ways — by the
+    ``|relevance|`` of the walk ``i → j → jet``, by the significance of the edge ``i → j``, and by
+    ``score_i + score_j`` of the two tracks — and the share of the top ``k`` whose two tracks both
+    descend from a b hadron is compared with chance.
+
+    Args:
+        model: A model of one message-passing step (``message_passing_steps == 1``).
+        batches: The signal jets, in the order of ``truth``.
+        truth: ``[num_tracks]`` bool per track (``track_fromB``).
+        k: Top pairs per jet.
+        target: What LRP-ε explains.
+    """
+    lrp = LRP(model, edges=True)
+    scores: dict[str, list[Tensor]] = {"walks": [], "edges": [], "track_pairs": []}
+    pair_truth, pair_jet, jets, offset, num_jets = [], [], [], 0, 0
+    for batch in batches:
+        explanation = lrp.explain(batch, target=target)
+        source, destination = batch.edge_index
+        walks = relevant_walks(model, explanation, batch.edge_index)
+        track_score = track_scores(explanation).detach()
+        scores["walks"].append(walks.relevance[: source.numel()].detach().abs())
+        scores["edges"].append(explanation.edge_significance.detach())
+        scores["track_pairs"].append(track_score[source] + track_score[destination])
+        batch_truth = truth[offset : offset + batch.x.shape[0]]
+        pair_truth.append(batch_truth[source] & batch_truth[destination])
+        pair_jet.append(num_jets + batch.batch[source])
+        jets.append(num_jets + batch.batch)
+        offset += batch.x.shape[0]
+        num_jets += batch.num_graphs
+    pairs, jet = torch.cat(pair_truth), torch.cat(pair_jet)
+    shares = {name: pair_precision_at_k(torch.cat(score), pairs, jet, k) for name, score in scores.items()}
+    return WalkPairs(k=k, **shares, chance=pair_chance(truth, torch.cat(jets)))
 
 
 def _signal_graphs(data: Jets | GraphList, truth: str) -> Jets | GraphList:
@@ -337,6 +430,7 @@ def _explain(
     seed: int,
     bar: tqdm,
     feature_index: Tensor | None = None,
+    target: str | None = None,
 ) -> tuple[list[Tensor], float]:
     """Per-track scores of every jet (in jet order) and the seconds it took, fitting included.
 
@@ -353,11 +447,12 @@ def _explain(
     start = time.perf_counter()
     explainer = get_explainer(method.explainer, model, **options)
     fit = getattr(explainer, "fit", None)
+    target = target or model.default_target
     if fit is not None:
-        fit(batches, target=model.default_target)
+        fit(batches, target=target)
     scores: list[list[Tensor]] = [[], []]
     for batch in batches:
-        explanation = explainer.explain(batch, target=model.default_target)
+        explanation = explainer.explain(batch, target=target)
         scores[0].append(track_scores(explanation).detach())
         if feature_index is not None and explanation.node.shape[1] > 1:  # not for one score per track
             scores[1].append(explanation.node.detach().abs()[:, feature_index].sum(dim=1))
@@ -443,7 +538,9 @@ def format_markdown(result: BenchmarkResult, *, command: str) -> str:
     lines = [
         f"{result.num_jets} signal jets, {result.num_tracks} tracks, {result.num_true_tracks} from b hadrons "
         f"({result.num_true_tracks / result.num_tracks:.1%})"
-        + (f"; jet selection: {result.selection}." if result.selection else "."),
+        + (f"; jet selection: {result.selection}." if result.selection else ".")
+        + (f" Explained: {_explained(result.target)}." if result.target else ""),
+        *([f"{result.pairs.sentence()}."] if result.pairs is not None else []),
         "",
         f"`{command}`",
         "",
@@ -454,6 +551,11 @@ def format_markdown(result: BenchmarkResult, *, command: str) -> str:
         cells = [value if isinstance(value, str) else f"{value:.3f}" for value in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _explained(target: str) -> str:
+    first, _, second = target.partition("-")
+    return f"the difference of the logits {first} − {second}" if second else f"the logit {target}"
 
 
 def write_results(result: BenchmarkResult, path: Path, *, model: str) -> Path:

@@ -12,8 +12,11 @@ from hepxai.data import load_schema, read_jets
 from hepxai.data.sanity import write_sanity
 from hepxai.explain import LRP
 from hepxai.explain.export import write_relevance
+from hepxai.explain.jet_relevance import jet_relevance
 from hepxai.explain.relevance_file import read_relevance_file
+from hepxai.explain.walks import relevant_walks, top_walks
 from hepxai.models import DGCNN, save_checkpoint
+from hepxai.plots.report import write_report
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +132,41 @@ def test_explain_without_edges_keeps_significance_only(sanity_run, tmp_path):
     )
     edges = read_relevance_file(out).edges
     assert list(edges.columns) == ["jet_id", "source", "target", "significance"]
+
+
+def test_explain_keeps_each_jets_top_walks(sanity_run, tmp_path):
+    folder, model = sanity_run
+    out = tmp_path / "walks.h5"
+    arguments = ["-q", "explain", "--model", str(folder / "model" / "best.pt"), "--data"]
+    arguments += [str(folder / "sanity.root"), "--out", str(out), "--max-jets", "7", "--walks", "4"]
+    assert main([*arguments, "--chunk-size", "3"]) == 0
+    relevance = read_relevance_file(out)
+    walks = relevance.walks
+    assert list(walks.columns) == ["jet_id", "source", "target", "relevance", "rank"]
+    assert walks.groupby("jet_id")["rank"].apply(list).map(lambda r: r == [0, 1, 2, 3]).all()
+    assert relevance.meta["walks"] == 4
+
+    jets = read_jets(folder / "sanity.root", load_schema("sanity"), max_jets=7, progress=False)
+    batch = jets.to_batch()
+    top, _ = top_walks(relevant_walks(model, LRP(model).explain(batch), batch.edge_index), 4)
+    np.testing.assert_allclose(walks["relevance"], top.relevance.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(walks["source"], top.source.numpy() - jets.offsets[top.batch.numpy()])
+    # Largest |relevance| first within every jet.
+    assert (walks.groupby("jet_id")["relevance"].apply(lambda r: np.all(np.diff(np.abs(r)) <= 0))).all()
+
+    jet = jet_relevance(relevance, 2)
+    rows = walks[walks["jet_id"] == 2]
+    np.testing.assert_array_equal(jet.walk_relevance, rows["relevance"])
+    np.testing.assert_array_equal(jet.track[jet.walk_source], rows["source"])
+    np.testing.assert_array_equal(jet.track[jet.walk_target], rows["target"])
+    page = write_report(relevance, tmp_path / "report.html", jet_ids=[2], progress=False).read_text()
+    assert "Dashed lines: each jet's top relevant walks" in page
+    assert page.count('"legendgroup":"walks"') >= 1  # the 3D graph's walk traces
+
+    first, schema = jets.select(np.arange(2)), load_schema("sanity")
+    plain = write_relevance(tmp_path / "p.h5", LRP(model), model, first, schema, progress=False)
+    assert read_relevance_file(plain).walks.empty
+    assert jet_relevance(read_relevance_file(plain), 0).walk_relevance is None
 
 
 def test_explain_reports_bad_input_in_one_line(sanity_run, tmp_path, capsys):

@@ -8,6 +8,7 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import scatter
 
 from hepxai.explain import LRP, Epsilon, Gamma, ZPlus, get_explainer
+from hepxai.explain.composites import epsilon_gamma, epsilon_plus
 from hepxai.models import CLASSES
 
 TARGET_SEED = {"H": {"H": 1.0}, "QCD": {"QCD": 1.0}, "H-QCD": {"H": 1.0, "QCD": -1.0}}
@@ -401,3 +402,21 @@ def test_agrees_with_zennit_gamma_and_zplus(zennit, make_model, make_batch):
     }
     explanation = LRP(model, rules=rules).explain(batch, target="H")
     torch.testing.assert_close(explanation.node, reference, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("composite", ["epsilon_gamma", "epsilon_plus"])
+def test_composites_agree_with_zennit_and_conserve(zennit, make_model, make_batch, composite):
+    # ε above, γ or z⁺ on the message layers (zennit's EpsilonGammaBox / EpsilonPlus idea).
+    model = zennit_model(make_model, 34)
+    batch = make_batch(35, [5, 1, 4])
+    lower = ["edge_mlp", "node_mlp_1"]
+    rules = epsilon_gamma(lower) if composite == "epsilon_gamma" else epsilon_plus(lower)
+    below = zennit.rules.Gamma(0.25) if composite == "epsilon_gamma" else zennit.rules.ZPlus()
+    layers = [f"{module}.{index}" for module in lower for index in (0, 3)]
+    reference = zennit_relevance(zennit, model, batch, "H", [(layers, below)])
+    explanation = LRP(model, rules=rules).explain(batch, target="H")
+    torch.testing.assert_close(explanation.node, reference, rtol=1e-9, atol=1e-12)
+    # It differs from LRP-ε, and conserves the logit with what every rule absorbs.
+    assert not torch.allclose(explanation.node, LRP(model).explain(batch, target="H").node, rtol=1e-3)
+    per_jet = scatter(explanation.node.sum(dim=1), batch.batch, dim=0, dim_size=batch.num_graphs)
+    torch.testing.assert_close(per_jet + explanation.absorbed, explanation.logit, rtol=1e-10, atol=1e-12)

@@ -9,6 +9,8 @@ from hepxai.errors import InputError
 from hepxai.metrics.interpretation import (
     deletion_area,
     interpretation_auc,
+    pair_chance,
+    pair_precision_at_k,
     precision_at_k,
     random_tiebreak,
     rank_within_jets,
@@ -211,3 +213,18 @@ def test_deletion_area(drop: list[float], expected: float) -> None:
 def test_deletion_area_needs_two_points() -> None:
     with pytest.raises(InputError, match=">= 2 points"):
         deletion_area(torch.tensor([0.0]))
+
+
+def test_pair_precision_and_chance() -> None:
+    # Jet 0: tracks 0, 1 true, 2 false -> ordered pairs (0,1) (1,0) true of 6: chance 2/6.
+    # Jet 1: one track, no pair, left out. Jet 2: tracks 4, 5 both true -> chance 1.
+    truth = torch.tensor([True, True, False, True, True, True])
+    batch = torch.tensor([0, 0, 0, 1, 2, 2])
+    assert pair_chance(truth, batch) == pytest.approx((2 / 6 + 1.0) / 2)
+    # Pairs of jet 0 scored: (0,1) 0.9 true, (0,2) 0.8 false, (1,0) 0.1 true; jet 2: (4,5) 0.5 true.
+    pair_score = torch.tensor([0.9, 0.8, 0.1, 0.5])
+    pair_truth = torch.tensor([True, False, True, True])
+    pair_jet = torch.tensor([0, 0, 0, 2])
+    # k = 1: jet 0 top (0,1) true -> 1; jet 2 -> 1. k = 2: jet 0 {0.9, 0.8} -> 1/2; jet 2 -> 1 (one pair).
+    assert pair_precision_at_k(pair_score, pair_truth, pair_jet, 1) == pytest.approx(1.0)
+    assert pair_precision_at_k(pair_score, pair_truth, pair_jet, 2) == pytest.approx(0.75)

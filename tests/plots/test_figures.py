@@ -189,6 +189,25 @@ def test_plotly_graph(cms):
     assert figure.layout.scene.zaxis.title.text == "track p<sub>T</sub> [GeV]"
 
 
+def test_walks_are_drawn_over_both_graphs(cms):
+    jet = jet_relevance(cms, 1)
+    assert jet.walk_relevance is None  # a file without walks draws none
+    walks = {"walk_source": np.array([0, 2, 3]), "walk_target": np.array([1, 2, 0])}
+    jet = dataclasses.replace(jet, **walks, walk_relevance=np.array([0.4, -0.2, 0.1]))
+    traces = [t for t in jet_graph_plotly(jet).data if t.legendgroup == "walks"]
+    assert len(traces) == 3
+    assert [t.showlegend for t in traces] == [True, False, False]
+    assert [t.mode for t in traces] == ["lines+markers", "markers", "lines+markers"]  # walk 2 -> 2: a ring
+    assert traces[0].line.color != traces[1].marker.color  # for the logit, against it
+    assert traces[0].line.width > traces[2].line.width  # width grows with |R|
+    assert "walk 2 → 2 → jet" not in traces[0].hovertext[0]
+    assert "-0.2" in traces[1].hovertext[0]
+    figure = jet_graph(jet)
+    assert "top walks track i → track j → jet" in texts(figure)
+    dashed = [line for line in figure.axes[0].get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 2
+
+
 @pytest.mark.parametrize("name", SUMMARY_PLOTS)
 def test_summary_plots(cms, name):
     summary = summarize_relevance(cms, top_confident=4)

@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 
 _DESCRIPTION = """\
 Score explainers against b-hadron truth on simulated H->bb jets (files with the track_fromB branch).
-Every method explains the H logit of the same signal jets; tracks are ranked by the sum of |relevance| over
-features. Writes to --out: table.csv and table.md (method, interp_auc, prec@3, prec@5, prec@10, deletion_auc,
-seconds_per_1000_jets), deletion_curves.csv and deletion.png. Use jets the model was not trained on."""
+Every method explains the H logit (or --target) of the same signal jets; tracks are ranked by the sum of
+|relevance| over features. Writes to --out: table.csv and table.md (method, interp_auc, prec@3, prec@5,
+prec@10, deletion_auc, seconds_per_1000_jets; table.md also says how often LRP-epsilon's top --walks walks
+join two b-hadron tracks), deletion_curves.csv and deletion.png. Use jets the model was not trained on."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,7 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="METHOD",
         help="methods to run (default: all: lrp_epsilon, lrp_epsilon_raw, lrp_gamma, lrp_zplus, "
-        "saliency, gradient_x_input, integrated_gradients, gradgam, bernmask, bernmask_p, "
+        "lrp_epsilon_gamma, lrp_epsilon_plus, lrp_epsilon_gamma_input, saliency, gradient_x_input, "
+        "integrated_gradients, gradgam, bernmask, bernmask_p, "
         "random, track_pt, impact_parameter)",
     )
     benchmark.add_argument(
@@ -61,6 +63,19 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="CHECKPOINT",
         help="also score an LRI-Bernoulli run of the same jets (hepxai train --lri): row lri_bernoulli, its "
         "keep-probability per track, its deletion curve on its own model",
+    )
+    benchmark.add_argument(
+        "--target",
+        choices=("H", "QCD", "H-QCD"),
+        default="H",
+        help="what every method explains; the deletion curve measures P(H) whatever it is",
+    )
+    benchmark.add_argument(
+        "--walks",
+        type=int,
+        default=3,
+        metavar="K",
+        help="count b-hadron track pairs among each jet's top K walks of LRP-epsilon (0: skip)",
     )
     benchmark.add_argument("--schema", default="auto", help="cms_hbb, a YAML file, or auto (from the tree)")
     arguments.add_model_selection_argument(benchmark)
@@ -82,6 +97,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     arguments.require_at_least("--max-jets", args.max_jets, 1)
     arguments.require_at_least("--chunk-size", args.chunk_size, 1)
     arguments.require_at_least("--deletion-steps", args.deletion_steps, 1)
+    arguments.require_at_least("--walks", args.walks, 0)
     arguments.require_existing("checkpoint", [args.model, *([args.lri_model] if args.lri_model else [])])
     arguments.require_existing("file", args.data)
 
@@ -141,6 +157,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
             seed=args.seed,
             score_features=args.score_features,
             own_models=own_models,
+            target=args.target,
+            walks=args.walks,
             progress=args.progress,
         )
         command = _command(args)
@@ -178,6 +196,8 @@ def _command(args: argparse.Namespace) -> str:
         ("--chunk-size", args.chunk_size, 256),
         ("--deletion-steps", args.deletion_steps, 10),
         ("--seed", args.seed, 0),
+        ("--target", args.target, "H"),
+        ("--walks", args.walks, 3),
     ):
         if value != default:
             words += [flag, str(value)]

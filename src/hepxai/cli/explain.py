@@ -17,7 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="LRP relevance per track, feature and edge, to an HDF5 file",
         description="Explain every jet with LRP and write a relevance file: tables 'jets' (logits, prob_H, "
         "explained logit, absorbed), 'tracks' (relevance per feature, plot inputs, truth) and "
-        "'edges' (edge significance; full edge relevance with --edges), readable with pandas.",
+        "'edges' (edge significance; full edge relevance with --edges) and, with --walks K, 'walks' (each "
+        "jet's K relevant walks track i -> track j -> jet), readable with pandas.",
         formatter_class=arguments.formatter(),
     )
     explain.add_argument(
@@ -46,6 +47,13 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-jets", type=int, default=None, metavar="N", help="explain only the first N jets (default: all)"
     )
     parser.add_argument("--edges", action="store_true", help="also write the full per-edge relevance")
+    parser.add_argument(
+        "--walks",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also write each jet's K relevant walks (track i -> track j -> jet) of largest |relevance|",
+    )
     parser.add_argument(
         "--input",
         choices=("standardized", "raw"),
@@ -81,6 +89,7 @@ def explain_with_arguments(
     arguments.require_at_least("--max-jets", args.max_jets, 1)
     arguments.require_at_least("--chunk-size", args.chunk_size, 1)
     arguments.require_at_least("--epsilon", args.epsilon, 0)
+    arguments.require_at_least("--walks", args.walks, 0)
     arguments.require_existing("checkpoint", [model])
     arguments.require_existing("file", data)
 
@@ -97,6 +106,7 @@ def explain_with_arguments(
         selection=args.selection,
         max_jets=args.max_jets,
         edges=args.edges,
+        walks=args.walks,
         input=args.input,
         epsilon=args.epsilon,
         aggregate=args.aggregate,

@@ -19,6 +19,7 @@ from hepxai.data.schema import Schema
 from hepxai.explain.base import Explainer, Explanation
 from hepxai.explain.relevance_file import RelevanceWriter
 from hepxai.explain.targets import class_probabilities, resolve_target
+from hepxai.explain.walks import relevant_walks, top_walks
 from hepxai.io.lock import lock_file
 from hepxai.models.registry import GraphModel
 
@@ -37,6 +38,7 @@ def write_relevance(
     *,
     target: str | None = None,
     edges: bool = False,
+    walks: int = 0,
     chunk_size: int = 256,
     meta: dict[str, Any] | None = None,
     progress: bool = True,
@@ -56,6 +58,9 @@ def write_relevance(
         target: A class of the model (``"H"``), or the difference of two (``"H-QCD"``); default: the
             model's ``default_target``.
         edges: Also write the full ``[num_edges, 2 * num_features]`` edge relevance.
+        walks: Also write each jet's ``walks`` relevant walks of largest ``|relevance|`` (the ``walks``
+            table, :mod:`hepxai.explain.walks`); needs an explainer that gives edge relevance and a model
+            of one message-passing step. 0: none.
         chunk_size: Jets explained at once.
         meta: Extra settings for the ``meta`` table (method, model path, ...).
         progress: Show a progress bar.
@@ -77,6 +82,8 @@ def write_relevance(
             with torch.no_grad():
                 logits = model.eval()(batch)
             tables = _tables(chunk, batch, jet_id, schema, explanation, model, logits, edges=edges)
+            if walks:
+                tables["walks"] = _walk_table(model, explanation, batch, chunk, jet_id, walks)
             writer.append(**tables)
             num_jets += len(chunk)
             bar.update(len(chunk))
@@ -147,6 +154,24 @@ def _tables(
     return tables
 
 
+def _walk_table(
+    model: GraphModel, explanation: Explanation, batch: Batch, jets: Jets, jet_id: np.ndarray, k: int
+) -> pd.DataFrame:
+    """Each jet's ``k`` relevant walks of largest ``|relevance|``, tracks by their position in the jet."""
+    top, rank = top_walks(relevant_walks(model, explanation, batch.edge_index), k)
+    jet = top.batch.cpu().numpy()
+    offsets = jets.offsets[jet]
+    return pd.DataFrame(
+        {
+            "jet_id": jet_id[jet],
+            "source": top.source.cpu().numpy() - offsets,
+            "target": top.target.cpu().numpy() - offsets,
+            "relevance": top.relevance.detach().cpu().numpy(),
+            "rank": rank.cpu().numpy(),
+        }
+    )
+
+
 def explain_files(
     model_path: str | Path,
     data_paths: list[Path],
@@ -157,6 +182,7 @@ def explain_files(
     selection: str = "model",
     max_jets: int | None = None,
     edges: bool = False,
+    walks: int = 0,
     input: str = "standardized",
     epsilon: float = 1e-6,
     aggregate: str = "sum",
@@ -170,6 +196,7 @@ def explain_files(
         selection: One of :data:`hepxai.data.root_io.SELECTIONS`; ``model`` (default) applies the selection
             the model was trained with, so the explained jets are those it was trained on; the relevance
             file's ``meta`` records the one applied.
+        walks: Keep each jet's top ``walks`` relevant walks (0: none).
         read_chunk_size: Entries read from the files at once (default
             :data:`~hepxai.data.root_io.STREAM_CHUNK_SIZE`); with ``chunk_size`` it bounds memory.
 
@@ -219,6 +246,7 @@ def explain_files(
         "input": input,
         "epsilon": epsilon,
         "aggregate": aggregate,
+        "walks": walks,
         "rules": ", ".join(sorted({repr(rule) for rule in explainer.rules.values()})),
         "model": str(model_path),
         "data": ";".join(str(p) for p in data_paths),
@@ -233,6 +261,7 @@ def explain_files(
         schema,
         target=target,
         edges=edges,
+        walks=walks,
         chunk_size=chunk_size,
         meta=meta,
         progress=progress,

@@ -38,6 +38,10 @@ class JetRelevance:
     explained_logit: float | None  # the number the relevance explains (the logit of ``target``)
     absorbed: float | None  # what biases and ε took: Σ relevance + absorbed = explained logit
     log_odds: float | None  # logit_H − logit_QCD, the decision between the two classes
+    # The jet's top relevant walks source → target → jet (hepxai explain --walks K), None without:
+    walk_source: np.ndarray | None = None  # [num_walks] index into the ordered tracks
+    walk_target: np.ndarray | None = None  # [num_walks]; equal to walk_source for a self walk
+    walk_relevance: np.ndarray | None = None  # [num_walks] signed, largest |relevance| first
 
     def __post_init__(self) -> None:
         num_tracks = len(self.track)
@@ -136,6 +140,7 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
     order_of = np.zeros(position.max() + 1 if len(position) else 0, dtype=int)
     order_of[position] = np.arange(len(position))
     row = relevance_file.jets.loc[relevance_file.jets["jet_id"] == jet_id].iloc[0]
+    walks = relevance_file.jet_walks(jet_id) if relevance_file.has_walks else None
 
     def column(name: str, dtype: type = float) -> np.ndarray | None:
         return tracks[name].to_numpy().astype(dtype) if name in tracks else None
@@ -162,6 +167,9 @@ def jet_relevance(relevance_file: RelevanceFile, jet_id: int) -> JetRelevance:
         log_odds=float(row["logit_H"] - row["logit_QCD"])
         if {"logit_H", "logit_QCD"} <= set(row.index)
         else None,
+        walk_source=None if walks is None else order_of[walks["source"].to_numpy(dtype=int)],
+        walk_target=None if walks is None else order_of[walks["target"].to_numpy(dtype=int)],
+        walk_relevance=None if walks is None else walks["relevance"].to_numpy(dtype=float),
     )
 
 

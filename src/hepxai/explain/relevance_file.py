@@ -11,6 +11,10 @@ Layout (every table keyed by ``jet_id``, the jet's index in the explained data):
   (``track_fromB`` ...) where present.
 - ``/edges``: one row per directed edge: ``jet_id``, ``source``, ``target`` (positions in the jet),
   ``significance``; with full edge relevance also ``relevance_source_i`` and ``relevance_target_i``.
+- ``/walks`` (with ``hepxai explain --walks K``): each jet's ``K`` relevant walks of largest
+  ``|relevance|`` (:mod:`hepxai.explain.walks`): ``jet_id``, ``source`` and ``target`` (positions in the
+  jet; equal for a self walk), ``relevance`` (signed, summed over the source track's features), ``rank``
+  (0: largest).
 - ``/features``: ``name`` and ``display_name`` (repeated names made unique) in schema order.
 - ``/meta``: one row of settings: ``method``, ``target``, ``input``, ``model``, ``schema``, ...
 
@@ -33,7 +37,8 @@ from hepxai.errors import InputError
 from hepxai.io.atomic import AtomicPath, unreadable_output
 from hepxai.io.hdf import hdf_check
 
-_TABLES = ("jets", "tracks", "edges")
+_TABLES = ("jets", "tracks", "edges", "walks")
+_WALK_COLUMNS = ["jet_id", "source", "target", "relevance", "rank"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,24 @@ class RelevanceFile:
     def edges(self) -> pd.DataFrame:
         """The whole edge table, read on every access: for small files; else :meth:`jet`."""
         return self._read("edges")
+
+    @property
+    def walks(self) -> pd.DataFrame:
+        """The whole walk table (empty if the file has none), read on every access."""
+        return self._read("walks")
+
+    @property
+    def has_walks(self) -> bool:
+        """Whether the file holds relevant walks (``hepxai explain --walks K``)."""
+        with self._store() as store:
+            return "walks" in _keys(store)
+
+    def jet_walks(self, jet_id: int) -> pd.DataFrame:
+        """The walk rows of one jet, by rank (empty if the file has no walks)."""
+        with self._store() as store:
+            if "walks" not in _keys(store):
+                return pd.DataFrame(columns=_WALK_COLUMNS)
+            return _rows_of_jet(store, "walks", int(jet_id)).sort_values("rank", kind="stable")
 
     def track_relevance(self) -> np.ndarray:
         """``[num_tracks, num_features]`` relevance of every track, in schema feature order."""
@@ -107,7 +130,7 @@ class RelevanceFile:
     def _read(self, key: str) -> pd.DataFrame:
         with self._store() as store:
             if key not in _keys(store):
-                return _empty_edges()
+                return pd.DataFrame(columns=_WALK_COLUMNS) if key == "walks" else _empty_edges()
             # Chunks are appended with their own 0-based index: give the table one running index.
             return store[key].reset_index(drop=True)
 
@@ -162,7 +185,7 @@ class RelevanceWriter:
         return self
 
     def append(self, **tables: pd.DataFrame) -> None:
-        """Append rows to any of ``jets``, ``tracks``, ``edges``."""
+        """Append rows to any of ``jets``, ``tracks``, ``edges``, ``walks``."""
         if self._store is None:
             msg = "RelevanceWriter.append called outside its `with` block"
             raise RuntimeError(msg)

@@ -87,6 +87,40 @@ def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float
     return float((hits / slots).mean())
 
 
+def pair_precision_at_k(pair_score: Tensor, pair_truth: Tensor, pair_jet: Tensor, k: int) -> float:
+    """Mean over jets of the fraction of true pairs among each jet's ``k`` highest-scored pairs of tracks.
+
+    :func:`precision_at_k` with pairs in place of tracks (ties averaged, a jet with fewer than ``k`` pairs
+    scored on all of them); jets without a pair are left out.
+
+    Args:
+        pair_score: ``[num_pairs]`` importance of each (ordered) pair of two tracks.
+        pair_truth: ``[num_pairs]`` bool, e.g. both tracks descend from a b hadron.
+        pair_jet: ``[num_pairs]`` jet index of each pair.
+        k: How many top pairs to look at, ≥ 1.
+
+    Raises:
+        InputError: as :func:`precision_at_k`.
+    """
+    _, jet = torch.unique(pair_jet, return_inverse=True)
+    return precision_at_k(pair_score, pair_truth, jet, k)
+
+
+def pair_chance(truth: Tensor, batch: Tensor) -> float:
+    """What :func:`pair_precision_at_k` gives for random pair scores: the mean over jets with ≥ 2 tracks of
+    ``n_true (n_true − 1) / (n (n − 1))``, the share of ordered pairs of distinct tracks with both true.
+
+    Args:
+        truth: ``[num_tracks]`` bool.
+        batch: ``[num_tracks]`` jet index of each track.
+    """
+    count = torch.bincount(batch).double()
+    true = torch.bincount(batch, weights=truth.double(), minlength=count.numel())
+    paired = count >= 2
+    share = true[paired] * (true[paired] - 1) / (count[paired] * (count[paired] - 1))
+    return float(share.mean()) if paired.any() else float("nan")
+
+
 def rank_within_jets(score: Tensor, batch: Tensor, *, tiebreak: Tensor | None = None) -> Tensor:
     """``[num_tracks]`` rank of each track within its jet: 0 for the highest score.
 

@@ -56,6 +56,7 @@ class InteractionNetwork(GraphModel):
     default_target = "H"
     input_norm_name = "bn"
     embedding_name = "node_mlp_2"
+    message_passing_steps = 1
 
     def __init__(self, num_features: int = 48, hidden: int = 128, num_classes: int = 2) -> None:
         super().__init__()

@@ -33,6 +33,9 @@ class GraphModel(nn.Module):
         input_norm_name: Name of the module that standardises the input features (the reference point of
             ``input="standardized"`` explanations), or ``None``.
         embedding_name: Name of the module whose output is the last per-node embedding (GradGAM, BernMask-P).
+        message_passing_steps: Rounds of message passing, where every node's input features reach the
+            output only through its own update and the messages along ``batch.edge_index`` gathered from
+            them (1 for the HIN); ``None`` if unknown. Relevant walks (:mod:`hepxai.explain.walks`) need 1.
         renamed_keys: State-dict key prefixes the kind used before, and their names now: checkpoints
             written before a rename keep loading.
     """
@@ -44,6 +47,7 @@ class GraphModel(nn.Module):
     default_target: str = "signal"
     input_norm_name: str | None = None
     embedding_name: str | None = None
+    message_passing_steps: int | None = None
     renamed_keys: ClassVar[dict[str, str]] = {}
 
     @property

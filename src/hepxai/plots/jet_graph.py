@@ -215,6 +215,8 @@ def jet_graph(jet: JetRelevance, *, edge_threshold: float | None = None, ax: Axe
             fontsize=10,
             frameon=False,
         )
+        if jet.walk_relevance is not None:
+            draw_walks(ax, jet)
     return ax.figure
 
 
@@ -392,4 +394,67 @@ def jet_graph_plotly(jet: JetRelevance, *, edge_threshold: float | None = None) 
             },
         },
     )
+    return figure if jet.walk_relevance is None else add_walks_plotly(figure, jet)
+
+
+# --- relevant walks (hepxai explain --walks K): drawn over either figure, only where the file has them ---
+
+# RdBu's ends: the walk pushes the explained logit up (True) or down (False)
+WALK_COLORS = {True: "#b2182b", False: "#2166ac"}
+WALK_NOTE = "dashed: top walks track i → track j → jet (red: for, blue: against; ring: self walk j → j)"
+
+
+def _walk_widths(jet: JetRelevance, thinnest: float, thickest: float) -> np.ndarray:
+    magnitude = np.abs(jet.walk_relevance)
+    return thinnest + (thickest - thinnest) * magnitude / (magnitude.max(initial=0.0) or 1.0)
+
+
+def draw_walks(ax: Axes, jet: JetRelevance) -> None:
+    """Draw the jet's top walks on a 3D axes of :func:`jet_graph`: a dashed line from track ``i`` to track
+    ``j`` ending in a dot at ``j``, a ring around ``j`` for a self walk; width grows with ``|R|``."""
+    positions, _ = _positions(jet)
+    widths = _walk_widths(jet, 1.0, 5.0)
+    for source, target, relevance, width in zip(
+        jet.walk_source, jet.walk_target, jet.walk_relevance, widths, strict=True
+    ):
+        color = WALK_COLORS[bool(relevance >= 0)]
+        if source == target:
+            ring = {"facecolors": "none", "edgecolors": color, "linewidths": 1.5}
+            ax.scatter(*positions[target], s=60 * width**2, **ring)
+            continue
+        ax.plot(*positions[[source, target]].T, color=color, lw=width, ls="--", alpha=0.85)
+        ax.scatter(*positions[target], s=12 * width, color=color, depthshade=False)
+    ax.text2D(0.0, -0.02, WALK_NOTE, transform=ax.transAxes, fontsize=9)
+
+
+def add_walks_plotly(figure: go.Figure, jet: JetRelevance) -> go.Figure:
+    """Add the jet's top walks to a figure of :func:`jet_graph_plotly`: a dashed line per walk ``i → j``
+    with a dot at ``j``, an open ring around ``j`` for a self walk; width grows with ``|R|``; hover: R."""
+    positions, _ = _positions(jet)
+    widths = _walk_widths(jet, 2.0, 10.0)
+    for number, (source, target, relevance, width) in enumerate(
+        zip(jet.walk_source, jet.walk_target, jet.walk_relevance, widths, strict=True)
+    ):
+        color = WALK_COLORS[bool(relevance >= 0)]
+        hover = f"walk {jet.track[source]} → {jet.track[target]} → jet<br>R = {relevance:+.3g}"
+        points = positions[[target]] if source == target else positions[[source, target]]
+        figure.add_trace(
+            go.Scatter3d(
+                x=points[:, 0],
+                y=points[:, 1],
+                z=points[:, 2],
+                mode="markers" if source == target else "lines+markers",
+                line={"color": color, "width": width, "dash": "dash"},
+                marker={
+                    "size": [3 * width] if source == target else [0, 1.5 * width],
+                    "symbol": "circle-open" if source == target else "circle",
+                    "color": color,
+                },
+                name="top walks i → j → jet",
+                legendgroup="walks",
+                showlegend=number == 0,
+                hovertext=[hover] * len(points),
+                hoverinfo="text",
+            )
+        )
     return figure

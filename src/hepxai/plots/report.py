@@ -478,7 +478,15 @@ def write_report(
         "Hover a track in any of them, or a heatmap column, to ring it in the others. Node colour: the "
         "track's relevance summed over features (red: for the explained logit, blue: against); orange rim: "
         "track from a b-hadron decay (truth). Circles are hadrons, diamonds muons, squares electrons, in the "
-        "PNGs as here; the most relevant tracks carry their number.</p>"
+        "PNGs as here; the most relevant tracks carry their number."
+        + (
+            " Dashed lines in the 3D graph: each jet's top relevant walks track i → track j → jet (red: for "
+            "the explained logit, blue: against; width grows with |R|; a ring is a self walk j → j); hover "
+            "for R."
+            if relevance_file.has_walks
+            else ""
+        )
+        + "</p>"
         f"{''.join(sections)}"
         f'<p class="note">This file embeds plotly.js (gzipped, {len(plotly_js) / 1e6:.1f} MB) and every '
         "image so that it opens offline; each jet's figures are gzipped JSON, drawn only while its "
