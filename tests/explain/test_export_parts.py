@@ -53,7 +53,14 @@ def files(tmp_path_factory, make_model) -> dict:
     schema = load_schema(folder / "parts.yml")
     model_path = save_checkpoint(folder / "model.pt", model)
     single = explain_files(model_path, data, folder / "single.h5", schema, progress=False, **settings)
-    return {"schema": schema, "data": data, "model": model_path, "settings": settings, "single": single}
+    return {
+        "schema": schema,
+        "schema_path": folder / "parts.yml",
+        "data": data,
+        "model": model_path,
+        "settings": settings,
+        "single": single,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +90,18 @@ def assert_same_dataset(got, expected) -> None:
 
 def test_parts_on_workers_equal_one_process(files, cluster, tmp_path):
     folder = explain_parts(
-        files["model"], files["data"], tmp_path / "rel", files["schema"], part_size=40,
-        scheduler=cluster.scheduler_address, progress=False, **files["settings"],
+        files["model"],
+        files["data"],
+        tmp_path / "rel",
+        files["schema"],
+        part_size=40,
+        scheduler=cluster.scheduler_address,
+        progress=False,
+        **files["settings"],
     )
     index = read_index(folder)
-    assert index.complete and len(index.parts) >= 6  # 3 files cut into ranges of 40 entries
+    assert index.complete
+    assert len(index.parts) >= 6  # 3 files cut into ranges of 40 entries
     assert [p.name for p in index.parts] == sorted(p.name for p in folder.glob("part-*.h5"))
     got, expected = read_relevance_file(folder), read_relevance_file(files["single"])
     assert_same_dataset(got, expected)
@@ -102,16 +116,28 @@ def test_parts_on_workers_equal_one_process(files, cluster, tmp_path):
 
 def test_single_file_output_joins_the_parts(files, cluster, tmp_path):
     out = explain(
-        files["model"], files["data"], tmp_path / "joined.h5", files["schema"], part_size=50,
-        scheduler=cluster.scheduler_address, progress=False, **files["settings"],
+        files["model"],
+        files["data"],
+        tmp_path / "joined.h5",
+        files["schema"],
+        part_size=50,
+        scheduler=cluster.scheduler_address,
+        progress=False,
+        **files["settings"],
     )
-    assert out == tmp_path / "joined.h5" and sorted(p.name for p in tmp_path.iterdir()) == ["joined.h5"]
+    assert out == tmp_path / "joined.h5"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["joined.h5"]  # the parts folder is gone
     assert_same_dataset(read_relevance_file(out), read_relevance_file(files["single"]))
 
 
 def test_max_jets_cuts_the_plan(files, tmp_path):
     folder = explain_parts(
-        files["model"], files["data"], tmp_path / "rel", files["schema"], part_size=30, progress=False,
+        files["model"],
+        files["data"],
+        tmp_path / "rel",
+        files["schema"],
+        part_size=30,
+        progress=False,
         **{**files["settings"], "max_jets": 75},
     )
     got = read_relevance_file(folder)
@@ -131,7 +157,7 @@ def test_resume_makes_only_the_missing_parts(files, tmp_path):
     removed = [folder / "part-00001.h5", folder / "part-00004.h5"]
     for part in removed:
         part.unlink()
-    with pytest.raises(InputError, match="part-00001.h5 is missing.*--resume"):
+    with pytest.raises(InputError, match=r"part-00001\.h5 is missing.*--resume"):
         read_relevance_file(folder)
     kept = {p.name: p.stat().st_mtime_ns for p in folder.glob("part-*.h5")}
     explain_parts(files["model"], files["data"], folder, files["schema"], resume=True, **kwargs)
@@ -139,7 +165,7 @@ def test_resume_makes_only_the_missing_parts(files, tmp_path):
     assert all(part.is_file() for part in removed)
     assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))
     # Resuming with other settings is refused, naming the setting.
-    with pytest.raises(InputError, match="settings.epsilon"):
+    with pytest.raises(InputError, match=r"settings\.epsilon"):
         explain_parts(
             files["model"], files["data"], folder, files["schema"], resume=True, epsilon=0.1, **kwargs
         )
@@ -152,8 +178,9 @@ def test_a_killed_worker_loses_nothing(files, tmp_path):
 
     folder = tmp_path / "rel"
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                     silence_logs=50) as local,
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as local,
         Client(local) as client,
     ):
         pids = client.run(os.getpid)
@@ -162,8 +189,14 @@ def test_a_killed_worker_loses_nothing(files, tmp_path):
         def run() -> None:
             try:
                 explain_parts(
-                    files["model"], files["data"], folder, files["schema"], part_size=10,
-                    scheduler=local.scheduler_address, progress=False, **files["settings"],
+                    files["model"],
+                    files["data"],
+                    folder,
+                    files["schema"],
+                    part_size=10,
+                    scheduler=local.scheduler_address,
+                    progress=False,
+                    **files["settings"],
                 )
             except BaseException as err:  # handed to the test thread
                 errors.append(err)
@@ -182,4 +215,47 @@ def test_a_killed_worker_loses_nothing(files, tmp_path):
         assert killed is not None, "the run ended before a worker could be killed"
         assert not errors, errors
         assert pids[busy[0]] not in client.run(os.getpid).values()  # that worker did die
+    assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes(files, tmp_path):
+    """``kill -9`` the command after its first part; ``--resume`` makes the others and keeps that one."""
+    folder = tmp_path / "rel"
+    command = [
+        sys.executable,
+        "-m",
+        "hepxai",
+        "-q",
+        "explain",
+        "--model",
+        str(files["model"]),
+        "--data",
+        *map(str, files["data"]),
+        "--out",
+        str(folder),
+        "--schema",
+        str(files["schema_path"]),
+        "--selection",
+        "original",
+        "--edges",
+        "--chunk-size",
+        "16",
+        "--workers",
+        "1",
+        "--part-size",
+        "10",
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 120
+    while not (folder / "part-00000.h5").is_file() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written = {p.name: p.stat().st_mtime_ns for p in folder.glob("part-*.h5")}
+    assert 0 < len(written) < len(read_index(folder).parts)
+    assert not read_index(folder).complete
+    subprocess.run([*command, "--resume"], env=env, check=True)
+    assert {name: (folder / name).stat().st_mtime_ns for name in written} == written
     assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))

@@ -190,7 +190,8 @@ def explain_parts(
             write_index(folder, index)
         pending = [part for part in index.parts if not (resume and (folder / part.name).is_file())]
         if len(pending) < len(index.parts):
-            log.info("%s: %d of %d parts already there", folder, len(index.parts) - len(pending), len(index.parts))
+            done = len(index.parts) - len(pending)
+            log.info("%s: %d of %d parts already there", folder, done, len(index.parts))
         with tqdm(
             total=sum(part.num_jets for part in pending),
             unit="jet",
