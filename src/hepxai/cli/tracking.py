@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     events = _action(actions, "events", run_events)
     tables.setting_arguments(events)
-    arguments.add_workers_argument(events)
+    arguments.add_engine_arguments(events)
 
     graphs = _action(actions, "graphs", run_graphs)
     tables.setting_arguments(graphs)
@@ -133,7 +133,13 @@ def run_events(args: argparse.Namespace) -> int:
     from hepxai.tracking.settings import get_setting
 
     arguments.require_at_least("--workers", args.workers, 1)
-    folder = make_events(get_setting(args.setting), args.root, workers=args.workers, progress=args.progress)
+    folder = make_events(
+        get_setting(args.setting),
+        args.root,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=args.progress,
+    )
     log.info("events in %s", folder)
     return 0
 
