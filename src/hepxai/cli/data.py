@@ -62,7 +62,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", type=int, help="number of QCD jets", **required)
     parser.add_argument("--out", type=Path, metavar="FILE", help="ROOT file to write", **required)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed and workers: same file)")
-    arguments.add_workers_argument(parser)
+    arguments.add_engine_arguments(parser)
     parser.add_argument(
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
     )
@@ -106,6 +106,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         num_background=args.background,
         seed=args.seed,
         workers=args.workers,
+        scheduler=args.scheduler,
         pthat_min=args.pthat_min,
         tracker=args.tracker,
         progress=args.progress,

@@ -8,10 +8,7 @@ worker 1's first chunk, ...), so the file depends only on the seed, the numbers 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import queue
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,6 +45,7 @@ def simulate(
     pthat_min: float = 300.0,
     tracker: bool = False,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """Simulate H->bb (signal) and QCD (background) jets with Pythia 8 + FastJet into a CMS-schema ROOT file.
 
@@ -56,12 +54,14 @@ def simulate(
         num_signal: number of H->bb jets.
         num_background: number of QCD jets.
         seed: random seed; the same seed and ``workers`` give the same file.
-        workers: worker processes; default all CPU cores.
+        workers: shares of the jets, each a task on the engine (:mod:`hepxai.parallel`): with no
+            scheduler, a local Dask cluster of that many workers; default all CPU cores.
         pthat_min: minimum pT of the hard process (GeV).
         tracker: measure the tracks with the tracking detector (hits, helix fits) and let Pythia decay
             K0S, Lambda and the other hyperons in flight; otherwise smear the generated tracks' impact
             parameters with the resolution model.
         progress: show a progress bar.
+        scheduler: address of a running Dask scheduler: the ``workers`` shares run there.
 
     Returns:
         The path written.
@@ -116,7 +116,11 @@ def simulate(
             leave=False,
         ) as bar,
     ):
-        chunks = _run_inline(tasks[0], bar.update) if workers == 1 else _run_parallel(tasks, bar.update)
+        chunks = (
+            _run_inline(tasks[0], bar.update)
+            if workers == 1 and scheduler is None
+            else _run_parallel(tasks, bar.update, scheduler)
+        )
         for chunk in chunks:
             writer.extend(chunk)
     log.info("wrote %d jets to %s", writer.num_entries, path)
@@ -216,60 +220,24 @@ def _run_inline(task: tuple, on_jet: Callable[[int], object]) -> Iterator[Chunk]
     yield from produce_chunks(*task, on_jet=on_jet)
 
 
-def _run_parallel(tasks: list[tuple], on_jet: Callable[[int], object]) -> Iterator[Chunk]:
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    messages = context.Queue(maxsize=4 * len(tasks) + 64)
-    processes = [
-        context.Process(target=_worker, args=(k, task, messages), daemon=True) for k, task in enumerate(tasks)
-    ]
-    num_chunks = [-(-(signal + background) // CHUNK_JETS) for signal, background, *_ in tasks]
-    order = [(c, k) for c in range(max(num_chunks)) for k in range(len(tasks)) if c < num_chunks[k]]
-    pending: dict[tuple[int, int], Chunk] = {}
-    received = [0] * len(tasks)
-    for process in processes:
-        process.start()
-    try:
-        for key in order:
-            while key not in pending:
-                kind, worker, payload = _receive(messages, processes)
-                if kind == "jets":
-                    on_jet(payload)
-                elif kind == "chunk":
-                    pending[(received[worker], worker)] = payload
-                    received[worker] += 1
-                elif kind == "input_error":
-                    raise InputError(payload)
-                else:
-                    msg = f"simulation worker {worker} failed:\n{payload}"
-                    raise RuntimeError(msg)
-            yield pending.pop(key)
-        for process in processes:
-            process.join()
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
+def _run_parallel(
+    tasks: list[tuple], on_jet: Callable[[int], object], scheduler: str | None = None
+) -> Iterator[Chunk]:
+    """The chunks of every worker's share, round-robin (share 0's first chunk, share 1's first, ...): each
+    share is one task on the engine (:mod:`hepxai.parallel`), its chunks held until their turn."""
+    from hepxai.parallel import engine
+
+    shares: dict[int, list[Chunk]] = {}
+    with engine(len(tasks), scheduler) as runner:
+        for k, chunks in runner.map(share_chunks, tasks):
+            shares[k] = chunks
+            on_jet(tasks[k][0] + tasks[k][1])
+    for c in range(max(len(chunks) for chunks in shares.values())):
+        for k in range(len(tasks)):
+            if c < len(shares[k]):
+                yield shares[k][c]
 
 
-def _receive(messages: multiprocessing.Queue, processes: list) -> tuple[str, int, object]:
-    while True:
-        try:
-            return messages.get(timeout=1.0)
-        except queue.Empty:
-            dead = [k for k, p in enumerate(processes) if p.exitcode not in (None, 0)]
-            if dead:
-                msg = f"simulation worker {dead[0]} exited with code {processes[dead[0]].exitcode}"
-                raise RuntimeError(msg) from None
-
-
-def _worker(index: int, task: tuple, messages: multiprocessing.Queue) -> None:
-    try:
-        for chunk in produce_chunks(*task, on_jet=lambda n: messages.put(("jets", index, n))):
-            messages.put(("chunk", index, chunk))
-    except InputError as err:
-        messages.put(("input_error", index, str(err)))
-    except Exception:  # any failure is reported to the main process with its traceback
-        messages.put(("error", index, traceback.format_exc()))
+def share_chunks(task: tuple) -> list[Chunk]:
+    """All the chunks of one worker's share: the task of :func:`_run_parallel`."""
+    return list(produce_chunks(*task))
