@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,9 +36,27 @@ IN_FLIGHT_PER_WORKER = 4
 client (simulated jets, events) do not pile up in memory."""
 
 
-def default_workers() -> int:
-    """All CPU cores: the default of ``--workers``."""
-    return os.cpu_count() or 1
+PART_SIZE = 20_000
+"""Most entries of one input file in a part by default: a few minutes of LRP on one core for the HIN, so
+a dead worker loses little and a part's memory stays small."""
+MIN_PART_SIZE = 1_000
+"""Fewest entries in a part by default: below that, starting a task costs more than it saves."""
+
+
+def default_part_size(entries: int, workers: int) -> int:
+    """Entries per part when ``--part-size`` is not given: two parts per worker, so a slow worker is
+    helped by the others, within ``[MIN_PART_SIZE, PART_SIZE]``."""
+    return min(PART_SIZE, max(MIN_PART_SIZE, -(-entries // (2 * workers))))
+
+
+def entry_ranges(entries: Sequence[tuple[str, int]], part_size: int) -> list[tuple[str, int, int]]:
+    """``(file, start, stop)`` ranges of at most ``part_size`` entries of each ``(file, entries)``, in order:
+    how data-parallel jobs split their input files into tasks."""
+    return [
+        (file, start, min(start + part_size, total))
+        for file, total in entries
+        for start in range(0, total, part_size)
+    ]
 
 
 @dataclass

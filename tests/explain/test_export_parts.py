@@ -1,6 +1,6 @@
-"""``hepxai explain`` on the engine: parts on Dask workers hold what one process writes (same ids, values to
-float rounding), a killed worker loses nothing, a killed run resumes, and every reader takes the parts as one
-dataset."""
+"""``hepxai explain`` (and ``evaluate``) on the engine: parts on Dask workers hold what one process writes
+(same ids, values to float rounding), a killed worker loses nothing, a killed run resumes, and every reader
+takes the parts as one dataset."""
 
 from __future__ import annotations
 
@@ -259,3 +259,35 @@ def test_a_killed_run_resumes(files, tmp_path):
     subprocess.run([*command, "--resume"], env=env, check=True)
     assert {name: (folder / name).stat().st_mtime_ns for name in written} == written
     assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))
+
+
+def test_evaluate_scores_on_workers_equal_one_process(files, cluster, make_model):
+    """``hepxai evaluate --workers``: the jets' scores gathered from range tasks, in file order."""
+    from hepxai.data.root_io import iter_jets, selection_window
+    from hepxai.evaluation import JetScores, _score, score_files
+
+    model = make_model(3, num_features=len(FEATURES), hidden=8, dtype=torch.float32)
+    window = selection_window("original")
+    expected = _score(
+        model,
+        iter_jets(files["data"], files["schema"], selection=window, progress=False),
+        "data",
+        16,
+        True,
+        False,
+    )
+    got = score_files(
+        model,
+        files["data"],
+        files["schema"],
+        selection="original",
+        batch_size=16,
+        scheduler=cluster.scheduler_address,
+        max_jets=150,
+    )
+    assert isinstance(got, JetScores)
+    np.testing.assert_array_equal(got.label, expected.label[:150])
+    np.testing.assert_allclose(got.logits, expected.logits[:150], **TOLERANCE)
+    np.testing.assert_allclose(got.quantities, expected.quantities[:150], **TOLERANCE)
+    for name, values in expected.spectators.items():
+        np.testing.assert_array_equal(got.spectators[name], values[:150])

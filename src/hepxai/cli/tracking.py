@@ -44,6 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     tables.add_options(graphs, tables.EMBEDDING_OPTIONS)
     graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
+    arguments.add_engine_arguments(graphs)
 
     truth = _action(actions, "truth-cc", run_truth_cc)
     truth.add_argument(
@@ -163,7 +164,16 @@ def run_graphs(args: argparse.Namespace) -> int:
     embedding = EmbeddingConfig(**_options(args, *tables.EMBEDDING_OPTIONS))
     choice = BuilderChoice(args.builder, args.cut_quantile, args.map_pt_min, embedding)
     setting = get_setting(args.setting)
-    summary = make_graphs(setting, args.root, choice, splits=tuple(args.splits), progress=args.progress)
+    arguments.require_at_least("--workers", args.workers, 1)
+    summary = make_graphs(
+        setting,
+        args.root,
+        choice,
+        splits=tuple(args.splits),
+        progress=args.progress,
+        workers=args.workers,
+        scheduler=args.scheduler,
+    )
     print(summary.to_string())  # noqa: T201
     return 0
 

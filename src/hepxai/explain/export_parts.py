@@ -40,15 +40,9 @@ from hepxai.explain.relevance_parts import (
 )
 from hepxai.io.lock import lock_file, lock_folder
 from hepxai.models.registry import GraphModel
-from hepxai.parallel import engine
+from hepxai.parallel import PART_SIZE, default_part_size, engine, entry_ranges
 
 log = logging.getLogger(__name__)
-
-PART_SIZE = 20_000
-"""Most entries of one input file in a part by default: a few minutes of LRP on one core for the HIN, so
-a dead worker loses little and a part's memory stays small."""
-MIN_PART_SIZE = 1_000
-"""Fewest entries in a part by default: below that, starting a task costs more than it saves."""
 
 SINGLE_FILE_SUFFIXES = (".h5", ".hdf5")
 
@@ -75,12 +69,6 @@ def parts_folder(out: str | Path) -> Path:
     """Where the parts go: ``out`` itself, or for a single-file output a hidden folder beside it."""
     out = Path(out)
     return out.with_name(f".{out.name}.parts") if is_single_file(out) else out
-
-
-def default_part_size(entries: int, workers: int) -> int:
-    """Entries per part when ``--part-size`` is not given: two parts per worker, so a slow worker is
-    helped by the others, within ``[MIN_PART_SIZE, PART_SIZE]``."""
-    return min(PART_SIZE, max(MIN_PART_SIZE, -(-entries // (2 * workers))))
 
 
 def explain(
@@ -290,12 +278,7 @@ def _plan(
     ranges without a jet are left out, and the plan stops after ``max_jets`` jets."""
     from hepxai.data.root_io import num_entries
 
-    ranges = [
-        (str(path), start, min(start + part_size, total))
-        for path in data_paths
-        for total in [num_entries(path, schema)]
-        for start in range(0, total, part_size)
-    ]
+    ranges = entry_ranges([(str(path), num_entries(path, schema)) for path in data_paths], part_size)
     counts = [count for _, count in runner.map(count_range, ranges, schema, selection, ordered=True)]
     parts, first_jet_id = [], 0
     for (file, start, stop), count in zip(ranges, counts, strict=True):
