@@ -261,6 +261,7 @@ def test_a_killed_run_resumes(files, tmp_path):
     assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))
 
 
+@pytest.mark.slow
 def test_evaluate_scores_on_workers_equal_one_process(files, cluster, make_model):
     """``hepxai evaluate --workers``: the jets' scores gathered from range tasks, in file order."""
     from hepxai.data.root_io import iter_jets, selection_window

@@ -112,6 +112,7 @@ def test_build_graphs_resumes_and_truth_cc_of_a_complete_graph_is_perfect(
         build_graphs(TINY, tiny_root, folder, module_map, {"builder": "other"}, progress=False)
 
 
+@pytest.mark.slow  # a two-worker Dask cluster: each worker imports torch
 def test_build_graphs_on_two_workers_writes_the_same_graphs(tiny_root, module_map, tmp_path) -> None:
     record = {"builder": "module_map"}
     one = build_graphs(TINY, tiny_root, tmp_path / "one", module_map, record, progress=False)
