@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import awkward as ak
+import numpy as np
 import torch
 import uproot
 from dask.distributed import Client, LocalCluster
@@ -71,8 +72,13 @@ def make_jets(cache: Path, num_jets: int) -> list[Path]:
         copies = -(-per_file // len(arrays))
         repeated = ak.concatenate([arrays] * copies)[:per_file]
         with TreeWriter(path, tree) as writer:
-            writer.extend({name: repeated[name] for name in repeated.fields})
+            writer.extend({name: _branch(repeated[name]) for name in repeated.fields})
     return paths
+
+
+def _branch(values: ak.Array) -> ak.Array | np.ndarray:
+    """A branch as TreeWriter takes it: per-jet values as numpy, per-track values jagged."""
+    return ak.to_numpy(values) if values.ndim == 1 else ak.to_packed(values)
 
 
 def bench_explain(

@@ -131,6 +131,9 @@ def test_single_file_output_joins_the_parts(files, cluster, tmp_path):
 
 
 def test_max_jets_cuts_the_plan(files, tmp_path):
+    stale = tmp_path / "rel" / "part-00099.h5"  # an earlier run's part: a glob reader must not see it
+    stale.parent.mkdir()
+    stale.write_bytes(b"")
     folder = explain_parts(
         files["model"],
         files["data"],
@@ -143,6 +146,7 @@ def test_max_jets_cuts_the_plan(files, tmp_path):
     got = read_relevance_file(folder)
     expected = read_relevance_file(files["single"])
     assert got.jets["jet_id"].tolist() == list(range(75))
+    assert not stale.exists()
     pd.testing.assert_frame_equal(got.jets, expected.jets.head(75), **TOLERANCE)
 
 

@@ -14,6 +14,7 @@ not a stop: Dask runs its tasks again on another worker.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -169,12 +170,53 @@ def explain_parts(
         "max_jets": max_jets,
     }
     job = PartJob(folder, schema, meta, target, edges, chunk_size, read_chunk_size)
+    with contextlib.ExitStack() as owned:
+        if is_single_file(out):  # the file is owned from the start, not only while the parts are joined
+            owned.enter_context(lock_file(out))
+        _run_parts(
+            folder,
+            settings,
+            job,
+            model,
+            data_paths,
+            part_size,
+            max_jets,
+            workers,
+            scheduler,
+            resume=resume,
+            progress=progress,
+        )
+        if not is_single_file(out):
+            return folder
+        join_parts(folder, Path(out))
+        shutil.rmtree(folder)
+    return Path(out)
+
+
+def _run_parts(
+    folder: Path,
+    settings: dict[str, Any],
+    job: PartJob,
+    model: GraphModel,
+    data_paths: list[Path],
+    part_size: int,
+    max_jets: int | None,
+    workers: int,
+    scheduler: str | None,
+    *,
+    resume: bool,
+    progress: bool,
+) -> None:
+    """Plan (or read back the plan), make the missing parts on the engine, mark the index complete."""
+    schema, meta = job.schema, job.meta
     with lock_folder(folder), engine(workers, scheduler) as runner:
         index = _resumed_plan(folder, settings) if resume else None
         if index is None:
             index = PartIndex(
                 _plan(runner, data_paths, schema, meta["selection"], part_size, max_jets), settings, False
             )
+            for stale in folder.glob("part-*.h5"):  # an earlier run's parts: no glob reader may see them
+                stale.unlink()
             write_index(folder, index)
         pending = [part for part in index.parts if not (resume and (folder / part.name).is_file())]
         if len(pending) < len(index.parts):
@@ -195,11 +237,6 @@ def explain_parts(
             raise RuntimeError(msg)
         write_index(folder, dataclasses.replace(index, complete=True))
     log.info("wrote the relevance of %d jets to %s (%d parts)", index.num_jets, folder, len(index.parts))
-    if not is_single_file(out):
-        return folder
-    join_parts(folder, Path(out))
-    shutil.rmtree(folder)
-    return Path(out)
 
 
 def explain_part(part: Part, model: GraphModel, job: PartJob) -> Part:
