@@ -28,6 +28,10 @@ from hepxai.models import save_checkpoint
 
 from ..cms_like import FEATURES, schema_yaml, write_jets
 
+# Every test here starts Dask workers or writes several parts: 25-80 s each on the shared 2-core machine at
+# load 12-20 (a LocalCluster took 23-30 s to start there), so `make test` leaves them to `make test-all`.
+pytestmark = pytest.mark.slow
+
 SCHEMA = schema_yaml("parts", max_tracks=12)
 JETS_PER_FILE = (90, 70, 110)
 
@@ -175,7 +179,6 @@ def test_resume_makes_only_the_missing_parts(files, tmp_path):
         )
 
 
-@pytest.mark.slow
 def test_a_killed_worker_loses_nothing(files, tmp_path):
     """Kill one worker process while it explains: Dask runs its tasks again and the dataset is whole."""
     from dask.distributed import Client, LocalCluster
@@ -222,7 +225,6 @@ def test_a_killed_worker_loses_nothing(files, tmp_path):
     assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))
 
 
-@pytest.mark.slow
 def test_a_killed_run_resumes(files, tmp_path):
     """``kill -9`` the command after its first part; ``--resume`` makes the others and keeps that one."""
     folder = tmp_path / "rel"
@@ -265,7 +267,6 @@ def test_a_killed_run_resumes(files, tmp_path):
     assert_same_dataset(read_relevance_file(folder), read_relevance_file(files["single"]))
 
 
-@pytest.mark.slow
 def test_evaluate_scores_on_workers_equal_one_process(files, cluster, make_model):
     """``hepxai evaluate --workers``: the jets' scores gathered from range tasks, in file order."""
     from hepxai.data.root_io import iter_jets, selection_window
