@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from hepxai import baselines
 from hepxai.data.jets import Jets, rechunk
+from hepxai.data.schema import Schema
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
 from hepxai.io.lock import owns_folder
@@ -127,7 +128,7 @@ def check_classes(label: np.ndarray, source: str) -> None:
 @owns_folder("out_dir")
 def evaluate(
     model: GraphModel,
-    jets: Jets | Iterable[Jets],
+    jets: Jets | Iterable[Jets] | JetScores,
     out_dir: str | Path,
     *,
     source: str = "data",
@@ -148,7 +149,8 @@ def evaluate(
 
     Args:
         model: The tagger.
-        jets: Labelled jets with the model's feature count, or chunks of them.
+        jets: Labelled jets with the model's feature count, or chunks of them, or their scores
+            (:func:`score_files`).
         out_dir: Output folder, created if needed.
         source: Names the data in error messages.
         sculpting_qcd_efficiency: QCD efficiency of the score cut in the mass-sculpting plot.
@@ -160,9 +162,11 @@ def evaluate(
     Returns:
         The HIN's performance first, then the baselines'.
     """
-    table = _score(
-        model, [jets] if isinstance(jets, Jets) else jets, source, batch_size, with_baselines, progress
-    )
+    if isinstance(jets, JetScores):
+        table = jets
+    else:
+        chunks = [jets] if isinstance(jets, Jets) else jets
+        table = _score(model, chunks, source, batch_size, with_baselines, progress)
     label, logits, spectators = table.label, table.logits, table.spectators
     check_classes(label, source)
     out_dir = Path(out_dir)
@@ -214,7 +218,7 @@ def evaluate(
 
 
 @dataclass(frozen=True)
-class _JetScores:
+class JetScores:
     """What the evaluation keeps of every jet: no tracks."""
 
     label: np.ndarray  # [num_jets]
@@ -230,7 +234,9 @@ def _score(
     batch_size: int,
     with_quantities: bool,
     progress: bool,
-) -> _JetScores:
+    *,
+    allow_empty: bool = False,
+) -> JetScores:
     """Logits and per-jet values of every jet of ``chunks``, ``batch_size`` jets at a time."""
     labels, logits, quantities = [], [], []
     spectators: dict[str, list[np.ndarray]] = {}
@@ -244,15 +250,96 @@ def _score(
             if with_quantities:
                 quantities.append(baselines.jet_quantities(batch)[0])
             bar.update(len(batch))
-    if not labels:
+    if not labels and not allow_empty:
         msg = f"{source}: no jets"
         raise InputError(msg)
-    return _JetScores(
+    if not labels:
+        return JetScores(
+            label=np.zeros(0, dtype=np.int64),
+            logits=np.zeros((0, len(model.classes))),
+            spectators={},
+            quantities=np.zeros((0, 0)) if with_quantities else None,
+        )
+    return JetScores(
         label=np.concatenate(labels),
         logits=np.concatenate(logits),
         spectators={name: np.concatenate(parts) for name, parts in spectators.items()},
         quantities=np.concatenate(quantities) if with_quantities else None,
     )
+
+
+@dataclass(frozen=True)
+class _ScoreJob:
+    schema: Schema
+    selection: str
+    batch_size: int
+    with_quantities: bool
+
+
+def score_files(
+    model: GraphModel,
+    paths: Sequence[Path],
+    schema: Schema,
+    *,
+    selection: str,
+    max_jets: int | None = None,
+    batch_size: int = 256,
+    with_quantities: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> JetScores:
+    """The scores of the jets of ``paths`` as tasks on the engine (:mod:`hepxai.parallel`): one per entry
+    range, the model sent to each worker once, gathered in file order; what :func:`evaluate` takes.
+
+    Args:
+        selection: A resolved selection name (:func:`hepxai.data.root_io.resolve_selection`).
+        max_jets: Keep the first ``max_jets`` jets.
+
+    Raises:
+        InputError: a file is malformed, or no jet passes the labels and the selection.
+    """
+    from hepxai.data.root_io import num_entries
+    from hepxai.parallel import default_part_size, engine, entry_ranges
+
+    entries = [(str(path), num_entries(path, schema)) for path in paths]
+    ranges = entry_ranges(entries, default_part_size(sum(total for _, total in entries), workers))
+    job = _ScoreJob(schema, selection, batch_size, with_quantities)
+    parts: list[JetScores] = []
+    num_jets = 0
+    with (
+        engine(max(1, min(workers, len(ranges))), scheduler) as runner,
+        tqdm(unit="jet", desc="scoring", leave=False, disable=not progress) as bar,
+    ):
+        shared = runner.broadcast(model), runner.broadcast(job)
+        for _, part in runner.map(score_range, ranges, *shared, ordered=True):
+            if len(part.label):  # a range without a selected jet has no spectator columns
+                parts.append(part)
+            num_jets += len(part.label)
+            bar.update(len(part.label))
+            if max_jets is not None and num_jets >= max_jets:
+                break
+    if not num_jets:
+        msg = f"{', '.join(map(str, paths))}: no jet passed the labels and the '{selection}' selection"
+        raise InputError(msg)
+    keep = slice(0, max_jets)
+    return JetScores(
+        label=np.concatenate([p.label for p in parts])[keep],
+        logits=np.concatenate([p.logits for p in parts])[keep],
+        spectators={
+            name: np.concatenate([p.spectators[name] for p in parts])[keep] for name in parts[0].spectators
+        },
+        quantities=np.concatenate([p.quantities for p in parts])[keep] if with_quantities else None,
+    )
+
+
+def score_range(task: tuple[str, int, int], model: GraphModel, job: _ScoreJob) -> JetScores:
+    """The scores of the jets of one entry range of one file: the task of :func:`score_files`."""
+    from hepxai.data.root_io import iter_jet_range, selection_window
+
+    file, start, stop = task
+    chunks = iter_jet_range(file, job.schema, (start, stop), selection=selection_window(job.selection))
+    return _score(model, chunks, file, job.batch_size, job.with_quantities, False, allow_empty=True)
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:

@@ -110,3 +110,17 @@ def test_build_graphs_resumes_and_truth_cc_of_a_complete_graph_is_perfect(
     assert summary["trackml_score"] == pytest.approx(1.0)
     with pytest.raises(InputError, match="field 'builder' is 'module_map', this run asks for 'other'"):
         build_graphs(TINY, tiny_root, folder, module_map, {"builder": "other"}, progress=False)
+
+
+@pytest.mark.slow  # a two-worker Dask cluster: each worker imports torch
+def test_build_graphs_on_two_workers_writes_the_same_graphs(tiny_root, module_map, tmp_path) -> None:
+    record = {"builder": "module_map"}
+    one = build_graphs(TINY, tiny_root, tmp_path / "one", module_map, record, progress=False)
+    two = build_graphs(TINY, tiny_root, tmp_path / "two", module_map, record, progress=False, workers=2)
+    pd.testing.assert_frame_equal(two.drop(columns="seconds"), one.drop(columns="seconds"))
+    for split in ("train", "valid", "test"):
+        for a, b in zip(
+            read_graphs(tmp_path / "one", split), read_graphs(tmp_path / "two", split), strict=True
+        ):
+            assert torch.equal(a.edge_index, b.edge_index)
+            assert torch.equal(a.y, b.y)

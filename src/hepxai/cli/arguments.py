@@ -88,6 +88,17 @@ def add_workers_argument(parser: argparse.ArgumentParser, what: str = "worker pr
     )
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser, what: str = "worker processes") -> None:
+    """``--workers`` and ``--scheduler``: where the tasks of a data-parallel command run
+    (:mod:`hepxai.parallel`)."""
+    add_workers_argument(parser, f"{what} of a local Dask cluster")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster (tcp://host:8786) instead; --workers is then ignored",
+    )
+
+
 def formatter() -> type[argparse.HelpFormatter]:
     """Help formatter that shows defaults, shared by every subcommand."""
     return _DefaultsFormatter

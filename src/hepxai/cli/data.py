@@ -67,7 +67,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="random seed (same seed: same file, with any number of workers)"
     )
-    arguments.add_workers_argument(parser)
+    arguments.add_engine_arguments(parser)
     parser.add_argument(
         "--pthat-min", type=float, default=300.0, help="minimum pT of the hard process in GeV"
     )
@@ -123,6 +123,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         num_background=args.background,
         seed=args.seed,
         workers=args.workers,
+        scheduler=args.scheduler,
         pthat_min=args.pthat_min,
         tracker=not args.resolution_model,
         pileup=_DEFAULT_PILEUP if args.pileup is None else args.pileup,

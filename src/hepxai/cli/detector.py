@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     simulate.add_argument(
         "--seed", type=int, default=0, help="random seed (an event depends on it and its index)"
     )
-    arguments.add_workers_argument(simulate)
+    arguments.add_engine_arguments(simulate)
     simulate.add_argument("--geometry", type=Path, help="geometry YAML (default: the TrackML-like detector)")
     simulate.add_argument(
         "--scattering", action=argparse.BooleanOptionalAction, default=True, help="multiple scattering"
@@ -95,6 +95,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         settings=settings,
         seed=args.seed,
         workers=args.workers,
+        scheduler=args.scheduler,
         output_format=args.format,
         geometry=args.geometry,
         events_per_file=args.events_per_file,

@@ -30,11 +30,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     explain.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE", help="ROOT files")
     explain.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="relevance file to write (.h5)"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="relevance file to write (.h5), or a folder of parts (part-00000.h5, ..., index.json)",
     )
     add_lrp_arguments(explain)
     explain.add_argument(
         "--schema", default="auto", help="cms_hbb, sanity, a YAML file, or auto (from the tree)"
+    )
+    arguments.add_engine_arguments(explain)
+    explain.add_argument(
+        "--part-size",
+        type=int,
+        metavar="N",
+        help="input entries per part (default: two parts per worker, 1,000 to 20,000 entries)",
+    )
+    explain.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an earlier run into --out with the same settings: make only the missing parts",
     )
     explain.set_defaults(run=run_explain)
 
@@ -71,20 +87,41 @@ def add_lrp_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    path = explain_with_arguments(args, args.model, args.data, args.out, args.schema)
+    arguments.require_at_least("--workers", args.workers, 1)
+    arguments.require_at_least("--part-size", args.part_size, 1)
+    path = explain_with_arguments(
+        args,
+        args.model,
+        args.data,
+        args.out,
+        args.schema,
+        engine={
+            "workers": args.workers,
+            "scheduler": args.scheduler,
+            "part_size": args.part_size,
+            "resume": args.resume,
+        },
+    )
     log.info("wrote %s", path)
     return 0
 
 
 def explain_with_arguments(
-    args: argparse.Namespace, model: Path, data: list[Path], out: Path, schema: str
+    args: argparse.Namespace,
+    model: Path,
+    data: list[Path],
+    out: Path,
+    schema: str,
+    *,
+    engine: dict | None = None,
 ) -> Path:
-    """Run :func:`hepxai.explain.export.explain_files` with the options of :func:`add_lrp_arguments`.
+    """Run :func:`hepxai.explain.export_parts.explain` with the options of :func:`add_lrp_arguments`.
 
     The options and input paths are checked before torch is imported, so a mistake is told at once.
 
     Args:
         schema: A schema name, a YAML file, or ``auto`` (detected from the first data file).
+        engine: ``workers``, ``scheduler``, ``part_size``, ``resume`` (default: one process).
     """
     arguments.require_at_least("--max-jets", args.max_jets, 1)
     arguments.require_at_least("--chunk-size", args.chunk_size, 1)
@@ -95,9 +132,9 @@ def explain_with_arguments(
 
     from hepxai.data.inspect import detect_schema
     from hepxai.data.schema import load_schema
-    from hepxai.explain.export import explain_files
+    from hepxai.explain.export_parts import explain
 
-    return explain_files(
+    return explain(
         model,
         data,
         out,
@@ -112,4 +149,5 @@ def explain_with_arguments(
         aggregate=args.aggregate,
         chunk_size=args.chunk_size,
         progress=args.progress,
+        **(engine or {}),
     )

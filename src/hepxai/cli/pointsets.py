@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         help="tau3mu: mean pile-up tracks per sample in the station (default 11.5)",
     )
-    arguments.add_workers_argument(make)
+    arguments.add_engine_arguments(make)
     make.set_defaults(run=run_make)
 
     inspect = actions.add_parser(
@@ -87,7 +87,9 @@ def run_make(args: argparse.Namespace) -> int:
             bfield=args.bfield,
             seed=args.seed,
         )
-        make.make_actstrack(args.out, settings, workers=args.workers, progress=args.progress)
+        make.make_actstrack(
+            args.out, settings, workers=args.workers, progress=args.progress, scheduler=args.scheduler
+        )
     elif args.kind == "tau3mu":
         settings = make.Tau3MuSettings(
             **_given(
@@ -102,7 +104,9 @@ def run_make(args: argparse.Namespace) -> int:
         settings = make.SynMolSettings(
             **_given(samples=args.samples, positive_fraction=args.positive_fraction), seed=args.seed
         )
-        make.make_synmol(args.out, settings, workers=args.workers, progress=args.progress)
+        make.make_synmol(
+            args.out, settings, workers=args.workers, progress=args.progress, scheduler=args.scheduler
+        )
     log.info("dataset in %s", args.out)
     return 0
 

@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     events = _action(actions, "events", run_events)
     tables.setting_arguments(events)
-    arguments.add_workers_argument(events)
+    arguments.add_engine_arguments(events)
 
     graphs = _action(actions, "graphs", run_graphs)
     tables.setting_arguments(graphs)
@@ -44,6 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     tables.add_options(graphs, tables.EMBEDDING_OPTIONS)
     graphs.add_argument("--splits", nargs="+", default=["train", "valid", "test"], help="splits to write")
+    arguments.add_engine_arguments(graphs)
 
     truth = _action(actions, "truth-cc", run_truth_cc)
     truth.add_argument(
@@ -136,7 +137,9 @@ def run_events(args: argparse.Namespace) -> int:
     from hepxai.tracking.settings import resolve_setting
 
     setting = resolve_setting(args.setting, args.root, events=args.events, pileup=args.pileup)
-    folder = make_events(setting, args.root, workers=args.workers, progress=args.progress)
+    folder = make_events(
+        setting, args.root, workers=args.workers, scheduler=args.scheduler, progress=args.progress
+    )
     log.info("events of %s in %s", setting.name, folder)
     return 0
 
@@ -168,7 +171,16 @@ def run_graphs(args: argparse.Namespace) -> int:
     embedding = EmbeddingConfig(**_options(args, *tables.EMBEDDING_OPTIONS))
     choice = BuilderChoice(args.builder, args.cut_quantile, args.map_pt_min, embedding)
     setting = resolve_setting(args.setting, args.root, events=args.events, pileup=args.pileup)
-    summary = make_graphs(setting, args.root, choice, splits=tuple(args.splits), progress=args.progress)
+    arguments.require_at_least("--workers", args.workers, 1)
+    summary = make_graphs(
+        setting,
+        args.root,
+        choice,
+        splits=tuple(args.splits),
+        progress=args.progress,
+        workers=args.workers,
+        scheduler=args.scheduler,
+    )
     print(summary.to_string())  # noqa: T201
     return 0
 

@@ -141,6 +141,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--chunk-size", type=int, default=256, metavar="N", help="jets scored at once (memory grows with it)"
     )
     evaluate.add_argument("--batch-size", type=int, dest="chunk_size", help=argparse.SUPPRESS)  # old name
+    arguments.add_engine_arguments(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
 
@@ -289,11 +290,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
         max_jets=args.max_jets,
         features=training_features(content),
     )
-    chunks, data = stream_data(data, progress=args.progress)
+    arguments.require_at_least("--workers", args.workers, 1)
+    if args.workers == 1 and args.scheduler is None:
+        jets, data = stream_data(data, progress=args.progress)
+    else:  # scored as tasks on the engine, one per entry range
+        from hepxai.evaluation import score_files
+        from hepxai.training import resolve_data
+
+        schema, data = resolve_data(data)
+        jets = score_files(
+            model,
+            args.data,
+            schema,
+            selection=data.selection,
+            max_jets=args.max_jets,
+            batch_size=args.chunk_size,
+            with_quantities=not args.no_baselines,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=args.progress,
+        )
     source = str(args.data[0]) if len(args.data) == 1 else f"{len(args.data)} files"
     results = evaluate(
         model,
-        chunks,
+        jets,
         args.out,
         source=source,
         sculpting_qcd_efficiency=args.sculpting_qcd_efficiency,

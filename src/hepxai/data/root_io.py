@@ -150,6 +150,50 @@ def read_entries(
     return jets.select(keep), start + np.flatnonzero(keep)
 
 
+def iter_jet_range(
+    path: str | Path,
+    schema: Schema,
+    entries: tuple[int, int],
+    *,
+    selection: Selection | None = None,
+    chunk_size: int = 50_000,
+) -> Iterator[Jets]:
+    """The jets of the tree entries ``[start, stop)`` of one file, as :func:`iter_jets` yields them: the
+    jets of a file are those of its entry ranges one after the other."""
+    path = Path(path)
+    tree, truth = _open_tree(path, schema)
+    for chunk, report in _iterate(path, tree, schema, truth, chunk_size, entries):
+        jets = _to_jets(chunk, path, schema, truth, selection, report.tree_entry_start)
+        if len(jets):
+            yield jets
+
+
+def count_jets(
+    path: str | Path,
+    schema: Schema,
+    entries: tuple[int, int],
+    *,
+    selection: Selection | None = None,
+    chunk_size: int = 200_000,
+) -> int:
+    """How many jets :func:`iter_jet_range` yields for these entries, reading only the labels, the
+    spectators and one feature's track counts."""
+    path = Path(path)
+    tree, truth = _open_tree(path, schema)
+    reference = schema.unique_features[0]
+    branches = [reference, *schema.label_branches, *schema.spectators]
+    count = 0
+    for chunk, _ in _iterate(path, tree, schema, truth, chunk_size, entries, branches):
+        num_tracks = ak.to_numpy(ak.num(chunk[reference], axis=1))
+        count += int(_keep(chunk, schema, selection, np.minimum(num_tracks, schema.max_tracks))[1].sum())
+    return count
+
+
+def num_entries(path: str | Path, schema: Schema) -> int:
+    """Entries of the schema's tree in ``path``, after the checks of :func:`open_tree`."""
+    return int(_open_tree(Path(path), schema)[0].num_entries)
+
+
 def open_tree(path: str | Path, schema: Schema) -> uproot.TTree:
     """The schema's tree in ``path``, after checking every branch the schema needs.
 
@@ -205,10 +249,20 @@ def _expect_shape(tree: uproot.TTree, branch: str, *, jagged: bool, path: Path) 
 
 
 def _iterate(
-    path: Path, tree: uproot.TTree, schema: Schema, truth: tuple[str, ...], chunk_size: int
+    path: Path,
+    tree: uproot.TTree,
+    schema: Schema,
+    truth: tuple[str, ...],
+    chunk_size: int,
+    entries: tuple[int, int] | None = None,
+    branches: Sequence[str] | None = None,
 ) -> Iterator[tuple[ak.Array, object]]:
-    branches = [*schema.unique_features, *schema.label_branches, *schema.spectators, *truth]
-    iterator = tree.iterate(branches, step_size=chunk_size, library="ak", report=True)
+    if branches is None:
+        branches = [*schema.unique_features, *schema.label_branches, *schema.spectators, *truth]
+    start, stop = entries or (None, None)
+    iterator = tree.iterate(
+        branches, step_size=chunk_size, library="ak", report=True, entry_start=start, entry_stop=stop
+    )
     while True:
         try:
             chunk, report = next(iterator)
@@ -254,14 +308,8 @@ def _to_jets(
     def flat(name: str) -> np.ndarray:
         return ak.to_numpy(chunk[name])
 
-    is_signal = sum(flat(b).astype(np.float64) for b in schema.signal_labels) > 0
-    is_background = (
-        flat(schema.background_flag) * sum(flat(b).astype(np.float64) for b in schema.background_labels) > 0
-    )
-    keep = (is_signal != is_background) & (num_tracks > 0)
+    is_signal, keep = _keep(chunk, schema, selection, num_tracks)
     spectators = {name: flat(name).astype(np.float32) for name in schema.spectators}
-    for name, (low, high) in (selection or {}).items():
-        keep &= (spectators[name] > low) & (spectators[name] < high)
     jets = Jets(
         features=features,
         num_tracks=num_tracks,
@@ -272,6 +320,26 @@ def _to_jets(
         jet_truth={b: flat(b) for b in truth if b in schema.truth_jet},
     )
     return jets, keep
+
+
+def _keep(
+    chunk: ak.Array, schema: Schema, selection: Selection | None, num_tracks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each entry is signal, and whether it is kept: exactly one of H or QCD, at least one track,
+    inside ``selection``."""
+
+    def flat(name: str) -> np.ndarray:
+        return ak.to_numpy(chunk[name])
+
+    is_signal = sum(flat(b).astype(np.float64) for b in schema.signal_labels) > 0
+    is_background = (
+        flat(schema.background_flag) * sum(flat(b).astype(np.float64) for b in schema.background_labels) > 0
+    )
+    keep = (is_signal != is_background) & (num_tracks > 0)
+    for name, (low, high) in (selection or {}).items():
+        spectator = flat(name).astype(np.float32)
+        keep &= (spectator > low) & (spectator < high)
+    return is_signal, keep
 
 
 def _flatten(values: ak.Array, cut: int) -> np.ndarray:

@@ -43,6 +43,7 @@ def write_relevance(
     meta: dict[str, Any] | None = None,
     progress: bool = True,
     total: int | None = None,
+    first_jet_id: int = 0,
 ) -> Path:
     """Explain every jet of ``jets`` and write the jet, track and edge tables, atomically.
 
@@ -65,6 +66,8 @@ def write_relevance(
         meta: Extra settings for the ``meta`` table (method, model path, ...).
         progress: Show a progress bar.
         total: Jets expected, for the progress bar when ``jets`` is a stream.
+        first_jet_id: ``jet_id`` of the first jet: a part of a larger dataset numbers its jets on from
+            those of the parts before it.
     """
     target = resolve_target(model, target)
     chunks = [jets] if isinstance(jets, Jets) else jets
@@ -76,7 +79,7 @@ def write_relevance(
         tqdm(total=total, unit="jet", desc="explaining", disable=not progress, leave=False) as bar,
     ):
         for chunk in rechunk(chunks, chunk_size):
-            jet_id = np.arange(num_jets, num_jets + len(chunk))
+            jet_id = np.arange(first_jet_id + num_jets, first_jet_id + num_jets + len(chunk))
             batch = chunk.to_batch(jet_id=jet_id)
             explanation = explainer.explain(batch, target=target)
             with torch.no_grad():
@@ -203,15 +206,63 @@ def explain_files(
     Raises:
         InputError: a file is missing or malformed, or the model does not fit the schema.
     """
-    from hepxai.data.root_io import (
-        STREAM_CHUNK_SIZE,
-        describe_selection,
-        iter_jets,
-        resolve_selection,
-        selection_window,
-    )
+    from hepxai.data.root_io import STREAM_CHUNK_SIZE, iter_jets, selection_window
     from hepxai.errors import InputError
-    from hepxai.explain.lrp import LRP
+
+    model, schema, meta = prepare_model(
+        model_path, data_paths, schema, selection=selection, input=input, epsilon=epsilon, aggregate=aggregate
+    )
+    meta["walks"] = walks
+    chunks = iter_jets(
+        data_paths,
+        schema,
+        selection=selection_window(meta["selection"]),
+        chunk_size=read_chunk_size or STREAM_CHUNK_SIZE,
+        progress=False,
+    )
+    first = next(chunks, None)
+    if first is None:
+        msg = (
+            f"{', '.join(map(str, data_paths))}: no jet passed the labels and the "
+            f"'{meta['selection']}' selection"
+        )
+        raise InputError(msg)
+    explainer = lrp_explainer(model, meta)
+    return write_relevance(
+        out,
+        explainer,
+        model,
+        rechunk(itertools.chain([first], chunks), chunk_size, max_jets=max_jets),
+        schema,
+        target=target,
+        edges=edges,
+        walks=walks,
+        chunk_size=chunk_size,
+        meta=meta,
+        progress=progress,
+        total=max_jets,
+    )
+
+
+def prepare_model(
+    model_path: str | Path,
+    data_paths: list[Path],
+    schema: Schema,
+    *,
+    selection: str = "model",
+    input: str = "standardized",
+    epsilon: float = 1e-6,
+    aggregate: str = "sum",
+) -> tuple[GraphModel, Schema, dict[str, Any]]:
+    """The model of a checkpoint, ``schema`` cut to the features it was trained on (checked against the
+    model), and the relevance file's ``meta`` settings (method, LRP settings, model, data, the selection
+    applied).
+
+    Raises:
+        InputError: the checkpoint is unreadable or the model does not fit the schema.
+    """
+    from hepxai.data.root_io import describe_selection, resolve_selection
+    from hepxai.errors import InputError
     from hepxai.models.checkpoint import (
         model_from_state,
         read_checkpoint,
@@ -229,41 +280,22 @@ def explain_files(
         )
         raise InputError(msg)
     applied = resolve_selection(selection, schema, trained=training_selection(content))
-    chunks = iter_jets(
-        data_paths,
-        schema,
-        selection=selection_window(applied),
-        chunk_size=read_chunk_size or STREAM_CHUNK_SIZE,
-        progress=False,
+    meta: dict[str, Any] = {"method": "lrp", "input": input, "epsilon": epsilon, "aggregate": aggregate}
+    meta.update(
+        {
+            "rules": ", ".join(sorted({repr(rule) for rule in lrp_explainer(model, meta).rules.values()})),
+            "model": str(model_path),
+            "data": ";".join(str(p) for p in data_paths),
+            "selection": applied,
+            "selection_window": describe_selection(applied),
+        }
     )
-    first = next(chunks, None)
-    if first is None:
-        msg = f"{', '.join(map(str, data_paths))}: no jet passed the labels and the '{applied}' selection"
-        raise InputError(msg)
-    explainer = LRP(model, epsilon=epsilon, input=input, aggregate=aggregate)  # type: ignore[arg-type]
-    meta = {
-        "method": "lrp",
-        "input": input,
-        "epsilon": epsilon,
-        "aggregate": aggregate,
-        "walks": walks,
-        "rules": ", ".join(sorted({repr(rule) for rule in explainer.rules.values()})),
-        "model": str(model_path),
-        "data": ";".join(str(p) for p in data_paths),
-        "selection": applied,
-        "selection_window": describe_selection(applied),
-    }
-    return write_relevance(
-        out,
-        explainer,
-        model,
-        rechunk(itertools.chain([first], chunks), chunk_size, max_jets=max_jets),
-        schema,
-        target=target,
-        edges=edges,
-        walks=walks,
-        chunk_size=chunk_size,
-        meta=meta,
-        progress=progress,
-        total=max_jets,
-    )
+    return model, schema, meta
+
+
+def lrp_explainer(model: GraphModel, meta: dict[str, Any]) -> Explainer:
+    """The LRP explainer of ``model`` with the ``input``, ``epsilon`` and ``aggregate`` of ``meta``."""
+    from hepxai.explain.lrp import LRP
+
+    settings = {key: meta[key] for key in ("epsilon", "input", "aggregate")}
+    return LRP(model, **settings)

@@ -23,6 +23,7 @@ Written to a temporary name and renamed when complete, so a file that exists is 
 
 from __future__ import annotations
 
+import bisect
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from hepxai.errors import InputError
+from hepxai.explain.relevance_parts import complete_parts, is_part_dataset
 from hepxai.io.atomic import AtomicPath, unreadable_output
 from hepxai.io.hdf import hdf_check
 
@@ -46,7 +48,9 @@ class RelevanceFile:
     """A relevance file: its jet table, features and settings in memory; tracks and edges read on demand.
 
     Track and edge rows are read jet by jet (:meth:`jet`) or in chunks of whole jets (:meth:`iter_tracks`),
-    so memory does not grow with the number of tracks in the file.
+    so memory does not grow with the number of tracks in the file. A dataset written as parts
+    (:mod:`hepxai.explain.relevance_parts`) reads as one file: ``path`` is its folder, ``parts`` its files
+    in ``jet_id`` order.
     """
 
     path: Path
@@ -54,6 +58,20 @@ class RelevanceFile:
     feature_names: list[str]
     display_names: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    parts: tuple[Path, ...] = ()  # the part files of a dataset written as parts; () for one file
+    part_first_jet_ids: tuple[int, ...] = ()  # [num_parts] the first jet_id of each part
+
+    @property
+    def part_paths(self) -> tuple[Path, ...]:
+        """The HDF5 files that hold the tables, in ``jet_id`` order (one for a single file)."""
+        return self.parts or (self.path,)
+
+    def part_files(self) -> list[RelevanceFile]:
+        """Each part as a relevance file of its own, read one at a time: what per-part summaries use, so
+        the jets of the whole dataset never sit in memory at once."""
+        if not self.parts:
+            return [self]
+        return [read_relevance_file(part) for part in self.parts]
 
     @property
     def relevance_columns(self) -> list[str]:
@@ -62,7 +80,7 @@ class RelevanceFile:
     @property
     def track_columns(self) -> list[str]:
         """The columns of the track table, read without its rows."""
-        with self._store() as store:
+        with self._store(self.part_paths[0]) as store:
             return list(store.select("tracks", start=0, stop=0).columns)
 
     @property
@@ -83,12 +101,12 @@ class RelevanceFile:
     @property
     def has_walks(self) -> bool:
         """Whether the file holds relevant walks (``hepxai explain --walks K``)."""
-        with self._store() as store:
+        with self._store(self.part_paths[0]) as store:
             return "walks" in _keys(store)
 
     def jet_walks(self, jet_id: int) -> pd.DataFrame:
         """The walk rows of one jet, by rank (empty if the file has no walks)."""
-        with self._store() as store:
+        with self._store(self._part_of(jet_id)) as store:
             if "walks" not in _keys(store):
                 return pd.DataFrame(columns=_WALK_COLUMNS)
             return _rows_of_jet(store, "walks", int(jet_id)).sort_values("rank", kind="stable")
@@ -98,29 +116,33 @@ class RelevanceFile:
         return self.tracks[self.relevance_columns].to_numpy()
 
     def iter_tracks(self, chunk_size: int = 200_000) -> Iterator[pd.DataFrame]:
-        """The track table in chunks of about ``chunk_size`` rows, each holding whole jets, in file order."""
-        with self._store() as store:
-            num_rows = store.get_storer("tracks").nrows
-            pending = None
-            for start in range(0, num_rows, chunk_size):
-                chunk = store.select("tracks", start=start, stop=start + chunk_size)
-                chunk.index = pd.RangeIndex(start, start + len(chunk))
+        """The track table in chunks of about ``chunk_size`` rows, each holding whole jets, in file order
+        (a jet's rows never span two parts)."""
+        offset = 0
+        for part in self.part_paths:
+            with self._store(part) as store:
+                num_rows = store.get_storer("tracks").nrows
+                pending = None
+                for start in range(0, num_rows, chunk_size):
+                    chunk = store.select("tracks", start=start, stop=start + chunk_size)
+                    chunk.index = pd.RangeIndex(offset + start, offset + start + len(chunk))
+                    if pending is not None:
+                        chunk = pd.concat([pending, chunk])
+                    # The rows of a jet are contiguous; the last jet may continue in the next rows.
+                    complete = chunk["jet_id"].to_numpy() != chunk["jet_id"].iat[-1]
+                    pending = chunk[~complete]
+                    if complete.any():
+                        yield chunk[complete]
                 if pending is not None:
-                    chunk = pd.concat([pending, chunk])
-                # The rows of a jet are contiguous; the last jet may continue in the next rows.
-                complete = chunk["jet_id"].to_numpy() != chunk["jet_id"].iat[-1]
-                pending = chunk[~complete]
-                if complete.any():
-                    yield chunk[complete]
-            if pending is not None:
-                yield pending
+                    yield pending
+                offset += num_rows
 
     def jet(self, jet_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The track and edge rows of one jet."""
         if jet_id not in set(self.jets["jet_id"]):
             msg = f"jet {jet_id} is not in this relevance file"
             raise InputError(msg)
-        with self._store() as store:
+        with self._store(self._part_of(jet_id)) as store:
             tables = [
                 _rows_of_jet(store, key, int(jet_id)) if key in _keys(store) else _empty_edges()
                 for key in ("tracks", "edges")
@@ -128,14 +150,25 @@ class RelevanceFile:
         return tables[0], tables[1]
 
     def _read(self, key: str) -> pd.DataFrame:
-        with self._store() as store:
-            if key not in _keys(store):
-                return pd.DataFrame(columns=_WALK_COLUMNS) if key == "walks" else _empty_edges()
-            # Chunks are appended with their own 0-based index: give the table one running index.
-            return store[key].reset_index(drop=True)
+        tables = []
+        for part in self.part_paths:
+            with self._store(part) as store:
+                if key in _keys(store):
+                    tables.append(store[key])
+        if not tables:
+            return pd.DataFrame(columns=_WALK_COLUMNS) if key == "walks" else _empty_edges()
+        # Chunks are appended with their own 0-based index: give the table one running index.
+        return pd.concat(tables).reset_index(drop=True)
 
-    def _store(self) -> pd.HDFStore:
-        return pd.HDFStore(self.path, mode="r")
+    def _part_of(self, jet_id: int) -> Path:
+        """The file that holds a jet: the part whose first jet id is the largest at or below it."""
+        if not self.parts:
+            return self.part_paths[0]
+        return self.part_paths[bisect.bisect_right(self.part_first_jet_ids, int(jet_id)) - 1]
+
+    @staticmethod
+    def _store(path: Path) -> pd.HDFStore:
+        return pd.HDFStore(path, mode="r")
 
 
 def _keys(store: pd.HDFStore) -> set[str]:
@@ -225,12 +258,15 @@ class RelevanceWriter:
 
 
 def read_relevance_file(path: str | Path) -> RelevanceFile:
-    """Open a relevance file written by :class:`RelevanceWriter`: its jet table, features and settings.
+    """Open a relevance file written by :class:`RelevanceWriter`, or a folder of parts
+    (:mod:`hepxai.explain.relevance_parts`): its jet table, features and settings.
 
     Raises:
-        InputError: the file is missing, not HDF5, or lacks a table.
+        InputError: the file is missing, not HDF5, or lacks a table; a part dataset is unfinished.
     """
     path = Path(path)
+    if is_part_dataset(path):
+        return _read_parts(path)
     if not path.is_file():
         msg = f"{path}: relevance file not found"
         raise InputError(msg)
@@ -254,4 +290,25 @@ def read_relevance_file(path: str | Path) -> RelevanceFile:
         feature_names=list(features["name"]),
         display_names=list(features["display_name"]),
         meta=meta.iloc[0].to_dict(),
+    )
+
+
+def _read_parts(folder: Path) -> RelevanceFile:
+    """A part dataset as one relevance file: the jet tables of its parts one after the other."""
+    parts = complete_parts(folder)
+    files = [read_relevance_file(part) for part in parts]
+    first = files[0]
+    for part in files[1:]:
+        if part.feature_names != first.feature_names:
+            msg = f"{part.path}: features differ from those of {first.path}"
+            raise InputError(msg)
+    jets = pd.concat([part.jets for part in files]).reset_index(drop=True)
+    return RelevanceFile(
+        path=folder,
+        jets=jets,
+        feature_names=first.feature_names,
+        display_names=first.display_names,
+        meta={**first.meta, "num_jets": len(jets)},
+        parts=tuple(parts),
+        part_first_jet_ids=tuple(int(part.jets["jet_id"].iat[0]) for part in files),
     )

@@ -51,6 +51,30 @@ class RelevanceSummary:
     confident_share: np.ndarray  # [num_confident, num_features] each jet's feature shares
 
 
+@dataclass(frozen=True)
+class SummaryPart:
+    """The mergeable partial aggregates of some jets: sums, counts, rank histograms and the candidates of
+    the showcase view (a top-k of each kind), so a dataset is summarised part by part and never held whole.
+
+    :func:`merge_summary_parts` adds two; :func:`finish_summary` turns the total into a
+    :class:`RelevanceSummary`. Every field is keyed by the class label (1 = H, 0 = QCD).
+    """
+
+    num_jets: dict[int, int]
+    share_sum: dict[int, np.ndarray]  # [num_features] Σ over jets of the feature shares
+    positive_sum: dict[int, np.ndarray]
+    net_sum: dict[int, np.ndarray]
+    net_square_sum: dict[int, np.ndarray]
+    rank_sum: dict[int, np.ndarray]  # [max_rank] Σ share of the track of that rank
+    jets_with_rank: dict[int, np.ndarray]
+    enrichment_sum: dict[int, np.ndarray]
+    enrichment_square_sum: dict[int, np.ndarray]
+    category: dict[tuple[str, int], np.ndarray]  # (category, label) -> [5] jets with such a track,
+    # Σ and Σ² of their relevance share, Σ and Σ² of their track share
+    candidates: pd.DataFrame  # jet rows that may enter the showcase view (:func:`showcase_candidates`)
+    candidate_share: pd.DataFrame  # [candidates, num_features] their feature shares, indexed by jet_id
+
+
 def summarize_relevance(
     relevance_file: RelevanceFile,
     *,
@@ -58,10 +82,10 @@ def summarize_relevance(
     top_confident: int = 10,
     chunk_size: int = 200_000,
 ) -> RelevanceSummary:
-    """Summarise the relevance of the jets ``jet_ids`` (default: all) of a relevance file.
+    """Summarise the relevance of the jets ``jet_ids`` (default: all) of a relevance file or part dataset.
 
-    Tracks are read ``chunk_size`` rows at a time (whole jets per chunk), so memory does not grow with the
-    number of tracks; only per-jet values are kept.
+    Each part is summarised on its own (:func:`summarize_part`) and the partial aggregates are merged, so
+    memory holds one part's jet table and ``chunk_size`` track rows, whatever the size of the dataset.
 
     Args:
         relevance_file: What :func:`hepxai.explain.relevance_file.read_relevance_file` returns.
@@ -69,15 +93,42 @@ def summarize_relevance(
         top_confident: How many of the jets with the highest P(H) to keep for the "most confident" view.
         chunk_size: Track rows read at once.
     """
+    total = None
+    for part in relevance_file.part_files():
+        partial = summarize_part(part, jet_ids=jet_ids, top_confident=top_confident, chunk_size=chunk_size)
+        total = partial if total is None else merge_summary_parts(total, partial)
+    feature_names, _ = merge_repeated_features(relevance_file.feature_names)
+    ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
+    return finish_summary(
+        total,  # type: ignore[arg-type]  (a relevance file has at least one part)
+        feature_names=feature_names,
+        target=str(relevance_file.meta.get("target", "H")),
+        ranked_by=ranked_by,
+        top_confident=top_confident,
+    )
+
+
+def summarize_part(
+    relevance_file: RelevanceFile,
+    *,
+    jet_ids: Sequence[int] | None = None,
+    top_confident: int = 10,
+    chunk_size: int = 200_000,
+) -> SummaryPart:
+    """The partial aggregates of the jets of one relevance file (one part of a dataset).
+
+    Tracks are read ``chunk_size`` rows at a time (whole jets per chunk); only per-class sums and the
+    showcase candidates are kept.
+    """
     jets = relevance_file.jets
     if jet_ids is not None:
         jets = jets[jets["jet_id"].isin(jet_ids)]
     labels = jets.set_index("jet_id")["label"] if "label" in jets else pd.Series(-1, index=jets["jet_id"])
-    confident, groups = showcase(jets, top_confident)
-    confident_ids = confident["jet_id"].astype(int).tolist()
+    candidates = showcase_candidates(jets, top_confident)
+    candidate_ids = set(candidates["jet_id"].astype(int))
     ranked_by = "track pT" if "track_pt" in relevance_file.track_columns else "track position"
-    feature_names, merge = merge_repeated_features(relevance_file.feature_names)
-    num_features = len(feature_names)
+    _, merge = merge_repeated_features(relevance_file.feature_names)
+    num_features = merge.shape[1]
     share_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
     positive_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
     net_sum = {label: np.zeros(num_features) for label in CLASS_NAMES}
@@ -86,7 +137,8 @@ def summarize_relevance(
     jets_with_rank = {label: np.zeros(0, dtype=np.int64) for label in CLASS_NAMES}
     enrichment_sum = {label: np.zeros(0) for label in CLASS_NAMES}
     enrichment_square_sum = {label: np.zeros(0) for label in CLASS_NAMES}
-    confident_rows, category_parts = [], []
+    category: dict[tuple[str, int], np.ndarray] = {}
+    candidate_rows = []
 
     for tracks in relevance_file.iter_tracks(chunk_size):
         if jet_ids is not None:
@@ -129,42 +181,107 @@ def summarize_relevance(
             enrichment_square_sum[label] = _add(
                 enrichment_square_sum[label], np.bincount(ranked[0], ranked[1] ** 2)
             )
-        confident_rows.append(feature_share_rows[feature_share_rows.index.isin(confident_ids)])
-        category_parts.append(_category_per_jet(tracks, track_share, jet_of_track))
+        candidate_rows.append(feature_share_rows[feature_share_rows.index.isin(candidate_ids)])
+        for name, per_jet in _category_per_jet(tracks, track_share, jet_of_track).items():
+            for label in CLASS_NAMES:
+                chosen = per_jet[
+                    (labels.reindex(per_jet.index).to_numpy() == label) & (per_jet["tracks_flagged"] > 0)
+                ]
+                relevance_share = chosen["relevance_share"].to_numpy(dtype=float)
+                count_share = chosen["count_share"].to_numpy(dtype=float)
+                sums = np.array(
+                    [
+                        len(chosen),
+                        relevance_share.sum(),
+                        (relevance_share**2).sum(),
+                        count_share.sum(),
+                        (count_share**2).sum(),
+                    ]
+                )
+                category[name, label] = category.get((name, label), np.zeros(5)) + sums
 
+    return SummaryPart(
+        num_jets={label: int((labels.to_numpy() == label).sum()) for label in CLASS_NAMES},
+        share_sum=share_sum,
+        positive_sum=positive_sum,
+        net_sum=net_sum,
+        net_square_sum=net_square_sum,
+        rank_sum=rank_sum,
+        jets_with_rank=jets_with_rank,
+        enrichment_sum=enrichment_sum,
+        enrichment_square_sum=enrichment_square_sum,
+        category=category,
+        candidates=candidates,
+        candidate_share=pd.concat(candidate_rows)
+        if candidate_rows
+        else pd.DataFrame(columns=range(num_features), dtype=float),
+    )
+
+
+def merge_summary_parts(first: SummaryPart, second: SummaryPart) -> SummaryPart:
+    """The aggregates of the jets of both parts (the parts hold different jets)."""
+
+    def add(a: dict, b: dict) -> dict:
+        return {
+            key: _add(a[key], b[key]) if key in a and key in b else a.get(key, b.get(key))
+            for key in {**a, **b}
+        }
+
+    return SummaryPart(
+        num_jets={label: first.num_jets[label] + second.num_jets[label] for label in CLASS_NAMES},
+        share_sum=add(first.share_sum, second.share_sum),
+        positive_sum=add(first.positive_sum, second.positive_sum),
+        net_sum=add(first.net_sum, second.net_sum),
+        net_square_sum=add(first.net_square_sum, second.net_square_sum),
+        rank_sum=add(first.rank_sum, second.rank_sum),
+        jets_with_rank=add(first.jets_with_rank, second.jets_with_rank),
+        enrichment_sum=add(first.enrichment_sum, second.enrichment_sum),
+        enrichment_square_sum=add(first.enrichment_square_sum, second.enrichment_square_sum),
+        category=add(first.category, second.category),
+        candidates=pd.concat([first.candidates, second.candidates]),
+        candidate_share=pd.concat([first.candidate_share, second.candidate_share]),
+    )
+
+
+def finish_summary(
+    total: SummaryPart, *, feature_names: list[str], target: str, ranked_by: str, top_confident: int
+) -> RelevanceSummary:
+    """Means, standard errors and the showcase view from the merged aggregates of all jets."""
+    num_features = len(feature_names)
+    # The jet table's order, one index over all parts (each part's table has its own 0-based index).
+    candidates = total.candidates.sort_values("jet_id", kind="stable").reset_index(drop=True)
+    confident, groups = showcase(candidates, top_confident)
+    confident_ids = confident["jet_id"].astype(int).tolist()
     num_jets, feature_share, positive_share, net_share, net_error, rank_share = {}, {}, {}, {}, {}, {}
     enrichment_mean, enrichment_error = {}, {}
     for label, name in CLASS_NAMES.items():
-        count = num_jets[name] = int((labels.to_numpy() == label).sum())
-        feature_share[name] = share_sum[label] / max(count, 1)
-        positive_share[name] = positive_sum[label] / max(count, 1)
-        net_share[name] = net_sum[label] / max(count, 1)
-        variance = (net_square_sum[label] - count * net_share[name] ** 2) / max(count - 1, 1)
+        count = num_jets[name] = total.num_jets[label]
+        feature_share[name] = total.share_sum[label] / max(count, 1)
+        positive_share[name] = total.positive_sum[label] / max(count, 1)
+        net_share[name] = total.net_sum[label] / max(count, 1)
+        variance = (total.net_square_sum[label] - count * net_share[name] ** 2) / max(count - 1, 1)
         net_error[name] = (
             np.sqrt(np.clip(variance, 0.0, None) / count) if count > 1 else np.zeros(num_features)
         )
-        rank_share[name] = _divide(*_same_length(rank_sum[label], jets_with_rank[label]))
-        counts = jets_with_rank[label].astype(float)
-        enrichment_mean[name] = _divide(enrichment_sum[label], counts)
-        square_mean = _divide(enrichment_square_sum[label], counts)
+        rank_share[name] = _divide(*_same_length(total.rank_sum[label], total.jets_with_rank[label]))
+        counts = total.jets_with_rank[label].astype(float)
+        enrichment_mean[name] = _divide(total.enrichment_sum[label], counts)
+        square_mean = _divide(total.enrichment_square_sum[label], counts)
         variance = (square_mean - enrichment_mean[name] ** 2) * _divide(counts, counts - 1)
         enrichment_error[name] = np.sqrt(_divide(np.clip(variance, 0.0, None), counts))
     max_rank = max((len(share) for share in rank_share.values()), default=0)
-    confident_share = (
-        pd.concat(confident_rows) if confident_rows else pd.DataFrame(columns=range(num_features))
-    )
     return RelevanceSummary(
         feature_names=feature_names,
-        target=str(relevance_file.meta.get("target", "H")),
+        target=target,
         ranked_by=ranked_by,
-        category_share=_category_share(category_parts, labels),
+        category_share=_category_share(total.category),
         confident_jet_ids=confident_ids,
         confident_group=groups,
         confident_prob_h=confident["prob_H"].to_numpy(dtype=float),
         confident_labels=confident["label"].to_numpy(dtype=int)
         if "label" in confident
         else np.full(len(confident), -1),
-        confident_share=confident_share.reindex(confident_ids).fillna(0).to_numpy(dtype=float),
+        confident_share=total.candidate_share.reindex(confident_ids).fillna(0).to_numpy(dtype=float),
         num_jets=num_jets,
         feature_share=feature_share,
         feature_positive_share=positive_share,
@@ -176,7 +293,7 @@ def summarize_relevance(
             name: np.pad(v, (0, max_rank - len(v))) for name, v in enrichment_error.items()
         },
         rank_jets={
-            name: np.pad(jets_with_rank[label], (0, max_rank - len(jets_with_rank[label])))
+            name: np.pad(total.jets_with_rank[label], (0, max_rank - len(total.jets_with_rank[label])))
             for label, name in CLASS_NAMES.items()
         },
     )
@@ -204,10 +321,31 @@ def showcase(jets: pd.DataFrame, top_confident: int) -> tuple[pd.DataFrame, list
         wrong = rest[(rest["prob_H"] >= 0.5) != (rest["label"] == 1)]
         wrong = wrong[~wrong["jet_id"].isin(chosen[1][1]["jet_id"])]
         confidence = (wrong["prob_H"] - 0.5).abs()
-        chosen.append(("misclassified", wrong.loc[confidence.sort_values(ascending=False).index].head(extra)))
+        order = confidence.sort_values(ascending=False, kind="stable").index
+        chosen.append(("misclassified", wrong.loc[order].head(extra)))
     table = pd.concat([frame for _, frame in chosen])
     groups = [group for group, frame in chosen for _ in range(len(frame))]
     return table, groups
+
+
+def showcase_candidates(jets: pd.DataFrame, top_confident: int) -> pd.DataFrame:
+    """The rows of ``jets`` (one part of a dataset) that can be in :func:`showcase` of the whole dataset.
+
+    A jet of this part in the global top ``top_confident`` is in the part's top ``top_confident``; a
+    global borderline jet has fewer than ``top_confident + extra`` jets of its part nearer 0.5 (those are
+    in the top or borderline before it), and a global misclassified jet fewer than
+    ``top_confident + 2 * extra`` more confidently wrong ones. Ties keep the jet table's order.
+    """
+    extra = max(top_confident // 2, 1)
+    ranked = jets.sort_values("prob_H", ascending=False, kind="stable")
+    distance = (jets["prob_H"] - 0.5).abs().sort_values(kind="stable")
+    chosen = [ranked.index[:top_confident], distance.index[: top_confident + extra]]
+    if "label" in jets:
+        wrong = jets[(jets["prob_H"] >= 0.5) != (jets["label"] == 1)]
+        confidence = (wrong["prob_H"] - 0.5).abs().sort_values(ascending=False, kind="stable")
+        chosen.append(confidence.index[: top_confident + 2 * extra])
+    keep = jets.index.isin(np.concatenate([np.asarray(index) for index in chosen]))
+    return jets[keep]
 
 
 def jet_overview(
@@ -268,24 +406,23 @@ def _category_per_jet(
     return per_category
 
 
-def _category_share(parts: list[dict[str, pd.DataFrame]], labels: pd.Series) -> pd.DataFrame:
-    """Per class and track category: the mean relevance share and track share, over jets with such a track."""
+def _category_share(sums: dict[tuple[str, int], np.ndarray]) -> pd.DataFrame:
+    """Per class and track category: the mean relevance share and track share, over jets with such a track,
+    with their standard errors (0 for one jet), from the sums of :class:`SummaryPart`."""
     rows = []
     for category in TRACK_CATEGORIES:
-        chunks = [part[category] for part in parts if category in part]
-        if not chunks:
-            continue
-        per_jet = pd.concat(chunks)
-        tracks_flagged = per_jet["tracks_flagged"]
         for label, name in CLASS_NAMES.items():
-            with_category = (labels.reindex(per_jet.index).to_numpy() == label) & (tracks_flagged > 0)
-            row = {"class": name, "category": category, "jets": int(with_category.sum())}
-            for column, source in (("relevance_share", "relevance_share"), ("track_share", "count_share")):
-                chosen = per_jet[source][with_category].to_numpy(dtype=float)
-                row[column] = float(chosen.mean()) if len(chosen) else 0.0
-                row[f"{column}_error"] = (
-                    float(chosen.std(ddof=1) / np.sqrt(len(chosen))) if len(chosen) > 1 else 0.0
-                )
+            if (category, label) not in sums:
+                continue
+            count, *moments = sums[category, label]
+            row = {"class": name, "category": category, "jets": int(count)}
+            for column, (total, square) in zip(
+                ("relevance_share", "track_share"), (moments[:2], moments[2:]), strict=True
+            ):
+                mean = total / count if count else 0.0
+                variance = (square - count * mean**2) / (count - 1) if count > 1 else 0.0
+                row[column] = float(mean)
+                row[f"{column}_error"] = float(np.sqrt(max(variance, 0.0) / count)) if count > 1 else 0.0
             rows.append(row)
     columns = ["class", "category", "jets", "relevance_share", "relevance_share_error"]
     return pd.DataFrame(rows, columns=[*columns, "track_share", "track_share_error"])

@@ -25,6 +25,7 @@ from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
 from hepxai.io.csv_files import read_csv_table
 from hepxai.metrics.tracking import graph_efficiency_purity
+from hepxai.parallel import engine
 from hepxai.tracking.event_graph import (
     GRAPHS_FILE,
     event_hits,
@@ -71,8 +72,12 @@ def build_graphs(
     *,
     splits: tuple[str, ...] = SPLITS,
     progress: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Write the graphs of ``splits`` into ``folder``; returns the stats of every graph there.
+
+    Each event is a task on the engine (:mod:`hepxai.parallel`); stats are written in event order.
 
     Args:
         setting: Which events and cut.
@@ -81,6 +86,8 @@ def build_graphs(
         builder: The graph builder.
         record: What ``graphs.yaml`` says about the builder (name, parameters); the setting's name is added,
             and a custom setting's fields (``custom_setting``), which every later command reads.
+        workers: Worker processes of a local Dask cluster (1: this process).
+        scheduler: Address of a running Dask scheduler, instead of local workers.
 
     Raises:
         InputError: the folder holds graphs of another builder or setting, or a graph has no edges.
@@ -103,37 +110,60 @@ def build_graphs(
     rows = []
     if stats_path.is_file():
         rows = read_csv_table(stats_path, ("split", "event_id")).to_dict("records")
-    for split in splits:
-        pending = [i for i in setting.split(split) if not graph_path(folder, split, i).is_file()]
-        events = read_setting_events(setting, root, pending) if pending else iter(())
-        for event in tqdm(
-            events, total=len(pending), desc=f"graphs {split}", unit="event", disable=not progress
-        ):
-            data = event_hits(event)
-            start = time.perf_counter()
-            graph = with_edges(data, builder.edges(data))
-            seconds = time.perf_counter() - start
-            path = graph_path(folder, split, event.event_id)
-            if graph.num_edges == 0:
-                msg = f"{path}: field 'edge_index' is empty (the builder found no edges in this event)"
-                raise InputError(msg)
-            write_graph(graph, path)
-            efficiency, purity = graph_efficiency_purity(graph.y.numpy(), int(graph.num_true_edges))
-            stats = GraphStats(
-                split,
-                event.event_id,
-                graph.num_nodes,
-                graph.num_edges,
-                int(graph.num_true_edges),
-                efficiency,
-                purity,
-                seconds,
-            )
-            rows.append(asdict(stats))
-            _write_stats(stats_path, rows)
+    job = GraphJob(setting, Path(root), folder, builder)
+    pending = {
+        split: [(split, i) for i in setting.split(split) if not graph_path(folder, split, i).is_file()]
+        for split in splits
+    }
+    workers = max(1, min(workers, sum(map(len, pending.values()))))
+    with engine(workers, scheduler) as runner:
+        shared = runner.broadcast(job)
+        for split in splits:
+            results = runner.map(graph_of_event, pending[split], shared, ordered=True)
+            for _, stats in tqdm(
+                results, total=len(pending[split]), desc=f"graphs {split}", unit="event", disable=not progress
+            ):
+                rows.append(asdict(stats))
+                _write_stats(stats_path, rows)
     table = pd.DataFrame(rows, columns=[name for name in GraphStats.__dataclass_fields__])
     log.info("graphs in %s:\n%s", folder, summarize_graphs(table).to_string())
     return table
+
+
+@dataclass(frozen=True)
+class GraphJob:
+    """What every event's task needs: the builder is fitted once and sent to each worker once."""
+
+    setting: Setting
+    root: Path
+    folder: Path
+    builder: GraphBuilder
+
+
+def graph_of_event(task: tuple[str, int], job: GraphJob) -> GraphStats:
+    """Build and write the graph of one event: the task each worker runs."""
+    split, event_id = task
+    event = next(read_setting_events(job.setting, job.root, [event_id]))
+    data = event_hits(event)
+    start = time.perf_counter()
+    graph = with_edges(data, job.builder.edges(data))
+    seconds = time.perf_counter() - start
+    path = graph_path(job.folder, split, event.event_id)
+    if graph.num_edges == 0:
+        msg = f"{path}: field 'edge_index' is empty (the builder found no edges in this event)"
+        raise InputError(msg)
+    write_graph(graph, path)
+    efficiency, purity = graph_efficiency_purity(graph.y.numpy(), int(graph.num_true_edges))
+    return GraphStats(
+        split,
+        event.event_id,
+        graph.num_nodes,
+        graph.num_edges,
+        int(graph.num_true_edges),
+        efficiency,
+        purity,
+        seconds,
+    )
 
 
 def summarize_graphs(table: pd.DataFrame) -> pd.DataFrame:

@@ -87,10 +87,12 @@ def make_graphs(
     *,
     splits: tuple[str, ...] = SPLITS,
     progress: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
-    """``hepxai tracking graphs``: fit (or reuse) the builder, write the graphs of ``splits`` to
-    ``ROOT/SETTING/graphs/BUILDER``; returns the per-split summary (:func:`summarize_graphs`). A custom
-    setting is written to (or checked against) ``ROOT/SETTING/setting.yaml`` and the folder's
+    """``hepxai tracking graphs``: fit (or reuse) the builder once, write the graphs of ``splits`` to
+    ``ROOT/SETTING/graphs/BUILDER`` on the engine; returns the per-split summary (:func:`summarize_graphs`).
+    A custom setting is written to (or checked against) ``ROOT/SETTING/setting.yaml`` and the folder's
     ``graphs.yaml``."""
     for split in splits:
         setting.split(split)
@@ -98,7 +100,17 @@ def make_graphs(
     folder = setting.folder(root) / "graphs" / choice.name
     with lock_folder(folder):  # a second run into this graph folder stops at once
         builder, record = fitted_builder(setting, root, choice, progress=progress)
-        graphs = build_graphs(setting, root, folder, builder, record, splits=splits, progress=progress)
+        graphs = build_graphs(
+            setting,
+            root,
+            folder,
+            builder,
+            record,
+            splits=splits,
+            progress=progress,
+            workers=workers,
+            scheduler=scheduler,
+        )
     return summarize_graphs(graphs)
 
 

@@ -17,7 +17,14 @@ from hepxai.errors import InputError
 from hepxai.tracking.settings import Setting, claim_setting
 
 
-def make_events(setting: Setting, root: str | Path, *, workers: int = 1, progress: bool = True) -> Path:
+def make_events(
+    setting: Setting,
+    root: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> Path:
     """Simulate the setting's sample into ``ROOT/samples/SAMPLE`` (HDF5, 10 events per file); resumable.
 
     Runs ``hepxai detector simulate`` with the sample's settings: a stopped run continues where it stopped.
@@ -41,6 +48,7 @@ def make_events(setting: Setting, root: str | Path, *, workers: int = 1, progres
         ),
         seed=sample.seed,
         workers=workers,
+        scheduler=scheduler,
         output_format="hdf5",
         events_per_file=10,
         progress=progress,

@@ -1,17 +1,19 @@
 """Simulate many events in worker processes, one file set per event, resuming a run that was stopped.
 
 Event ``i`` depends only on the run's seed and ``i`` (see :mod:`hepxai.data.detector.events`), so the output
-is the same whatever the number of workers. Each worker initialises its Pythia instances once and writes the
-events it makes; a CSV event is complete when its truth file exists (renamed last), an HDF5 event when its
-part file exists. HDF5 parts are merged into files of ``events_per_file`` events once all of a file's events
-are there. ``run.yaml`` in the output folder records the settings: a second run into the same folder with the
-same settings makes only the events that are missing, and refuses different settings.
+is the same whatever the number of workers. Events are tasks on the engine (:mod:`hepxai.parallel`): each
+worker initialises its Pythia instances once and writes the events it makes, and the events of a worker
+that dies are made again by another. A CSV event is complete when its truth file exists (renamed last), an
+HDF5 event when its part file exists. HDF5 parts are merged into files of ``events_per_file`` events once
+all of a file's events are there. ``run.yaml`` in the output folder records the settings: a second run into
+the same folder with the same settings makes only the events that are missing, and refuses different
+settings.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import multiprocessing
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from hepxai.errors import InputError
 from hepxai.io.atomic import write_text
 from hepxai.io.lock import lock_folder
 from hepxai.io.yaml_files import read_yaml
+from hepxai.parallel import engine
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def simulate_events(
     geometry: str | Path | None = None,
     events_per_file: int = 100,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> list[EventTiming]:
     """Simulate ``events`` events into the folder ``out``; returns the timing of each event made now.
 
@@ -72,11 +76,12 @@ def simulate_events(
         pileup: mean number of soft-QCD pile-up interactions (Poisson).
         settings: field, scattering and digitisation (the defaults of :class:`DetectorSettings` if None).
         seed: the run's seed; event ``i`` depends on ``seed`` and ``i`` only.
-        workers: worker processes.
+        workers: worker processes of a local Dask cluster (1: this process; :mod:`hepxai.parallel`).
         output_format: ``csv`` (TrackML files per event) or ``hdf5`` (``events_per_file`` events per file).
         geometry: geometry YAML (the default TrackML-like detector if None).
         events_per_file: events per HDF5 file.
         progress: show a progress bar.
+        scheduler: address of a running Dask scheduler to run the events on, instead of local workers.
 
     Raises:
         InputError: a setting out of range, or an output folder made with other settings.
@@ -97,25 +102,14 @@ def simulate_events(
                 events,
                 len(pending),
             )
-        task = (process, pileup, detector, settings, seed, folder, output_format)
+        job = EventJob(process, pileup, detector, settings, seed, folder, output_format)
         timings: list[EventTiming] = []
         workers = max(1, min(workers, len(pending)))
         bar = tqdm(total=len(pending), unit="event", desc="simulating", disable=not progress, leave=False)
-        with bar:
-            if workers == 1 and pending:
-                _start_worker(*task)
-                results = map(_make_event, pending)
-                for timing in results:
-                    timings.append(timing)
-                    bar.update()
-            elif pending:
-                context = multiprocessing.get_context(
-                    "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-                )
-                with context.Pool(workers, initializer=_start_worker, initargs=task) as pool:
-                    for timing in pool.imap_unordered(_make_event, pending):
-                        timings.append(timing)
-                        bar.update()
+        with bar, engine(workers if pending else 1, scheduler) as runner:
+            for _, timing in runner.map(make_event, pending, runner.broadcast(job)):
+                timings.append(timing)
+                bar.update()
         if output_format == "hdf5":
             _merge_parts(folder, events, events_per_file)
         if timings:
@@ -132,40 +126,37 @@ def simulate_events(
         return sorted(timings, key=lambda timing: timing.event_id)
 
 
-_WORKER: dict[str, object] = {}
+@dataclass(frozen=True)
+class EventJob:
+    """What every event task needs: sent to each worker once."""
+
+    process: str
+    pileup: float
+    geometry: Geometry
+    settings: DetectorSettings
+    seed: int
+    folder: Path
+    output_format: str
 
 
-def _start_worker(
-    process: str,
-    pileup: float,
-    geometry: Geometry,
-    settings: DetectorSettings,
-    seed: int,
-    folder: Path,
-    output_format: str,
-) -> None:
-    _WORKER.update(
-        generator=EventGenerator(process, pileup),
-        geometry=geometry,
-        settings=settings,
-        seed=seed,
-        folder=folder,
-        output_format=output_format,
-    )
+@functools.lru_cache(maxsize=2)
+def _generator(process: str, pileup: float) -> EventGenerator:
+    """The Pythia instances of a worker process, initialised once for all the events it makes."""
+    return EventGenerator(process, pileup)
 
 
-def _make_event(index: int) -> EventTiming:
+def make_event(index: int, job: EventJob) -> EventTiming:
+    """Make and write event ``index``: the task each worker runs."""
     start = time.perf_counter()
-    particles, rng = _WORKER["generator"].generate(_WORKER["seed"], index)
+    particles, rng = _generator(job.process, job.pileup).generate(job.seed, index)
     generated = time.perf_counter()
-    event = detect(particles, _WORKER["geometry"], _WORKER["settings"], rng, event_id=index)
+    event = detect(particles, job.geometry, job.settings, rng, event_id=index)
     detected = time.perf_counter()
-    folder = _WORKER["folder"]
-    if _WORKER["output_format"] == "csv":
-        write_csv(event, folder)
+    if job.output_format == "csv":
+        write_csv(event, job.folder)
     else:
-        (folder / PARTS).mkdir(exist_ok=True)
-        write_hdf([event], folder / PARTS / f"{event_prefix(index)}.h5")
+        (job.folder / PARTS).mkdir(exist_ok=True)
+        write_hdf([event], job.folder / PARTS / f"{event_prefix(index)}.h5")
     return EventTiming(index, generated - start, detected - generated, len(event.hits), len(event.particles))
 
 

@@ -34,8 +34,9 @@ between the 5th and 10th percentile of ``|c · pos|``, as the paper chooses c (`
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
-import multiprocessing
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
@@ -50,6 +51,7 @@ from hepxai.data.detector.simulation import MIN_RECONSTRUCTABLE_HITS, DetectorSe
 from hepxai.data.detector.trackml_io import TrackMLEvent
 from hepxai.data.pointsets.transfer import from_plain, to_plain
 from hepxai.errors import InputError
+from hepxai.parallel import engine
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,6 @@ Z_MASS = 91.1876  # GeV
 MUON_MASS = 0.1056584  # GeV
 MUON_ID = 13
 LENGTH_UNIT_MM = 2950.0  # positions are stored in units of the tracker's half-length
-CHUNK = 64  # events handed out to the workers at a time
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,11 @@ class ActsTrackSettings:
 
 
 def actstrack_samples(
-    settings: ActsTrackSettings, *, workers: int = 1, progress: bool = True
+    settings: ActsTrackSettings,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    scheduler: str | None = None,
 ) -> tuple[list[Data], int]:
     """``settings.samples`` samples, positives first then negatives; and how many events it took."""
     settings.check()
@@ -109,7 +114,7 @@ def actstrack_samples(
     chosen: dict[bool, list[Data]] = {True: [], False: []}
     events = 0
     with tqdm(total=settings.samples, unit="sample", desc="actstrack", disable=not progress) as bar:
-        for positive, negative in _candidates(settings, workers):
+        for positive, negative in _candidates(settings, workers, scheduler):
             events += 1
             if positive is not None and len(chosen[True]) < wanted[True]:
                 chosen[True].append(positive)
@@ -178,45 +183,31 @@ def _sample(event: TrackMLEvent, particle_ids: np.ndarray, signal_ids: np.ndarra
     )
 
 
-_WORKER: dict[str, object] = {}
-
-
-def _start_worker(settings: ActsTrackSettings, geometry: Geometry) -> None:
+@functools.lru_cache(maxsize=2)
+def _generator(pileup: float) -> EventGenerator:
+    """A worker process's Pythia instances, initialised once for all the events it makes."""
     torch.set_num_threads(1)
-    _WORKER.update(
-        generator=EventGenerator("zmumu", settings.pileup),
-        geometry=geometry,
-        detector=DetectorSettings(bfield=settings.bfield),
-        settings=settings,
-    )
+    return EventGenerator("zmumu", pileup)
 
 
-def _event(index: int) -> tuple[dict | None, dict | None]:
-    settings: ActsTrackSettings = _WORKER["settings"]  # type: ignore[assignment]
-    particles, rng = _WORKER["generator"].generate(settings.seed, index)
-    event = detect(particles, _WORKER["geometry"], _WORKER["detector"], rng, event_id=index)
+def event_candidates(index: int, job: tuple[ActsTrackSettings, Geometry]) -> tuple[dict | None, dict | None]:
+    """Event ``index``'s (positive, negative) candidates as plain values: the task each worker runs."""
+    settings, geometry = job
+    particles, rng = _generator(settings.pileup).generate(settings.seed, index)
+    event = detect(particles, geometry, DetectorSettings(bfield=settings.bfield), rng, event_id=index)
     positive, negative = event_samples(event, rng, settings)
     return to_plain(positive), to_plain(negative)
 
 
-def _candidates(settings: ActsTrackSettings, workers: int) -> Iterator[tuple[Data | None, Data | None]]:
-    """Each event's (positive, negative) candidates in event order, made ``CHUNK`` events at a time."""
-    geometry = load_geometry(None)
-    if workers <= 1:
-        _start_worker(settings, geometry)
-        index = 0
-        while True:
-            yield tuple(map(from_plain, _event(index)))
-            index += 1
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    with context.Pool(workers, initializer=_start_worker, initargs=(settings, geometry)) as pool:
-        first = 0
-        while True:
-            for candidates in pool.imap(_event, range(first, first + CHUNK)):
-                yield tuple(map(from_plain, candidates))
-            first += CHUNK
+def _candidates(
+    settings: ActsTrackSettings, workers: int, scheduler: str | None = None
+) -> Iterator[tuple[Data | None, Data | None]]:
+    """Each event's (positive, negative) candidates in event order, as tasks on the engine
+    (:mod:`hepxai.parallel`) while the caller asks for more."""
+    with engine(workers, scheduler) as runner:
+        job = runner.broadcast((settings, load_geometry(None)))
+        for _, candidates in runner.map(event_candidates, itertools.count(), job, ordered=True):
+            yield tuple(map(from_plain, candidates))
 
 
 def settings_record(settings: ActsTrackSettings) -> dict:

@@ -159,7 +159,12 @@ def make_synthetic(folder: str | Path, *, samples: int = 2000, seed: int = 0) ->
 
 
 def make_actstrack(
-    folder: str | Path, settings: ActsTrackSettings, *, workers: int = 1, progress: bool = True
+    folder: str | Path,
+    settings: ActsTrackSettings,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """ActsTrack-like samples (:mod:`hepxai.data.pointsets.actstrack`), split 70/15/15 within each class."""
     folder, record = Path(folder), actstrack.settings_record(settings)
@@ -169,7 +174,9 @@ def make_actstrack(
             log.info("%s: the actstrack dataset is there already", folder)
             return folder
         start = time.perf_counter()
-        samples, events = actstrack.actstrack_samples(settings, workers=workers, progress=progress)
+        samples, events = actstrack.actstrack_samples(
+            settings, workers=workers, progress=progress, scheduler=scheduler
+        )
         splits = split_samples(samples, (0.7, 0.15, 0.15), settings.seed, [str(int(s.y)) for s in samples])
         extra = {
             "events": events,
@@ -180,7 +187,12 @@ def make_actstrack(
 
 
 def make_synmol(
-    folder: str | Path, settings: SynMolSettings, *, workers: int = 1, progress: bool = True
+    folder: str | Path,
+    settings: SynMolSettings,
+    *,
+    workers: int = 1,
+    progress: bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """SynMol molecules (:mod:`hepxai.data.pointsets.synmol`), split 78/11/11 within each group."""
     folder, record = Path(folder), synmol.settings_record(settings)
@@ -190,7 +202,7 @@ def make_synmol(
             log.info("%s: the synmol dataset is there already", folder)
             return folder
         start = time.perf_counter()
-        groups = synmol.synmol_samples(settings, workers=workers, progress=progress)
+        groups = synmol.synmol_samples(settings, workers=workers, progress=progress, scheduler=scheduler)
         samples = [sample for group in synmol.GROUPS for sample in groups[group]]
         labels = [group for group in synmol.GROUPS for _ in groups[group]]
         splits = split_samples(samples, synmol.SPLIT, settings.seed, labels)

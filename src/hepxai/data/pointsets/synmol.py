@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-import multiprocessing
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from tqdm.auto import tqdm
 
 from hepxai.data.pointsets.transfer import from_plain, to_plain
 from hepxai.errors import InputError
+from hepxai.parallel import engine
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +106,16 @@ def synmol_samples(
     workers: int = 1,
     progress: bool = True,
     smiles: Sequence[str] | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, list[Data]]:
     """Samples per group (``GROUPS``), each group filled to :meth:`SynMolSettings.group_sizes`.
 
     Args:
         settings: Size, balance and seed.
-        workers: Processes for the conformers.
+        workers: Worker processes for the conformers (a local Dask cluster; :mod:`hepxai.parallel`).
         progress: Show a progress bar.
         smiles: The molecules to draw from (default: the MOSES training set of :func:`smiles_path`).
+        scheduler: Address of a running Dask scheduler for the conformers, instead of local workers.
 
     Raises:
         InputError: the molecules run out before every group is full.
@@ -126,7 +128,7 @@ def synmol_samples(
     chosen: dict[str, list[Data]] = {group: [] for group in GROUPS}
     failed = 0
     with tqdm(total=settings.samples, unit="molecule", desc="synmol", disable=not progress) as bar:
-        for group, sample in _molecules(smiles, order, wanted, workers, settings.seed):
+        for group, sample in _molecules(smiles, order, wanted, workers, settings.seed, scheduler):
             if group is None or len(chosen[group]) >= wanted[group]:
                 continue
             if sample is None:
@@ -197,21 +199,20 @@ def _classify(smiles: str) -> str | None:
     return None if mol is None else molecule_group(mol)[0]
 
 
-_SEED: dict[str, int] = {}
-
-
-def _start_worker(seed: int) -> None:
+def embed(smiles: str, seed: int) -> tuple[str | None, dict | None]:
+    """A molecule's group and sample (a conformer) as plain values: the task each worker runs."""
     torch.set_num_threads(1)
-    _SEED["seed"] = seed
-
-
-def _embed(smiles: str) -> tuple[str | None, dict | None]:
-    group, sample = molecule_sample(smiles, seed=_SEED["seed"])
+    group, sample = molecule_sample(smiles, seed=seed)
     return group, to_plain(sample)
 
 
 def _molecules(
-    smiles: np.ndarray, order: np.ndarray, wanted: dict[str, int], workers: int, seed: int
+    smiles: np.ndarray,
+    order: np.ndarray,
+    wanted: dict[str, int],
+    workers: int,
+    seed: int,
+    scheduler: str | None = None,
 ) -> Iterator[tuple[str | None, Data | None]]:
     """(group, sample) of the molecules in ``order``; molecules of groups already full are classified only.
 
@@ -220,13 +221,7 @@ def _molecules(
     depends on earlier results only, so the outcome does not depend on ``workers``.
     """
     counts = dict.fromkeys(GROUPS, 0)
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    pool = context.Pool(workers, initializer=_start_worker, initargs=(seed,)) if workers > 1 else None
-    if pool is None:
-        _start_worker(seed)
-    try:
+    with engine(workers, scheduler) as runner:
         for first in range(0, len(order), CHUNK):
             pending = []
             for text in smiles[order[first : first + CHUNK]]:
@@ -234,15 +229,11 @@ def _molecules(
                 if group is not None and counts[group] < wanted[group]:
                     counts[group] += 1  # reserved; a failed embedding gives the place back below
                     pending.append(text)
-            results = pool.imap(_embed, pending) if pool is not None else map(_embed, pending)
-            for group, plain in results:
+            for _, (group, plain) in runner.map(embed, pending, seed, ordered=True):
                 sample = from_plain(plain)
                 if sample is None and group is not None:
                     counts[group] -= 1
                 yield group, sample
-    finally:
-        if pool is not None:
-            pool.terminate()
 
 
 def settings_record(settings: SynMolSettings) -> dict:

@@ -1,20 +1,18 @@
-"""Simulate jets in parallel worker processes and write them as one CMS-schema TTree, chunk by chunk.
+"""Simulate jets on the engine's workers (:mod:`hepxai.parallel`) and write them as one CMS-schema TTree,
+chunk by chunk.
 
 Every jet has its own seeds: jet ``i`` of a sample comes from the first accepted event after Pythia's random
 generator is reset to a seed spawned from (``seed``, sample, ``i``), and its detector simulation and pile-up
 draw from a generator seeded the same way; every worker initialises Pythia and the pile-up library with the
 same seeds. The jets are laid out in slots (signal and background interleaved in proportion), cut into chunks
-of ``CHUNK_JETS``; worker ``k`` of ``K`` makes chunks ``k, k + K, ...`` and the main process writes them in
-order. So the file depends on the seed and the numbers of jets, not on the number of workers.
+of at most ``CHUNK_JETS``; each chunk is one task, and the main process writes the chunks in order. So the
+jets depend on the seed and the numbers of jets, not on the number of workers.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import queue
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,6 +61,7 @@ def simulate(
     tracker: bool = True,
     pileup: float = DEFAULT_MU,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> Path:
     """Simulate H->bb (signal) and QCD (background) jets with Pythia 8 + FastJet into a CMS-schema ROOT file.
 
@@ -71,13 +70,15 @@ def simulate(
         num_signal: number of H->bb jets.
         num_background: number of QCD jets.
         seed: random seed; the same seed gives the same file with any number of workers.
-        workers: worker processes; default all CPU cores.
+        workers: tasks run at once on the engine (:mod:`hepxai.parallel`): with no scheduler, a local Dask
+            cluster of that many workers; default all CPU cores.
         pthat_min: minimum pT of the hard process (GeV).
         tracker: measure the tracks with the tracking detector (hits, helix fits, vertex reconstruction) and
             let Pythia decay K0S, Lambda and the other hyperons in flight; False smears the generated
             tracks' impact parameters with the resolution model (no pile-up).
         pileup: mean number of pile-up interactions per event (Poisson), with ``tracker``; 0 for none.
         progress: show a progress bar.
+        scheduler: address of a running Dask scheduler: the ``workers`` shares run there.
 
     Returns:
         The path written.
@@ -107,7 +108,7 @@ def simulate(
     chunks = _chunks(_slots(num_signal, num_background), min(CHUNK_JETS, -(-total // workers)))
     max_tracks = load_schema("cms_hbb").max_tracks
     mu = pileup if tracker else 0.0
-    tasks = [(chunks[k::workers], seed, pthat_min, max_tracks, tracker, mu) for k in range(workers)]
+    settings = (seed, pthat_min, max_tracks, tracker, mu)
     log.info(
         "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d, %s",
         num_signal,
@@ -131,8 +132,12 @@ def simulate(
             leave=False,
         ) as bar,
     ):
-        chunks = _run_inline(tasks[0], bar.update) if workers == 1 else _run_parallel(tasks, bar.update)
-        for chunk in chunks:
+        made = (
+            produce_chunks(chunks, *settings, on_jet=bar.update)
+            if workers == 1 and scheduler is None
+            else _run_parallel(chunks, settings, workers, bar.update, scheduler)
+        )
+        for chunk in made:
             writer.extend(chunk)
     log.info("wrote %d jets to %s", writer.num_entries, path)
     return path
@@ -248,64 +253,33 @@ def to_branches(records: list[dict]) -> Chunk:
     return branches
 
 
-def _run_inline(task: tuple, on_jet: Callable[[int], object]) -> Iterator[Chunk]:
-    yield from produce_chunks(*task, on_jet=on_jet)
+def _run_parallel(
+    chunks: list[list[Slot]],
+    settings: tuple,
+    workers: int,
+    on_jet: Callable[[int], object],
+    scheduler: str | None = None,
+) -> Iterator[Chunk]:
+    """Every chunk a task on the engine (:mod:`hepxai.parallel`), yielded in file order."""
+    from hepxai.parallel import engine
+
+    with engine(workers, scheduler) as runner:
+        for _, (num_jets, branches) in runner.map(simulate_chunk, chunks, settings, ordered=True):
+            on_jet(num_jets)
+            yield branches
 
 
-def _run_parallel(tasks: list[tuple], on_jet: Callable[[int], object]) -> Iterator[Chunk]:
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    messages = context.Queue(maxsize=4 * len(tasks) + 64)
-    processes = [
-        context.Process(target=_worker, args=(k, task, messages), daemon=True) for k, task in enumerate(tasks)
-    ]
-    num_chunks = [len(chunks) for chunks, *_ in tasks]
-    order = [(c, k) for c in range(max(num_chunks)) for k in range(len(tasks)) if c < num_chunks[k]]
-    pending: dict[tuple[int, int], Chunk] = {}
-    received = [0] * len(tasks)
-    for process in processes:
-        process.start()
-    try:
-        for key in order:
-            while key not in pending:
-                kind, worker, payload = _receive(messages, processes)
-                if kind == "jets":
-                    on_jet(payload)
-                elif kind == "chunk":
-                    pending[(received[worker], worker)] = payload
-                    received[worker] += 1
-                elif kind == "input_error":
-                    raise InputError(payload)
-                else:
-                    msg = f"simulation worker {worker} failed:\n{payload}"
-                    raise RuntimeError(msg)
-            yield pending.pop(key)
-        for process in processes:
-            process.join()
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
+def simulate_chunk(slots: list[Slot], settings: tuple) -> tuple[int, Chunk]:
+    """The jets of one chunk: the task of :func:`_run_parallel`. A worker keeps its :class:`JetMaker` (Pythia,
+    the pile-up library) for the next chunk of the same run; every jet has its own seeds, so which worker
+    makes a chunk does not matter."""
+    maker = _MAKERS.get(settings)
+    if maker is None:
+        _MAKERS.clear()
+        seed, pthat_min, max_tracks, tracker, pileup = settings
+        maker = JetMaker(seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup)
+        _MAKERS[settings] = maker
+    return len(slots), to_branches([maker.jet(process, index) for process, index in slots])
 
 
-def _receive(messages: multiprocessing.Queue, processes: list) -> tuple[str, int, object]:
-    while True:
-        try:
-            return messages.get(timeout=1.0)
-        except queue.Empty:
-            dead = [k for k, p in enumerate(processes) if p.exitcode not in (None, 0)]
-            if dead:
-                msg = f"simulation worker {dead[0]} exited with code {processes[dead[0]].exitcode}"
-                raise RuntimeError(msg) from None
-
-
-def _worker(index: int, task: tuple, messages: multiprocessing.Queue) -> None:
-    try:
-        for chunk in produce_chunks(*task, on_jet=lambda n: messages.put(("jets", index, n))):
-            messages.put(("chunk", index, chunk))
-    except InputError as err:
-        messages.put(("input_error", index, str(err)))
-    except Exception:  # any failure is reported to the main process with its traceback
-        messages.put(("error", index, traceback.format_exc()))
+_MAKERS: dict[tuple, JetMaker] = {}
