@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from hepxai.data.root_io import TreeWriter
 from hepxai.data.schema import load_schema
+from hepxai.data.simulate import pileup as pileup_library
 from hepxai.data.simulate.generation import (
     TAU0_MAX_MM,
     TRACKER_TAU0_MAX_MM,
@@ -108,7 +109,9 @@ def simulate(
     chunks = _chunks(_slots(num_signal, num_background), min(CHUNK_JETS, -(-total // workers)))
     max_tracks = load_schema("cms_hbb").max_tracks
     mu = pileup if tracker else 0.0
-    settings = (seed, pthat_min, max_tracks, tracker, mu)
+    # the library as this process sees it, so that every worker makes the same one
+    library = (pileup_library.LIBRARY_EVENTS, pileup_library.LIBRARY_PROCESS)
+    settings = (seed, pthat_min, max_tracks, tracker, mu, library)
     log.info(
         "simulating %d H->bb and %d QCD jets with %d worker(s), seed %d, %s",
         num_signal,
@@ -150,10 +153,13 @@ def produce_chunks(
     max_tracks: int,
     tracker: bool = True,
     pileup: float = 0.0,
+    library: tuple[int, str] | None = None,
     on_jet: Callable[[int], object] = lambda _: None,
 ) -> Iterator[Chunk]:
     """Simulate the jets of ``chunks`` (lists of (sample, index) slots), one chunk of branches each."""
-    maker = JetMaker(seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup)
+    maker = JetMaker(
+        seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup, library=library
+    )
     for slots in chunks:
         records = []
         for process, index in slots:
@@ -166,16 +172,27 @@ class JetMaker:
     """Makes jet ``i`` of a sample from its own seeds, whatever was made before (module docstring)."""
 
     def __init__(
-        self, seed: int, *, pthat_min: float, max_tracks: int, tracker: bool = True, pileup: float = 0.0
+        self,
+        seed: int,
+        *,
+        pthat_min: float,
+        max_tracks: int,
+        tracker: bool = True,
+        pileup: float = 0.0,
+        library: tuple[int, str] | None = None,
     ) -> None:
+        """``library``: the pile-up library's (number of events, Pythia process); default the module's."""
         self.seed, self.pthat_min, self.max_tracks = seed, pthat_min, max_tracks
         self.detector = Tracker() if tracker else None
         self.tau0_max = TRACKER_TAU0_MAX_MM if tracker else TAU0_MAX_MM
         self.pileup = None
         if tracker and pileup > 0:
             library_seed = _seed_sequence(seed, _LIBRARY_KEY).generate_state(1)[0]
-            library = make_library(int(library_seed), tau0_max=self.tau0_max)
-            self.pileup = Pileup(library, pileup)
+            num_events, process = library or (None, None)
+            library_events = make_library(
+                int(library_seed), tau0_max=self.tau0_max, num_events=num_events, process=process
+            )
+            self.pileup = Pileup(library_events, pileup)
         self._pythia: dict[str, pythia8mc.Pythia] = {}
         self._events = {"signal": 0, "background": 0}
         self._made = {"signal": 0, "background": 0}
@@ -276,8 +293,10 @@ def simulate_chunk(slots: list[Slot], settings: tuple) -> tuple[int, Chunk]:
     maker = _MAKERS.get(settings)
     if maker is None:
         _MAKERS.clear()
-        seed, pthat_min, max_tracks, tracker, pileup = settings
-        maker = JetMaker(seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup)
+        seed, pthat_min, max_tracks, tracker, pileup, library = settings
+        maker = JetMaker(
+            seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup, library=library
+        )
         _MAKERS[settings] = maker
     return len(slots), to_branches([maker.jet(process, index) for process, index in slots])
 

@@ -67,14 +67,16 @@ class PileupLibrary:
         return len(self.start) - 1
 
 
-def make_library(seed: int, *, tau0_max: float, num_events: int | None = None) -> PileupLibrary:
-    """Generate ``num_events`` (default ``LIBRARY_EVENTS``) minimum-bias 13 TeV events (``LIBRARY_PROCESS``;
-    visible particles, |eta| < 5, no neutrinos)."""
+def make_library(
+    seed: int, *, tau0_max: float, num_events: int | None = None, process: str | None = None
+) -> PileupLibrary:
+    """Generate ``num_events`` (default ``LIBRARY_EVENTS``) minimum-bias 13 TeV events (``process``, default
+    ``LIBRARY_PROCESS``; visible particles, |eta| < 5, no neutrinos)."""
     num_events = num_events or LIBRARY_EVENTS
     pythia = initialised_pythia(
         [
             f"Beams:eCM = {CENTRE_OF_MASS_ENERGY}",
-            LIBRARY_PROCESS,
+            process or LIBRARY_PROCESS,
             *seed_setting(seed),
             "ParticleDecays:limitTau0 = on",
             f"ParticleDecays:tau0Max = {tau0_max}",
