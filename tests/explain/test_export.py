@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,8 +164,10 @@ def test_explain_keeps_each_jets_top_walks(sanity_run, tmp_path):
     np.testing.assert_array_equal(jet.track[jet.walk_source], rows["source"])
     np.testing.assert_array_equal(jet.track[jet.walk_target], rows["target"])
     page = write_report(relevance, tmp_path / "report.html", jet_ids=[2], progress=False).read_text()
-    assert "Dashed lines: each jet's top relevant walks" in page
-    assert page.count('"legendgroup":"walks"') >= 1  # the 3D graph's walk traces
+    assert "Dashed lines in the 3D graph: each jet's top relevant walks" in page
+    packed = re.search(r'<script type="application/gzip;base64" id="figures-2">([^<]+)</script>', page)[1]
+    figures = gzip.decompress(base64.b64decode(packed)).decode()
+    assert re.search(r'"legendgroup": ?"walks"', figures)  # the 3D graph's walk traces
 
     first, schema = jets.select(np.arange(2)), load_schema("sanity")
     plain = write_relevance(tmp_path / "p.h5", LRP(model), model, first, schema, progress=False)

@@ -163,9 +163,9 @@ def iter_jet_range(
     path = Path(path)
     tree, truth = _open_tree(path, schema)
     for chunk, report in _iterate(path, tree, schema, truth, chunk_size, entries):
-        jets = _to_jets(chunk, path, schema, truth, selection, report.tree_entry_start)
-        if len(jets):
-            yield jets
+        jets, keep = _to_jets(chunk, path, schema, truth, selection, report.tree_entry_start)
+        if keep.any():
+            yield jets if keep.all() else jets.select(keep)
 
 
 def count_jets(
