@@ -49,6 +49,7 @@ _SAMPLE_KEYS: dict[str, int] = {"signal": 0, "background": 1}
 _LIBRARY_KEY, _INIT_KEY = 2, 3
 Chunk = dict[str, np.ndarray | ak.Array]
 Slot = tuple[Process, int]
+_MAKERS: dict[tuple, JetMaker] = {}  # this process's jet maker of the current run (_jet_maker)
 
 
 def simulate(
@@ -136,7 +137,7 @@ def simulate(
         ) as bar,
     ):
         made = (
-            produce_chunks(chunks, *settings, on_jet=bar.update)
+            produce_chunks(chunks, settings, on_jet=bar.update)
             if workers == 1 and scheduler is None
             else _run_parallel(chunks, settings, workers, bar.update, scheduler)
         )
@@ -147,25 +148,30 @@ def simulate(
 
 
 def produce_chunks(
-    chunks: list[list[Slot]],
-    seed: int,
-    pthat_min: float,
-    max_tracks: int,
-    tracker: bool = True,
-    pileup: float = 0.0,
-    library: tuple[int, str] | None = None,
-    on_jet: Callable[[int], object] = lambda _: None,
+    chunks: list[list[Slot]], settings: tuple, on_jet: Callable[[int], object] = lambda _: None
 ) -> Iterator[Chunk]:
-    """Simulate the jets of ``chunks`` (lists of (sample, index) slots), one chunk of branches each."""
-    maker = JetMaker(
-        seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup, library=library
-    )
+    """Simulate the jets of ``chunks`` (lists of (sample, index) slots), one chunk of branches each;
+    ``settings``: (seed, pthat_min, max_tracks, tracker, pileup, library) as :class:`JetMaker` takes them."""
+    maker = _jet_maker(settings)
     for slots in chunks:
         records = []
         for process, index in slots:
             records.append(maker.jet(process, index))
             on_jet(1)
         yield to_branches(records)
+
+
+def _jet_maker(settings: tuple) -> JetMaker:
+    """The :class:`JetMaker` of ``settings``, kept for the next chunk of the same run in this process (Pythia
+    and the pile-up library are set up once per worker); every jet has its own seeds, so which process makes
+    a chunk does not matter."""
+    if settings not in _MAKERS:
+        _MAKERS.clear()
+        seed, pthat_min, max_tracks, tracker, pileup, library = settings
+        _MAKERS[settings] = JetMaker(
+            seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup, library=library
+        )
+    return _MAKERS[settings]
 
 
 class JetMaker:
@@ -287,18 +293,5 @@ def _run_parallel(
 
 
 def simulate_chunk(slots: list[Slot], settings: tuple) -> tuple[int, Chunk]:
-    """The jets of one chunk: the task of :func:`_run_parallel`. A worker keeps its :class:`JetMaker` (Pythia,
-    the pile-up library) for the next chunk of the same run; every jet has its own seeds, so which worker
-    makes a chunk does not matter."""
-    maker = _MAKERS.get(settings)
-    if maker is None:
-        _MAKERS.clear()
-        seed, pthat_min, max_tracks, tracker, pileup, library = settings
-        maker = JetMaker(
-            seed, pthat_min=pthat_min, max_tracks=max_tracks, tracker=tracker, pileup=pileup, library=library
-        )
-        _MAKERS[settings] = maker
-    return len(slots), to_branches([maker.jet(process, index) for process, index in slots])
-
-
-_MAKERS: dict[tuple, JetMaker] = {}
+    """The jets of one chunk: the task of :func:`_run_parallel`."""
+    return len(slots), next(produce_chunks([slots], settings))
