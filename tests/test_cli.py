@@ -132,7 +132,7 @@ def test_help_texts_show_the_values_used(capsys):
     assert "maximum epochs (default: 8)" in demo
     assert "Adam learning rate (default: 0.001)" in demo
     assert "maximum epochs (default: 10)" in help_text(capsys, "sanity", "all")
-    workers = f"worker processes (default: all CPU cores, {os.cpu_count()} here)"
+    workers = f"worker processes of a local Dask cluster (default: all CPU cores, {os.cpu_count()} here)"
     assert workers in help_text(capsys, "data", "simulate")
     benchmark = help_text(capsys, "benchmark")
     assert "None" not in benchmark

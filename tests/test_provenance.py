@@ -15,6 +15,7 @@ def test_the_sidecar_records_command_code_date_and_machine(tmp_path, monkeypatch
     table = tmp_path / "speed.csv"
     pd.DataFrame({"a": [1.0]}).to_csv(table, index=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)  # Dask sets it in a process that started workers
     path = write_provenance(table, command=["python", "bench/x.py", "--csv", "a b.csv"])
     assert path == sidecar_path(table) == tmp_path / "speed.json"
     content = json.loads(path.read_text())
