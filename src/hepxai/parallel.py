@@ -175,6 +175,10 @@ def engine(workers: int = 1, scheduler: str | None = None) -> Iterator[Engine]:
         return
     from dask.distributed import Client, LocalCluster
 
+    if not log.isEnabledFor(logging.DEBUG):  # Dask's own lines only with -v: its INFO (scheduler,
+        # connections) and the nanny's warning that it kills a worker still closing at the end of the run
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+        logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
             try:
