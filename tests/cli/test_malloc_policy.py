@@ -19,9 +19,8 @@ import torch
 from hepxai.cli import set_malloc_policy
 
 class MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
-                 "keepcost")]
+    names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+    _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
 
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = MallInfo2
@@ -42,8 +41,11 @@ def heap_growth_and_free_bytes(policy: str) -> tuple[int, int]:
     return int(growth), int(free)
 
 
+GLIBC = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
+
+
 @pytest.mark.skipif(
-    sys.platform != "linux" or platform.libc_ver()[0] != "glibc" or not hasattr(ctypes.CDLL(None), "mallinfo2"),
+    not GLIBC or not hasattr(ctypes.CDLL(None), "mallinfo2"),
     reason="the policies set glibc's malloc; mallinfo2 needs glibc 2.33",
 )
 def test_reuse_keeps_freed_tensors_in_the_heap_and_serves_them_again():

@@ -201,6 +201,16 @@ def test_resume_is_bit_exact(kind: str, tmp_path: Path) -> None:
         torch.testing.assert_close(value, second["state_dict"][name], rtol=0, atol=0, equal_nan=True)
 
 
+def test_best_epoch_is_the_highest_validation_pair_auc(tmp_path: Path) -> None:
+    train = [toy_event(seed, num_particles=5, event_id=seed) for seed in range(2)]
+    valid = [toy_event(9, num_particles=5, event_id=9)]
+    result = train_hierarchical(train, valid, _config("hgnn_bipartite", 6), tmp_path, progress=False)
+    aucs = [record.val_auc for record in result.history]
+    lowest_loss = 1 + int(np.argmin([record.val_loss for record in result.history]))
+    assert result.best_epoch == 1 + int(np.argmax(aucs)) != lowest_loss  # here the two rules differ
+    assert read_checkpoint(result.best_path)["val_auc"] == max(aucs)
+
+
 def test_a_checkpoint_refuses_another_setting_or_kind(tmp_path: Path) -> None:
     train, valid = [toy_event(0, num_particles=4)], [toy_event(1, num_particles=4, event_id=1)]
     result = train_hierarchical(train, valid, _config("embedding_in", 1), tmp_path, progress=False)

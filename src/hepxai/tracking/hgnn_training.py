@@ -100,8 +100,12 @@ class HierarchicalTrainConfig:
         wheel_epochs: Epochs over which the training wheel fades out (the slides: 50; 0: none).
         wheel_floor: The weight below which the bipartite model's training wheel does not fade (the
             authors': 0); it keeps the pooled embedding trained.
-        patience: Stop after this many epochs without a lower validation loss.
+        patience: Stop after this many epochs without a better validation score.
         seed: Seeds the initial weights, the event order and the random pairs.
+        select: Keep as ``best.pt`` the epoch of the highest validation pair ``auc`` (the default) or the
+            lowest ``loss``. The bipartite model's validation loss is the cross entropy of pair
+            probabilities: it favours the unconfident first epoch (on pt1_mu200 epoch 1 had the lowest loss,
+            1.19, and its candidates found no track), while the AUC measures the ordering a score cut needs.
     """
 
     epochs: int = 100
@@ -112,6 +116,7 @@ class HierarchicalTrainConfig:
     wheel_floor: float = 0.5
     patience: int = 10
     seed: int = 0
+    select: Literal["loss", "auc"] = "auc"
 
 
 @dataclass(frozen=True)
