@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -18,7 +19,7 @@ from hepxai.cli import build_parser, main
 from hepxai.cli import tracking as cli_tracking
 from hepxai.cli.tracking_options import BUILDERS, HIERARCHICAL_OPTIONS, TRAIN_OPTIONS
 from hepxai.models import build_model, save_checkpoint
-from hepxai.models.checkpoint import read_checkpoint
+from hepxai.models.checkpoint import load_checkpoint, read_checkpoint
 from hepxai.tracking import builders, settings
 from hepxai.tracking.builders import BuilderChoice
 from hepxai.tracking.edge_training import EdgeTrainConfig
@@ -326,7 +327,9 @@ def test_the_command_module_imports_jobs_only_when_an_action_runs() -> None:
             assert not imports, function.name
 
 
-def test_hierarchical_train_and_evaluate_with_edge_drop(graphs: Path, tmp_path: Path) -> None:
+def test_hierarchical_train_and_evaluate_with_edge_drop(
+    graphs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
     assert main(["-q", "tracking", "train", "--model", "hgnn_bipartite", "--graphs", str(graphs),
                  "--out", str(run), "--epochs", "1", "--hidden", "8", "--iterations", "1",
@@ -336,7 +339,24 @@ def test_hierarchical_train_and_evaluate_with_edge_drop(graphs: Path, tmp_path: 
     common = ["--model", str(run / "best.pt"), "--graphs", str(graphs), "--results", str(results)]
     for drop in ("0", "0.5"):
         out = tmp_path / f"eval{drop}"
-        assert main(["-q", "tracking", "evaluate", *common, "--out", str(out), "--edge-drop", drop]) == 0
+        assert main(["tracking", "evaluate", *common, "--out", str(out), "--edge-drop", drop]) == 0
+    # the supernodes of each test event as the model makes them, beside its 6 particles (all reconstructable)
+    model = load_checkpoint(run / "best.pt").eval()
+    with torch.no_grad():
+        made = [model.outputs(read_graph(graph_path(graphs, "test", event))).hierarchy.num_supernodes
+                for event in (5, 6)]  # fmt: skip
+    counts = pd.read_csv(tmp_path / "eval0" / "supernodes.csv")
+    assert counts.to_dict("list") == {
+        "event_id": [5, 6],
+        "supernodes": made,
+        "particles": [6, 6],
+        "reconstructable": [6, 6],
+    }
+    assert (tmp_path / "eval0" / "supernodes.png").stat().st_size > 10_000
+    assert (
+        f"Bipartite HGNN (2 events): {np.median(made):g} supernodes per event (median"
+        in capsys.readouterr().err
+    )
     table = pd.read_csv(results).set_index(["method", "edge_drop"])
     assert set(table.index) == {(m, d) for m in ("Bipartite HGNN", "Truth-CC") for d in (0.0, 0.5)}
     # the toy graphs hold every true edge: Truth-CC is perfect on them and breaks tracks without half

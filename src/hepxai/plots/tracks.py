@@ -105,6 +105,37 @@ def efficiency_figure(binned: Mapping[str, Mapping[str, BinnedEfficiency]]) -> F
     return figure
 
 
+def supernodes_figure(
+    supernodes: np.ndarray, particles: np.ndarray, reconstructable: np.ndarray, *, title: str = ""
+) -> Figure:
+    """Supernodes per event against the event's particles with hits and its reconstructable particles, with
+    the line y = x (as many supernodes as particles).
+
+    Args:
+        supernodes: ``[events]`` supernodes the pooling made.
+        particles: ``[events]`` particles with hits.
+        reconstructable: ``[events]`` reconstructable particles.
+        title: Drawn above the axes (the chain's name).
+    """
+    with plot_style():
+        figure = Figure(figsize=(7.5, 7.0))
+        ax = figure.subplots()
+        ax.scatter(
+            particles, supernodes, s=30, facecolors="none", edgecolors="C0", label="particles with hits"
+        )
+        ax.scatter(reconstructable, supernodes, s=30, c="C1", label="reconstructable particles")
+        values = np.concatenate([supernodes, particles, reconstructable]).astype(np.float64)
+        high = 1.05 * max(values.max(initial=0.0), 1.0)
+        ax.plot([0.0, high], [0.0, high], c="black", lw=1, ls="--", label="y = x")
+        ax.set(
+            xlim=(0.0, high), ylim=(0.0, high), xlabel="particles per event", ylabel="supernodes per event"
+        )
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_title(title)
+        ax.legend(loc="upper left", frameon=False)
+    return figure
+
+
 def _relevance_row(
     figure: Figure,
     axes: np.ndarray,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ class ChainResult:
         pd.DataFrame
     )  # per particle: event_id, particle_id, pt, eta, num_hits, reconstructable, matched
     edges: EdgeMetrics | None  # edge AUC, efficiency and purity at the cut (scored chains only)
+    supernodes: dict[int, int] = field(default_factory=dict)  # event_id -> supernodes (hierarchical chains)
 
     @property
     def efficiency(self) -> float:
@@ -80,6 +81,7 @@ def evaluate_chain(
     counts = TrackingCounts(0, 0, 0, 0)
     scores, seconds, tables = [], [], []
     all_scores, all_truth = [], []
+    supernodes = {}
     for event in tqdm(events, desc="evaluating", unit="event", leave=False, disable=not progress):
         tracks = chain(event)
         result = evaluate_event(
@@ -107,6 +109,8 @@ def evaluate_chain(
                 }
             )
         )
+        if tracks.supernodes is not None:
+            supernodes[result.event_id] = tracks.supernodes
         if tracks.scores is not None:
             all_scores.append(tracks.scores)
             all_truth.append(event.y.numpy())
@@ -117,7 +121,9 @@ def evaluate_chain(
     if all_scores:
         edges = edge_metrics(np.concatenate(all_scores), np.concatenate(all_truth), cut)
     stages = {stage: float(np.mean([s.get(stage, 0.0) for s in seconds])) for stage in seconds[0]}
-    result = ChainResult(counts, float(np.mean(scores)), stages, len(scores), pd.concat(tables), edges)
+    result = ChainResult(
+        counts, float(np.mean(scores)), stages, len(scores), pd.concat(tables), edges, supernodes
+    )
     log.info(
         "%d events: efficiency %.4f, purity %.4f, TrackML score %.4f",
         result.events,

@@ -20,7 +20,7 @@ import torch
 from sklearn.cluster import HDBSCAN
 from torch_geometric.data import Data
 
-from hepxai.models.hgnn import HGNNBipartite
+from hepxai.models.hgnn import HGNNBipartite, HierarchicalGNN
 from hepxai.models.registry import GraphModel
 from hepxai.tracking.reconstruction import EventTracks
 
@@ -81,19 +81,27 @@ def hierarchical_tracks(
 ) -> EventTracks:
     """The candidates of ``event``: the bipartite model's assignment edges above ``cut`` (with their
     (hit, candidate) memberships), or HDBSCAN on the embedding of any other (embedding) model; eval mode.
-    Timed per stage: ``inference`` (the model) and ``components`` (the score cut or HDBSCAN)."""
+    Timed per stage: ``inference`` (the model) and ``components`` (the score cut or HDBSCAN). A
+    hierarchical model's tracks also carry the number of supernodes its pooling made, from the same
+    forward pass."""
     model.eval()
     start = time.perf_counter()
     num_hits = event.x.shape[0]
+    supernodes = None
     if isinstance(model, HGNNBipartite):
         output = model.outputs(event)
         scores = torch.sigmoid(output.assignment_logits)
         middle = time.perf_counter()
         memberships = bipartite_candidates(num_hits, output.hierarchy.assignment_index, scores, cut)
         candidate, shared = memberships.labels(), (memberships.hit, memberships.candidate)
+        supernodes = output.hierarchy.num_supernodes
     else:
-        embedding = model(event)
+        if isinstance(model, HierarchicalGNN):
+            output = model.outputs(event)
+            embedding, supernodes = output.embedding, output.hierarchy.num_supernodes
+        else:
+            embedding = model(event)
         middle = time.perf_counter()
         candidate, shared = hdbscan_candidates(embedding, min_cluster_size), None
     seconds = {"inference": middle - start, "components": time.perf_counter() - middle}
-    return EventTracks(candidate, None, seconds, shared)
+    return EventTracks(candidate, None, seconds, shared, supernodes)

@@ -27,7 +27,7 @@ from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.tracking import drop_small_candidates
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.plots.style import save_figure
-from hepxai.plots.tracks import efficiency_figure, track_display
+from hepxai.plots.tracks import efficiency_figure, supernodes_figure, track_display
 from hepxai.tracking.builders import BuilderChoice, fitted_builder
 from hepxai.tracking.chain_evaluation import ChainResult, evaluate_chain
 from hepxai.tracking.clustering import hierarchical_tracks
@@ -63,12 +63,14 @@ from hepxai.tracking.results import result_row, update_results
 from hepxai.tracking.run_size import WARNINGS_FILE, run_size_warnings
 from hepxai.tracking.selection import check_edge, choose_edge, choose_particle
 from hepxai.tracking.settings import SPLITS, Setting, claim_setting
+from hepxai.tracking.supernodes import summarize_supernodes, supernode_table
 from hepxai.training import TrainResult
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 TRAINING_GRAPHS_FILE = "training_graphs.yaml"
+SUPERNODES_FILE = "supernodes.csv"
 CHAIN = "edge classifier IN + CC"
 BEST_CHAIN = "edge classifier IN + CC, best neighbours"
 TRUTH_CHAIN = "Truth-CC"
@@ -282,7 +284,10 @@ def evaluate_chains(
     embedding model's output. Writes ``out/summary.csv`` (the rows returned,
     :func:`~hepxai.tracking.results.result_row`), ``out/particles.csv`` (every particle of every chain,
     matched or not), ``out/efficiency.csv`` and ``out/efficiency.png`` (efficiency against pT, in the
-    setting's bins, and η); with ``results``, the rows go into that results table too. Without the
+    setting's bins, and η); a hierarchical model's chain also ``out/supernodes.csv`` and
+    ``out/supernodes.png`` (per event: the supernodes its pooling made, the particles with hits and the
+    reconstructable ones, :mod:`hepxai.tracking.supernodes`), with their medians and ratios in one log line;
+    with ``results``, the rows go into that results table too. Without the
     folder's ``graph_stats.csv`` the graph time is not measured: ``seconds_per_event`` is left empty and a
     warning says so. A run too small to mean anything (:mod:`hepxai.tracking.run_size`) is logged as a
     warning and written to ``out/warnings.txt``.
@@ -439,8 +444,9 @@ def _write_evaluation(
     setting: Setting,
     warnings: list[str],
 ) -> None:
-    """``summary.csv``, ``particles.csv``, ``efficiency.csv``, ``efficiency.png`` and, where the run is too
-    small to mean anything, ``warnings.txt`` in ``out``."""
+    """``summary.csv``, ``particles.csv``, ``efficiency.csv``, ``efficiency.png``, ``supernodes.csv`` and
+    ``supernodes.png`` of a hierarchical chain and, where the run is too small to mean anything,
+    ``warnings.txt`` in ``out``."""
     if warnings:
         write_text(out / WARNINGS_FILE, "".join(f"{warning}\n" for warning in warnings))
     else:  # an earlier evaluation's warnings no longer hold
@@ -458,6 +464,42 @@ def _write_evaluation(
     with atomic_path(out / "efficiency.csv") as temporary:
         pd.concat(tables, ignore_index=True).to_csv(temporary, index=False, float_format="%.5g")
     save_figure(efficiency_figure(binned), out / "efficiency", ("png",))
+    pooled = {name: result for name, result in evaluated.items() if result.supernodes}
+    if not pooled:  # an earlier evaluation's counts no longer hold
+        (out / SUPERNODES_FILE).unlink(missing_ok=True)
+        (out / SUPERNODES_FILE).with_suffix(".png").unlink(missing_ok=True)
+    for name, result in pooled.items():  # at most one: a hierarchical model's chain
+        _write_supernodes(out, name, result)
+
+
+def _write_supernodes(out: Path, name: str, result: ChainResult) -> None:
+    """``supernodes.csv`` and ``supernodes.png`` of one hierarchical chain, and their summary in the log."""
+    table = supernode_table(result.supernodes, result.particles)
+    with atomic_path(out / SUPERNODES_FILE) as temporary:
+        table.to_csv(temporary, index=False)
+    summary = summarize_supernodes(table)
+    title = f"{name}: {summary.per_reconstructable:.2f} supernodes per reconstructable particle"
+    figure = supernodes_figure(
+        table["supernodes"].to_numpy(),
+        table["particles"].to_numpy(),
+        table["reconstructable"].to_numpy(),
+        title=title,
+    )
+    save_figure(figure, out / "supernodes", ("png",))
+    log.info(
+        "%s (%d events): %g supernodes per event (median; %d-%d), %g particles with hits, %g "
+        "reconstructable: %.3f supernodes per particle, %.3f per reconstructable particle (sums) -> %s",
+        name,
+        summary.events,
+        summary.supernodes,
+        summary.low,
+        summary.high,
+        summary.particles,
+        summary.reconstructable,
+        summary.per_particle,
+        summary.per_reconstructable,
+        out / SUPERNODES_FILE,
+    )
 
 
 def _time(row: dict[str, object], graph_seconds: float | None) -> str:

@@ -35,6 +35,7 @@ class EventTracks:
     scores: np.ndarray | None  # [num_edges] edge scores in (0, 1); None for Truth-CC
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds (inference, components)
     memberships: tuple[np.ndarray, np.ndarray] | None = None  # (hit, candidate) pairs where hits are shared
+    supernodes: int | None = None  # supernodes a hierarchical model's pooling made (None: no pooling)
 
 
 def check_model(model: GraphModel, source: str) -> None:
