@@ -147,6 +147,47 @@ class EpochRecord:
         return cls(**{**known, "val_metrics": {**known.get("val_metrics", {}), **older}})
 
 
+HISTORY_FIELDS = ("epoch", "train_loss", "val_loss", "val_auc", "seconds")
+"""What every epoch of a run's ``history`` must hold to be drawn or read back."""
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """A run's epochs as its ``last.pt`` records them."""
+
+    history: tuple[EpochRecord, ...]
+    best_epoch: int  # 0: none selected (or a run from before it was recorded)
+    select: str  # what chose the best epoch: "loss" (lowest validation loss) or "auc" (highest AUC)
+    kind: str  # the model kind ("" where the checkpoint does not say)
+
+
+def read_history(path: str | Path) -> RunHistory:
+    """The epochs, best epoch and selection rule of the run whose ``last.pt`` is ``path``.
+
+    Raises:
+        InputError: one line naming the file and the field: not a checkpoint, no ``history`` (a ``best.pt``
+            or a model file), or an epoch without one of :data:`HISTORY_FIELDS`.
+    """
+    content = read_checkpoint(path)
+    records = content.get("history")
+    if not isinstance(records, list) or not records:
+        msg = f"{path}: field 'history' is missing or empty: expected a run's last.pt"
+        raise InputError(msg)
+    for number, record in enumerate(records):
+        missing = [name for name in HISTORY_FIELDS if not isinstance(record, dict) or name not in record]
+        if missing:
+            msg = f"{path}: field 'history[{number}]' has no {', '.join(missing)}"
+            raise InputError(msg)
+    train = content.get("run_config", {}).get("train", {})
+    select = train.get("select", "loss") if isinstance(train, dict) else "loss"
+    return RunHistory(
+        tuple(EpochRecord.of(record) for record in records),
+        int(content.get("best_epoch", 0)),
+        str(select),
+        str(content.get("kind", "")),
+    )
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """The outcome of :func:`fit`."""

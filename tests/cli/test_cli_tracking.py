@@ -192,6 +192,20 @@ def model(graphs: Path) -> Path:
     return run / "best.pt"
 
 
+def test_train_draws_its_learning_curves_and_curves_redraws_them(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = model.parent
+    assert (run / "curves.png").stat().st_size > 10_000  # drawn when training ended
+    out = tmp_path / "curves.png"
+    assert main(["tracking", "curves", "--run", str(run), "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    best = read_checkpoint(run / "last.pt")["best_epoch"]
+    assert f"2 epochs, best epoch {best} (val loss" in capsys.readouterr().err
+    assert main(["-q", "tracking", "curves", "--run", str(tmp_path), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{tmp_path / 'last.pt'}: checkpoint not found")
+
+
 def test_evaluate_writes_summary_and_results_rows(graphs: Path, model: Path, tmp_path: Path) -> None:
     results = tmp_path / "tracking.csv"
     pd.DataFrame(

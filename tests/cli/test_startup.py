@@ -72,6 +72,7 @@ def test_help_of_every_command_imports_no_heavy_package():
         ("pointsets inspect nope", "nope: dataset folder not found"),
         ("lri train --data nope --method erm --out o", "nope: dataset folder not found"),
         ("tracking train --graphs nope --out o", "nope: graph folder not found"),
+        ("tracking curves --run nope", "nope: run folder not found"),
         ("tracking evaluate --model nope.pt --graphs g --out e", "nope.pt: checkpoint not found"),
         ("tracking display --model model.pt --graphs nope --out d.png", "nope: graph folder not found"),
     ],

@@ -67,6 +67,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max-val-events", type=int, metavar="N", help="use the first N validation events")
     tables.threads_argument(train)
 
+    curves = _action(actions, "curves", run_curves)
+    curves.add_argument(
+        "--run", type=Path, required=True, dest="run_folder", metavar="DIR", help="run folder (its last.pt)"
+    )
+    curves.add_argument("--out", type=Path, metavar="PNG", help="image to write (default: DIR/curves.png)")
+
     reconstruct = _action(actions, "reconstruct", run_reconstruct)
     tables.model_and_graphs_arguments(reconstruct)
     tables.cut_arguments(reconstruct)
@@ -210,8 +216,9 @@ def run_train(args: argparse.Namespace) -> int:
     --model edge_classifier (default): the edge-classifier Interaction Network, one event per step, weighted
     binary cross entropy. embedding_in, hgnn_embedding, hgnn_bipartite: the Embedding IN or a hierarchical
     GNN (hinge or bipartite loss with the training wheel; --hidden is their latent width, --cut and
-    --pos-weight are not used). Writes OUT/config.yaml, OUT/last.pt (every epoch, for --resume) and
-    OUT/best.pt (lowest validation loss)."""
+    --pos-weight are not used). Writes OUT/config.yaml, OUT/last.pt (every epoch, for --resume),
+    OUT/best.pt (the edge classifier: lowest validation loss; the others: highest validation pair AUC) and,
+    at the end, OUT/curves.png (the learning curves, as tracking curves draws them)."""
     for option in ("epochs", "hidden", "iterations", "patience", "max_train_events", "max_val_events"):
         arguments.require_at_least(f"--{option.replace('_', '-')}", getattr(args, option), 1)
     arguments.require_at_least("--hierarchical-iterations", args.hierarchical_iterations, 1)
@@ -236,6 +243,20 @@ def run_train(args: argparse.Namespace) -> int:
 
     config = EdgeTrainConfig(**{name: getattr(args, name) for name in tables.TRAIN_OPTIONS})
     train_edge_model(args.graphs, args.out, config, **options)
+    return 0
+
+
+def run_curves(args: argparse.Namespace) -> int:
+    """Learning curves of a training run (PNG).
+
+    Reads RUN/last.pt (written after every epoch, so a run still training can be drawn) and draws the
+    training and validation loss and the validation AUC per epoch, the best epoch (best.pt) marked; to
+    --out, default RUN/curves.png. tracking train draws RUN/curves.png itself when it ends."""
+    arguments.require_existing("run folder", [args.run_folder])
+
+    from hepxai.tracking.jobs import draw_learning_curves
+
+    draw_learning_curves(args.run_folder, args.out)
     return 0
 
 

@@ -120,10 +120,16 @@ def supernodes_figure(
     with plot_style():
         figure = Figure(figsize=(7.5, 7.0))
         ax = figure.subplots()
-        ax.scatter(
-            particles, supernodes, s=30, facecolors="none", edgecolors="C0", label="particles with hits"
-        )
         ax.scatter(reconstructable, supernodes, s=30, c="C1", label="reconstructable particles")
+        ax.scatter(
+            particles,
+            supernodes,
+            s=70,
+            facecolors="none",
+            edgecolors="C0",
+            zorder=3,
+            label="particles with hits",
+        )
         values = np.concatenate([supernodes, particles, reconstructable]).astype(np.float64)
         high = 1.05 * max(values.max(initial=0.0), 1.0)
         ax.plot([0.0, high], [0.0, high], c="black", lw=1, ls="--", label="y = x")
@@ -131,7 +137,7 @@ def supernodes_figure(
             xlim=(0.0, high), ylim=(0.0, high), xlabel="particles per event", ylabel="supernodes per event"
         )
         ax.set_aspect("equal", adjustable="box")
-        ax.set_title(title)
+        ax.set_title(title, fontsize=14)
         ax.legend(loc="upper left", frameon=False)
     return figure
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import torch
 import yaml
@@ -28,6 +29,7 @@ from hepxai.metrics.tracking import drop_small_candidates
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.plots.style import save_figure
 from hepxai.plots.tracks import efficiency_figure, supernodes_figure, track_display
+from hepxai.plots.training import learning_curves
 from hepxai.tracking.builders import BuilderChoice, fitted_builder
 from hepxai.tracking.chain_evaluation import ChainResult, evaluate_chain
 from hepxai.tracking.clustering import hierarchical_tracks
@@ -64,13 +66,15 @@ from hepxai.tracking.run_size import WARNINGS_FILE, run_size_warnings
 from hepxai.tracking.selection import check_edge, choose_edge, choose_particle
 from hepxai.tracking.settings import SPLITS, Setting, claim_setting
 from hepxai.tracking.supernodes import summarize_supernodes, supernode_table
-from hepxai.training import TrainResult
+from hepxai.training import TrainResult, read_history
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
 TRAINING_GRAPHS_FILE = "training_graphs.yaml"
 SUPERNODES_FILE = "supernodes.csv"
+CURVES_FILE = "curves.png"
+SELECTED_BY = {"loss": "lowest validation loss", "auc": "highest validation AUC"}
 CHAIN = "edge classifier IN + CC"
 BEST_CHAIN = "edge classifier IN + CC, best neighbours"
 TRUTH_CHAIN = "Truth-CC"
@@ -215,7 +219,7 @@ def _train_on_graphs(
     _set_threads(threads)
     with lock_folder(out):  # a second run into this folder stops at once
         _claim_graphs(graphs, out, resume=resume)
-        return train(
+        result = train(
             GraphFiles.of(graphs, "train", max_train_events),
             GraphFiles.of(graphs, "valid", max_val_events),
             config,
@@ -223,6 +227,45 @@ def _train_on_graphs(
             resume=resume,
             progress=progress,
         )
+        draw_learning_curves(out)
+        return result
+
+
+def draw_learning_curves(run: Path, out: Path | None = None) -> Path:
+    """``hepxai tracking curves`` (and the end of ``hepxai tracking train``): the learning curves of the run
+    in the folder ``run`` (:func:`~hepxai.plots.training.learning_curves`, from ``run/last.pt``) to ``out``
+    (default ``run/curves.png``; its suffix is the format). Reads a run that is still training too: its
+    ``last.pt`` is replaced whole after every epoch."""
+    return _draw_learning_curves(run, Path(run) / CURVES_FILE if out is None else out)
+
+
+@owns_file("out")
+def _draw_learning_curves(run: Path, out: Path) -> Path:
+    runs = read_history(Path(run) / "last.pt")
+    history = runs.history
+    columns = {
+        name: np.array([getattr(record, name) for record in history], np.float64)
+        for name in ("epoch", "train_loss", "val_loss", "val_auc")
+    }
+    figure = learning_curves(
+        **columns,
+        best_epoch=runs.best_epoch,
+        selected_by=SELECTED_BY.get(runs.select, runs.select),
+        title=f"{run} ({runs.kind}, {len(history)} epochs)"
+        if runs.kind
+        else f"{run} ({len(history)} epochs)",
+    )
+    (path,) = save_figure(figure, out.with_suffix(""), (out.suffix.lstrip(".") or "png",))
+    best = history[runs.best_epoch - 1] if runs.best_epoch else None
+    log.info(
+        "%d epochs%s -> %s",
+        len(history),
+        f", best epoch {best.epoch} (val loss {best.val_loss:.4f}, val AUC {best.val_auc:.4f})"
+        if best
+        else "",
+        path,
+    )
+    return path
 
 
 @owns_file("out")
