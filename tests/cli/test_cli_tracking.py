@@ -318,6 +318,10 @@ def test_edge_classifier_bad_input_is_one_line(graphs: Path, model: Path, tmp_pa
     assert main(["-q", "tracking", "explain", "--model", str(model), "--graphs", str(graphs),
                  "--edge", "100000", "--out", str(tmp_path / "e")]) == 2  # fmt: skip
     assert "no edge 100000" in capsys.readouterr().err
+    for arguments, message in ((["--assignment", "0"], "explain a bipartite HGNN"), ([], "needs --edge")):
+        assert main(["-q", "tracking", "explain", "--model", str(model), "--graphs", str(graphs),
+                     *arguments, "--out", str(tmp_path / "e")]) == 2  # fmt: skip
+        assert message in capsys.readouterr().err
 
 
 def test_the_command_module_imports_jobs_only_when_an_action_runs() -> None:
@@ -371,6 +375,29 @@ def test_hierarchical_train_and_evaluate_with_edge_drop(
         f"Bipartite HGNN (2 events): {np.median(made):g} supernodes per event (median"
         in capsys.readouterr().err
     )
+    # explain: by default the best assignment of the middle hit of the longest particle (all have 7 hits)
+    prefix = tmp_path / "assignment"
+    explain = ["tracking", "explain", "--model", str(run / "best.pt"), "--graphs", str(graphs)]
+    assert main([*explain, "--out", str(prefix)]) == 0
+    assert "(particle 1) -> supernode" in capsys.readouterr().err
+    event = read_graph(graph_path(graphs, "test", 5))
+    hits, supernodes = pd.read_csv(f"{prefix}_hits.csv"), pd.read_csv(f"{prefix}_supernodes.csv")
+    assert set(hits["hit_id"]) <= set(event.hit_id.tolist())
+    assert len(supernodes) == made[0]
+    assert supernodes["explained"].sum() == 1
+    assert pd.read_csv(f"{prefix}_edges.csv")["relevance"].abs().sum() > 0
+    assert Path(f"{prefix}.png").stat().st_size > 10_000
+    refused = [
+        (["--method", "lrp"], "LRP's rules do not cover the bipartite HGNN's discrete pooling"),
+        (["--edge", "3"], "scores hit-supernode assignments, not graph edges"),
+        (["--hit", "9999"], "field 'hit_id': no hit 9999"),
+        (["--assignment", "100000"], "no assignment 100000"),
+    ]
+    for arguments, message in refused:
+        assert main(["-q", *explain, *arguments, "--out", str(prefix)]) == 2
+        err = capsys.readouterr().err
+        assert message in err
+        assert len(err.strip().splitlines()) == 1
     table = pd.read_csv(results).set_index(["method", "edge_drop"])
     assert set(table.index) == {(m, d) for m in ("Bipartite HGNN", "Truth-CC") for d in (0.0, 0.5)}
     # the toy graphs hold every true edge: Truth-CC is perfect on them and breaks tracks without half

@@ -60,3 +60,7 @@ def test_bad_requests_are_refused():
         explain_edge(model, event, 0, method="shap")
     with pytest.raises(ValueError, match="not edges"):
         explain_edge(build_model("dgcnn", edge_features=0), event, 0)
+    with pytest.raises(ValueError, match="not an output row"):
+        explain_edge(model, event, event.edge_index.shape[1], method="gradient_x_input")
+    with pytest.raises(ValueError, match="intermediate relevance is gradient"):
+        explain_edge(model, event, 0, intermediate="anything")

@@ -104,7 +104,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain = _action(actions, "explain", run_explain)
     tables.model_and_graphs_arguments(explain)
     tables.event_arguments(explain)
-    explain.add_argument("--edge", type=int, required=True, help="edge to explain (index in edge_index)")
+    decision = explain.add_mutually_exclusive_group()
+    decision.add_argument("--edge", type=int, help="edge classifier: edge to explain (index in edge_index)")
+    decision.add_argument(
+        "--assignment",
+        type=int,
+        metavar="INDEX",
+        help="bipartite HGNN: assignment edge to explain (hit-major, c per hit; default: the best one of the "
+        "middle hit of the longest reconstructable particle)",
+    )
+    decision.add_argument(
+        "--hit",
+        type=int,
+        dest="hit_id",
+        metavar="HIT_ID",
+        help="bipartite HGNN: explain this hit's best assignment",
+    )
     explain.add_argument("--out", type=Path, required=True, metavar="PREFIX", help="output prefix")
 
 
@@ -317,16 +332,21 @@ def run_display(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    """Relevance of the hits and edges around one edge for its score (CSV).
+    """Relevance of the hits and edges around one decision for its score (CSV).
 
-    Explains the logit of one edge with LRP or gradient x input. Writes OUT_hits.csv (hit_id, particle_id
-    (0: noise), r, phi, z relevance and their sum, for every hit that gets relevance) and OUT_edges.csv
-    (source and target hit ids, score, truth, relevance of the pair geometry), and logs the conservation
-    check (LRP: relevance + absorbed = logit)."""
+    An edge classifier: the logit of one edge (--edge) by LRP (default) or gradient x input. Writes
+    OUT_hits.csv (hit_id, particle_id (0: noise), r, phi, z relevance and their sum, for every hit that gets
+    relevance) and OUT_edges.csv (source and target hit ids, score, truth, relevance of the pair geometry),
+    and logs the conservation check (LRP: relevance + absorbed = logit). A bipartite HGNN: the logit of one
+    hit-supernode assignment (--assignment, or --hit's highest-scoring one; default: that of the middle hit
+    of the longest reconstructable particle) by gradient x input (LRP's rules do not cover its discrete
+    pooling), on the hits, the edges and each supernode's embedding: OUT_hits.csv (with each hit's
+    supernode), OUT_edges.csv, OUT_supernodes.csv (members, matched particle, the hit's score to it,
+    relevance) and OUT.png (the relevance on the hits, the hit and the supernode's member hits marked)."""
     _require_model_and_graphs(args)
 
-    from hepxai.tracking.jobs import write_edge_explanation
+    from hepxai.tracking.jobs import write_explanation
 
-    options = _options(args, "split", "event_id", "method")
-    write_edge_explanation(args.model, args.graphs, args.edge, args.out, **options)
+    options = _options(args, "edge", "assignment", "hit_id", "split", "event_id", "method")
+    write_explanation(args.model, args.graphs, args.out, **options)
     return 0

@@ -45,7 +45,11 @@ def add_options(parser: argparse.ArgumentParser, table: dict[str, tuple[type, ob
 
 def event_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--event-id", type=int, help="event of the split (default: the first)")
-    parser.add_argument("--method", default="lrp", choices=EXPLAINERS, help="explainer")
+    parser.add_argument(
+        "--method",
+        choices=EXPLAINERS,
+        help="explainer (default: lrp for an edge classifier, gradient_x_input for a bipartite HGNN)",
+    )
 
 
 def setting_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,10 +6,13 @@ Two methods, both on the model's own forward pass over the whole event:
   relevance of every hit feature and of every edge's pair geometry, plus what biases and ε absorb, add up to
   the edge's logit (conservation, tested).
 * ``"gradient_x_input"``: ``input ⊙ ∂ logit / ∂ input`` for the hit features and the pair geometry (not
-  conservative; a first-order view).
+  conservative; a first-order view). It also takes the output of any named submodule (``intermediate``)
+  as an input: ``t ⊙ ∂ logit / ∂ t`` for every row of it (the bipartite HGNN's supernode embeddings).
 
-Only hits within ``iterations`` steps of the graph from either end of the explained edge, and the edges that
-touch them, can receive relevance: each message-passing step reaches one step further.
+For an edge classifier only hits within ``iterations`` steps of the graph from either end of the explained
+edge, and the edges that touch them, can receive relevance: each message-passing step reaches one step
+further. Any model of ``level == "edge"`` is explained the same way: the explained row is a row of its
+output (for the bipartite HGNN, an assignment edge between a hit and a supernode, not a graph edge).
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ METHODS: tuple[Method, ...] = ("lrp", "gradient_x_input")
 class EdgeRelevance:
     """The explanation of one edge's logit."""
 
-    edge: int  # the explained edge (column of edge_index)
+    edge: int  # the explained output row: a column of edge_index (of assignment_index for the bipartite HGNN)
     method: str
     logit: float  # the explained logit
     hit_features: np.ndarray  # [num_hits, num_features] relevance of every hit feature
     edge_attr: np.ndarray | None  # [num_edges, edge_features] relevance of every edge's pair geometry
     absorbed: float  # taken by biases and ε (LRP); NaN for gradient × input
+    intermediate: np.ndarray | None = None  # [rows, width] gradient × input on the named submodule's output
 
     @property
     def hit(self) -> np.ndarray:
@@ -59,28 +63,40 @@ class EdgeRelevance:
 
 
 def explain_edge(
-    model: GraphModel, event: Data, edge: int, *, method: Method = "lrp", epsilon: float = 1e-6
+    model: GraphModel,
+    event: Data,
+    edge: int,
+    *,
+    method: Method = "lrp",
+    epsilon: float = 1e-6,
+    intermediate: str | None = None,
 ) -> EdgeRelevance:
     """Relevance of every hit feature and edge geometry of ``event`` for the logit of edge ``edge``.
 
     Args:
         model: An edge-level model (``model.level == "edge"``).
         event: One graph with ``x``, ``edge_index`` (and ``edge_attr`` if the model reads it).
-        edge: Index of the explained edge.
+        edge: Index of the explained output row (a graph edge of an edge classifier).
         method: ``"lrp"`` or ``"gradient_x_input"``.
         epsilon: LRP's ε.
+        intermediate: With ``"gradient_x_input"``, the name of a submodule (``model.submodule``) called
+            once per forward whose output rows also get gradient × input (``EdgeRelevance.intermediate``).
 
     Raises:
-        ValueError: not an edge-level model, an edge outside the graph, or an unknown method.
+        ValueError: not an edge-level model, an edge outside the graph (outside the model's output rows
+            for gradient × input), an unknown method, or ``intermediate`` with LRP.
     """
     if model.level != "edge":
         msg = f"explain_edge: the model scores {model.level}s, not edges"
         raise ValueError(msg)
-    num_edges = event.edge_index.shape[1]
-    if not 0 <= edge < num_edges:
-        msg = f"explain_edge: edge {edge} is not in the graph (it has {num_edges} edges)"
-        raise ValueError(msg)
     if method == "lrp":
+        if intermediate is not None:
+            msg = "explain_edge: intermediate relevance is gradient × input's (method='gradient_x_input')"
+            raise ValueError(msg)
+        num_edges = event.edge_index.shape[1]
+        if not 0 <= edge < num_edges:
+            msg = f"explain_edge: edge {edge} is not in the graph (it has {num_edges} edges)"
+            raise ValueError(msg)
         explanation = LRP(model, epsilon=epsilon, edges=False).explain(event, index=torch.tensor([edge]))
         edge_attr = explanation.edge_attr
         return EdgeRelevance(
@@ -92,31 +108,50 @@ def explain_edge(
             float(explanation.absorbed.sum()),
         )
     if method == "gradient_x_input":
-        return _gradient_x_input(model, event, edge)
+        return _gradient_x_input(model, event, edge, intermediate)
     msg = f"explain_edge: method must be one of {', '.join(METHODS)} (got {method!r})"
     raise ValueError(msg)
 
 
-def _gradient_x_input(model: GraphModel, event: Data, edge: int) -> EdgeRelevance:
+def _gradient_x_input(model: GraphModel, event: Data, edge: int, intermediate: str | None) -> EdgeRelevance:
+    if edge < 0:
+        msg = f"explain_edge: edge {edge} is not an output row"
+        raise ValueError(msg)
     parameter = next(model.parameters())
     inputs = event.clone()
     inputs.x = event.x.to(parameter.dtype).detach().requires_grad_(True)
     leaves = [inputs.x]
-    if getattr(event, "edge_attr", None) is not None:
+    has_edge_attr = getattr(event, "edge_attr", None) is not None
+    if has_edge_attr:
         inputs.edge_attr = event.edge_attr.to(parameter.dtype).detach().requires_grad_(True)
         leaves.append(inputs.edge_attr)
-    with eval_mode(model), torch.enable_grad():
-        logit = model(inputs).reshape(-1)[edge]
-        gradients = torch.autograd.grad(logit, leaves, allow_unused=True)
+    captured: list[torch.Tensor] = []
+    module = model.submodule(intermediate)
+    handle = None if module is None else module.register_forward_hook(lambda *hook: captured.append(hook[2]))
+    try:
+        with eval_mode(model), torch.enable_grad():
+            logits = model(inputs).reshape(-1)
+            if edge >= len(logits):
+                msg = f"explain_edge: edge {edge} is not an output row (the model gave {len(logits)})"
+                raise ValueError(msg)
+            if module is not None and len(captured) != 1:
+                msg = f"explain_edge: submodule {intermediate!r} ran {len(captured)} times, expected once"
+                raise ValueError(msg)
+            logit = logits[edge]
+            gradients = torch.autograd.grad(logit, leaves + captured, allow_unused=True)
+    finally:
+        if handle is not None:
+            handle.remove()
     relevance = [
         (leaf * (torch.zeros_like(leaf) if grad is None else grad)).detach().double().numpy()
-        for leaf, grad in zip(leaves, gradients, strict=True)
+        for leaf, grad in zip(leaves + captured, gradients, strict=True)
     ]
     return EdgeRelevance(
         edge,
         "gradient_x_input",
         float(logit.detach()),
         relevance[0],
-        relevance[1] if len(relevance) > 1 else None,
+        relevance[1] if has_edge_attr else None,
         float("nan"),
+        relevance[-1] if captured else None,
     )

@@ -1,5 +1,6 @@
-"""Displays of reconstructed tracks: one particle's edges coloured by score, one edge's explanation, and
-the tracking efficiency against pT and η.
+"""Displays of reconstructed tracks: one particle's edges coloured by score, one edge's explanation, one
+hit–supernode assignment's explanation, the tracking efficiency against pT and η, and the supernodes of a
+hierarchical model against the particles.
 
 The track display draws, in x-y and r-z, the hits of one particle and every graph edge touching them: its
 true edges solid, the fake ones dashed, coloured by the edge classifier's score. Beside them, the relevance
@@ -142,6 +143,60 @@ def supernodes_figure(
     return figure
 
 
+def assignment_display(
+    event: Data,
+    relevance: EdgeRelevance,
+    hit: int,
+    members: np.ndarray,
+    *,
+    supernode: int,
+    score: float,
+    truth: bool,
+) -> Figure:
+    """x-y and r-z views of one hit–supernode assignment's explanation: the hits and graph edges whose
+    relevance reaches 2% of the largest, coloured by it; the explained hit starred, the supernode's member
+    hits (its component) ringed in black, the hit's own particle's hits ringed in red.
+
+    Args:
+        event: The graph with ``pos``, ``edge_index`` and ``particle_id``.
+        relevance: The explanation of the assignment (``relevance.edge`` is its index).
+        hit: Row of the explained hit.
+        members: ``[num_hits]`` bool, the hits of the supernode's component.
+        supernode: The supernode's index.
+        score: The assignment's score.
+        truth: Whether the hit's particle is the one matched to the supernode.
+    """
+    pos = event.pos.double().numpy()
+    coordinates = {"x-y": pos[:, :2], "r-z": np.stack([pos[:, 2], np.hypot(pos[:, 0], pos[:, 1])], 1)}
+    edge_index = event.edge_index.numpy()
+    particle = int(event.particle_id[hit])
+    own = (event.particle_id.numpy() == particle) if particle != 0 else np.eye(len(pos), dtype=bool)[hit]
+    with plot_style():
+        figure = Figure(figsize=(15, 7.0))
+        axes = figure.subplots(1, 2)
+        norm, shown_hits = _relevance_views(axes, coordinates, edge_index, relevance)
+        for ax, (view, xy) in zip(axes, coordinates.items(), strict=True):
+            ax.scatter(*xy[own].T, s=150, facecolors="none", edgecolors=TRACK_COLOR, lw=1.2, zorder=4,
+                       label=f"hits of particle {particle}")  # fmt: skip
+            ax.scatter(*xy[members].T, s=90, facecolors="none", edgecolors="black", lw=1.2, zorder=4,
+                       label=f"supernode {supernode}'s hits")  # fmt: skip
+            ax.scatter(
+                *xy[hit], s=400, marker="*", c="gold", edgecolors="black", zorder=5, label="explained hit"
+            )
+            _zoom(ax, xy[shown_hits | members | own], equal=view == "x-y")
+            ax.set_title(
+                f"{view}: {relevance.method} of hit → supernode {supernode}\n"
+                f"(assignment {relevance.edge}, score {score:.3f}, logit {relevance.logit:.2f}, "
+                f"{'true' if truth else 'false'})",
+                fontsize=14,
+            )
+            _legend_below(ax, ax.get_legend_handles_labels()[0])
+        axes[0].set(xlabel="x [mm]", ylabel="y [mm]")
+        axes[1].set(xlabel="z [mm]", ylabel="r [mm]")
+        _relevance_colorbar(figure, axes, norm)
+    return figure
+
+
 def _relevance_row(
     figure: Figure,
     axes: np.ndarray,
@@ -151,17 +206,34 @@ def _relevance_row(
     event: Data,
 ) -> None:
     """Hits and edges whose |relevance| reaches ``VISIBLE`` of the largest one, coloured by relevance."""
+    norm, shown_hits = _relevance_views(axes, coordinates, edge_index, relevance)
+    explained = edge_index[:, relevance.edge]
+    for ax, (view, xy) in zip(axes, coordinates.items(), strict=True):
+        ax.plot(*xy[explained].T, c="black", lw=4, zorder=2, label=f"explained edge {relevance.edge}")
+        ends = _ends(edge_index[:, [relevance.edge]], len(shown_hits))
+        _zoom(ax, xy[shown_hits | ends], equal=view == "x-y")
+        ax.set_title(
+            f"{view}: {relevance.method} of edge {relevance.edge} "
+            f"(logit {relevance.logit:.2f}, y = {int(event.y[relevance.edge] > 0.5)})"
+        )
+        _legend_below(ax, ax.get_legend_handles_labels()[0])
+    _relevance_colorbar(figure, axes, norm)
+
+
+def _relevance_views(
+    axes: np.ndarray, coordinates: dict[str, np.ndarray], edge_index: np.ndarray, relevance: EdgeRelevance
+) -> tuple[colors.Normalize, np.ndarray]:
+    """In each view, the hits and graph edges whose |relevance| reaches ``VISIBLE`` of the largest one,
+    coloured by it, the other hits grey; returns the colour scale and the hits drawn in colour."""
     hit = relevance.hit
     geometry = relevance.edge_geometry if relevance.edge_attr is not None else np.zeros(edge_index.shape[1])
     scale = max(np.abs(hit).max(), np.abs(geometry).max(), 1e-12)
     shown_hits = np.abs(hit) >= VISIBLE * scale
     shown_edges = np.abs(geometry) >= VISIBLE * scale
     norm = colors.TwoSlopeNorm(0.0, -scale, scale)
-    explained = edge_index[:, relevance.edge]
-    for ax, (view, xy) in zip(axes, coordinates.items(), strict=True):
+    for ax, xy in zip(axes, coordinates.values(), strict=True):
         ax.scatter(*xy[~shown_hits].T, s=2, c=GREY, rasterized=True)
         _edges(ax, xy, edge_index[:, shown_edges], geometry[shown_edges], "coolwarm", norm, "solid", None)
-        ax.plot(*xy[explained].T, c="black", lw=4, zorder=2, label=f"explained edge {relevance.edge}")
         order = np.argsort(np.abs(hit[shown_hits]))  # the most relevant hits on top
         ax.scatter(
             *xy[shown_hits][order].T,
@@ -173,15 +245,13 @@ def _relevance_row(
             linewidths=0.3,
             zorder=3,
         )
-        _zoom(ax, xy[shown_hits | _ends(edge_index[:, [relevance.edge]], len(hit))], equal=view == "x-y")
-        ax.set_title(
-            f"{view}: {relevance.method} of edge {relevance.edge} "
-            f"(logit {relevance.logit:.2f}, y = {int(event.y[relevance.edge] > 0.5)})"
-        )
-        _legend_below(ax, ax.get_legend_handles_labels()[0])
+    return norm, shown_hits
+
+
+def _relevance_colorbar(figure: Figure, axes: np.ndarray, norm: colors.Normalize) -> None:
     figure.colorbar(
         ScalarMappable(norm, "coolwarm"),
-        ax=axes.tolist(),
+        ax=list(axes),
         label=f"relevance (hits: features summed; edges: geometry); |R| < {VISIBLE:.0%} of max in grey",
     )
 

@@ -28,8 +28,9 @@ from hepxai.io.yaml_files import read_yaml
 from hepxai.metrics.tracking import drop_small_candidates
 from hepxai.models.checkpoint import read_checkpoint
 from hepxai.plots.style import save_figure
-from hepxai.plots.tracks import efficiency_figure, supernodes_figure, track_display
+from hepxai.plots.tracks import assignment_display, efficiency_figure, supernodes_figure, track_display
 from hepxai.plots.training import learning_curves
+from hepxai.tracking.assignment_explanation import explain_assignment
 from hepxai.tracking.builders import BuilderChoice, fitted_builder
 from hepxai.tracking.chain_evaluation import ChainResult, evaluate_chain
 from hepxai.tracking.clustering import hierarchical_tracks
@@ -43,7 +44,7 @@ from hepxai.tracking.evaluation import (
     summarize,
 )
 from hepxai.tracking.event_graph import read_graph_record
-from hepxai.tracking.explanation import ExplanationTables, explanation_tables
+from hepxai.tracking.explanation import ExplanationTables, assignment_tables, explanation_tables
 from hepxai.tracking.graph_building import STATS_FILE, build_graphs, graph_seconds, summarize_graphs
 from hepxai.tracking.graph_files import GraphFiles, event_id_of, graph_setting, read_event
 from hepxai.tracking.hgnn_training import (
@@ -417,18 +418,18 @@ def display_track(
     event_id: int | None = None,
     particle: int | None = None,
     edge: int | None = None,
-    method: Method = "lrp",
+    method: Method | None = None,
 ) -> Path:
     """``hepxai tracking display``: one particle's edges coloured by score and one edge's explanation
-    (:func:`~hepxai.plots.tracks.track_display`), to ``out`` (its suffix is the format). Without
-    ``particle`` and ``edge``, :mod:`hepxai.tracking.selection` chooses them."""
+    (:func:`~hepxai.plots.tracks.track_display`; ``method`` default LRP), to ``out`` (its suffix is the
+    format). Without ``particle`` and ``edge``, :mod:`hepxai.tracking.selection` chooses them."""
     classifier = load_edge_classifier(model)
     setting = graph_setting(graphs)
     graph, source = read_event(graphs, split, event_id)
     scores = edge_scores(classifier, graph)
     particle = choose_particle(graph, setting, particle, source)
     edge = choose_edge(graph, scores, particle, edge, source)
-    relevance = explain_edge(classifier, graph, edge, method=method)
+    relevance = explain_edge(classifier, graph, edge, method=method or "lrp")
     figure = track_display(graph, scores, particle, relevance)
     (path,) = save_figure(figure, out.with_suffix(""), (out.suffix.lstrip(".") or "png",))
     log.info(
@@ -440,6 +441,118 @@ def display_track(
         path,
     )
     return path
+
+
+def write_explanation(
+    model: Path,
+    graphs: Path,
+    out: Path,
+    *,
+    edge: int | None = None,
+    assignment: int | None = None,
+    hit_id: int | None = None,
+    split: str = "test",
+    event_id: int | None = None,
+    method: Method | None = None,
+) -> ExplanationTables:
+    """``hepxai tracking explain``: an edge classifier's ``edge`` (:func:`write_edge_explanation`, LRP by
+    default) or a bipartite HGNN's assignment (:func:`write_assignment_explanation`, gradient × input), by
+    the checkpoint's kind.
+
+    Raises:
+        InputError: a request that does not fit the checkpoint's model (an edge for the bipartite HGNN, an
+            assignment or a hit for an edge classifier, LRP for the bipartite HGNN, no edge).
+    """
+    kind = read_checkpoint(model).get("kind")
+    if kind == "hgnn_bipartite":
+        if edge is not None:
+            msg = (
+                f"{model}: a bipartite HGNN scores hit-supernode assignments, not graph edges: use "
+                "--assignment or --hit"
+            )
+            raise InputError(msg)
+        if method not in (None, "gradient_x_input"):
+            msg = (
+                f"{model}: LRP's rules do not cover the bipartite HGNN's discrete pooling (GMPool's cut and "
+                "components); it is explained by gradient_x_input"
+            )
+            raise InputError(msg)
+        options = {"assignment": assignment, "hit_id": hit_id, "split": split, "event_id": event_id}
+        return write_assignment_explanation(model, graphs, out, **options)
+    if assignment is not None or hit_id is not None:
+        msg = f"{model}: --assignment and --hit explain a bipartite HGNN; this checkpoint holds a '{kind}'"
+        raise InputError(msg)
+    if edge is None:
+        msg = f"{model}: explaining an edge classifier needs --edge (a column of the graph's edge_index)"
+        raise InputError(msg)
+    return write_edge_explanation(
+        model, graphs, edge, out, split=split, event_id=event_id, method=method or "lrp"
+    )
+
+
+@owns_file("out")
+def write_assignment_explanation(
+    model: Path,
+    graphs: Path,
+    out: Path,
+    *,
+    assignment: int | None = None,
+    hit_id: int | None = None,
+    split: str = "test",
+    event_id: int | None = None,
+) -> ExplanationTables:
+    """A bipartite HGNN's assignment (default: :func:`~hepxai.tracking.selection.choose_assignment`'s)
+    explained by gradient × input (:mod:`hepxai.tracking.assignment_explanation`): ``OUT_hits.csv``,
+    ``OUT_edges.csv``, ``OUT_supernodes.csv`` (:mod:`hepxai.tracking.explanation`) and ``OUT.png``
+    (:func:`~hepxai.plots.tracks.assignment_display`); logs the decision and the relevance sums."""
+    setting = graph_setting(graphs)
+    network = load_hierarchical(model, kind="hgnn_bipartite", setting=setting.name)
+    graph, source = read_event(graphs, split, event_id)
+    explanation = explain_assignment(
+        network, graph, setting, assignment=assignment, hit_id=hit_id, source=source
+    )
+    tables = assignment_tables(graph, explanation)
+    for name, table in (("hits", tables.hits), ("edges", tables.edges), ("supernodes", tables.supernodes)):
+        with atomic_path(f"{out}_{name}.csv") as temporary:
+            table.to_csv(temporary, index=False)
+    particle_id = graph.particle_id.numpy()
+    truth = explanation.truth(particle_id)
+    relevance = explanation.relevance
+    figure = assignment_display(
+        graph,
+        relevance,
+        explanation.hit,
+        explanation.members,
+        supernode=explanation.supernode,
+        score=explanation.score,
+        truth=truth,
+    )
+    save_figure(figure, Path(f"{out}.png"), ("png",))  # the stem's suffix is .png: a dot in OUT stays
+    log.info(
+        "assignment %d of event %d: hit %d (particle %d) -> supernode %d of %d (%d member hits, matched to "
+        "particle %d): score %.4f, logit %.4f, %s. Gradient x input (not conservative): hits %.4f, edge "
+        "geometry %.4f, supernodes %.4f (%d hits, %d edges reached) -> %s_{hits,edges,supernodes}.csv, "
+        "%s.png",
+        explanation.assignment,
+        event_id_of(graph),
+        int(graph.hit_id[explanation.hit]),
+        int(particle_id[explanation.hit]),
+        explanation.supernode,
+        explanation.num_supernodes,
+        int(explanation.members.sum()),
+        int(explanation.matched[explanation.supernode]),
+        explanation.score,
+        relevance.logit,
+        "true" if truth else "false",
+        float(relevance.hit.sum()),
+        float(relevance.edge_geometry.sum()),
+        float(explanation.supernode_relevance.sum()),
+        len(tables.hits),
+        len(tables.edges),
+        out,
+        out,
+    )
+    return tables
 
 
 @owns_file("out")
