@@ -183,7 +183,10 @@ results-tracking: $(STAMP)
 # results/tracking.csv, hierarchical part: the bipartite HGNN on the same events and module-map graphs (latent 32,
 # 3-6 minutes an epoch on one thread; resumed from last.pt if stopped, HGNN_EPOCHS=N extends a finished run),
 # evaluated on the 50 test events with every graph edge kept and with 20% dropped (every chain, Truth-CC
-# included; docs/tracking.md).
+# included; docs/tracking.md); each evaluation also writes supernodes.csv and supernodes.png (supernodes against
+# particles per test event). Then the learning curves (train draws them too; a run trained before that needs
+# tracking curves) and the explanation of one hit-supernode assignment of the first test event
+# (OUT_{hits,edges,supernodes}.csv, OUT.png).
 HGNN_RUN := $(TRACKING_ROOT)/pt1_mu200/hgnn_bipartite
 HGNN_EPOCHS ?= 20
 results-tracking-hgnn: $(STAMP)
@@ -193,6 +196,8 @@ results-tracking-hgnn: $(STAMP)
 	for drop in 0 0.2; do \
 		$(BIN)/hepxai tracking evaluate --model $(HGNN_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(HGNN_RUN)/eval_drop$$drop --cut 0.7 --edge-drop $$drop --threads 1 --results results/tracking.csv || exit 1; \
 	done
+	$(BIN)/hepxai tracking curves --run $(HGNN_RUN)
+	$(BIN)/hepxai tracking explain --model $(HGNN_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(HGNN_RUN)/eval_drop0/assignment
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) $(DEMO_TRACKING_ROOT) .pytest_cache
