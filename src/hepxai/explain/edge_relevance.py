@@ -126,8 +126,12 @@ def _gradient_x_input(model: GraphModel, event: Data, edge: int, intermediate: s
         inputs.edge_attr = event.edge_attr.to(parameter.dtype).detach().requires_grad_(True)
         leaves.append(inputs.edge_attr)
     captured: list[torch.Tensor] = []
+
+    def keep(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        captured.append(output)
+
     module = model.submodule(intermediate)
-    handle = None if module is None else module.register_forward_hook(lambda *hook: captured.append(hook[2]))
+    handle = None if module is None else module.register_forward_hook(keep)
     try:
         with eval_mode(model), torch.enable_grad():
             logits = model(inputs).reshape(-1)

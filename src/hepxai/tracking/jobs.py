@@ -248,24 +248,19 @@ def _draw_learning_curves(run: Path, out: Path) -> Path:
         name: np.array([getattr(record, name) for record in history], np.float64)
         for name in ("epoch", "train_loss", "val_loss", "val_auc")
     }
+    about = ", ".join(filter(None, [runs.kind, f"{len(history)} epochs"]))
     figure = learning_curves(
         **columns,
         best_epoch=runs.best_epoch,
         selected_by=SELECTED_BY.get(runs.select, runs.select),
-        title=f"{run} ({runs.kind}, {len(history)} epochs)"
-        if runs.kind
-        else f"{run} ({len(history)} epochs)",
+        title=f"{run} ({about})",
     )
     (path,) = save_figure(figure, out.with_suffix(""), (out.suffix.lstrip(".") or "png",))
-    best = history[runs.best_epoch - 1] if runs.best_epoch else None
-    log.info(
-        "%d epochs%s -> %s",
-        len(history),
-        f", best epoch {best.epoch} (val loss {best.val_loss:.4f}, val AUC {best.val_auc:.4f})"
-        if best
-        else "",
-        path,
-    )
+    best = ""
+    if runs.best_epoch:
+        record = history[runs.best_epoch - 1]
+        best = f", best epoch {record.epoch} (val loss {record.val_loss:.4f}, val AUC {record.val_auc:.4f})"
+    log.info("%d epochs%s -> %s", len(history), best, path)
     return path
 
 
