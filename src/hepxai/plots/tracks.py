@@ -170,7 +170,10 @@ def assignment_display(
     coordinates = {"x-y": pos[:, :2], "r-z": np.stack([pos[:, 2], np.hypot(pos[:, 0], pos[:, 1])], 1)}
     edge_index = event.edge_index.numpy()
     particle = int(event.particle_id[hit])
-    own = (event.particle_id.numpy() == particle) if particle != 0 else np.eye(len(pos), dtype=bool)[hit]
+    own = event.particle_id.numpy() == particle
+    if particle == 0:  # a noise hit: itself only
+        own = np.zeros(len(pos), bool)
+        own[hit] = True
     with plot_style():
         figure = Figure(figsize=(15, 7.0))
         axes = figure.subplots(1, 2)
