@@ -137,7 +137,7 @@ def test_cli_two_workers_write_the_table_of_one(two_files: dict, tmp_path: Path)
     command += [
         "--methods",
         *METHODS,
-        "bernmask",
+        "lrp_gamma",  # LRP's generic path: hooks on the model a worker fetched from another
         "--score-features",
         "track_dxysig",
         "--deletion-steps",
