@@ -4,10 +4,11 @@ The signal jets are numbered as one process reads them: the files in the order g
 entry, the first ``max_jets``; one process explains them in batches of ``batch_size`` in that order. The
 files are cut into entry ranges (:func:`~hepxai.parallel.default_part_size`), and a first round of cheap
 tasks reads each range's labels, spectators and track counts: the signal jets of every range and their
-tracks. A task is then a run of whole batches, two tasks per worker: the entry ranges that hold its jets,
-which of their signal jets it takes, and the number of the first jet and first track (the tie-breaks of the
-deletion curves and the random ranking follow them). Every batch of a task holds the jets of that batch in
-one process, so every method scores a track as one process does.
+tracks. A task is then a run of whole batches, two tasks per worker (a local cluster has at most one worker
+per batch): the entry ranges that hold its jets, which of their signal jets it takes, and the number of the
+first jet and first track (the tie-breaks of the deletion curves and the random ranking follow them). Every
+batch of a task holds the jets of that batch in one process, so every method scores a track as one process
+does.
 
 The model (and a trained method's own model) goes to each worker once. A method that learns from the jets
 before explaining them (BernMask-P's mask generator) is fitted once on the client, on all the signal jets
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +143,8 @@ def benchmark_files(
     entries = [(str(path), num_entries(path, schema)) for path in paths]
     ranges = entry_ranges(entries, default_part_size(sum(total for _, total in entries), workers))
     job = PartJob(schema, selection, settings)
-    with engine(max(1, min(workers, len(ranges))), scheduler) as runner:
+    most_jets = min(sum(total for _, total in entries), max_jets or math.inf)
+    with engine(max(1, min(workers, math.ceil(most_jets / batch_size))), scheduler) as runner:  # a batch each
         found = [jets for _, jets in runner.map(find_range_jets, ranges, schema, selection, ordered=True)]
         tasks = plan_tasks(ranges, found, batch_size, max_jets, runner.workers * TASKS_PER_WORKER, paths)
         num_jets = sum(task.num_jets for task in tasks)
