@@ -84,6 +84,8 @@ def test_benchmark_command_writes_table_and_plot(files: dict[str, Path], tmp_pat
             "4",
             "--deletion-steps",
             "4",
+            "--workers",
+            "1",
         ]
     )
     assert code == 0
@@ -120,6 +122,7 @@ def test_score_features_rows_and_results_csv(files: dict[str, Path], tmp_path: P
     arguments = ["benchmark", "--model", str(files["model"]), "--data", str(files["data"]), "--out", str(out)]
     arguments += ["--schema", str(files["schema"]), "--max-jets", "6", "--chunk-size", "4"]
     arguments += ["--methods", "lrp_epsilon", "gradgam", "random", "--score-features", "track_dxysig"]
+    arguments += ["--workers", "1"]
     assert main([*arguments, "--deletion-steps", "2", "--results", str(results), "-q"]) == 0
     table = pd.read_csv(out / "table.csv").set_index("method")
     # The trivial ranking and GradGAM (one score per track) have no restricted row; LRP has one of its own.
@@ -148,6 +151,7 @@ def test_target_and_walk_pairs(files: dict[str, Path], tmp_path: Path) -> None:
     arguments = ["benchmark", "--model", str(files["model"]), "--data", str(files["data"]), "--out", str(out)]
     arguments += ["--schema", str(files["schema"]), "--max-jets", "8", "--chunk-size", "3", "--walks", "2"]
     arguments += ["--methods", "lrp_epsilon", "random", "--target", "H-QCD", "--deletion-steps", "2", "-q"]
+    arguments += ["--workers", "1"]
     assert main(arguments) == 0
     markdown = (out / "table.md").read_text()
     assert "Explained: the difference of the logits H − QCD." in markdown

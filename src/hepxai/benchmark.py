@@ -31,7 +31,7 @@ from hepxai.data.root_io import STREAM_CHUNK_SIZE, Selection
 from hepxai.data.schema import Schema
 from hepxai.errors import InputError
 from hepxai.explain import gradients, masks, trivial  # noqa: F401  (registers the explainers)
-from hepxai.explain.base import get_explainer, track_scores
+from hepxai.explain.base import explainer_class, get_explainer, track_scores
 from hepxai.explain.composites import epsilon_gamma, epsilon_plus
 from hepxai.explain.forward import drop_tracks, eval_mode
 from hepxai.explain.lrp import LRP
@@ -43,7 +43,7 @@ from hepxai.metrics.interpretation import (
     deletion_area,
     interpretation_auc,
     pair_chance,
-    pair_precision_at_k,
+    pair_precision_per_jet,
     precision_at_k,
     random_tiebreak,
     rank_within_jets,
@@ -69,6 +69,11 @@ class Method:
     needs_feature_names: bool = False  # reads features by schema name
     seeded: bool = False  # takes a ``seed``
     ranking: bool = False  # a trivial ranking, not an explanation: no feature-restricted score
+
+    @property
+    def fits(self) -> bool:
+        """Whether the explainer learns from the jets before explaining them (it has ``fit``)."""
+        return hasattr(explainer_class(self.explainer), "fit")
 
 
 METHODS: dict[str, Method] = {
@@ -227,7 +232,7 @@ def resolve_schema(paths: Sequence[Path], schema: str | Schema) -> Schema:
     return detect_schema(paths[0]) if schema == "auto" else load_schema(schema)
 
 
-class _Batches:
+class JetBatches:
     """The jets as PyG batches of ``batch_size``, built anew on every pass: the graphs' edges of all jets
     are never held at once. Every method and the deletion curves pass over the same batches."""
 
@@ -236,6 +241,12 @@ class _Batches:
 
     def __len__(self) -> int:
         return -(-len(self.jets) // self.batch_size)
+
+    def tracks_per_jet(self) -> Tensor:
+        """``[num_jets]`` the tracks (nodes) of each jet, in order."""
+        if isinstance(self.jets, Jets):
+            return torch.from_numpy(np.asarray(self.jets.num_tracks, dtype=np.int64))
+        return torch.tensor([graph.num_nodes for graph in self.jets.graphs], dtype=torch.int64)
 
     def __iter__(self) -> Iterator[Batch]:
         for start in range(0, len(self.jets), self.batch_size):
@@ -246,6 +257,84 @@ class _Batches:
                 if getattr(batch, key, None) is not None:
                     batch[key] = batch[key].to(self.dtype)
             yield batch
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    """What every method scores and how, checked once: the same for the whole run and for each of its parts
+    (:mod:`hepxai.benchmark_parts` sends it with every task)."""
+
+    methods: tuple[str, ...]  # names from METHODS, in table order
+    own_methods: tuple[str, ...]  # trained methods with a model of their own, rows after the methods'
+    target: str  # what every method explains
+    feature_names: tuple[str, ...]
+    score_features: tuple[str, ...] | None
+    restricted: Tensor | None  # [num_score_features] columns of the restricted score
+    batch_size: int
+    deletion_steps: int
+    seed: int
+    walks: int  # k of walk_pairs; 0 when not counted (or the model has more than one message-passing step)
+
+
+def benchmark_settings(
+    model: GraphModel,
+    *,
+    feature_names: Sequence[str] = (),
+    methods: Sequence[str] | None = None,
+    own_models: dict[str, OwnModel] | None = None,
+    score_features: Sequence[str] | None = None,
+    target: str | None = None,
+    batch_size: int = 256,
+    deletion_steps: int = 10,
+    seed: int = 0,
+    walks: int = 3,
+) -> BenchmarkSettings:
+    """The settings of :func:`run_benchmark` (which documents them), checked.
+
+    Raises:
+        InputError: an unknown method, feature or target, or a trained method named as an explainer.
+    """
+    names = list(methods or METHODS)
+    unknown = [name for name in names if name not in METHODS]
+    if unknown:
+        msg = f"unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
+        raise InputError(msg)
+    try:
+        target = resolve_target(model, target)
+    except ValueError as err:
+        msg = f"--target: {err}"
+        raise InputError(msg) from err
+    own = list(own_models or {})
+    if set(own) & set(names):
+        msg = f"trained method '{sorted(set(own) & set(names))[0]}' has the name of an explainer"
+        raise InputError(msg)
+    return BenchmarkSettings(
+        methods=tuple(names),
+        own_methods=tuple(own),
+        target=target,
+        feature_names=tuple(feature_names),
+        score_features=tuple(score_features) if score_features else None,
+        restricted=_feature_index(feature_names, score_features) if score_features else None,
+        batch_size=batch_size,
+        deletion_steps=deletion_steps,
+        seed=seed,
+        walks=walks if getattr(model, "message_passing_steps", None) == 1 else 0,
+    )
+
+
+@dataclass(frozen=True)
+class PartScores:
+    """What a run of consecutive signal jets (all of them, or one task's) gives the table: per-track scores
+    and per-batch deletion sums, joined in jet order by :func:`benchmark_result` into the numbers of one
+    process."""
+
+    truth: Tensor  # [num_tracks] bool
+    num_tracks: Tensor  # [num_jets] int64
+    scores: dict[str, Tensor]  # row -> [num_tracks] score of every track
+    methods: dict[str, str]  # row -> the method that scored it
+    deletion: dict[str, Tensor]  # row -> [num_batches, deletion_steps + 1] summed drop of P(signal)
+    seconds: dict[str, float]  # method -> seconds its explanations took (fitting not included)
+    pairs: dict[str, Tensor] | None  # walks, edges, track_pairs -> [jets with a pair] share of true pairs
 
 
 def run_benchmark(
@@ -288,21 +377,21 @@ def run_benchmark(
     Raises:
         InputError: an unknown method, feature or target, or jets without ``track_fromB``.
     """
-    names = list(methods or METHODS)
-    unknown = [name for name in names if name not in METHODS]
-    if unknown:
-        msg = f"unknown method '{unknown[0]}' (valid: {', '.join(METHODS)})"
-        raise InputError(msg)
-    try:
-        target = resolve_target(model, target)
-    except ValueError as err:
-        msg = f"--target: {err}"
-        raise InputError(msg) from err
+    settings = benchmark_settings(
+        model,
+        feature_names=getattr(jets, "feature_names", ()),
+        methods=methods,
+        own_models=own_models,
+        score_features=score_features,
+        target=target,
+        batch_size=batch_size,
+        deletion_steps=deletion_steps,
+        seed=seed,
+        walks=walks,
+    )
     jets, truth_name = _signal_graphs(jets, truth), truth
-    feature_names = getattr(jets, "feature_names", ())
-    restricted = _feature_index(feature_names, score_features) if score_features else None
-    batches = _Batches(jets, batch_size, next(model.parameters()).dtype)
-    truth, jet_of_track = _node_truth(jets, truth_name)
+    batches = JetBatches(jets, batch_size, next(model.parameters()).dtype)
+    truth = node_truth(jets, truth_name)
     log.info(
         "benchmark: %d signal graphs, %d nodes, %d with %s",
         len(jets),
@@ -310,51 +399,126 @@ def run_benchmark(
         int(truth.sum()),
         truth_name,
     )
-
-    rows, curves = [], {}
-    own_models = own_models or {}
-    if set(own_models) & set(names):
-        msg = f"trained method '{sorted(set(own_models) & set(names))[0]}' has the name of an explainer"
-        raise InputError(msg)
-    total = (len(names) + len(own_models)) * len(batches)
+    total = (len(settings.methods) + len(settings.own_methods)) * len(batches)
     with tqdm(total=total, unit="batch", desc="benchmark", disable=not progress) as bar:
-        for name in [*names, *own_models]:
-            bar.set_postfix_str(name)
-            if name in own_models:
-                scored_model = own_models[name].model
-                scores, seconds = _own_scores(own_models[name], batches, bar)
-                labels = [name]
-            else:
-                scored_model = model
-                index = None if METHODS[name].ranking else restricted
-                scores, seconds = _explain(model, batches, name, feature_names, seed, bar, index, target)
-                labels = [name] if index is None else [name, f"{name}[{','.join(score_features)}]"]
-                labels = labels[: len(scores)]  # methods with one score per track get no restricted row
-            for label, score in zip(labels, scores, strict=True):
-                curves[label] = _deletion_curve(scored_model, batches, score, deletion_steps, seed=seed)
-                row = {"method": label, "interp_auc": interpretation_auc(score, truth)}
-                for k in PRECISION_AT:
-                    row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
-                row["deletion_auc"] = deletion_area(curves[label])
-                row["seconds_per_1000_jets"] = 1000 * seconds / len(jets)
-                rows.append(row)
-                log.info(
-                    "%s: interp_auc %.3f, %.2f s per 1000 jets",
-                    label,
-                    row["interp_auc"],
-                    row["seconds_per_1000_jets"],
-                )
+        fitted = fit_explainers(model, batches, settings)
+        part = score_part(
+            model, batches, truth, settings, own_models=own_models or {}, fitted=fitted, bar=bar
+        )
+    return benchmark_result([part], settings, fit_seconds={name: fit[1] for name, fit in fitted.items()})
+
+
+def fit_explainers(
+    model: GraphModel, batches: Iterable[Batch], settings: BenchmarkSettings
+) -> dict[str, tuple[Any, float]]:
+    """The explainers that learn something from the jets before explaining them (those with ``fit``, such
+    as BernMask-P's mask generator), fitted once on all ``batches``, with the seconds each took.
+
+    The parts of a run on the engine are then explained by the same fitted explainer, as one process does.
+    """
+    fitted = {}
+    for name in settings.methods:
+        if not METHODS[name].fits:
+            continue
+        torch.manual_seed(settings.seed)
+        start = time.perf_counter()
+        explainer = _new_explainer(model, name, settings)
+        explainer.fit(batches, target=settings.target)
+        fitted[name] = (explainer, time.perf_counter() - start)
+    return fitted
+
+
+def score_part(
+    model: GraphModel,
+    batches: JetBatches,
+    truth: Tensor,
+    settings: BenchmarkSettings,
+    *,
+    own_models: dict[str, OwnModel],
+    fitted: dict[str, tuple[Any, float]],
+    first_jet: int = 0,
+    first_track: int = 0,
+    bar: tqdm | None = None,
+) -> PartScores:
+    """Every method's per-track scores and deletion sums on ``batches``, consecutive signal jets that start
+    at jet ``first_jet`` and track ``first_track`` of the whole run (seeds and tie-breaks follow them).
+
+    Args:
+        truth: ``[num_tracks]`` the per-track truth of ``batches``.
+        fitted: From :func:`fit_explainers` on all the run's jets.
+    """
+    bar = bar if bar is not None else tqdm(disable=True)
+    scores, methods, deletion, seconds = {}, {}, {}, {}
+    for name in [*settings.methods, *settings.own_methods]:
+        bar.set_postfix_str(name)
+        if name in own_models:
+            scored_model = own_models[name].model
+            method_scores, seconds[name] = _own_scores(own_models[name], batches, bar)
+            labels = [name]
+        else:
+            scored_model = model
+            index = None if METHODS[name].ranking else settings.restricted
+            explainer = fitted[name][0] if name in fitted else None
+            method_scores, seconds[name] = _explain(
+                model, batches, name, settings, bar, index, explainer=explainer, first_track=first_track
+            )
+            features = ",".join(settings.score_features or ())
+            labels = [name] if index is None else [name, f"{name}[{features}]"]
+            labels = labels[: len(method_scores)]  # methods with one score per track get no restricted row
+        for label, score in zip(labels, method_scores, strict=True):
+            scores[label], methods[label] = score, name
+            deletion[label] = _deletion_sums(
+                scored_model, batches, score, settings.deletion_steps, seed=settings.seed, first_jet=first_jet
+            )
     pairs = None
-    if walks and getattr(model, "message_passing_steps", None) == 1:
-        pairs = walk_pairs(model, batches, truth, k=walks, target=target)
+    if settings.walks:
+        pairs, _ = _pair_shares(model, batches, truth, k=settings.walks, target=settings.target)
+    return PartScores(truth, batches.tracks_per_jet(), scores, methods, deletion, seconds, pairs)
+
+
+def benchmark_result(
+    parts: Sequence[PartScores], settings: BenchmarkSettings, *, fit_seconds: dict[str, float]
+) -> BenchmarkResult:
+    """The table of the parts of a run, joined in jet order: the interpretation AUC and precision@k over all
+    tracks, the deletion curves from the per-batch sums added batch by batch, the walk pairs' shares
+    averaged over all jets. The parts of one run cut anywhere between batches give the same numbers.
+
+    ``seconds_per_1000_jets`` adds a method's fitting and the time of every part (on several workers: the
+    seconds of all workers together, not the wall-clock time).
+    """
+    truth = torch.cat([part.truth for part in parts])
+    num_tracks = torch.cat([part.num_tracks for part in parts])
+    num_jets = num_tracks.numel()
+    jet_of_track = torch.repeat_interleave(torch.arange(num_jets), num_tracks)
+    rows, curves = [], {}
+    for label, name in parts[0].methods.items():
+        score = torch.cat([part.scores[label] for part in parts])
+        curves[label] = _mean_drop(torch.cat([part.deletion[label] for part in parts]), num_jets)
+        seconds = fit_seconds.get(name, 0.0) + sum(part.seconds[name] for part in parts)
+        row = {"method": label, "interp_auc": interpretation_auc(score, truth)}
+        for k in PRECISION_AT:
+            row[f"prec@{k}"] = precision_at_k(score, truth, jet_of_track, k)
+        row["deletion_auc"] = deletion_area(curves[label])
+        row["seconds_per_1000_jets"] = 1000 * seconds / num_jets
+        rows.append(row)
+        log.info(
+            "%s: interp_auc %.3f, %.2f s per 1000 jets",
+            label,
+            row["interp_auc"],
+            row["seconds_per_1000_jets"],
+        )
+    pairs = None
+    if settings.walks:
+        shares = {name: torch.cat([part.pairs[name] for part in parts]) for name in parts[0].pairs}
+        pairs = _walk_pairs(shares, truth, jet_of_track, k=settings.walks)
         log.info("%s", pairs.sentence())
     return BenchmarkResult(
         table=pd.DataFrame(rows),
         deletion_curves=curves,
-        num_jets=len(jets),
+        num_jets=num_jets,
         num_tracks=len(truth),
         num_true_tracks=int(truth.sum()),
-        target=target,
+        target=settings.target,
         pairs=pairs,
     )
 
@@ -376,26 +540,41 @@ def walk_pairs(
         k: Top pairs per jet.
         target: What LRP-ε explains.
     """
+    shares, jet_of_track = _pair_shares(model, batches, truth, k=k, target=target)
+    return _walk_pairs(shares, truth, jet_of_track, k=k)
+
+
+def _walk_pairs(shares: dict[str, Tensor], truth: Tensor, jet_of_track: Tensor, *, k: int) -> WalkPairs:
+    """The mean over jets of each ranking's per-jet share of true pairs, and chance."""
+    means = {name: float(share.mean()) for name, share in shares.items()}
+    return WalkPairs(k=k, **means, chance=pair_chance(truth, jet_of_track))
+
+
+def _pair_shares(
+    model: GraphModel, batches: Iterable[Batch], truth: Tensor, *, k: int, target: str
+) -> tuple[dict[str, Tensor], Tensor]:
+    """Per jet with a pair, the share of true pairs among its top ``k`` by walks, edges and track pairs
+    (:func:`walk_pairs`); and ``[num_tracks]`` the jet of each track."""
     lrp = LRP(model, edges=True)
-    scores: dict[str, list[Tensor]] = {"walks": [], "edges": [], "track_pairs": []}
-    pair_truth, pair_jet, jets, offset, num_jets = [], [], [], 0, 0
+    shares: dict[str, list[Tensor]] = {"walks": [], "edges": [], "track_pairs": []}
+    jets, offset, num_jets = [], 0, 0
     for batch in batches:
         explanation = lrp.explain(batch, target=target)
         source, destination = batch.edge_index
         walks = relevant_walks(model, explanation, batch.edge_index)
         track_score = track_scores(explanation).detach()
-        scores["walks"].append(walks.relevance[: source.numel()].detach().abs())
-        scores["edges"].append(explanation.edge_significance.detach())
-        scores["track_pairs"].append(track_score[source] + track_score[destination])
         batch_truth = truth[offset : offset + batch.x.shape[0]]
-        pair_truth.append(batch_truth[source] & batch_truth[destination])
-        pair_jet.append(num_jets + batch.batch[source])
+        pair_truth = batch_truth[source] & batch_truth[destination]
+        for name, score in (
+            ("walks", walks.relevance[: source.numel()].detach().abs()),
+            ("edges", explanation.edge_significance.detach()),
+            ("track_pairs", track_score[source] + track_score[destination]),
+        ):
+            shares[name].append(pair_precision_per_jet(score, pair_truth, batch.batch[source], k))
         jets.append(num_jets + batch.batch)
         offset += batch.x.shape[0]
         num_jets += batch.num_graphs
-    pairs, jet = torch.cat(pair_truth), torch.cat(pair_jet)
-    shares = {name: pair_precision_at_k(torch.cat(score), pairs, jet, k) for name, score in scores.items()}
-    return WalkPairs(k=k, **shares, chance=pair_chance(truth, torch.cat(jets)))
+    return {name: torch.cat(share) for name, share in shares.items()}, torch.cat(jets)
 
 
 def _signal_graphs(data: Jets | GraphList, truth: str) -> Jets | GraphList:
@@ -408,51 +587,59 @@ def _signal_graphs(data: Jets | GraphList, truth: str) -> Jets | GraphList:
     return signal
 
 
-def _node_truth(data: Jets | GraphList, truth: str) -> tuple[Tensor, Tensor]:
-    """``[num_nodes]`` truth of every node and the graph it belongs to, in graph order."""
+def node_truth(data: Jets | GraphList, truth: str = TRUTH) -> Tensor:
+    """``[num_nodes]`` truth of every node, in graph order.
+
+    Raises:
+        InputError: jets without that per-track truth.
+    """
     if isinstance(data, Jets):
         if truth not in data.track_truth:
             msg = f"data: no per-track truth '{truth}' (it has {', '.join(data.track_truth) or 'none'})"
             raise InputError(msg)
-        counts = data.num_tracks
-        values = torch.from_numpy(np.asarray(data.track_truth[truth]))
-    else:
-        counts = np.array([graph.num_nodes for graph in data.graphs])
-        values = torch.cat([torch.as_tensor(graph[truth]).reshape(-1) for graph in data.graphs])
-    return values.bool(), torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
+        return torch.from_numpy(np.asarray(data.track_truth[truth])).bool()
+    return torch.cat([torch.as_tensor(graph[truth]).reshape(-1) for graph in data.graphs]).bool()
+
+
+def _new_explainer(model: GraphModel, name: str, settings: BenchmarkSettings) -> Any:
+    """The explainer of method ``name`` with the method's options, the feature names and the seed."""
+    method = METHODS[name]
+    options = dict(method.options)
+    if method.needs_feature_names:
+        options["feature_names"] = settings.feature_names
+    if method.seeded:
+        options["seed"] = settings.seed
+    return get_explainer(method.explainer, model, **options)
 
 
 def _explain(
     model: GraphModel,
     batches: Iterable[Batch],
     name: str,
-    feature_names: Sequence[str],
-    seed: int,
+    settings: BenchmarkSettings,
     bar: tqdm,
     feature_index: Tensor | None = None,
-    target: str | None = None,
+    *,
+    explainer: Any = None,
+    first_track: int = 0,
 ) -> tuple[list[Tensor], float]:
-    """Per-track scores of every jet (in jet order) and the seconds it took, fitting included.
+    """Per-track scores of every jet (in jet order) and the seconds it took.
 
     The scores are the sum of ``|relevance|`` over all features and, with ``feature_index``, over those only
-    (for explainers that give relevance per feature).
+    (for explainers that give relevance per feature). An explainer that must be fitted comes fitted
+    (:func:`fit_explainers`); one that draws scores in track order (the random ranking) first skips the
+    ``first_track`` tracks before these jets.
     """
-    method = METHODS[name]
-    options = dict(method.options)
-    if method.needs_feature_names:
-        options["feature_names"] = feature_names
-    if method.seeded:
-        options["seed"] = seed
-    torch.manual_seed(seed)
+    torch.manual_seed(settings.seed)
     start = time.perf_counter()
-    explainer = get_explainer(method.explainer, model, **options)
-    fit = getattr(explainer, "fit", None)
-    target = target or model.default_target
-    if fit is not None:
-        fit(batches, target=target)
+    if explainer is None:
+        explainer = _new_explainer(model, name, settings)
+    skip = getattr(explainer, "skip", None)
+    if skip is not None and first_track:
+        skip(first_track)
     scores: list[list[Tensor]] = [[], []]
     for batch in batches:
-        explanation = explainer.explain(batch, target=target)
+        explanation = explainer.explain(batch, target=settings.target)
         scores[0].append(track_scores(explanation).detach())
         if feature_index is not None and explanation.node.shape[1] > 1:  # not for one score per track
             scores[1].append(explanation.node.detach().abs()[:, feature_index].sum(dim=1))
@@ -494,8 +681,17 @@ def _deletion_curve(
     Tied scores are ordered at random, seeded by ``seed`` and the jet's position among all jets (not by the
     stored track order, which would favour a constant score), so the curve does not depend on batching.
     """
-    drop = torch.zeros(steps + 1, dtype=torch.float64)
-    num_jets, offset = 0, 0
+    sums = _deletion_sums(model, batches, score, steps, seed=seed)
+    return _mean_drop(sums, sum(batch.num_graphs for batch in batches))
+
+
+def _deletion_sums(
+    model: GraphModel, batches: Iterable[Batch], score: Tensor, steps: int, *, seed: int, first_jet: int = 0
+) -> Tensor:
+    """``[num_batches, steps + 1]`` the drop of P(signal) summed over each batch's jets (the terms of
+    :func:`_deletion_curve`); the jets are numbered from ``first_jet`` for the tie-break."""
+    sums = []
+    num_jets, offset = first_jet, 0
     with torch.no_grad(), eval_mode(model):
         for batch in batches:
             batch_score = score[offset : offset + batch.x.shape[0]]
@@ -505,10 +701,21 @@ def _deletion_curve(
             rank = rank_within_jets(batch_score, batch.batch, tiebreak=tiebreak)
             num_tracks = torch.bincount(batch.batch, minlength=batch.num_graphs)[batch.batch]
             full = target_probability(model, model(batch))
+            drop = torch.zeros(steps + 1, dtype=torch.float64)
             for k in range(1, steps + 1):
                 keep = rank >= torch.clamp(num_tracks - 1, max=k)
-                drop[k] += (full - target_probability(model, model(drop_tracks(batch, keep)))).sum()
+                drop[k] = (full - target_probability(model, model(drop_tracks(batch, keep)))).sum()
+            sums.append(drop)
             num_jets += batch.num_graphs
+    return torch.stack(sums) if sums else torch.zeros(0, steps + 1, dtype=torch.float64)
+
+
+def _mean_drop(sums: Tensor, num_jets: int) -> Tensor:
+    """The deletion curve from the per-batch sums, added one batch after the other in jet order: the same
+    float64 additions however the jets were cut into parts."""
+    drop = torch.zeros(sums.shape[1], dtype=torch.float64)
+    for batch_sum in sums:
+        drop += batch_sum
     return drop / num_jets
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,11 +78,13 @@ class Engine:
         On a cluster the result is a Dask future that each task receives as the value itself: a worker
         fetches it once and keeps it while the run lasts. It is the result of a task that returns
         ``value`` rather than scattered data, because Dask recomputes a lost task result (its worker
-        killed) but cannot recover scattered data.
+        killed) but cannot recover scattered data. The value travels in a :class:`_Shared` box, which
+        Dask pickles whole: Dask's own serializer of a torch module, used between workers, turns its empty
+        hook tables (``OrderedDict``) into plain dicts, on which ``register_forward_hook`` fails.
         """
         if self.client is None:
             return value
-        return self.client.submit(_identity, value, pure=False)
+        return self.client.submit(_identity, _Shared(value), pure=False)
 
     def map(
         self, function: Callable[..., R], items: Iterable[Any], *shared: Any, ordered: bool = False
@@ -101,6 +104,18 @@ class Engine:
 
 def _identity(value: T) -> T:
     return value
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """A broadcast value on its way to the workers (:meth:`Engine.broadcast`); tasks get the value."""
+
+    value: Any
+
+
+def _unboxed(function: Callable[..., R], item: Any, *shared: Any) -> R:
+    """``function(item, *shared)`` with every :class:`_Shared` box opened: what a task on a cluster runs."""
+    return function(item, *(value.value if isinstance(value, _Shared) else value for value in shared))
 
 
 def _map_on_cluster(
@@ -128,7 +143,8 @@ def _map_on_cluster(
             if entry is None:
                 return
             index, item = entry
-            future = client.submit(function, item, *shared, pure=False)
+            key = f"{getattr(function, '__name__', 'task')}-{uuid.uuid4().hex}"  # named after the task
+            future = client.submit(_unboxed, function, item, *shared, key=key)
             index_of[future.key] = index
             running.add(future)
             submitted += 1

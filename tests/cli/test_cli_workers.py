@@ -17,6 +17,7 @@ from hepxai.cli import build_parser
         ["tracking", "events"],
         ["pointsets", "make", "synthetic", "--out", "clouds"],
         ["all"],
+        ["benchmark", "--model", "m.pt", "--data", "j.root", "--out", "bench"],
     ],
     ids=lambda command: " ".join(command[:2]),
 )

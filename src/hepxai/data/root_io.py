@@ -178,15 +178,35 @@ def count_jets(
 ) -> int:
     """How many jets :func:`iter_jet_range` yields for these entries, reading only the labels, the
     spectators and one feature's track counts."""
+    return len(kept_jets(path, schema, entries, selection=selection, chunk_size=chunk_size)[0])
+
+
+def kept_jets(
+    path: str | Path,
+    schema: Schema,
+    entries: tuple[int, int],
+    *,
+    selection: Selection | None = None,
+    chunk_size: int = 200_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[num_jets]`` the track counts and the signal flags of the jets :func:`iter_jet_range` yields for
+    these entries, reading only the labels, the spectators and one feature's track counts."""
     path = Path(path)
     tree, truth = _open_tree(path, schema)
     reference = schema.unique_features[0]
     branches = [reference, *schema.label_branches, *schema.spectators]
-    count = 0
+    counts, signal = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=bool)]
     for chunk, _ in _iterate(path, tree, schema, truth, chunk_size, entries, branches):
-        num_tracks = ak.to_numpy(ak.num(chunk[reference], axis=1))
-        count += int(_keep(chunk, schema, selection, np.minimum(num_tracks, schema.max_tracks))[1].sum())
-    return count
+        num_tracks = np.minimum(ak.to_numpy(ak.num(chunk[reference], axis=1)), schema.max_tracks)
+        is_signal, keep = _keep(chunk, schema, selection, num_tracks)
+        counts.append(num_tracks[keep].astype(np.int64))
+        signal.append(is_signal[keep])
+    return np.concatenate(counts), np.concatenate(signal)
+
+
+def has_branch(path: str | Path, schema: Schema, branch: str) -> bool:
+    """Whether the schema's tree in ``path`` has ``branch`` (after the checks of :func:`open_tree`)."""
+    return branch in set(_open_tree(Path(path), schema)[0].keys())
 
 
 def num_entries(path: str | Path, schema: Schema) -> int:

@@ -169,7 +169,16 @@ def get_explainer(name: str, model: torch.nn.Module, **options: Any) -> Explaine
     Raises:
         ValueError: no explainer has that name.
     """
+    return explainer_class(name)(model, **options)
+
+
+def explainer_class(name: str) -> type:
+    """The class registered as ``name``.
+
+    Raises:
+        ValueError: no explainer has that name.
+    """
     if name not in _EXPLAINERS:
         msg = f"unknown explainer '{name}' (valid: {', '.join(explainer_names())})"
         raise ValueError(msg)
-    return _EXPLAINERS[name](model, **options)
+    return _EXPLAINERS[name]

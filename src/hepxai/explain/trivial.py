@@ -39,6 +39,11 @@ class RandomRanking:
         self.model, self.seed = model, seed
         self.generator = torch.Generator().manual_seed(seed)
 
+    def skip(self, num_tracks: int) -> None:
+        """Draw past the scores of ``num_tracks`` earlier tracks: a run cut into parts (jets 1000 to 1999
+        of a benchmark) then scores its tracks as the whole run does."""
+        torch.rand(num_tracks, generator=self.generator, dtype=torch.float64)
+
     def explain(self, batch: Batch, *, target: str | None = None) -> Explanation:
         """Random score for every track of ``batch``, drawn after those of the previous batches."""
         score = torch.rand((batch.x.shape[0], 1), generator=self.generator, dtype=torch.float64)

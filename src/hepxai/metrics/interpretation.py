@@ -54,7 +54,18 @@ def interpretation_roc(score: Tensor, truth: Tensor) -> tuple[np.ndarray, np.nda
 
 
 def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float:
-    """Mean over jets of the fraction of true tracks among each jet's ``k`` highest-scored tracks.
+    """Mean over jets of the fraction of true tracks among each jet's ``k`` highest-scored tracks
+    (:func:`precision_per_jet`).
+
+    Raises:
+        InputError: ``k < 1``, the shapes differ, or ``score`` is not finite.
+    """
+    return float(precision_per_jet(score, truth, batch, k).mean())
+
+
+def precision_per_jet(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> Tensor:
+    """``[num_jets]`` the fraction of true tracks among each jet's ``k`` highest-scored tracks: a jet's value
+    depends on its own tracks only, so the jets of a data set may be scored in parts and joined.
 
     A jet with fewer than ``k`` tracks is scored on all of its ``n`` tracks: its precision is the fraction
     of true tracks among them, ``Σ truth / n`` (dividing by ``k`` would punish a short jet for tracks it
@@ -84,13 +95,24 @@ def precision_at_k(score: Tensor, truth: Tensor, batch: Tensor, k: int) -> float
     # Of a group of `tied` equal scores after `above` higher ones, min(tied, slots - above) are in the top k.
     share = (slots[batch] - above).clamp(min=0).minimum(tied).double() / tied
     hits = scatter(share * truth, batch, dim=0, dim_size=num_tracks.shape[0], reduce="sum")
-    return float((hits / slots).mean())
+    return hits / slots
 
 
 def pair_precision_at_k(pair_score: Tensor, pair_truth: Tensor, pair_jet: Tensor, k: int) -> float:
-    """Mean over jets of the fraction of true pairs among each jet's ``k`` highest-scored pairs of tracks.
+    """Mean over jets of the fraction of true pairs among each jet's ``k`` highest-scored pairs of tracks
+    (:func:`pair_precision_per_jet`).
 
-    :func:`precision_at_k` with pairs in place of tracks (ties averaged, a jet with fewer than ``k`` pairs
+    Raises:
+        InputError: as :func:`precision_at_k`.
+    """
+    return float(pair_precision_per_jet(pair_score, pair_truth, pair_jet, k).mean())
+
+
+def pair_precision_per_jet(pair_score: Tensor, pair_truth: Tensor, pair_jet: Tensor, k: int) -> Tensor:
+    """``[num_jets_with_pairs]`` the fraction of true pairs among each jet's ``k`` highest-scored pairs of
+    tracks, in jet order.
+
+    :func:`precision_per_jet` with pairs in place of tracks (ties averaged, a jet with fewer than ``k`` pairs
     scored on all of them); jets without a pair are left out.
 
     Args:
@@ -103,7 +125,7 @@ def pair_precision_at_k(pair_score: Tensor, pair_truth: Tensor, pair_jet: Tensor
         InputError: as :func:`precision_at_k`.
     """
     _, jet = torch.unique(pair_jet, return_inverse=True)
-    return precision_at_k(pair_score, pair_truth, jet, k)
+    return precision_per_jet(pair_score, pair_truth, jet, k)
 
 
 def pair_chance(truth: Tensor, batch: Tensor) -> float:
