@@ -96,7 +96,7 @@ def test_the_same_command_in_two_processes_trains_the_same_weights(tmp_path: Pat
     data = save_pointset(
         tmp_path / "clouds",
         "synthetic",
-        {"train": clouds(64, 1), "valid": clouds(8, 2), "test": clouds(8, 3)},
+        {"train": clouds(64, 1), "valid": clouds(4, 2), "test": clouds(4, 3)},
     )
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "2"}
     runs = [tmp_path / f"runs{number}" for number in (1, 2)]
@@ -104,7 +104,7 @@ def test_the_same_command_in_two_processes_trains_the_same_weights(tmp_path: Pat
         subprocess.Popen(
             [
                 *(sys.executable, "-m", "hepxai", "-q", "lri", "benchmark", "--data", str(data)),
-                *("--methods", "lri_bernoulli", "lri_gaussian", "--seeds", "0", "--epochs", "6"),
+                *("--methods", "lri_bernoulli", "lri_gaussian", "--seeds", "0", "--epochs", "3"),
                 *("--batch-size", "32", "--out", str(out), "--results", str(out / "lri.csv")),
             ],
             env={**environment, "PYTHONHASHSEED": str(number)},
