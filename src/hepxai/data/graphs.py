@@ -143,10 +143,14 @@ def unit_direction(pos: Tensor) -> Tensor:
 def distance_and_direction(pos: Tensor, edge_index: Tensor) -> Tensor:
     """``[num_edges, 1 + dims]`` the LRI paper's edge features ``(‖Δr‖, Δr / ‖Δr‖)``, Δr = pos_src − pos_dst.
 
-    A self loop (or two points at the same place) has length 0 and direction 0.
+    A self loop (or two points at the same place) has length 0 and direction 0. The endpoints are gathered
+    with ``index_select``, not ``pos[source]``: on the CPU the backward of ``tensor[index]`` (``index_put_``
+    with accumulate) adds with atomics on several threads once it has 32,768 elements, so the gradient with
+    respect to ``pos`` (LRI-Gaussian's noise, GradGeo) changed from run to run in its last bits;
+    ``index_select``'s backward (``index_add_``) adds in index order, the same every time.
     """
     source, target = edge_index
-    delta = pos[source] - pos[target]
+    delta = pos.index_select(0, source) - pos.index_select(0, target)
     length = torch.linalg.vector_norm(delta, dim=1, keepdim=True)
     direction = torch.where(length > 0, delta / torch.where(length > 0, length, 1.0), 0.0)
     return torch.cat([length, direction], dim=1)

@@ -110,5 +110,6 @@ def masked_batch(batch: Batch, node_mask: Tensor) -> Batch:
     """
     masked = copy.copy(batch)
     masked.node_weight = node_mask
-    masked.edge_weight = node_mask[batch.edge_index[0]]
+    # index_select: a backward that adds in a fixed order (hepxai.data.graphs.distance_and_direction)
+    masked.edge_weight = node_mask.index_select(0, batch.edge_index[0])
     return masked

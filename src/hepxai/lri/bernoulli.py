@@ -135,6 +135,7 @@ def masked(batch: Batch, mask: Tensor) -> Batch:
     """``batch`` with ``edge_weight = m_src · m_dst`` and ``node_weight = m``."""
     out = copy.copy(batch)
     source, target = batch.edge_index
-    out.edge_weight = mask[source] * mask[target]
+    # index_select: a backward that adds in a fixed order (hepxai.data.graphs.distance_and_direction)
+    out.edge_weight = mask.index_select(0, source) * mask.index_select(0, target)
     out.node_weight = mask
     return out

@@ -128,7 +128,8 @@ def fit_mixture(scores: Tensor, steps: int = EM_STEPS) -> Mixture:
 
 def edge_scores(embedding: Tensor, edge_index: Tensor) -> Tensor:
     """``[E]`` ``atanh(n_i · n_j)`` of unit-length embeddings over the graph's edges."""
-    similarity = (embedding[edge_index[0]] * embedding[edge_index[1]]).sum(1)
+    # index_select: a backward that adds in a fixed order (hepxai.data.graphs.distance_and_direction)
+    similarity = (embedding.index_select(0, edge_index[0]) * embedding.index_select(0, edge_index[1])).sum(1)
     return torch.atanh(similarity.clamp(-MAX_SIMILARITY, MAX_SIMILARITY))
 
 

@@ -47,7 +47,8 @@ def edge_softmax(score: Tensor, index: Tensor, num_nodes: int, weight: Tensor | 
     if weight is not None:
         exponential = exponential * weight.reshape(-1, 1)
     total = scatter(exponential, index, dim=0, dim_size=num_nodes, reduce="sum")
-    return exponential / total.clamp(min=EMPTY_WEIGHT)[index]
+    # index_select: a backward that adds in a fixed order (hepxai.data.graphs.distance_and_direction)
+    return exponential / total.clamp(min=EMPTY_WEIGHT).index_select(0, index)
 
 
 def _mlp(in_features: int, hidden: int) -> nn.Sequential:
