@@ -15,7 +15,7 @@ from hepxai.data.detector.geometry import load_geometry
 from hepxai.data.detector.propagation import Particles, propagate
 from hepxai.data.pointsets.actstrack import ActsTrackSettings, settings_record
 from hepxai.data.pointsets.store import save_pointset
-from hepxai.lri.directions import axis_angle, fit_through_origin, principal_axes
+from hepxai.lri.directions import axis_angle, fit_power_law, fit_through_origin, principal_axes
 from hepxai.lri.fieldscan import COLUMNS
 
 
@@ -68,6 +68,21 @@ def test_the_origin_fit_recovers_a_proportional_law_and_rejects_a_constant() -> 
     flat = fit_through_origin(field, torch.tensor([2.1, 1.9, 2.0, 2.1, 1.9]))
     assert flat.slope == pytest.approx((2.1 * 2 + 1.9 * 6 + 2.0 * 10 + 2.1 * 14 + 1.9 * 20) / 736)
     assert flat.r_squared < 0
+
+
+def test_the_power_law_finds_the_sign_of_the_exponent() -> None:
+    field = torch.tensor([2.0, 6.0, 10.0, 14.0, 20.0])
+    proportional = fit_power_law(field, 0.3 * field)
+    assert proportional.exponent == pytest.approx(1.0)
+    assert proportional.prefactor == pytest.approx(0.3)
+    assert proportional.r_squared == pytest.approx(1.0)
+    inverse = fit_power_law(field, 19.0 / field)
+    assert inverse.exponent == pytest.approx(-1.0)
+    assert inverse.prefactor == pytest.approx(19.0)
+    # a ratio that does not follow B at all: exponent ~ 0, the line explains little
+    flat = fit_power_law(field, torch.tensor([2.1, 1.9, 2.0, 2.1, 1.9]))
+    assert abs(flat.exponent) < 0.05
+    assert flat.r_squared < 0.5
 
 
 def hits(count: int, seed: int) -> list:

@@ -314,7 +314,7 @@ def run_figures(args: argparse.Namespace) -> int:
 
 
 def run_fieldscan(args: argparse.Namespace) -> int:
-    from hepxai.lri.fieldscan import FieldScanSettings, eigen_ratio_fit, scan
+    from hepxai.lri.fieldscan import FieldScanSettings, eigen_ratio_fit, eigen_ratio_power_fit, scan
 
     for option, value in (
         ("--f-epochs", args.f_epochs),
@@ -339,4 +339,8 @@ def run_fieldscan(args: argparse.Namespace) -> int:
     fit = eigen_ratio_fit(table)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.3f}"))  # noqa: T201
     print(f"eigen-ratio = {fit.slope:.4g} * B, R^2 = {fit.r_squared:.3f}")  # noqa: T201
+    power = eigen_ratio_power_fit(table)
+    print(  # noqa: T201
+        f"eigen-ratio = {power.prefactor:.4g} * B^{power.exponent:.3f}, R^2 (log-log) = {power.r_squared:.3f}"
+    )
     return 0

@@ -2,8 +2,10 @@
 
 LRI-Gaussian learns per hit how much each direction of noise costs the prediction. Moving a hit along its
 track costs little, across it much, so Σ_v's first principal component (the direction of the most noise)
-estimates the particle's direction at the hit; the ratio of Σ_v's two principal lengths grows with the
-track's curvature, hence with the magnetic field (Miao et al. 2023, section 5.1, Table 3 and Fig. 3).
+estimates the particle's direction at the hit; the ratio of Σ_v's two principal lengths, the paper reads,
+grows with the track's curvature, hence with the magnetic field (Miao et al. 2023, section 5.1, Table 3 and
+Fig. 3). Two fits test that: a line through the origin (the paper's claim) and a power law ``a · B^p``, whose
+exponent says which way and how fast the ratio follows B (p = 1 for the paper's proportionality).
 
 Angles between two directions of the plane are folded to [0°, 90°]: a principal axis or a gradient has
 no sign, so a direction and its opposite are the same. Two independent uniform directions are 45° apart
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -55,3 +58,24 @@ def fit_through_origin(x: Tensor, y: Tensor) -> OriginFit:
     residual = float(((y - slope * x) ** 2).sum())
     total = float(((y - y.mean()) ** 2).sum())
     return OriginFit(slope, 1.0 - residual / total if total > 0 else float("nan"))
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    """``y = prefactor · x^exponent``, least squares on ``log y`` against ``log x``, with R² of that line."""
+
+    prefactor: float
+    exponent: float
+    r_squared: float
+
+
+def fit_power_law(x: Tensor, y: Tensor) -> PowerFit:
+    """The power law through positive ``y`` against positive ``x``: a straight line in log–log, so that a
+    law of either sign of exponent (y ∝ x, y ∝ 1/x) is found and measured the same way."""
+    log_x, log_y = np.log(x.double().numpy()), np.log(y.double().numpy())
+    exponent, intercept = np.polyfit(log_x, log_y, 1)
+    residual = float(((log_y - (intercept + exponent * log_x)) ** 2).sum())
+    total = float(((log_y - log_y.mean()) ** 2).sum())
+    return PowerFit(
+        float(np.exp(intercept)), float(exponent), 1.0 - residual / total if total > 0 else float("nan")
+    )

@@ -49,7 +49,9 @@ from hepxai.lri.directions import (
     RANDOM_ANGLE,
     RANDOM_ANGLE_STD,
     OriginFit,
+    PowerFit,
     axis_angle,
+    fit_power_law,
     fit_through_origin,
     principal_axes,
 )
@@ -283,9 +285,15 @@ def eigen_ratio_fit(table: pd.DataFrame) -> OriginFit:
     )
 
 
+def eigen_ratio_power_fit(table: pd.DataFrame) -> PowerFit:
+    """The power law ``a · B^p`` of LRI-Gaussian's mean eigen-ratio (all true points) against B."""
+    rows = table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
+    return fit_power_law(torch.tensor(rows["field"].to_numpy()), torch.tensor(rows["eigen_ratio"].to_numpy()))
+
+
 def draw(table: pd.DataFrame, path: str | Path) -> Path:
     """Two panels: the angle of each method against B (all true points, and the lowest-pT muons dashed);
-    the mean eigen-ratio against B with its line through the origin."""
+    the mean eigen-ratio against B with its line through the origin and its power law."""
     from matplotlib.figure import Figure
 
     from hepxai.plots.style import plot_style, save_figure
@@ -312,6 +320,14 @@ def draw(table: pd.DataFrame, path: str | Path) -> Path:
         ratios.plot(rows["field"], rows["eigen_ratio"], "o", label="LRI-Gaussian, mean over true points")
         line = np.linspace(0, float(rows["field"].max()), 50)
         ratios.plot(line, fit.slope * line, "-", label=f"{fit.slope:.3g}·B, R² = {fit.r_squared:.3f}")
+        power = eigen_ratio_power_fit(table)
+        curve = np.linspace(float(rows["field"].min()), float(rows["field"].max()), 50)
+        ratios.plot(
+            curve,
+            power.prefactor * curve**power.exponent,
+            "--",
+            label=f"{power.prefactor:.3g}·B^{power.exponent:.2f}, R² (log–log) = {power.r_squared:.3f}",
+        )
         ratios.set(xlabel="B (T)", ylabel="eigen-ratio √(λ1/λ2) of Σ_v", xlim=(0, None), ylim=(0, None))
         for ax in (angles, ratios):  # legends below the axes, off the points
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=10, frameon=False)
