@@ -326,7 +326,7 @@ def draw(table: pd.DataFrame, path: str | Path) -> Path:
             curve,
             power.prefactor * curve**power.exponent,
             "--",
-            label=f"{power.prefactor:.3g}·B^{power.exponent:.2f}, R² (log–log) = {power.r_squared:.3f}",
+            label=f"{power.prefactor:.3g}·B$^{{{power.exponent:.2f}}}$, R² (log–log) = {power.r_squared:.3f}",
         )
         ratios.set(xlabel="B (T)", ylabel="eigen-ratio √(λ1/λ2) of Σ_v", xlim=(0, None), ylim=(0, None))
         for ax in (angles, ratios):  # legends below the axes, off the points
