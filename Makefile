@@ -154,7 +154,7 @@ results-lri-fieldscan: $(STAMP)
 # validated and tested on samples of 40-70 tracks (seeds 0 1 2) and of 25-40 tracks (the paper's legible column,
 # seed 0). Resumable. The committed table trained on the field
 # scan's 2 T folder (LRI_SHIFT_TRAIN=runs/lri-fieldscan-data/B2T, the same settings and samples as the default
-# actstrack), hence its dataset name B2T-on-actstrack-40-70.
+# actstrack), hence its dataset names B2T-on-actstrack-40-70 and B2T-on-actstrack-25-40.
 LRI_SHIFT_RUNS ?= runs/lri-shift
 LRI_SHIFT_TRAIN ?= $(LRI_DATA)/actstrack
 results-lri-shift: $(STAMP)
