@@ -55,9 +55,7 @@ def fit_through_origin(x: Tensor, y: Tensor) -> OriginFit:
     that explains less than the mean alone gives a negative R²)."""
     x, y = x.double(), y.double()
     slope = float((x * y).sum() / (x * x).sum())
-    residual = float(((y - slope * x) ** 2).sum())
-    total = float(((y - y.mean()) ** 2).sum())
-    return OriginFit(slope, 1.0 - residual / total if total > 0 else float("nan"))
+    return OriginFit(slope, _r_squared(y.numpy(), (slope * x).numpy()))
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,12 @@ def fit_power_law(x: Tensor, y: Tensor) -> PowerFit:
     law of either sign of exponent (y ∝ x, y ∝ 1/x) is found and measured the same way."""
     log_x, log_y = np.log(x.double().numpy()), np.log(y.double().numpy())
     exponent, intercept = np.polyfit(log_x, log_y, 1)
-    residual = float(((log_y - (intercept + exponent * log_x)) ** 2).sum())
-    total = float(((log_y - log_y.mean()) ** 2).sum())
     return PowerFit(
-        float(np.exp(intercept)), float(exponent), 1.0 - residual / total if total > 0 else float("nan")
+        float(np.exp(intercept)), float(exponent), _r_squared(log_y, intercept + exponent * log_x)
     )
+
+
+def _r_squared(y: np.ndarray, fitted: np.ndarray) -> float:
+    """1 − Σ(y − ŷ)² / Σ(y − ȳ)²; NaN when y is constant."""
+    total = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - fitted) ** 2).sum()) / total if total > 0 else float("nan")

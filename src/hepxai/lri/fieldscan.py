@@ -277,9 +277,14 @@ def _point_directions(model: GraphModel, objective: LRIGaussian, batch: Batch) -
     }
 
 
+def _eigen_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """LRI-Gaussian's rows over all true points: the field and the mean eigen-ratio that the fits use."""
+    return table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
+
+
 def eigen_ratio_fit(table: pd.DataFrame) -> OriginFit:
     """The line through the origin of LRI-Gaussian's mean eigen-ratio (all true points) against B."""
-    rows = table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
+    rows = _eigen_ratios(table)
     return fit_through_origin(
         torch.tensor(rows["field"].to_numpy()), torch.tensor(rows["eigen_ratio"].to_numpy())
     )
@@ -287,7 +292,7 @@ def eigen_ratio_fit(table: pd.DataFrame) -> OriginFit:
 
 def eigen_ratio_power_fit(table: pd.DataFrame) -> PowerFit:
     """The power law ``a · B^p`` of LRI-Gaussian's mean eigen-ratio (all true points) against B."""
-    rows = table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
+    rows = _eigen_ratios(table)
     return fit_power_law(torch.tensor(rows["field"].to_numpy()), torch.tensor(rows["eigen_ratio"].to_numpy()))
 
 
@@ -316,7 +321,7 @@ def draw(table: pd.DataFrame, path: str | Path) -> Path:
                 )
         angles.set(xlabel="B (T)", ylabel="angle to the particle direction (°)", ylim=(0, 90))
         fit = eigen_ratio_fit(table)
-        rows = table[(table["method"] == "lri_gaussian") & (table["subset"] == "all")]
+        rows = _eigen_ratios(table)
         ratios.plot(rows["field"], rows["eigen_ratio"], "o", label="LRI-Gaussian, mean over true points")
         line = np.linspace(0, float(rows["field"].max()), 50)
         ratios.plot(line, fit.slope * line, "-", label=f"{fit.slope:.3g}·B, R² = {fit.r_squared:.3f}")
