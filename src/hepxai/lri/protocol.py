@@ -99,6 +99,9 @@ class RunSpec:
             every epoch (:func:`hepxai.training.recompute_batchnorm`) instead of keeping running averages.
         test_data: Validate and test on this dataset folder's ``valid`` and ``test`` splits instead of
             ``data``'s (a distribution shift: train on 10 tracks, test on 40–70).
+        beta: The weight of the objective's information term (LRI, PointMask) instead of the authors'
+            setting; ``None``: theirs (:mod:`hepxai.lri.methods`).
+        alpha: LRI-Bernoulli's final prior keep-probability α instead of the authors'; ``None``: theirs.
     """
 
     data: Path
@@ -114,13 +117,26 @@ class RunSpec:
     mask_steps: int = 500
     recompute_batchnorm: bool = False
     test_data: Path | None = None
+    beta: float | None = None
+    alpha: float | None = None
 
     def folder(self, out: Path) -> Path:
-        """The run's folder under ``out``: ``<data>`` or, with ``test_data``, ``<data>-on-<test data>``."""
+        """The run's folder under ``out``: ``<data>`` or, with ``test_data``, ``<data>-on-<test data>``;
+        the method's folder names the settings that replace the authors' (``lri_gaussian-beta0.1-c300``),
+        so the runs of a tuning grid share the ERM run they start from."""
         name = Path(self.data).resolve().name
         if self.test_data is not None:
             name = f"{name}-on-{Path(self.test_data).resolve().name}"
-        return Path(out) / name / self.backbone / self.method / f"seed{self.seed}"
+        tag = "".join(f"-{key}{value:g}" for key, value in self.overrides().items())
+        return Path(out) / name / self.backbone / f"{self.method}{tag}" / f"seed{self.seed}"
+
+    def overrides(self) -> dict[str, float]:
+        """The settings given in place of the authors' that apply to this method (by folder name)."""
+        return overrides(self.method, beta=self.beta, alpha=self.alpha, scale=self.scale)
+
+    def erm(self) -> RunSpec:
+        """The ERM run this run starts from (a warm start) or explains (a post-hoc method)."""
+        return replace(self, method="erm", scale=None, beta=None, alpha=None)
 
     def settings(self) -> dict[str, Any]:
         """What a finished run must match to be skipped."""
@@ -129,11 +145,27 @@ class RunSpec:
         record["top_k"] = list(self.top_k) if self.top_k else None
         if not self.recompute_batchnorm:  # runs from before the option keep matching
             del record["recompute_batchnorm"]
+        for optional in ("beta", "alpha"):  # runs from before the options keep matching
+            if record[optional] is None:
+                del record[optional]
         if self.test_data is None:
             del record["test_data"]
         else:
             record["test_data"] = str(Path(self.test_data).resolve())
         return record
+
+
+def overrides(
+    method: str, *, beta: float | None, alpha: float | None, scale: float | None
+) -> dict[str, float]:
+    """Of β, α and c, those given (not ``None``) that ``method`` has, by their short names."""
+    applies = {
+        "beta": method.startswith(("lri_", "pointmask")),
+        "alpha": method == "lri_bernoulli",
+        "c": method.startswith("lri_gaussian"),
+    }
+    values = {"beta": beta, "alpha": alpha, "c": scale}
+    return {key: value for key, value in values.items() if applies[key] and value is not None}
 
 
 @dataclass(frozen=True)
@@ -200,8 +232,8 @@ def _run(spec: RunSpec, out: str | Path, folder: Path, dataset: Dataset | None, 
     dataset = dataset or load_dataset(spec.data, spec.test_data)
     start = time.perf_counter()
     if spec.method in POST_HOC:
-        erm = run(replace(spec, method="erm"), out, dataset=dataset, progress=progress)
-        model, objective = load_run(spec.folder(Path(out)).parent.parent / "erm" / f"seed{spec.seed}", spec)
+        erm = run(spec.erm(), out, dataset=dataset, progress=progress)
+        model, objective = load_run(spec.erm().folder(Path(out)), spec)
         best = {"best_epoch": erm["best_epoch"], "val_auc": erm["val_auc"]}
     else:
         model, objective, best = _train(spec, dataset, Path(out), progress)
@@ -292,6 +324,10 @@ def _objective(method: str, model: GraphModel, options: dict[str, Any], seed: in
 def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], int]:
     """The objective's options and its warm-up epochs."""
     settings = method_settings(dataset.kind, spec.method, spec.backbone)
+    if spec.beta is not None and "beta" in settings:
+        settings["beta"] = spec.beta
+    if spec.alpha is not None and "final_alpha" in settings:
+        settings["final_alpha"] = spec.alpha
     warmup = round(settings.pop("warmup", 0.0) * spec.epochs)
     if spec.method == "lri_bernoulli":
         # α steps every 10 of the authors' 300 epochs: the same share of a shorter run.
@@ -326,7 +362,7 @@ def _train(
         raise InputError(msg)
     train_data, valid = dataset.splits["train"], dataset.splits["valid"]
     if warmup:
-        erm = replace(spec, method="erm")
+        erm = spec.erm()
         run(erm, out, dataset=dataset, progress=progress)
         model, _ = load_run(erm.folder(out), erm)
         options = {**options, "warmup": 0, "warm_start": "erm"}

@@ -19,7 +19,7 @@ import pandas as pd
 
 from hepxai.io.atomic import atomic_path
 from hepxai.io.yaml_files import read_yaml
-from hepxai.lri.protocol import RESULT_FILE
+from hepxai.lri.protocol import RESULT_FILE, overrides
 from hepxai.provenance import write_provenance
 
 METRICS = ("interp_auc", "prec_at_k1", "prec_at_k2", "pred_auc")
@@ -41,7 +41,8 @@ def collect(out: str | Path) -> list[dict]:
 
 def settings_label(settings: dict[str, Any] | None, method: str) -> str:
     """The ``settings`` cell of a run: ``batchnorm=running`` or ``batchnorm=recomputed``, then the mask
-    budget for BernMask (``mask_steps``) and BernMask-P (``mask_epochs``); blank where not recorded."""
+    budget for BernMask (``mask_steps``) and BernMask-P (``mask_epochs``), then the settings given in place
+    of the authors' (``beta``, ``alpha``, ``c``); blank where not recorded."""
     if not settings:
         return ""
     batchnorm = "recomputed" if settings.get("recompute_batchnorm") else "running"
@@ -49,6 +50,10 @@ def settings_label(settings: dict[str, Any] | None, method: str) -> str:
     budget = {"bernmask": "mask_steps", "bernmask_p": "mask_epochs"}.get(method)
     if budget and budget in settings:
         parts.append(f"{budget}={settings[budget]}")
+    given = overrides(
+        method, beta=settings.get("beta"), alpha=settings.get("alpha"), scale=settings.get("scale")
+    )
+    parts += [f"{key}={value:g}" for key, value in given.items()]
     return " ".join(parts)
 
 

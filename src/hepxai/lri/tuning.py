@@ -1,0 +1,104 @@
+"""The LRI paper's tuning grid: one method's settings chosen on validation prediction AUC.
+
+The authors chose the weight β of the information term, LRI-Bernoulli's prior α and LRI-Gaussian's prior
+scale c per dataset and backbone from a small grid, on the validation prediction AUC (the paper's appendix
+E.1). :func:`tune` runs that grid through the protocol: each setting is a run of its own folder
+(``lri_gaussian-beta0.1-c300``), all warm-started from the same ERM run. The table has one row per setting;
+``selected`` marks the best validation AUC, and the test metrics beside it are reported, never used to
+choose.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from hepxai.errors import InputError
+from hepxai.io.atomic import atomic_path
+from hepxai.lri.protocol import Dataset, RunSpec, load_dataset, run
+from hepxai.provenance import write_provenance
+
+COLUMNS = (
+    "dataset", "backbone", "method", "beta", "alpha", "c", "seed", "epochs", "warmup_epochs", "best_epoch",
+    "val_auc", "pred_auc", "interp_auc", "prec_at_k1", "prec_at_k2", "selected",
+)  # fmt: skip
+
+
+def grid(
+    method: str,
+    betas: Sequence[float],
+    alphas: Sequence[float] = (),
+    scales: Sequence[float] = (),
+) -> list[dict[str, float | None]]:
+    """Every combination of the values given, as ``RunSpec`` keywords (``beta``, ``alpha``, ``scale``).
+
+    Raises:
+        InputError: α for a method other than LRI-Bernoulli, c for one other than LRI-Gaussian, or a
+            method without β.
+    """
+    checks = (
+        ("--betas", betas, method.startswith(("lri_", "pointmask"))),
+        ("--alphas", alphas, method == "lri_bernoulli"),
+        ("--scales", scales, method.startswith("lri_gaussian")),
+    )
+    for option, values, applies in checks:
+        if values and not applies:
+            msg = f"{option}: method '{method}' has no such setting"
+            raise InputError(msg)
+    return [
+        {"beta": beta, "alpha": alpha, "scale": scale}
+        for beta, alpha, scale in itertools.product(betas or [None], alphas or [None], scales or [None])
+    ]
+
+
+def tune(
+    data: Path,
+    backbone: str,
+    method: str,
+    settings: Sequence[dict[str, float | None]],
+    out: Path,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    **options: Any,
+) -> pd.DataFrame:
+    """Run (or read) one run per setting of ``settings``; the table of :data:`COLUMNS`."""
+    specs = [RunSpec(data, backbone, method, seed, **options, **setting) for setting in settings]
+    dataset: Dataset | None = None
+    results = []
+    for spec in tqdm(specs, desc=f"{method} grid", unit="run", disable=not progress):
+        if dataset is None and not (spec.folder(out) / "result.yaml").is_file():
+            dataset = load_dataset(spec.data)
+        results.append((spec, run(spec, out, dataset=dataset, progress=progress)))
+    rows = [
+        {
+            **{name: result.get(name) for name in COLUMNS},
+            "beta": spec.beta,
+            "alpha": spec.alpha,
+            "c": spec.scale,
+            "selected": False,
+        }
+        for spec, result in results
+    ]
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table.loc[table["val_auc"].idxmax(), "selected"] = True
+    return table
+
+
+def write_tuning(table: pd.DataFrame, path: str | Path) -> None:
+    """Add ``table``'s rows to the CSV ``path`` (rows of the same dataset, backbone, method, seed and epochs
+    replaced), written atomically, and its provenance sidecar."""
+    path = Path(path)
+    key = ["dataset", "backbone", "method", "seed", "epochs"]
+    if path.is_file():
+        kept = pd.read_csv(path)
+        mine = kept[key].apply(tuple, axis=1).isin(set(table[key].apply(tuple, axis=1)))
+        table = pd.concat([kept[~mine], table], ignore_index=True)
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False, float_format="%.4f")
+    write_provenance(path, update=True)
