@@ -45,10 +45,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=_DESCRIPTION,
         formatter_class=arguments.formatter(),
     )
-    train.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset folder")
-    train.add_argument("--backbone", default="dgcnn", help="a registered model kind")
-    train.add_argument("--method", required=True, help=f"one of {_METHODS_HELP}")
-    train.add_argument("--seed", type=int, default=0, help="random seed")
+    _add_one_method(train, method=None)
     _add_preset(train)
     _add_common(train)
     train.set_defaults(run=run_train, malloc_policy="reuse")
@@ -128,10 +125,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "test metrics are reported beside it, never used to choose. Resumable: run the same command again.",
         formatter_class=arguments.formatter(),
     )
-    tune.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset folder")
-    tune.add_argument("--backbone", default="dgcnn", help="a registered model kind")
-    tune.add_argument("--method", default="lri_gaussian", help=f"one of {_METHODS_HELP}")
-    tune.add_argument("--seed", type=int, default=0, help="random seed")
+    _add_one_method(tune, method="lri_gaussian")
     tune.add_argument(
         "--betas",
         type=float,
@@ -192,6 +186,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     fieldscan.add_argument("--seed", type=int, default=0, help="seed of data and training")
     fieldscan.add_argument("--workers", type=int, default=1, help="processes making a dataset")
     fieldscan.set_defaults(run=run_fieldscan, malloc_policy="reuse")
+
+
+def _add_one_method(parser: argparse.ArgumentParser, method: str | None) -> None:
+    """The dataset, backbone, method (required when ``method`` is ``None``) and seed of one method's runs."""
+    parser.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset folder")
+    parser.add_argument("--backbone", default="dgcnn", help="a registered model kind")
+    parser.add_argument("--method", required=method is None, default=method, help=f"one of {_METHODS_HELP}")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
 
 
 def _add_preset(parser: argparse.ArgumentParser) -> None:
