@@ -13,7 +13,7 @@ from hepxai.cli import main
 from hepxai.errors import InputError
 from hepxai.lri.protocol import RunSpec
 from hepxai.lri.table import settings_label
-from hepxai.lri.tuning import grid, tune, write_tuning
+from hepxai.lri.tuning import grid, selected_setting, tune, write_tuning
 
 
 def test_the_grid_is_every_combination_of_the_methods_settings() -> None:
@@ -82,18 +82,24 @@ def test_the_tune_command_adds_its_rows_to_the_table(dataset_folder: Path, tmp_p
         "--results",
         str(results),
     ]
-    assert main([*common, "--betas", "0.1", "--scales", "5", "8", "--epochs", "3"]) == 0
-    assert (
-        main([*common, "--method", "lri_bernoulli", "--betas", "1", "--alphas", "0.7", "--epochs", "2"]) == 0
-    )
+    gaussian = ["--betas", "0.1", "--scales", "5", "8", "--epochs", "3", "--final-epochs", "4"]
+    bernoulli = ["--method", "lri_bernoulli", "--betas", "1", "--alphas", "0.7", "--epochs", "2"]
+    assert main([*common, *gaussian]) == 0
+    assert main([*common, *bernoulli]) == 0
     frame = pd.read_csv(results)
-    assert list(frame.method) == ["lri_gaussian", "lri_gaussian", "lri_bernoulli"]
-    assert frame.groupby("method").selected.sum().to_dict() == {"lri_bernoulli": 1, "lri_gaussian": 1}
+    assert list(frame.method) == ["lri_gaussian"] * 3 + ["lri_bernoulli"]
+    assert list(frame.epochs) == [3, 3, 4, 2]
+    chosen = frame[frame.selected & (frame.epochs == 3)].iloc[0]
+    assert (frame.c[frame.epochs == 4] == chosen.c).all()  # the chosen setting, trained longer
+    assert frame.groupby(["method", "epochs"]).selected.sum().to_dict() == {
+        ("lri_bernoulli", 2): 1,
+        ("lri_gaussian", 3): 1,
+        ("lri_gaussian", 4): 1,
+    }
     assert (results.with_suffix(".json")).is_file()
     # the same command again reads its runs and replaces its rows
-    assert main([*common, "--betas", "0.1", "--scales", "5", "8", "--epochs", "3"]) == 0
-    again = pd.read_csv(results)
-    order = ["method", "c"]
+    assert main([*common, *gaussian]) == 0
+    again, order = pd.read_csv(results), ["method", "epochs", "c"]
     pd.testing.assert_frame_equal(
         again.sort_values(order).reset_index(drop=True), frame.sort_values(order).reset_index(drop=True)
     )
@@ -102,6 +108,13 @@ def test_the_tune_command_adds_its_rows_to_the_table(dataset_folder: Path, tmp_p
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
     assert "give --betas, --alphas, --scales" in err
+
+
+def test_the_selected_setting_leaves_blank_cells_to_the_authors() -> None:
+    table = pd.DataFrame(
+        {"beta": [1.0, 0.1], "alpha": [None, None], "c": [float("nan")] * 2, "selected": [False, True]}
+    )
+    assert selected_setting(table) == {"beta": 0.1, "alpha": None, "scale": None}
 
 
 def test_write_tuning_keeps_other_rows(tmp_path: Path) -> None:

@@ -146,6 +146,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="LRI-Gaussian's c (paper: 200 300 on ActsTrack, 10 15 on SynMol)",
     )
     tune.add_argument(
+        "--final-epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="then train the selected setting again for N epochs (the paper: 300; ERM too, in "
+        "RUNS/epochs<N>) and add its row",
+    )
+    tune.add_argument(
         "--results", type=Path, default=Path("results/lri_tuning.csv"), metavar="CSV", help="the table"
     )
     _add_preset(tune)
@@ -354,8 +362,10 @@ def run_tune(args: argparse.Namespace) -> int:
         msg = "--beta, --alpha and --position-scale are the grid's here: give --betas, --alphas, --scales"
         raise InputError(msg)
 
+    import pandas as pd
+
     from hepxai.lri.methods import check_method
-    from hepxai.lri.tuning import grid, tune, write_tuning
+    from hepxai.lri.tuning import grid, selected_setting, tune, write_tuning
 
     settings = grid(check_method(args.method), args.betas, args.alphas, args.scales)
     log.info(
@@ -364,17 +374,17 @@ def run_tune(args: argparse.Namespace) -> int:
         args.method,
         args.epochs,
     )
-    table = tune(
-        args.data,
-        args.backbone,
-        args.method,
-        settings,
-        args.out,
-        seed=args.seed,
-        progress=args.progress,
-        **options,
-    )
+    arguments.require_at_least("--final-epochs", args.final_epochs, 1)
+    run_options = {"seed": args.seed, "progress": args.progress}
+    table = tune(args.data, args.backbone, args.method, settings, args.out, **run_options, **options)
     write_tuning(table, args.results)
+    if args.final_epochs is not None:  # the chosen setting again, at the longer budget
+        options["epochs"] = args.final_epochs
+        best = [selected_setting(table)]
+        longer = args.out / f"epochs{args.final_epochs}"  # its own ERM run, of the longer budget too
+        final = tune(args.data, args.backbone, args.method, best, longer, **run_options, **options)
+        write_tuning(final, args.results)
+        table = pd.concat([table, final], ignore_index=True)
     print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))  # noqa: T201
     return 0
 

@@ -90,6 +90,13 @@ def tune(
     return table
 
 
+def selected_setting(table: pd.DataFrame) -> dict[str, float | None]:
+    """The ``RunSpec`` keywords of the table's selected row (a blank cell: the authors' setting)."""
+    row = table.loc[table["selected"].astype(bool)].iloc[0]
+    values = {"beta": row["beta"], "alpha": row["alpha"], "scale": row["c"]}
+    return {key: None if pd.isna(value) else float(value) for key, value in values.items()}
+
+
 def write_tuning(table: pd.DataFrame, path: str | Path) -> None:
     """Add ``table``'s rows to the CSV ``path`` (rows of the same dataset, backbone, method, seed and epochs
     replaced), written atomically, and its provenance sidecar."""
