@@ -280,3 +280,38 @@ def test_a_shifted_run_validates_and_tests_on_the_other_folder(dataset_folder: P
     )
     assert erm["settings"]["test_data"] == str(shifted.resolve())
     assert "test_data" not in RunSpec(dataset_folder, "dgcnn", "erm").settings()  # earlier runs keep matching
+
+
+def _pairs_within(pos: torch.Tensor, radius: float) -> set[tuple[int, int]]:
+    """Every ordered pair (self pairs included) of points within ``radius``, by brute force."""
+    distance = torch.cdist(pos, pos)
+    return {(j, i) for i in range(len(pos)) for j in range(len(pos)) if distance[i, j] <= radius}
+
+
+def test_tau3mu_graphs_join_the_points_within_a_radius(tmp_path: Path) -> None:
+    """The authors' Tau3Mu graph: every pair of hits within 1 in (η, φ) (not the 5 nearest), and LRI-Gaussian
+    rebuilds by their radius 1.5, PointMask by the dataset's."""
+    folder = save_pointset(
+        tmp_path / "tau", "tau3mu", {"train": clouds(4, 1), "valid": clouds(2, 2), "test": clouds(2, 3)}
+    )
+    dataset = protocol.load_dataset(folder)
+    for graph in dataset.splits["train"].graphs:
+        edges = set(map(tuple, graph.edge_index.t().tolist()))
+        assert edges == _pairs_within(graph.pos, 1.0)
+        assert len(edges) != graph.num_nodes * 6  # not the 5 nearest plus the self loop
+    options, _ = protocol._method_options(RunSpec(folder, "dgcnn", "lri_gaussian", epochs=2), dataset)
+    assert (options["radius"], options["plane"]) == (1.5, True)
+    options, _ = protocol._method_options(RunSpec(folder, "dgcnn", "pointmask", epochs=2), dataset)
+    assert options["radius"] == 1.0
+    # the objective rebuilds the graph of moved points by its radius
+    spec = RunSpec(folder, "dgcnn", "lri_gaussian", epochs=2, batch_size=4)
+    result = run(spec, tmp_path / "runs", progress=False)
+    assert 0 <= result["interp_auc"] <= 1
+    _, objective = load_run(spec.folder(tmp_path / "runs"), spec)
+    batch = dataset.splits["test"].to_batch()
+    moved = objective.graph(batch, batch.pos * 0.7)
+    for index in range(batch.num_graphs):
+        points = (batch.batch == index).nonzero().flatten()
+        inside = (moved.edge_index[1][:, None] == points).any(dim=1)
+        local = moved.edge_index[:, inside] - points[0]
+        assert set(map(tuple, local.t().tolist())) == _pairs_within(batch.pos[points] * 0.7, 1.5)

@@ -105,6 +105,8 @@ class LRIGaussian(Objective):
         beta: Weight of the mean KL term (0.01 in the authors' runs).
         sigma: Variance of the prior ``N(0, σI)`` in scaled units (1).
         k: Neighbours per point of the rebuilt graph (10 for ActsTrack, 5 for SynMol in the authors' code).
+        radius: Rebuild the graph of the points within this distance (stored units) instead of the ``k``
+            nearest (Tau3Mu: 1.5 in (η, φ), the authors' ``kr``).
         weighting: ``"learned"`` (the paper) or ``"none"`` (the authors' code), see the module.
         warmup: Epochs of the backbone alone (on the rebuilt graph of the true positions) before the noise.
         seed: Seeds the noise.
@@ -126,6 +128,7 @@ class LRIGaussian(Objective):
         beta: float = 0.01,
         sigma: float = 1.0,
         k: int = 10,
+        radius: float | None = None,
         unit_directions: bool = False,
         weighting: Weighting = "learned",
         warmup: int = 0,
@@ -163,10 +166,11 @@ class LRIGaussian(Objective):
             **({"separate_encoder": True} if separate_encoder else {}),
             **({"model_lr": model_lr} if model_lr is not None else {}),
             **({"rebuild": False} if not rebuild else {}),
+            **({"radius": radius} if radius is not None else {}),
         }
         self.rebuild = rebuild
         self.scale, self.beta, self.sigma, self.k, self.warmup = scale, beta, sigma, k, warmup
-        self.unit_directions, self.model_lr = unit_directions, model_lr
+        self.unit_directions, self.model_lr, self.radius = unit_directions, model_lr, radius
         self.dims = 2 if plane else 3
         self.encoder = (
             build_model(model.kind, **{**model.config, "dropout": dropout}) if separate_encoder else None
@@ -195,7 +199,9 @@ class LRIGaussian(Objective):
         """The rebuilt graph on ``pos``, with learned edge weights in the paper's variant (or the batch's own
         graph with its edge attributes from ``pos``, without ``rebuild``)."""
         if self.rebuild:
-            rebuilt = rebuild_graph(batch, pos, self.k, unit_directions=self.unit_directions)
+            rebuilt = rebuild_graph(
+                batch, pos, self.k, radius=self.radius, unit_directions=self.unit_directions
+            )
         else:
             rebuilt = copy.copy(batch)
             rebuilt.pos, rebuilt.edge_attr = pos, None

@@ -48,6 +48,10 @@ class DatasetKind:
             tracker's half-length as the authors'; SynMol: 15 per Å; the synthetic clouds of ``[-1, 1]³``: 10,
             which puts 1 at about the 10th percentile of ``|c·r|``, the paper's rule).
         rebuilt_k: Neighbours per point of LRI-Gaussian's rebuilt graph (the authors' ``kr``).
+        radius: The dataset's graph joins every pair of points within this distance (stored units)
+            instead of each point's 5 nearest (Tau3Mu: 1 in (η, φ), the authors' ``radius_graph``).
+        rebuilt_radius: LRI-Gaussian's rebuilt graph by radius instead of ``rebuilt_k`` (Tau3Mu: the
+            authors' ``kr`` of 1.5, in (η, φ)).
         unit_directions: Build every graph on ``pos / ‖pos‖`` (ActsTrack hits, as the LRI code does: a
             DGCNN on graphs of raw hit positions learns next to nothing, docs/models.md).
         plane: LRI-Gaussian's Σ on the first two coordinates only (Tau3Mu's (η, φ); the third is 0).
@@ -58,13 +62,15 @@ class DatasetKind:
     rebuilt_k: int
     unit_directions: bool = False
     plane: bool = False
+    radius: float | None = None
+    rebuilt_radius: float | None = None
 
 
 DATASET_KINDS = {
     "actstrack": DatasetKind(top_k=(12, 24), scale=200.0, rebuilt_k=10, unit_directions=True),
     "synmol": DatasetKind(top_k=(5, 8), scale=15.0, rebuilt_k=5),
     "synthetic": DatasetKind(top_k=(4, 6), scale=10.0, rebuilt_k=10),
-    "tau3mu": DatasetKind(top_k=(3, 7), scale=11.0, rebuilt_k=5, plane=True),
+    "tau3mu": DatasetKind(top_k=(3, 7), scale=11.0, rebuilt_k=5, plane=True, radius=1.0, rebuilt_radius=1.5),
 }
 
 # (dataset kind, method) -> backbone -> options; "dgcnn" is the fallback for other backbones. The synthetic

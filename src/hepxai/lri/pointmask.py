@@ -33,6 +33,8 @@ class PointMask(Objective):
         threshold: t of the mask (0.2 in the authors' runs).
         beta: Weight of the KL term (0.01 for DGCNN in the authors' runs).
         k: Neighbours per point of the graph rebuilt on the masked positions.
+        radius: Rebuild the graph of the points within this distance instead of the ``k`` nearest.
+        unit_directions: Rebuild on ``pos / ‖pos‖`` (ActsTrack hits).
         seed: Seeds the noise.
         dropout: Dropout of the generator.
     """
@@ -46,6 +48,7 @@ class PointMask(Objective):
         threshold: float = 0.2,
         beta: float = 0.01,
         k: int = DATA_NEIGHBOURS,
+        radius: float | None = None,
         unit_directions: bool = False,
         seed: int = 0,
         dropout: float = 0.2,
@@ -57,7 +60,10 @@ class PointMask(Objective):
         self.options = {"threshold": threshold, "beta": beta, "k": k, "seed": seed, "dropout": dropout}
         if unit_directions:
             self.options["unit_directions"] = True
+        if radius is not None:
+            self.options["radius"] = radius
         self.threshold, self.beta, self.k, self.unit_directions = threshold, beta, k, unit_directions
+        self.radius = radius
         self.extractor = Extractor(embedding_width(model), 2, dropout=dropout)
         self.noise = SeededNoise(seed)
 
@@ -72,9 +78,8 @@ class PointMask(Objective):
 
     def masked(self, batch: Batch, mask: Tensor) -> Batch:
         """The batch with every position multiplied by its mask and the graph rebuilt on them."""
-        return rebuild_graph(
-            batch, batch.pos * mask.unsqueeze(1), self.k, unit_directions=self.unit_directions
-        )
+        moved = batch.pos * mask.unsqueeze(1)
+        return rebuild_graph(batch, moved, self.k, radius=self.radius, unit_directions=self.unit_directions)
 
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> Tensor:
         out = self.extractor(node_embedding(model, batch))

@@ -190,7 +190,11 @@ def load_dataset(folder: str | Path, test_folder: str | Path | None = None) -> D
     settings = dataset_kind(info["kind"], str(folder / "dataset.yaml"))
     splits = {
         name: GraphList.of(
-            with_graphs(load_pointset(folder, name).graphs, unit_directions=settings.unit_directions)
+            with_graphs(
+                load_pointset(folder, name).graphs,
+                radius=settings.radius,
+                unit_directions=settings.unit_directions,
+            )
         )
         for name in SPLITS
     }
@@ -337,12 +341,15 @@ def _method_options(spec: RunSpec, dataset: Dataset) -> tuple[dict[str, Any], in
         scale = (spec.scale or dataset.settings.scale) * settings.pop("scale_factor", 1.0)
         weighting = "learned" if spec.method == "lri_gaussian" else "none"
         options = {**settings, "scale": scale, "k": dataset.settings.rebuilt_k, "weighting": weighting}
+        if dataset.settings.rebuilt_radius is not None:
+            options["radius"] = dataset.settings.rebuilt_radius
         if spec.method == "lri_gaussian_fixed_graph":
             options.update(scale=spec.scale or ABLATION_SCALE.get(dataset.kind, scale), rebuild=False)
         plane = {"plane": True} if dataset.settings.plane else {}
         return {**options, **_unit_directions(dataset), **plane, "warmup": warmup}, warmup
     if spec.method == "pointmask":
-        return {**settings, **_unit_directions(dataset)}, 0
+        radius = {"radius": dataset.settings.radius} if dataset.settings.radius is not None else {}
+        return {**settings, **_unit_directions(dataset), **radius}, 0
     return {}, 0
 
 

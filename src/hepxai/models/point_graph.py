@@ -3,7 +3,9 @@
 One rule for every backbone (DGCNN, EGNN, Point Transformer):
 
 - ``edge_index``: ``batch.edge_index`` when the batch has one; else every point's ``k`` nearest neighbours
-  of the same cloud plus its self loop, from ``batch.pos`` (:func:`hepxai.data.graphs.knn_edge_index`).
+  of the same cloud plus its self loop, from ``batch.pos`` (:func:`hepxai.data.graphs.knn_edge_index`), or,
+  given a ``radius``, every point of the same cloud within it (:func:`~hepxai.data.graphs.radius_edge_index`,
+  the LRI paper's Tau3Mu graph).
 - ``edge_attr``: ``batch.edge_attr`` when the batch has one; else ``(‖Δr‖, Δr/‖Δr‖)`` of the edges from
   ``batch.pos`` (:func:`hepxai.data.graphs.distance_and_direction`).
 - ``edge_weight``: ``batch.edge_weight`` or ``None``.
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from torch import Tensor
 from torch_geometric.data import Batch
 
-from hepxai.data.graphs import distance_and_direction, knn_edge_index, unit_direction
+from hepxai.data.graphs import distance_and_direction, knn_edge_index, radius_edge_index, unit_direction
 
 DEFAULT_K = 5
 """Neighbours per point of the LRI paper's graphs (a self loop comes on top)."""
@@ -47,6 +49,7 @@ def point_graph(
     batch: Batch,
     *,
     k: int = DEFAULT_K,
+    radius: float | None = None,
     width: int = 4,
     owner: str = "point graph",
     unit_directions: bool = False,
@@ -56,6 +59,7 @@ def point_graph(
     Args:
         batch: PyG ``Batch`` (or ``Data``) with ``pos`` or a graph of its own.
         k: Neighbours per point when the graph is built (self loop on top).
+        radius: Build the graph of all points within this distance instead (self loop on top).
         width: Edge features the caller reads (``edge_attr`` must have this many columns); 0: none, and
             ``edge_attr`` comes back ``None``.
         owner: Who asks, for error messages.
@@ -78,7 +82,11 @@ def point_graph(
         if pos is None:
             msg = f"{owner}: the batch has neither edge_index nor pos to build a graph from"
             raise ValueError(msg)
-        edge_index = knn_edge_index(pos.detach(), getattr(batch, "batch", None), k, loop=True)
+        cloud = getattr(batch, "batch", None)
+        if radius is None:
+            edge_index = knn_edge_index(pos.detach(), cloud, k, loop=True)
+        else:
+            edge_index = radius_edge_index(pos.detach(), cloud, radius, loop=True)
     if not width:
         edge_attr = None
     elif edge_attr is None:
