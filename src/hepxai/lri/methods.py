@@ -49,7 +49,8 @@ class DatasetKind:
             which puts 1 at about the 10th percentile of ``|c·r|``, the paper's rule).
         rebuilt_k: Neighbours per point of LRI-Gaussian's rebuilt graph (the authors' ``kr``).
         radius: The dataset's graph joins every pair of points within this distance (stored units)
-            instead of each point's 5 nearest (Tau3Mu: 1 in (η, φ), the authors' ``radius_graph``).
+            instead of each point's 5 nearest (Tau3Mu: 1 in (η, φ), the authors' ``radius_graph``, which
+            its generator also stores with each sample); PointMask rebuilds by it.
         rebuilt_radius: LRI-Gaussian's rebuilt graph by radius instead of ``rebuilt_k`` (Tau3Mu: the
             authors' ``kr`` of 1.5, in (η, φ)).
         unit_directions: Build every graph on ``pos / ‖pos‖`` (ActsTrack hits, as the LRI code does: a
