@@ -361,6 +361,7 @@ def run_tune(args: argparse.Namespace) -> int:
     if any(options.pop(name) is not None for name in ("beta", "alpha", "scale")):
         msg = "--beta, --alpha and --position-scale are the grid's here: give --betas, --alphas, --scales"
         raise InputError(msg)
+    arguments.require_at_least("--final-epochs", args.final_epochs, 1)
 
     import pandas as pd
 
@@ -374,7 +375,6 @@ def run_tune(args: argparse.Namespace) -> int:
         args.method,
         args.epochs,
     )
-    arguments.require_at_least("--final-epochs", args.final_epochs, 1)
     run_options = {"seed": args.seed, "progress": args.progress}
     table = tune(args.data, args.backbone, args.method, settings, args.out, **run_options, **options)
     write_tuning(table, args.results)

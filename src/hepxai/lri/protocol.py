@@ -269,7 +269,6 @@ def run_grid(
     """Every (dataset, backbone, method, seed); finished runs are read, not rerun."""
     for method in methods:
         check_method(method)
-    results = []
     specs = [
         RunSpec(Path(folder), backbone, method, seed, **options)
         for folder in data
@@ -277,8 +276,16 @@ def run_grid(
         for seed in seeds
         for method in methods
     ]
+    return run_specs(specs, out, progress=progress)
+
+
+def run_specs(
+    specs: Sequence[RunSpec], out: str | Path, *, progress: bool = True, desc: str = "lri runs"
+) -> list[dict]:
+    """Each run in turn, every dataset read once and only when a run needs it (finished runs are read)."""
+    results = []
     datasets: dict[tuple[Path, Path | None], Dataset] = {}
-    for spec in tqdm(specs, desc="lri runs", unit="run", disable=not progress):
+    for spec in tqdm(specs, desc=desc, unit="run", disable=not progress):
         key = (spec.data, spec.test_data)
         if key not in datasets and _finished(spec.folder(Path(out)), spec) is None:
             datasets[key] = load_dataset(spec.data, spec.test_data)

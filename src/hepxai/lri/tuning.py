@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from hepxai.errors import InputError
 from hepxai.io.atomic import atomic_path
-from hepxai.lri.protocol import Dataset, RunSpec, load_dataset, run
+from hepxai.lri.protocol import RunSpec, overrides, run_specs
 from hepxai.provenance import write_provenance
 
 COLUMNS = (
@@ -41,13 +40,13 @@ def grid(
         InputError: α for a method other than LRI-Bernoulli, c for one other than LRI-Gaussian, or a
             method without β.
     """
-    checks = (
-        ("--betas", betas, method.startswith(("lri_", "pointmask"))),
-        ("--alphas", alphas, method == "lri_bernoulli"),
-        ("--scales", scales, method.startswith("lri_gaussian")),
-    )
-    for option, values, applies in checks:
-        if values and not applies:
+    has = overrides(method, beta=1.0, alpha=1.0, scale=1.0)  # the settings this method has
+    for option, values, name in (
+        ("--betas", betas, "beta"),
+        ("--alphas", alphas, "alpha"),
+        ("--scales", scales, "c"),
+    ):
+        if values and name not in has:
             msg = f"{option}: method '{method}' has no such setting"
             raise InputError(msg)
     return [
@@ -69,12 +68,7 @@ def tune(
 ) -> pd.DataFrame:
     """Run (or read) one run per setting of ``settings``; the table of :data:`COLUMNS`."""
     specs = [RunSpec(data, backbone, method, seed, **options, **setting) for setting in settings]
-    dataset: Dataset | None = None
-    results = []
-    for spec in tqdm(specs, desc=f"{method} grid", unit="run", disable=not progress):
-        if dataset is None and not (spec.folder(out) / "result.yaml").is_file():
-            dataset = load_dataset(spec.data)
-        results.append((spec, run(spec, out, dataset=dataset, progress=progress)))
+    results = zip(specs, run_specs(specs, out, progress=progress, desc=f"{method} grid"), strict=True)
     rows = [
         {
             **{name: result.get(name) for name in COLUMNS},
