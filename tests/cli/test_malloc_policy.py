@@ -26,7 +26,7 @@ libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = MallInfo2
 set_malloc_policy(sys.argv[1])
 heap_before = libc.mallinfo2().arena
-for _ in range(10):
+for _ in range(40):
     torch.ones(8 * 2**20)  # 32 MiB, freed at once
 after = libc.mallinfo2()
 print(after.arena - heap_before, after.fordblks)
@@ -35,7 +35,7 @@ MIB = 2**20
 
 
 def heap_growth_and_free_bytes(policy: str) -> tuple[int, int]:
-    """How much glibc's heap grew over ten 32 MiB tensors, and how much of it is free for reuse."""
+    """How much glibc's heap grew over forty 32 MiB tensors, and how much of it is free for reuse."""
     command = [sys.executable, "-c", PROBE, policy]
     growth, free = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
     return int(growth), int(free)
@@ -53,7 +53,9 @@ def test_reuse_keeps_freed_tensors_in_the_heap_and_serves_them_again():
     assert growth < 1 * MIB  # every tensor had its own mapping, given back when freed
     growth, free = heap_growth_and_free_bytes("reuse")
     assert free >= 32 * MIB  # the freed tensor stays in the heap
-    assert growth < 5 * 32 * MIB  # ten tensors, served mostly from the same freed blocks
+    # Without reuse forty tensors would take 40 fresh blocks. With it the heap grows by a few blocks, however
+    # many tensors follow (2-5 measured, by how torch's small allocations fall between them), not by one each.
+    assert growth < 10 * 32 * MIB
 
 
 @pytest.mark.parametrize(
