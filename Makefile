@@ -151,18 +151,21 @@ results-lri-fieldscan: $(STAMP)
 
 # results/lri_shift.csv: the distribution shift of the paper's Table 5 (docs/lri.md, "Distribution shift"): ERM,
 # LRI-Bernoulli and LRI-Gaussian (DGCNN, the committed budget) trained on 10-track ActsTrack-like samples,
-# validated and tested on samples of 40-70 tracks (seeds 0 1 2) and of 25-40 tracks (the paper's legible column,
-# seed 0). Resumable. The committed table trained on the field
-# scan's 2 T folder (LRI_SHIFT_TRAIN=runs/lri-fieldscan-data/B2T, the same settings and samples as the default
-# actstrack), hence its dataset names B2T-on-actstrack-40-70 and B2T-on-actstrack-25-40.
+# validated and tested on samples of d1-d2 tracks, one column of the paper each, seeds 0 1 2. About 13 minutes of
+# one thread per column and seed. Resumable. The committed table trained on the field scan's 2 T folder
+# (LRI_SHIFT_TRAIN=runs/lri-fieldscan-data/B2T, the same settings and samples as the default actstrack), hence
+# its dataset names B2T-on-actstrack-d1-d2.
 LRI_SHIFT_RUNS ?= runs/lri-shift
 LRI_SHIFT_TRAIN ?= $(LRI_DATA)/actstrack
+LRI_SHIFT_COLUMNS ?= 15-20 20-30 25-40 30-50 35-60 40-70
+LRI_SHIFT_SEEDS ?= 0 1 2
 results-lri-shift: $(STAMP)
 	test -f $(LRI_SHIFT_TRAIN)/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --out $(LRI_SHIFT_TRAIN)
-	test -f $(LRI_DATA)/actstrack-40-70/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --tracks 40 --max-tracks 70 --out $(LRI_DATA)/actstrack-40-70
-	OMP_NUM_THREADS=1 $(BIN)/hepxai lri benchmark --data $(LRI_SHIFT_TRAIN) --test-data $(LRI_DATA)/actstrack-40-70 --methods erm lri_bernoulli lri_gaussian --seeds 0 1 2 --epochs $(LRI_EPOCHS) --out $(LRI_SHIFT_RUNS) --results results/lri_shift.csv
-	test -f $(LRI_DATA)/actstrack-25-40/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --tracks 25 --max-tracks 40 --out $(LRI_DATA)/actstrack-25-40
-	OMP_NUM_THREADS=1 $(BIN)/hepxai lri benchmark --data $(LRI_SHIFT_TRAIN) --test-data $(LRI_DATA)/actstrack-25-40 --methods erm lri_bernoulli lri_gaussian --seeds 0 --epochs $(LRI_EPOCHS) --out $(LRI_SHIFT_RUNS) --results results/lri_shift.csv
+	for column in $(LRI_SHIFT_COLUMNS); do \
+	  folder=$(LRI_DATA)/actstrack-$$column; \
+	  test -f $$folder/dataset.yaml || $(BIN)/hepxai pointsets make actstrack --tracks $${column%-*} --max-tracks $${column#*-} --out $$folder || exit 1; \
+	  OMP_NUM_THREADS=1 $(BIN)/hepxai lri benchmark --data $(LRI_SHIFT_TRAIN) --test-data $$folder --methods erm lri_bernoulli lri_gaussian --seeds $(LRI_SHIFT_SEEDS) --epochs $(LRI_EPOCHS) --out $(LRI_SHIFT_RUNS) --results results/lri_shift.csv || exit 1; \
+	done
 
 # results/lri_ablation.csv: LRI-Gaussian with and without its differentiable graph rebuild, the paper's Table 6
 # (docs/lri.md, "Ablation"), DGCNN, the committed budget, on ActsTrack-like (seeds 0 1 2) and SynMol (seed 0).
@@ -192,9 +195,9 @@ results-lri-tau3mu: $(STAMP)
 	test -f $(TAU3MU_DATA)/dataset.yaml || $(BIN)/hepxai pointsets make tau3mu --out $(TAU3MU_DATA)
 	OMP_NUM_THREADS=1 $(BIN)/hepxai lri benchmark --data $(TAU3MU_DATA) --backbones dgcnn --seeds 0 --epochs $(LRI_EPOCHS) --out $(TAU3MU_RUNS) --results results/lri_tau3mu.csv
 
-# results/lri_tuning.csv: the LRI paper's tuning grid for LRI-Gaussian on DGCNN (docs/lri.md, "The gap to the
-# paper"): beta x c at 30 epochs, chosen on validation prediction AUC, then the chosen setting at 100 epochs; the
-# Tau3Mu-like set's beta x c at the table's 20 epochs. About 4 hours on one core.
+# results/lri_tuning.csv: the LRI paper's tuning grid on DGCNN (docs/lri.md, "The gap to the paper"): LRI-Gaussian's
+# beta x c and LRI-Bernoulli's beta x alpha at 30 epochs, chosen on validation prediction AUC, then the chosen
+# setting at 100 epochs; the Tau3Mu-like set's beta x c at the table's 20 epochs. About 6 hours on one core.
 LRI_TUNING_RUNS ?= runs/lri-tune
 LRI_TUNING_EPOCHS ?= 30
 LRI_TUNING_FINAL ?= 100
@@ -203,6 +206,8 @@ results-lri-tuning: $(STAMP)
 	test -f $(LRI_DATA)/synmol/dataset.yaml || $(BIN)/hepxai pointsets make synmol --out $(LRI_DATA)/synmol
 	OMP_NUM_THREADS=1 $(BIN)/hepxai lri tune --data $(LRI_DATA)/actstrack --method lri_gaussian --betas 1 0.1 0.01 --scales 200 300 --epochs $(LRI_TUNING_EPOCHS) --final-epochs $(LRI_TUNING_FINAL) --out $(LRI_TUNING_RUNS) --results results/lri_tuning.csv
 	OMP_NUM_THREADS=1 $(BIN)/hepxai lri tune --data $(LRI_DATA)/synmol --method lri_gaussian --betas 1 0.1 0.01 --scales 10 15 --epochs $(LRI_TUNING_EPOCHS) --final-epochs $(LRI_TUNING_FINAL) --out $(LRI_TUNING_RUNS) --results results/lri_tuning.csv
+	OMP_NUM_THREADS=1 $(BIN)/hepxai lri tune --data $(LRI_DATA)/actstrack --method lri_bernoulli --betas 1 0.1 0.01 --alphas 0.5 0.7 --epochs $(LRI_TUNING_EPOCHS) --final-epochs $(LRI_TUNING_FINAL) --out $(LRI_TUNING_RUNS) --results results/lri_tuning.csv
+	OMP_NUM_THREADS=1 $(BIN)/hepxai lri tune --data $(LRI_DATA)/synmol --method lri_bernoulli --betas 1 0.1 0.01 --alphas 0.5 0.7 --epochs $(LRI_TUNING_EPOCHS) --final-epochs $(LRI_TUNING_FINAL) --out $(LRI_TUNING_RUNS) --results results/lri_tuning.csv
 	test -f $(TAU3MU_DATA)/dataset.yaml || $(BIN)/hepxai pointsets make tau3mu --out $(TAU3MU_DATA)
 	OMP_NUM_THREADS=1 $(BIN)/hepxai lri tune --data $(TAU3MU_DATA) --method lri_gaussian --betas 1 0.1 0.01 --scales 7 11 --epochs $(LRI_EPOCHS) --out $(LRI_TUNING_RUNS) --results results/lri_tuning.csv
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -280,6 +281,26 @@ def test_a_shifted_run_validates_and_tests_on_the_other_folder(dataset_folder: P
     )
     assert erm["settings"]["test_data"] == str(shifted.resolve())
     assert "test_data" not in RunSpec(dataset_folder, "dgcnn", "erm").settings()  # earlier runs keep matching
+
+
+def test_the_papers_shift_validates_on_one_folder_and_tests_on_another(
+    dataset_folder: Path, tmp_path: Path
+) -> None:
+    """The LRI paper's Table 5: column 25-40 chooses the epoch on 25 tracks, tests on 40 tracks."""
+    splits = {"train": clouds(4, 7), "valid": clouds(6, 8), "test": clouds(5, 9)}
+    valid = save_pointset(tmp_path / "tracks25", "synthetic", splits)
+    splits = {"train": clouds(4, 1), "valid": clouds(3, 2), "test": clouds(9, 3)}
+    test = save_pointset(tmp_path / "tracks40", "synthetic", splits)
+    dataset = protocol.load_dataset(dataset_folder, test, valid)
+    assert [len(dataset.splits[split].graphs) for split in ("valid", "test")] == [6, 9]
+    assert dataset.name == "synthetic-valid-tracks25-on-tracks40"
+    spec = RunSpec(dataset_folder, "dgcnn", "erm", seed=0, epochs=1, test_data=test, valid_data=valid)
+    run(spec, tmp_path / "runs", progress=False)
+    folder = spec.folder(tmp_path / "runs")
+    assert folder.parts[-4] == dataset.name
+    settings = yaml.safe_load((folder / "result.yaml").read_text())["settings"]
+    assert settings["valid_data"] == str(valid.resolve())
+    assert "valid_data" not in replace(spec, valid_data=None).settings()  # earlier runs keep matching
 
 
 def _pairs_within(pos: torch.Tensor, radius: float) -> set[tuple[int, int]]:

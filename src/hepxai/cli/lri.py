@@ -266,6 +266,15 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "RUNS/<data>-on-<test data>/...)",
     )
     parser.add_argument(
+        "--valid-data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="validate (choose the epoch) on this dataset folder's valid split instead, as the LRI paper's "
+        "Table 5 (train on 10 tracks, validate on 25, test on 40; runs in RUNS/<data>-valid-<valid data>-on-"
+        "<test data>/...)",
+    )
+    parser.add_argument(
         "--recompute-batchnorm",
         action="store_true",
         help="set the backbone's BatchNorm statistics to their average over the training set after every "
@@ -281,8 +290,10 @@ def _options(args: argparse.Namespace) -> dict:
     arguments.require_at_least("--batch-size", args.batch_size, 2)
     if args.top_k is not None:
         arguments.require_at_least("--top-k", min(args.top_k), 1)
-    if args.test_data is not None:
-        arguments.require_existing("test dataset folder", [args.test_data])
+    shifts = {"test dataset folder": args.test_data, "validation dataset folder": args.valid_data}
+    for name, folder in shifts.items():
+        if folder is not None:
+            arguments.require_existing(name, [folder])
     return {
         "epochs": args.epochs,
         "top_k": tuple(args.top_k) if args.top_k else None,
@@ -293,6 +304,7 @@ def _options(args: argparse.Namespace) -> dict:
         "mask_steps": args.mask_steps,
         "recompute_batchnorm": args.recompute_batchnorm,
         "test_data": args.test_data,
+        "valid_data": args.valid_data,
         "beta": args.beta,
         "alpha": args.alpha,
     }

@@ -99,6 +99,8 @@ class RunSpec:
             every epoch (:func:`hepxai.training.recompute_batchnorm`) instead of keeping running averages.
         test_data: Validate and test on this dataset folder's ``valid`` and ``test`` splits instead of
             ``data``'s (a distribution shift: train on 10 tracks, test on 40–70).
+        valid_data: Validate on this dataset folder's ``valid`` split instead (the paper's Table 5:
+            train on 10 tracks, select on 25, test on 40).
         beta: The weight of the objective's information term (LRI, PointMask) instead of the authors'
             setting; ``None``: theirs (:mod:`hepxai.lri.methods`).
         alpha: LRI-Bernoulli's final prior keep-probability α instead of the authors'; ``None``: theirs.
@@ -119,14 +121,13 @@ class RunSpec:
     test_data: Path | None = None
     beta: float | None = None
     alpha: float | None = None
+    valid_data: Path | None = None
 
     def folder(self, out: Path) -> Path:
-        """The run's folder under ``out``: ``<data>`` or, with ``test_data``, ``<data>-on-<test data>``;
-        the method's folder names the settings that replace the authors' (``lri_gaussian-beta0.1-c300``),
-        so the runs of a tuning grid share the ERM run they start from."""
-        name = Path(self.data).resolve().name
-        if self.test_data is not None:
-            name = f"{name}-on-{Path(self.test_data).resolve().name}"
+        """The run's folder under ``out``: the :func:`dataset_name`; the method's folder names the settings
+        that replace the authors' (``lri_gaussian-beta0.1-c300``), so the runs of a tuning grid share the
+        ERM run they start from."""
+        name = dataset_name(self.data, self.test_data, self.valid_data)
         tag = "".join(f"-{key}{value:g}" for key, value in self.overrides().items())
         return Path(out) / name / self.backbone / f"{self.method}{tag}" / f"seed{self.seed}"
 
@@ -145,14 +146,26 @@ class RunSpec:
         record["top_k"] = list(self.top_k) if self.top_k else None
         if not self.recompute_batchnorm:  # runs from before the option keep matching
             del record["recompute_batchnorm"]
-        for optional in ("beta", "alpha"):  # runs from before the options keep matching
+        for optional in ("beta", "alpha", "test_data", "valid_data"):  # earlier runs keep matching
             if record[optional] is None:
                 del record[optional]
-        if self.test_data is None:
-            del record["test_data"]
-        else:
-            record["test_data"] = str(Path(self.test_data).resolve())
+        for folder in ("test_data", "valid_data"):
+            if folder in record:
+                record[folder] = str(Path(record[folder]).resolve())
         return record
+
+
+def dataset_name(
+    data: str | Path, test_data: str | Path | None = None, valid_data: str | Path | None = None
+) -> str:
+    """``<data>``, with a shift ``<data>-on-<test data>``, with another validation folder
+    ``<data>-valid-<valid data>-on-<test data>``."""
+    name = Path(data).resolve().name
+    if valid_data is not None:
+        name = f"{name}-valid-{Path(valid_data).resolve().name}"
+    if test_data is not None:
+        name = f"{name}-on-{Path(test_data).resolve().name}"
+    return name
 
 
 def overrides(
@@ -178,8 +191,11 @@ class Dataset:
     splits: dict[str, GraphList]
 
 
-def load_dataset(folder: str | Path, test_folder: str | Path | None = None) -> Dataset:
-    """The splits of ``folder`` (``valid`` and ``test`` from ``test_folder`` when given, of the same kind).
+def load_dataset(
+    folder: str | Path, test_folder: str | Path | None = None, valid_folder: str | Path | None = None
+) -> Dataset:
+    """The splits of ``folder``; ``valid`` and ``test`` from ``test_folder`` when given, ``valid`` from
+    ``valid_folder`` when given (folders of the same kind).
 
     Raises:
         InputError: not a point-set folder, of a kind without ground truth, an empty or missing split, or a
@@ -198,23 +214,22 @@ def load_dataset(folder: str | Path, test_folder: str | Path | None = None) -> D
         )
         for name in SPLITS
     }
-    if test_folder is not None:
-        shifted = load_dataset(test_folder)
+    for shifted_folder, replaced in ((test_folder, ("valid", "test")), (valid_folder, ("valid",))):
+        if shifted_folder is None:
+            continue
+        shifted = load_dataset(shifted_folder)
         if shifted.kind != info["kind"]:
-            path = Path(test_folder) / "dataset.yaml"
+            path = Path(shifted_folder) / "dataset.yaml"
             msg = (
                 f"{path}: field 'kind' is {shifted.kind!r}, not {info['kind']!r} as {folder / 'dataset.yaml'}"
             )
             raise InputError(msg)
-        splits.update(valid=shifted.splits["valid"], test=shifted.splits["test"])
+        splits.update({split: shifted.splits[split] for split in replaced})
     for graph in splits["test"].graphs:
         if getattr(graph, "node_truth", None) is None:
             msg = f"{folder / 'test.pt'}: field 'node_truth' is missing (the per-point ground truth)"
             raise InputError(msg)
-    name = folder.resolve().name
-    if test_folder is not None:
-        name = f"{name}-on-{Path(test_folder).resolve().name}"
-    return Dataset(name, info["kind"], settings, splits)
+    return Dataset(dataset_name(folder, test_folder, valid_folder), info["kind"], settings, splits)
 
 
 def run(spec: RunSpec, out: str | Path, *, dataset: Dataset | None = None, progress: bool = True) -> dict:
@@ -233,7 +248,7 @@ def _run(spec: RunSpec, out: str | Path, folder: Path, dataset: Dataset | None, 
     if finished is not None:
         log.info("%s: finished, skipped", folder)
         return finished
-    dataset = dataset or load_dataset(spec.data, spec.test_data)
+    dataset = dataset or load_dataset(spec.data, spec.test_data, spec.valid_data)
     start = time.perf_counter()
     if spec.method in POST_HOC:
         erm = run(spec.erm(), out, dataset=dataset, progress=progress)
@@ -284,11 +299,11 @@ def run_specs(
 ) -> list[dict]:
     """Each run in turn, every dataset read once and only when a run needs it (finished runs are read)."""
     results = []
-    datasets: dict[tuple[Path, Path | None], Dataset] = {}
+    datasets: dict[tuple[Path, Path | None, Path | None], Dataset] = {}
     for spec in tqdm(specs, desc=desc, unit="run", disable=not progress):
-        key = (spec.data, spec.test_data)
+        key = (spec.data, spec.test_data, spec.valid_data)
         if key not in datasets and _finished(spec.folder(Path(out)), spec) is None:
-            datasets[key] = load_dataset(spec.data, spec.test_data)
+            datasets[key] = load_dataset(*key)
         results.append(run(spec, out, dataset=datasets.get(key), progress=progress))
     return results
 
