@@ -132,3 +132,16 @@ def test_write_tuning_keeps_other_rows(tmp_path: Path) -> None:
     write_tuning(pd.DataFrame([{**row, "val_auc": 0.8}]), path)
     frame = pd.read_csv(path)
     assert sorted(zip(frame.dataset, frame.val_auc, strict=True)) == [("a", 0.8), ("b", 0.9)]
+
+
+def test_rows_of_two_methods_keep_one_number_format(tmp_path: Path) -> None:
+    """LRI-Gaussian's rows have no α, LRI-Bernoulli's no c: the blanks must not turn 200.0000 into 200.0."""
+    path = tmp_path / "t.csv"
+    columns = ["dataset", "method", "beta", "alpha", "c", "seed", "epochs"]
+    gaussian = ["a", "lri_gaussian", 0.1, None, 200.0, 0, 30]
+    bernoulli = ["a", "lri_bernoulli", 0.1, 0.5, None, 0, 30]
+    write_tuning(pd.DataFrame([gaussian], columns=columns).assign(backbone="dgcnn"), path)
+    write_tuning(pd.DataFrame([bernoulli], columns=columns).assign(backbone="dgcnn"), path)
+    lines = path.read_text().splitlines()
+    assert lines[1].startswith("a,lri_gaussian,0.1000,,200.0000,")
+    assert lines[2].startswith("a,lri_bernoulli,0.1000,0.5000,,")

@@ -100,6 +100,8 @@ def write_tuning(table: pd.DataFrame, path: str | Path) -> None:
         kept = pd.read_csv(path)
         mine = kept[key].apply(tuple, axis=1).isin(set(table[key].apply(tuple, axis=1)))
         table = pd.concat([kept[~mine], table], ignore_index=True)
+    settings = [column for column in ("beta", "alpha", "c") if column in table]
+    table = table.astype(dict.fromkeys(settings, float))  # None (not this method's setting): a blank cell
     with atomic_path(path) as temporary:
         table.to_csv(temporary, index=False, float_format="%.4f")
     write_provenance(path, update=True)
