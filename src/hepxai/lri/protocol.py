@@ -204,30 +204,30 @@ def load_dataset(
     folder = Path(folder)
     info = pointset_info(folder)
     settings = dataset_kind(info["kind"], str(folder / "dataset.yaml"))
+    sources = dict.fromkeys(SPLITS, folder)  # each split read once, from the folder it comes from
+    if test_folder is not None:
+        sources.update(valid=Path(test_folder), test=Path(test_folder))
+    if valid_folder is not None:
+        sources["valid"] = Path(valid_folder)
+    for shifted in set(sources.values()) - {folder}:
+        kind = pointset_info(shifted)["kind"]
+        if kind != info["kind"]:
+            expected = f"not {info['kind']!r} as {folder / 'dataset.yaml'}"
+            msg = f"{shifted / 'dataset.yaml'}: field 'kind' is {kind!r}, {expected}"
+            raise InputError(msg)
     splits = {
         name: GraphList.of(
             with_graphs(
-                load_pointset(folder, name).graphs,
+                load_pointset(source, name).graphs,
                 radius=settings.radius,
                 unit_directions=settings.unit_directions,
             )
         )
-        for name in SPLITS
+        for name, source in sources.items()
     }
-    for shifted_folder, replaced in ((test_folder, ("valid", "test")), (valid_folder, ("valid",))):
-        if shifted_folder is None:
-            continue
-        shifted = load_dataset(shifted_folder)
-        if shifted.kind != info["kind"]:
-            path = Path(shifted_folder) / "dataset.yaml"
-            msg = (
-                f"{path}: field 'kind' is {shifted.kind!r}, not {info['kind']!r} as {folder / 'dataset.yaml'}"
-            )
-            raise InputError(msg)
-        splits.update({split: shifted.splits[split] for split in replaced})
     for graph in splits["test"].graphs:
         if getattr(graph, "node_truth", None) is None:
-            msg = f"{folder / 'test.pt'}: field 'node_truth' is missing (the per-point ground truth)"
+            msg = f"{sources['test'] / 'test.pt'}: field 'node_truth' is missing (the per-point ground truth)"
             raise InputError(msg)
     return Dataset(dataset_name(folder, test_folder, valid_folder), info["kind"], settings, splits)
 
