@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo demo-tracking test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-benchmark-lri results-reduction results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-shift results-lri-ablation results-lri-batchnorm results-lri-tau3mu results-lri-tuning figures-lri results-tracking results-tracking-hgnn clean
+.PHONY: demo demo-tracking test test-all test-badinput lint bench results-benchmark results-benchmark-50k results-benchmark-lri results-reduction results-lrp results-lri results-lri-100 results-lri-fieldscan results-lri-shift results-lri-ablation results-lri-batchnorm results-lri-tau3mu results-lri-tuning figures-lri results-tracking results-tracking-hgnn results-tracking-embedding results-tracking-embedding_in results-tracking-hgnn_embedding clean
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -220,7 +220,8 @@ figures-lri: $(STAMP)
 # results/tracking.csv: the edge-classifier chain (module-map graphs, Interaction Network, connected components)
 # and Truth-CC on pt1_mu200 (docs/tracking.md): 200 detector events, graphs, training on 100 events (resumed if
 # stopped), evaluation on the 50 test events at the cuts chosen on validation events. Hours on 2 cores; events,
-# graphs and the run stay in TRACKING_ROOT.
+# graphs and the run stay in TRACKING_ROOT. The test events are evaluated with every graph edge kept and with 20%
+# dropped (every chain, Truth-CC included; the hierarchical models' table).
 TRACKING_ROOT ?= data/tracking
 TRACKING_RUN := $(TRACKING_ROOT)/pt1_mu200/edge_classifier
 TRACKING_GRAPHS := $(TRACKING_ROOT)/pt1_mu200/graphs/module_map
@@ -230,6 +231,7 @@ results-tracking: $(STAMP)
 	$(BIN)/hepxai tracking train --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN) --epochs 24 --patience 4 --hidden 32 --iterations 6 --max-val-events 25 --threads 1 $$(test -f $(TRACKING_RUN)/last.pt && echo --resume)
 	$(BIN)/hepxai tracking graphs --root $(TRACKING_ROOT) --builder module_map --map-pt-min 0.5
 	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN)/eval --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
+	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN)/eval_drop0.2 --edge-drop 0.2 --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
 	$(BIN)/hepxai tracking evaluate --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS)_map0.5 --out $(TRACKING_RUN)/eval_map0.5 --threads 1 --cut 0.7 --best-neighbours-cut 0.3 --results results/tracking.csv
 	$(BIN)/hepxai tracking display --model $(TRACKING_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_RUN)/eval/display.png
 	# The harder setting: the same model on pT > 0.5 GeV graphs, without retraining (20 test events).
@@ -254,6 +256,22 @@ results-tracking-hgnn: $(STAMP)
 	done
 	$(BIN)/hepxai tracking curves --run $(HGNN_RUN)
 	$(BIN)/hepxai tracking explain --model $(HGNN_RUN)/best.pt --graphs $(TRACKING_GRAPHS) --out $(HGNN_RUN)/eval_drop0/assignment
+
+# results/tracking.csv, embedding part: the Embedding IN and the embedding HGNN (hinge loss on pairs, candidates by
+# HDBSCAN on the output embedding) on the same events and graphs, latent 32, one thread each, EMBEDDING_EPOCHS
+# epochs (resumed from last.pt; a larger value extends a finished run), evaluated as the bipartite model. The two
+# are independent: `make -j2 results-tracking-embedding` trains them side by side.
+EMBEDDING_EPOCHS ?= 20
+EMBEDDING_FLAGS_embedding_in :=
+EMBEDDING_FLAGS_hgnn_embedding := --hierarchical-iterations 8 --wheel-epochs 6
+results-tracking-embedding: results-tracking-embedding_in results-tracking-hgnn_embedding
+results-tracking-embedding_in results-tracking-hgnn_embedding: results-tracking-%: $(STAMP)
+	$(BIN)/hepxai tracking events --root $(TRACKING_ROOT) --workers 1
+	$(BIN)/hepxai tracking graphs --root $(TRACKING_ROOT) --builder module_map
+	OMP_NUM_THREADS=1 $(BIN)/hepxai tracking train --model $* --graphs $(TRACKING_GRAPHS) --out $(TRACKING_ROOT)/pt1_mu200/$* --epochs $(EMBEDDING_EPOCHS) --patience 10 --hidden 32 --iterations 6 $(EMBEDDING_FLAGS_$*) --max-val-events 10 --threads 1 $$(test -f $(TRACKING_ROOT)/pt1_mu200/$*/last.pt && echo --resume)
+	for drop in 0 0.2; do \
+		$(BIN)/hepxai tracking evaluate --model $(TRACKING_ROOT)/pt1_mu200/$*/best.pt --graphs $(TRACKING_GRAPHS) --out $(TRACKING_ROOT)/pt1_mu200/$*/eval_drop$$drop --edge-drop $$drop --threads 1 --results results/tracking.csv || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) $(DEMO_TRACKING_ROOT) .pytest_cache

@@ -26,6 +26,7 @@ from hepxai.tracking.hgnn_losses import (
     EmbeddingObjective,
     hinge_loss,
     match_supernodes,
+    neighbour_pairs,
     same_candidate_logits,
     wheel_weight,
 )
@@ -85,6 +86,36 @@ def test_hinge_loss_by_hand() -> None:
     loss = hinge_loss(embedding, pairs, truth, margin=1.0)
     expected = [0.4, (1 - math.sqrt(0.4)) ** 2, 2.0, 0.0]
     torch.testing.assert_close(loss, torch.tensor(expected), atol=1e-6, rtol=0)
+
+
+def test_neighbour_pairs_by_hand() -> None:
+    """Hits at 0, 0.1, 0.5 and 3 on a line: within 1, each hit's nearest others, never itself."""
+    embedding = torch.tensor([[0.0], [0.1], [0.5], [3.0]])
+    pairs = neighbour_pairs(embedding, count=1, radius=1.0)
+    assert pairs.tolist() == [[0, 1, 2], [1, 0, 1]]
+    pairs = neighbour_pairs(embedding, count=5, radius=1.0)
+    assert sorted(map(tuple, pairs.T.tolist())) == [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
+    assert neighbour_pairs(embedding[:1], count=3, radius=1.0).shape == (2, 0)
+
+
+def test_embedding_pairs_add_close_hits_of_other_particles() -> None:
+    """Two hits of different particles that share an embedding point become a false training pair of the
+    embedding objective (a hard negative), whichever random pairs are drawn; without neighbours they are
+    not paired."""
+    event = toy_event(0, num_particles=6, noise_hits=0)
+    first = 0
+    second = int(torch.nonzero(event.particle_id != event.particle_id[first])[0])
+    embedding = torch.nn.functional.normalize(
+        torch.randn(event.x.shape[0], 8, generator=torch.Generator().manual_seed(0)), dim=1
+    )
+    embedding[second] = embedding[first]
+    with_neighbours = EmbeddingObjective(1.0, 0.0, 0, 0, neighbour_pairs_per_hit=1)
+    pairs, truth = with_neighbours.pairs(event, 1, embedding)
+    close = ((pairs[0] == first) & (pairs[1] == second)) | ((pairs[0] == second) & (pairs[1] == first))
+    assert close.any()
+    assert not truth[close].any()
+    pairs, _ = EmbeddingObjective(1.0, 0.0, 0, 0).pairs(event, 1, embedding)
+    assert pairs.shape[1] == event.edge_index.shape[1]
 
 
 def test_training_wheel_fades_out() -> None:
@@ -251,3 +282,21 @@ def test_an_event_without_supernodes_still_trains(kind: str) -> None:
     loss.mean().backward()
     assert torch.isfinite(loss).all()
     assert loss.item() > 0  # the training wheel is on at epoch 1
+
+
+@pytest.mark.parametrize(("log_odds", "unset"), [(0.0, False), (50.0, True)])
+def test_a_running_cut_no_event_set_is_reported(
+    log_odds: float, unset: bool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At r = 50 no event's cut lies between its mixture's means, so the running cut stays unset and
+    tracks would use each event's own cut: training says so; at r = 0 the cut moves and it does not."""
+    train = [toy_event(seed, num_particles=5, event_id=seed) for seed in range(2)]
+    valid = [toy_event(9, num_particles=5, event_id=9)]
+    base = _config("hgnn_bipartite", 1)
+    model = HierarchicalModelConfig.for_kind("hgnn_bipartite", log_odds=log_odds, **SMALL)
+    result = train_hierarchical(
+        train, valid, HierarchicalRunConfig(base.data, model, base.train), tmp_path, progress=False
+    )
+    running_cut = read_checkpoint(result.last_path)["state_dict"]["pool.running_cut"]
+    assert math.isnan(float(running_cut)) == unset
+    assert ("running score cut was never set" in caplog.text) == unset

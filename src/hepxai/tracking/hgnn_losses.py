@@ -4,6 +4,10 @@ assignment loss with its supernode–particle matching, and the fading "training
 * **Pairs.** Every edge of the event's graph and ``random_pairs_per_hit`` × hits uniformly drawn hit
   pairs (self-pairs dropped); a pair is *true* when both hits belong to one particle (noise hits belong to
   none). Random pairs are drawn from ``(seed, epoch, event id)``, so a resumed run draws the same ones.
+  The embedding models' output loss adds each hit's ``neighbour_pairs_per_hit`` nearest hits in the
+  current output embedding closer than the margin (:func:`neighbour_pairs`, the authors' radius graph of
+  the embedding): random pairs are almost all far apart already, so without these hard negatives nearby
+  tracks are never pushed apart and HDBSCAN merges them.
 * **Hinge embedding loss** on the Euclidean distance ``d`` of two unit embeddings (the authors'):
   ``d²`` for a true pair, ``max(0, margin − d)²`` for a false one; true and false pairs weigh half each.
 * **Matching** (:func:`match_supernodes`): each particle is matched to at most one supernode and each
@@ -33,6 +37,7 @@ import math
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 from torch import Tensor
 from torch.nn import functional
 from torch_geometric.data import Batch, Data
@@ -51,6 +56,20 @@ def training_pairs(event: Data, random_pairs_per_hit: float, rng: np.random.Gene
     random = torch.from_numpy(rng.integers(0, num_hits, size=(2, int(random_pairs_per_hit * num_hits))))
     random = random[:, random[0] != random[1]]
     return torch.cat([event.edge_index, random], dim=1)
+
+
+def neighbour_pairs(embedding: Tensor, count: int, radius: float) -> Tensor:
+    """``[2, P]`` each hit with its ``count`` nearest other hits closer than ``radius`` in ``embedding``
+    (no gradient; scipy's k-d tree), true pairs among them included."""
+    points = embedding.detach().cpu().numpy()
+    neighbours = min(count, len(points) - 1)
+    if neighbours < 1:
+        return torch.zeros(2, 0, dtype=torch.long)
+    distance, index = cKDTree(points).query(points, k=neighbours + 1, distance_upper_bound=radius)
+    source = np.repeat(np.arange(len(points)), neighbours + 1)
+    target, found = index.reshape(-1), np.isfinite(distance.reshape(-1))
+    keep = found & (source != np.where(found, target, -1))
+    return torch.from_numpy(np.stack([source[keep], target[keep]]).astype(np.int64))
 
 
 def pair_truth(particle_id: Tensor, pairs: Tensor) -> Tensor:
@@ -141,6 +160,8 @@ class PairObjective(Objective):
         wheel_epochs: Epochs over which the training wheel fades out (0: none).
         seed: With the epoch and the event id, seeds the random pairs.
         wheel_floor: The bipartite objective's training wheel never falls below this weight.
+        neighbour_pairs_per_hit: The embedding objective's hard negatives: nearest hits per hit in the
+            output embedding, within the margin (0: none).
     """
 
     def __init__(
@@ -150,16 +171,21 @@ class PairObjective(Objective):
         wheel_epochs: int,
         seed: int,
         wheel_floor: float = 0.0,
+        neighbour_pairs_per_hit: int = 0,
     ) -> None:
         super().__init__()
-        self.wheel_floor = wheel_floor
+        self.wheel_floor, self.neighbour_pairs_per_hit = wheel_floor, neighbour_pairs_per_hit
         self.margin, self.random_pairs_per_hit = margin, random_pairs_per_hit
         self.wheel_epochs, self.seed = wheel_epochs, seed
 
-    def pairs(self, batch: Batch, epoch: int) -> tuple[Tensor, Tensor]:
-        """``([2, P], [P])`` the training pairs of ``batch`` at ``epoch`` and their truth."""
+    def pairs(self, batch: Batch, epoch: int, embedding: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``([2, P], [P])`` the training pairs of ``batch`` at ``epoch`` and their truth; with an
+        ``embedding``, its nearest neighbours within the margin too."""
         rng = np.random.default_rng([self.seed, epoch, int(batch.event_id.reshape(-1)[0])])
         pairs = training_pairs(batch, self.random_pairs_per_hit, rng)
+        if embedding is not None and self.neighbour_pairs_per_hit > 0:
+            neighbours = neighbour_pairs(embedding, self.neighbour_pairs_per_hit, self.margin)
+            pairs = torch.cat([pairs, neighbours.to(pairs.device)], dim=1)
         return pairs, pair_truth(batch.particle_id, pairs)
 
     def wheel_weight(self, epoch: int) -> float:
@@ -179,14 +205,16 @@ class EmbeddingObjective(PairObjective):
     """
 
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> Tensor:
-        pairs, truth = self.pairs(batch, epoch)
         if not isinstance(model, HierarchicalGNN):
-            return balanced_mean(hinge_loss(model(batch), pairs, truth, self.margin), truth).reshape(1)
+            embedding = model(batch)
+            pairs, truth = self.pairs(batch, epoch, embedding)
+            return balanced_mean(hinge_loss(embedding, pairs, truth, self.margin), truth).reshape(1)
         output = model.outputs(batch)
+        pairs, truth = self.pairs(batch, epoch, output.embedding)
         loss = balanced_mean(hinge_loss(output.embedding, pairs, truth, self.margin), truth)
         weight = wheel_weight(epoch, self.wheel_epochs)
         if weight > 0:
-            loss = loss + weight * self.wheel(output.intermediate, pairs, truth)
+            loss = loss + weight * self.wheel(output.intermediate, *self.pairs(batch, epoch))
         return loss.reshape(1)
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:

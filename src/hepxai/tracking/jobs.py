@@ -54,6 +54,7 @@ from hepxai.tracking.hgnn_training import (
     HierarchicalTrainConfig,
     load_hierarchical,
     train_hierarchical,
+    warn_unset_running_cut,
 )
 from hepxai.tracking.reconstruction import (
     EventTracks,
@@ -392,6 +393,7 @@ def _model_chains(
     kind = read_checkpoint(model).get("kind")
     if kind in HIERARCHICAL_CHAINS:
         network = load_hierarchical(model, kind=kind, setting=setting.name)
+        warn_unset_running_cut(network)
         chain_cut = cut if kind == "hgnn_bipartite" else None
         return {
             HIERARCHICAL_CHAINS[kind]: (lambda event: hierarchical_tracks(network, event, cut=cut), chain_cut)
