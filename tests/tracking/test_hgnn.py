@@ -110,11 +110,12 @@ def test_embedding_pairs_add_close_hits_of_other_particles() -> None:
     )
     embedding[second] = embedding[first]
     with_neighbours = EmbeddingObjective(1.0, 0.0, 0, 0, neighbour_pairs_per_hit=1)
-    pairs, truth = with_neighbours.pairs(event, 1, embedding)
+    pairs, truth = with_neighbours.with_neighbours(event, *with_neighbours.pairs(event, 1), embedding)
     close = ((pairs[0] == first) & (pairs[1] == second)) | ((pairs[0] == second) & (pairs[1] == first))
     assert close.any()
     assert not truth[close].any()
-    pairs, _ = EmbeddingObjective(1.0, 0.0, 0, 0).pairs(event, 1, embedding)
+    without = EmbeddingObjective(1.0, 0.0, 0, 0)
+    pairs, _ = without.with_neighbours(event, *without.pairs(event, 1), embedding)
     assert pairs.shape[1] == event.edge_index.shape[1]
 
 

@@ -178,15 +178,23 @@ class PairObjective(Objective):
         self.margin, self.random_pairs_per_hit = margin, random_pairs_per_hit
         self.wheel_epochs, self.seed = wheel_epochs, seed
 
-    def pairs(self, batch: Batch, epoch: int, embedding: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``([2, P], [P])`` the training pairs of ``batch`` at ``epoch`` and their truth; with an
-        ``embedding``, its nearest neighbours within the margin too."""
+    def pairs(self, batch: Batch, epoch: int) -> tuple[Tensor, Tensor]:
+        """``([2, P], [P])`` the training pairs of ``batch`` at ``epoch`` and their truth."""
         rng = np.random.default_rng([self.seed, epoch, int(batch.event_id.reshape(-1)[0])])
         pairs = training_pairs(batch, self.random_pairs_per_hit, rng)
-        if embedding is not None and self.neighbour_pairs_per_hit > 0:
-            neighbours = neighbour_pairs(embedding, self.neighbour_pairs_per_hit, self.margin)
-            pairs = torch.cat([pairs, neighbours.to(pairs.device)], dim=1)
         return pairs, pair_truth(batch.particle_id, pairs)
+
+    def with_neighbours(
+        self, batch: Batch, pairs: Tensor, truth: Tensor, embedding: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """``pairs`` and ``truth`` followed by each hit's nearest neighbours in ``embedding`` within the
+        margin (the hard negatives) and theirs."""
+        if self.neighbour_pairs_per_hit <= 0:
+            return pairs, truth
+        neighbours = neighbour_pairs(embedding, self.neighbour_pairs_per_hit, self.margin).to(pairs.device)
+        return torch.cat([pairs, neighbours], 1), torch.cat(
+            [truth, pair_truth(batch.particle_id, neighbours)]
+        )
 
     def wheel_weight(self, epoch: int) -> float:
         """The bipartite training wheel's weight at ``epoch``: the schedule, held at ``wheel_floor``."""
@@ -205,16 +213,17 @@ class EmbeddingObjective(PairObjective):
     """
 
     def forward(self, model: GraphModel, batch: Batch, epoch: int) -> Tensor:
+        base = self.pairs(batch, epoch)
         if not isinstance(model, HierarchicalGNN):
             embedding = model(batch)
-            pairs, truth = self.pairs(batch, epoch, embedding)
+            pairs, truth = self.with_neighbours(batch, *base, embedding)
             return balanced_mean(hinge_loss(embedding, pairs, truth, self.margin), truth).reshape(1)
         output = model.outputs(batch)
-        pairs, truth = self.pairs(batch, epoch, output.embedding)
+        pairs, truth = self.with_neighbours(batch, *base, output.embedding)
         loss = balanced_mean(hinge_loss(output.embedding, pairs, truth, self.margin), truth)
         weight = wheel_weight(epoch, self.wheel_epochs)
         if weight > 0:
-            loss = loss + weight * self.wheel(output.intermediate, *self.pairs(batch, epoch))
+            loss = loss + weight * self.wheel(output.intermediate, *base)
         return loss.reshape(1)
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:
